@@ -1,0 +1,7 @@
+# Finds what nowrec builds against; all of it comes from Debian's packages.
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 CONFIG REQUIRED)
+find_package(dnnl CONFIG REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(NOWREC_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(NOWREC_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)

@@ -1,0 +1,11 @@
+// Umbrella header: the whole public API of nowrec.
+#pragma once
+
+#include "nowrec/cpu_isa.hpp"
+#include "nowrec/device.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/model_folder.hpp"
+#include "nowrec/safetensors.hpp"
+#include "nowrec/sequence_encoder.hpp"
+#include "nowrec/tokenizer.hpp"
+#include "nowrec/version.hpp"
