@@ -1,1 +1,35 @@
-# Installation.
+# Installs the library, its headers, a CMake package (nowrec::nowrec) and a pkg-config file.
+include(CMakePackageConfigHelpers)
+
+set(NOWREC_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/nowrec)
+
+install(TARGETS nowrec EXPORT nowrecTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/nowrec DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_BINARY_DIR}/include/nowrec/version.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nowrec)
+
+install(EXPORT nowrecTargets NAMESPACE nowrec:: DESTINATION ${NOWREC_INSTALL_CMAKEDIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/nowrecConfig.cmake.in
+                              ${PROJECT_BINARY_DIR}/nowrecConfig.cmake
+                              INSTALL_DESTINATION ${NOWREC_INSTALL_CMAKEDIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/nowrecConfigVersion.cmake
+                                 VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/nowrecConfig.cmake ${PROJECT_BINARY_DIR}/nowrecConfigVersion.cmake
+        DESTINATION ${NOWREC_INSTALL_CMAKEDIR})
+
+# pkg-config: a static build also needs the private dependencies on the link line.
+set(NOWREC_PC_REQUIRES_PRIVATE "libutf8proc sentencepiece")
+set(NOWREC_PC_LIBS_PRIVATE "-ldnnl -lpthread")
+if(NOWREC_CUDA_ENABLED)
+  string(APPEND NOWREC_PC_LIBS_PRIVATE " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt")
+  set(NOWREC_PC_CFLAGS "-DNOWREC_WITH_CUDA=1")
+else()
+  set(NOWREC_PC_CFLAGS "-DNOWREC_WITH_CUDA=0")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/nowrec.pc.in ${PROJECT_BINARY_DIR}/nowrec.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/nowrec.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "cpu/dispatch.hpp"
 #include "nowrec/error.hpp"
 
 namespace nowrec {
@@ -36,14 +37,17 @@ bool detect(CpuIsa isa) {
 #endif
 }
 
-CpuIsa choose() {
-  const char* forced = std::getenv("NOWREC_CPU_ISA");
-  if (forced == nullptr || *forced == '\0') {
+}  // namespace
+
+namespace cpu {
+
+CpuIsa choose_cpu_isa(const char* requested) {
+  if (requested == nullptr || *requested == '\0') {
     if (cpu_supports(CpuIsa::Avx512)) return CpuIsa::Avx512;
     if (cpu_supports(CpuIsa::Avx2)) return CpuIsa::Avx2;
     return CpuIsa::Scalar;
   }
-  const std::string name(forced);
+  const std::string name(requested);
   for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512}) {
     if (name == cpu_isa_name(isa)) {
       if (!cpu_supports(isa)) {
@@ -57,7 +61,7 @@ CpuIsa choose() {
               "NOWREC_CPU_ISA=" + name + ": expected one of scalar, avx2, avx512");
 }
 
-}  // namespace
+}  // namespace cpu
 
 std::string_view cpu_isa_name(CpuIsa isa) noexcept {
   switch (isa) {
@@ -81,7 +85,7 @@ bool cpu_supports(CpuIsa isa) noexcept {
 
 CpuIsa active_cpu_isa() {
   // A function-local static retries on the next call if choose() throws.
-  static const CpuIsa active = choose();
+  static const CpuIsa active = cpu::choose_cpu_isa(std::getenv("NOWREC_CPU_ISA"));
   return active;
 }
 

@@ -14,6 +14,10 @@ struct KernelTable {
   float (*l2_normalize)(float* x, std::size_t n) noexcept;
 };
 
+// The variant NOWREC_CPU_ISA's value asks for (null or empty: the best supported). Throws
+// Error(InvalidArgument) for an unknown name or a variant this CPU cannot run.
+CpuIsa choose_cpu_isa(const char* requested);
+
 // The table for one variant (tests compare variants against the scalar reference).
 const KernelTable& kernels_for(CpuIsa isa) noexcept;
 // The table for active_cpu_isa().
