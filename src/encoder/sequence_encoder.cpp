@@ -1,1 +1,197 @@
-// (being written)
+// Loading a SequenceEncoder: checks that the architecture is one nowrec runs and that every
+// weight tensor is present with the shape config.json implies.
+#include "nowrec/sequence_encoder.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "nowrec/error.hpp"
+
+namespace nowrec {
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kModelTypes{"bert", "roberta", "xlm-roberta"};
+// All four are GELU; they differ only in the erf or tanh formulation.
+constexpr std::array<std::string_view, 4> kActivations{"gelu", "gelu_new", "gelu_pytorch_tanh",
+                                                       "gelu_python"};
+// Checkpoints saved from BertForX / RobertaForX keep the base model under a prefix.
+constexpr std::array<std::string_view, 3> kWeightPrefixes{"", "bert.", "roberta."};
+
+template <std::size_t N>
+bool contains(const std::array<std::string_view, N>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+template <std::size_t N>
+std::string joined(const std::array<std::string_view, N>& names) {
+  std::string text;
+  for (std::string_view name : names) {
+    if (!text.empty()) text += ", ";
+    text += name;
+  }
+  return text;
+}
+
+void require_supported(const TransformerConfig& config, const std::string& config_label) {
+  auto unsupported = [&](std::string_view field, const std::string& value, std::string supported) {
+    throw Error(ErrorCode::Unsupported,
+                config_label + ": field '" + std::string(field) + "' is '" + value +
+                    "', which nowrec does not run (supported: " + supported + ")");
+  };
+  if (!contains(kModelTypes, config.model_type)) {
+    unsupported("model_type", config.model_type, joined(kModelTypes));
+  }
+  if (!contains(kActivations, config.hidden_act)) {
+    unsupported("hidden_act", config.hidden_act, joined(kActivations));
+  }
+  if (config.position_embedding_type != "absolute") {
+    unsupported("position_embedding_type", config.position_embedding_type, "absolute");
+  }
+}
+
+struct ExpectedTensor {
+  std::string name;  // without the checkpoint's prefix
+  std::vector<std::int64_t> shape;
+};
+
+std::vector<ExpectedTensor> expected_tensors(const TransformerConfig& config) {
+  const std::int64_t hidden = config.hidden_size;
+  const std::int64_t inner = config.intermediate_size;
+  std::vector<ExpectedTensor> tensors{
+      {"embeddings.word_embeddings.weight", {config.vocab_size, hidden}},
+      {"embeddings.position_embeddings.weight", {config.max_position_embeddings, hidden}},
+      {"embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden}},
+      {"embeddings.LayerNorm.weight", {hidden}},
+      {"embeddings.LayerNorm.bias", {hidden}},
+  };
+  auto add_linear = [&](const std::string& name, std::int64_t out, std::int64_t in) {
+    tensors.push_back({name + ".weight", {out, in}});
+    tensors.push_back({name + ".bias", {out}});
+  };
+  auto add_norm = [&](const std::string& name) {
+    tensors.push_back({name + ".weight", {hidden}});
+    tensors.push_back({name + ".bias", {hidden}});
+  };
+  for (int layer = 0; layer < config.num_hidden_layers; ++layer) {
+    const std::string base = "encoder.layer." + std::to_string(layer) + ".";
+    add_linear(base + "attention.self.query", hidden, hidden);
+    add_linear(base + "attention.self.key", hidden, hidden);
+    add_linear(base + "attention.self.value", hidden, hidden);
+    add_linear(base + "attention.output.dense", hidden, hidden);
+    add_norm(base + "attention.output.LayerNorm");
+    add_linear(base + "intermediate.dense", inner, hidden);
+    add_linear(base + "output.dense", hidden, inner);
+    add_norm(base + "output.LayerNorm");
+  }
+  return tensors;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+std::string_view find_prefix(const SafetensorsFile& weights) {
+  for (std::string_view prefix : kWeightPrefixes) {
+    if (weights.find(std::string(prefix) + "embeddings.word_embeddings.weight") != nullptr) {
+      return prefix;
+    }
+  }
+  return "";
+}
+
+void check_tensor(const SafetensorsFile& weights, const std::string& weights_label,
+                  const std::string& name, const std::vector<std::int64_t>& shape, bool required) {
+  const TensorView* tensor = weights.find(name);
+  if (tensor == nullptr) {
+    if (!required) return;
+    throw Error(ErrorCode::InvalidModel, weights_label + ": tensor '" + name +
+                                             "' is missing (config.json implies shape " +
+                                             shape_text(shape) + ")");
+  }
+  if (tensor->shape != shape) {
+    throw Error(ErrorCode::InvalidModel, weights_label + ": tensor '" + name + "' has shape " +
+                                             shape_text(tensor->shape) +
+                                             " but config.json implies " + shape_text(shape));
+  }
+  if (tensor->dtype != TensorDtype::F32 && tensor->dtype != TensorDtype::F16 &&
+      tensor->dtype != TensorDtype::BF16) {
+    throw Error(ErrorCode::Unsupported, weights_label + ": tensor '" + name + "' has dtype " +
+                                            std::string(tensor_dtype_name(tensor->dtype)) +
+                                            " (supported: F32, F16, BF16)");
+  }
+}
+
+// A checkpoint with more layers than config.json states would otherwise load silently
+// truncated.
+void check_no_extra_layers(const SafetensorsFile& weights, const std::string& weights_label,
+                           std::string_view prefix, int layers) {
+  const std::string layer_prefix = std::string(prefix) + "encoder.layer.";
+  for (const TensorView& tensor : weights.tensors()) {
+    std::string_view name = tensor.name;
+    if (!name.starts_with(layer_prefix)) continue;
+    name.remove_prefix(layer_prefix.size());
+    int index = 0;
+    auto [end, status] = std::from_chars(name.data(), name.data() + name.size(), index);
+    if (status == std::errc() && index >= layers) {
+      throw Error(ErrorCode::InvalidModel, weights_label + ": tensor '" + tensor.name +
+                                               "' belongs to layer " + std::to_string(index) +
+                                               " but config.json's num_hidden_layers is " +
+                                               std::to_string(layers));
+    }
+  }
+}
+
+void check_weights(const ModelFolder& model) {
+  const TransformerConfig& config = model.config();
+  const SafetensorsFile& weights = model.weights();
+  const std::string weights_label = (model.path() / "model.safetensors").string();
+  const std::string prefix(find_prefix(weights));
+  for (const ExpectedTensor& expected : expected_tensors(config)) {
+    check_tensor(weights, weights_label, prefix + expected.name, expected.shape, true);
+  }
+  const std::int64_t hidden = config.hidden_size;
+  check_tensor(weights, weights_label, prefix + "pooler.dense.weight", {hidden, hidden}, false);
+  check_tensor(weights, weights_label, prefix + "pooler.dense.bias", {hidden}, false);
+  check_no_extra_layers(weights, weights_label, prefix, config.num_hidden_layers);
+}
+
+}  // namespace
+
+SequenceEncoder SequenceEncoder::load(const std::filesystem::path& model_dir,
+                                      const EncoderOptions& options) {
+  return load(ModelFolder::load(model_dir), options);
+}
+
+SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOptions& options) {
+  if (options.threads < 0) {
+    throw Error(ErrorCode::InvalidArgument,
+                "EncoderOptions::threads must be 0 (all cores) or "
+                "positive, not " +
+                    std::to_string(options.threads));
+  }
+  require_device(options.device);
+  const TransformerConfig& config = model.config();
+  require_supported(config, (model.path() / "config.json").string());
+  check_weights(model);
+
+  SequenceEncoder encoder;
+  encoder.info_.model_type = config.model_type;
+  encoder.info_.dim = static_cast<std::size_t>(config.hidden_size);
+  encoder.info_.layers = config.num_hidden_layers;
+  encoder.info_.heads = config.num_attention_heads;
+  encoder.info_.max_length = model.max_sequence_length();
+  encoder.info_.pooling = model.pooling();
+  return encoder;
+}
+
+}  // namespace nowrec
