@@ -30,7 +30,9 @@ std::string read_text_file(const std::filesystem::path& path) {
 nlohmann::json parse_document(std::string_view text, const std::string& label) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& error) {
+    // The base class: a number too large for a double (1e999) is out_of_range, not
+    // parse_error.
+  } catch (const nlohmann::json::exception& error) {
     throw Error(ErrorCode::InvalidModel, label + ": not valid JSON: " + error.what());
   }
 }

@@ -118,7 +118,9 @@ class HeaderValidator {
     };
     try {
       return nlohmann::json::parse(header.begin(), header.end(), on_event);
-    } catch (const nlohmann::json::parse_error& error) {
+      // The base class: a number too large for a double (1e999) is out_of_range, not
+      // parse_error.
+    } catch (const nlohmann::json::exception& error) {
       fail(std::string("header is not valid UTF-8 JSON: ") + error.what());
     }
   }

@@ -136,6 +136,8 @@ TEST_CASE("ModelFolder: config.json that is not a JSON object") {
   write_config_only(dir.path(), nowrec::test::tiny_bert_config());
   write_file(dir.path() / "config.json", "{\"hidden_size\": 8,");
   check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "not valid JSON"});
+  write_file(dir.path() / "config.json", R"({"layer_norm_eps": 1e999})");
+  check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "not valid JSON"});
   write_file(dir.path() / "config.json", "[1, 2]");
   check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "must be a JSON object"});
 }

@@ -227,6 +227,10 @@ TEST_CASE("safetensors: each broken rule is refused and named") {
     check_rejected(le_u64(~std::uint64_t{0}) + "{}", {"exceeds the limit"});
   }
   SUBCASE("header is not JSON") { check_rejected(image("{\"a\":"), {"not valid UTF-8 JSON"}); }
+  SUBCASE("number beyond a double's range") {
+    check_rejected(one_tensor(R"({"dtype":"F32","shape":[1e999],"data_offsets":[0,8]})"),
+                   {"not valid UTF-8 JSON", "overflow"});
+  }
   SUBCASE("header is not UTF-8") {
     check_rejected(image("{\"\xff\xfe\":{}}"), {"not valid UTF-8 JSON"});
   }
