@@ -38,7 +38,8 @@ std::string joined(const std::array<std::string_view, N>& names) {
 }
 
 void require_supported(const TransformerConfig& config, const std::string& config_label) {
-  auto unsupported = [&](std::string_view field, const std::string& value, std::string supported) {
+  auto unsupported = [&](std::string_view field, const std::string& value,
+                         const std::string& supported) {
     throw Error(ErrorCode::Unsupported,
                 config_label + ": field '" + std::string(field) + "' is '" + value +
                     "', which nowrec does not run (supported: " + supported + ")");

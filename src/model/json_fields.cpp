@@ -30,9 +30,8 @@ std::string read_text_file(const std::filesystem::path& path) {
 nlohmann::json parse_document(std::string_view text, const std::string& label) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
-    // The base class: a number too large for a double (1e999) is out_of_range, not
-    // parse_error.
   } catch (const nlohmann::json::exception& error) {
+    // The base class, because a number too large for a double (1e999) is out_of_range.
     throw Error(ErrorCode::InvalidModel, label + ": not valid JSON: " + error.what());
   }
 }

@@ -76,6 +76,27 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return text + "]";
 }
 
+// A short description of a rejected value: scalars and the first level of an array.
+// dump() would recurse through a deeply nested array and could exhaust the stack.
+std::string describe_scalar(const nlohmann::json& value) {
+  if (value.is_array()) return "[...]";
+  if (value.is_object()) return "{...}";
+  if (value.is_string() && value.get_ref<const std::string&>().size() > 32) return "\"...\"";
+  return value.dump();
+}
+
+std::string describe(const nlohmann::json& value) {
+  if (!value.is_array()) return describe_scalar(value);
+  constexpr std::size_t kShown = 4;
+  std::string text = "[";
+  for (std::size_t i = 0; i < value.size() && i < kShown; ++i) {
+    if (i > 0) text += ", ";
+    text += describe_scalar(value[i]);
+  }
+  if (value.size() > kShown) text += ", ...";
+  return text + "]";
+}
+
 std::string offsets_text(std::uint64_t begin, std::uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
 }
@@ -118,9 +139,8 @@ class HeaderValidator {
     };
     try {
       return nlohmann::json::parse(header.begin(), header.end(), on_event);
-      // The base class: a number too large for a double (1e999) is out_of_range, not
-      // parse_error.
     } catch (const nlohmann::json::exception& error) {
+      // The base class, because a number too large for a double (1e999) is out_of_range.
       fail(std::string("header is not valid UTF-8 JSON: ") + error.what());
     }
   }
@@ -205,7 +225,7 @@ class HeaderValidator {
       if (!dim.is_number_unsigned() ||
           dim.get<std::uint64_t>() >
               static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        fail_tensor(name, "field 'shape' must hold non-negative integers, found " + dim.dump());
+        fail_tensor(name, "field 'shape' must hold non-negative integers, found " + describe(dim));
       }
       shape.push_back(static_cast<std::int64_t>(dim.get<std::uint64_t>()));
     }
@@ -219,7 +239,7 @@ class HeaderValidator {
       fail_tensor(name,
                   "field 'data_offsets' must be [begin, end] with non-negative integers, "
                   "found " +
-                      value.dump());
+                      describe(value));
     }
     const auto begin = value[0].get<std::uint64_t>();
     const auto end = value[1].get<std::uint64_t>();

@@ -227,6 +227,13 @@ TEST_CASE("safetensors: each broken rule is refused and named") {
     check_rejected(le_u64(~std::uint64_t{0}) + "{}", {"exceeds the limit"});
   }
   SUBCASE("header is not JSON") { check_rejected(image("{\"a\":"), {"not valid UTF-8 JSON"}); }
+  SUBCASE("deeply nested values are described without recursion") {
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    check_rejected(one_tensor(R"({"dtype":"F32","shape":[)" + deep + R"(],"data_offsets":[0,8]})"),
+                   {"tensor 'w'", "non-negative integers, found [[...]]"});
+    check_rejected(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":)" + deep + "}"),
+                   {"tensor 'w'", "field 'data_offsets'", "found [[...]]"});
+  }
   SUBCASE("number beyond a double's range") {
     check_rejected(one_tensor(R"({"dtype":"F32","shape":[1e999],"data_offsets":[0,8]})"),
                    {"not valid UTF-8 JSON", "overflow"});
@@ -268,7 +275,7 @@ TEST_CASE("safetensors: each broken rule is refused and named") {
     check_rejected(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,8,8]})"),
                    {"tensor 'w'", "field 'data_offsets' must be [begin, end]"});
     check_rejected(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,-8]})"),
-                   {"tensor 'w'", "field 'data_offsets' must be [begin, end]"});
+                   {"tensor 'w'", "field 'data_offsets' must be [begin, end]", "[0, -8]"});
   }
   SUBCASE("data_offsets end before they begin") {
     check_rejected(one_tensor(R"({"dtype":"U8","shape":[0],"data_offsets":[8,0]})"),
