@@ -1,13 +1,21 @@
 // Builds the per-ISA kernel tables and hands out the active one.
 #include "cpu/dispatch.hpp"
 
+#include "cpu/activation_kernels.hpp"
+#include "cpu/attention_kernels.hpp"
+#include "cpu/layer_norm_kernels.hpp"
+#include "cpu/pooling_kernels.hpp"
 #include "cpu/vector_kernels.hpp"
 
 namespace nowrec::cpu {
 namespace {
 
-#define NOWREC_KERNEL_TABLE(isa_enum, ns) \
-  KernelTable { isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize }
+#define NOWREC_KERNEL_TABLE(isa_enum, ns)                                                        \
+  KernelTable {                                                                                  \
+    isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize, &ns::embedding_layer_norm,                 \
+        &ns::bias_residual_layer_norm, &ns::bias_gelu_erf, &ns::bias_gelu_tanh, &ns::exp_values, \
+        &ns::erf_values, &ns::tanh_values, &ns::attention_head, &ns::sum_rows, &ns::max_rows     \
+  }
 
 const KernelTable scalar_table = NOWREC_KERNEL_TABLE(CpuIsa::Scalar, scalar);
 const KernelTable avx2_table = NOWREC_KERNEL_TABLE(CpuIsa::Avx2, avx2);
@@ -19,9 +27,12 @@ const KernelTable avx512_table = NOWREC_KERNEL_TABLE(CpuIsa::Avx512, avx512);
 
 const KernelTable& kernels_for(CpuIsa isa) noexcept {
   switch (isa) {
-    case CpuIsa::Avx512: return avx512_table;
-    case CpuIsa::Avx2: return avx2_table;
-    case CpuIsa::Scalar: break;
+    case CpuIsa::Avx512:
+      return avx512_table;
+    case CpuIsa::Avx2:
+      return avx2_table;
+    case CpuIsa::Scalar:
+      break;
   }
   return scalar_table;
 }
