@@ -81,13 +81,20 @@ void apply_bert_normalizer(const nlohmann::json& normalizer, const FieldReader& 
 // Only BertNormalizer carries options nowrec follows; other normalizers (SentencePiece's
 // Precompiled, NFKC, ...) are the SentencePiece model's business.
 void apply_normalizer(const nlohmann::json& normalizer, const FieldReader& fields,
-                      TokenizerFiles& files) {
+                      TokenizerFiles& files, int depth = 0) {
+  // Real files nest a Sequence once at most; the bound keeps a hostile file from exhausting the
+  // stack (and the field names in errors from growing without limit).
+  constexpr int kMaxNormalizerDepth = 8;
   const std::string type = fields.required_string("type");
   if (type == "BertNormalizer") {
     apply_bert_normalizer(normalizer, fields, files);
     return;
   }
   if (type != "Sequence") return;
+  if (depth == kMaxNormalizerDepth) {
+    fields.fail("normalizers", "nests Sequence normalizers deeper than " +
+                                   std::to_string(kMaxNormalizerDepth) + " levels");
+  }
   const nlohmann::json* steps = fields.find("normalizers");
   if (steps == nullptr) return;
   if (!steps->is_array()) fields.fail("normalizers", "must be an array");
@@ -95,7 +102,7 @@ void apply_normalizer(const nlohmann::json& normalizer, const FieldReader& field
     const std::string name = "normalizers[" + std::to_string(i) + "]";
     const nlohmann::json& step = (*steps)[i];
     if (!step.is_object()) fields.fail(name, "must be a JSON object");
-    apply_normalizer(step, fields.nested(step, name), files);
+    apply_normalizer(step, fields.nested(step, name), files, depth + 1);
   }
 }
 

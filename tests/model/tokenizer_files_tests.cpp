@@ -184,6 +184,14 @@ TEST_CASE("read_tokenizer_files: malformed fields name the file and field") {
     check_fails(dir.path(), ErrorCode::InvalidModel,
                 {"tokenizer.json", "field 'model.max_input_chars_per_word'"});
   }
+  SUBCASE("Sequence normalizers nested without end") {
+    std::string normalizer = R"({"type": "BertNormalizer"})";
+    for (int level = 0; level < 50; ++level) {
+      normalizer = R"({"type": "Sequence", "normalizers": [)" + normalizer + "]}";
+    }
+    write_file(dir.path() / "tokenizer.json", R"({"normalizer": )" + normalizer + "}");
+    check_fails(dir.path(), ErrorCode::InvalidModel, {"tokenizer.json", "deeper than 8 levels"});
+  }
   SUBCASE("not JSON") {
     write_file(dir.path() / "special_tokens_map.json", "{");
     check_fails(dir.path(), ErrorCode::InvalidModel, {"special_tokens_map.json", "not valid JSON"});
