@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -144,6 +145,9 @@ struct Tokenizer::Impl {
   std::unique_ptr<detail::TokenizerBackend> backend;
   std::vector<AddedToken> added;  // longest first, so the first match is the longest
   std::array<bool, 256> added_first_byte{};
+  // Set when every added token starts with the same byte ('[' for BERT): memchr then skips the
+  // text between candidates.
+  std::optional<char> common_first_byte;
   std::optional<std::int32_t> cls_id;
   std::optional<std::int32_t> sep_id;
   std::int32_t pad_id = 0;
@@ -190,7 +194,11 @@ struct Tokenizer::Impl {
     std::size_t segment = 0;
     std::size_t pos = 0;
     while (pos < text.size()) {
-      if (!added_first_byte[static_cast<unsigned char>(text[pos])]) {
+      if (common_first_byte) {
+        const void* found = std::memchr(text.data() + pos, *common_first_byte, text.size() - pos);
+        if (found == nullptr) break;
+        pos = static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
+      } else if (!added_first_byte[static_cast<unsigned char>(text[pos])]) {
         ++pos;
         continue;
       }
@@ -310,6 +318,11 @@ Tokenizer::Impl::Impl(const TokenizerFiles& files, std::size_t model_max_length)
   });
   for (const AddedToken& token : added) {
     added_first_byte[static_cast<unsigned char>(token.content[0])] = true;
+  }
+  if (!added.empty() && std::all_of(added.begin(), added.end(), [&](const AddedToken& token) {
+        return token.content[0] == added.front().content[0];
+      })) {
+    common_first_byte = added.front().content[0];
   }
 
   cls_id = special_id(files.cls_token.empty() ? files.bos_token : files.cls_token);
