@@ -151,6 +151,53 @@ INVALID = [
 ]
 
 
+RANDOM_LINES = 500  # mixed-script random strings in the id fixture (not in the corpus)
+
+
+def random_lines(rng, count):
+    """Strings mixed from the alphabets where BERT's rules have edge cases, some with invalid
+    bytes, to catch what hand-written lines miss."""
+    pools = [
+        [chr(c) for c in range(0x20, 0x7F)] * 3,
+        list(" \t\n\r\x0b\x0c\x00\x07\x1f\x7f\x85\xa0\u2000\u200b\u200d\u2028\u3000\ufeff\ufffd\u00ad"),
+        [chr(c) for c in range(0x300, 0x370)],
+        [chr(c) for c in range(0xC0, 0x250)],
+        [chr(c) for c in range(0x370, 0x530)],
+        [chr(c) for c in range(0xAC00, 0xAC40)] + [chr(c) for c in range(0x1100, 0x1200)],
+        [chr(c) for c in range(0x4E00, 0x4E40)]
+        + [chr(c) for c in range(0xF900, 0xF920)]
+        + [chr(0x20000 + i) for i in range(20)],
+        [chr(c) for c in range(0x1F300, 0x1F700, 7)] + ["\u200d", "\ufe0f", "\U0001f3fb"],
+        [chr(c) for c in range(0x600, 0x700)] + [chr(c) for c in range(0x900, 0x980)],
+        ["[MASK]", "[CLS]", "[SEP]", "[UNK]", "[PAD]", "[", "]", "##", "MASK"],
+        ["ing", "un", "able", "the", "token", "ization", "hello", "İ", "ß", "Σ", "ς"],
+    ]
+
+    def any_code_point():
+        while True:
+            c = rng.randrange(0x110000)
+            if not 0xD800 <= c <= 0xDFFF:
+                return chr(c)
+
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randrange(1, 40)):
+            r = rng.random()
+            if r < 0.05:
+                parts.append(any_code_point())
+            elif r < 0.08:
+                parts.append("a" * rng.randrange(95, 105))
+            else:
+                parts.append(rng.choice(rng.choice(pools)))
+        data = bytearray("".join(parts).encode("utf-8"))
+        if rng.random() < 0.1:
+            for _ in range(rng.randrange(1, 4)):
+                data.insert(rng.randrange(len(data) + 1), rng.randrange(256))
+        out.append(bytes(data))
+    return out
+
+
 def lossy_decode(data):
     """bytes.decode('utf-8', 'replace') with, for every character, its byte range in `data`.
 
@@ -305,7 +352,7 @@ def main():
             record = {"text": text, "ids": ids, "offsets": byte_offsets(origins, offsets)}
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
-        for data in INVALID:
+        for data in INVALID + random_lines(rng, RANDOM_LINES):
             text, origins = lossy_decode(data)
             ids, offsets = reference_encoding(tok, text)
             record = {
