@@ -44,15 +44,27 @@ struct TokenizeOptions {
   Padding padding = Padding::None;
 };
 
+// Ids equal those of Hugging Face tokenizers for the same folder (tokenizer.json's normaliser,
+// pre-tokeniser, model and [CLS] $A [SEP] / <s> $A </s> template), offsets are byte ranges.
+//
 // Invalid UTF-8 in the input is decoded lossily: each maximal invalid subsequence becomes U+FFFD
-// (as Rust's String::from_utf8_lossy does), which BERT's text cleaning then drops. Offsets still
-// point into the original bytes.
+// (as Rust's String::from_utf8_lossy and Python's bytes.decode("utf-8", "replace") do), which
+// BERT's text cleaning then drops; a SentencePiece model sees the U+FFFD. Offsets still point into
+// the original bytes.
+//
+// The added tokens of tokenizer.json (or, without it, the special tokens) are matched on the raw
+// text before normalisation, leftmost and longest first, and never split: "hello [MASK] world"
+// keeps [MASK] as one id whose offsets cover it in the text. Their lstrip/rstrip flags are
+// honoured; single_word and normalized are not.
 //
 // Thread-safety: every method is const; one Tokenizer may be used from many threads at once.
 class Tokenizer {
  public:
   // The tokenizer a model folder describes (WordPiece from vocab.txt, or SentencePiece).
+  // max_length() is the model's max_sequence_length().
   static Tokenizer load(const ModelFolder& model);
+  // Reads only the tokenizer's files; max_length() is tokenizer_config.json's
+  // model_max_length, or 0 (no truncation) when it states none.
   static Tokenizer load(const std::filesystem::path& model_dir);
 
   Tokenizer(Tokenizer&&) noexcept;
@@ -62,7 +74,8 @@ class Tokenizer {
   Encoding encode(std::string_view text, const TokenizeOptions& options = {}) const;
   std::vector<Encoding> encode_batch(std::span<const std::string_view> texts,
                                      const TokenizeOptions& options = {}) const;
-  // Ids only, appended to `ids` (cleared first): the allocation-free hot path.
+  // Ids only, written to `ids` (cleared first), padded as `options` asks: the hot path, which
+  // allocates nothing once `ids` and the calling thread's buffers are warm.
   void encode_ids(std::string_view text, std::vector<std::int32_t>& ids,
                   const TokenizeOptions& options = {}) const;
 
