@@ -227,6 +227,11 @@ struct Tokenizer::Impl {
   void run(std::string_view text, const TokenizeOptions& options,
            std::vector<TokenPiece>& pieces) const {
     pieces.clear();
+    if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "Tokenizer: text of " + std::to_string(text.size()) +
+                      " bytes is longer than the 4 GiB that 32-bit offsets can address");
+    }
     FrontScratch& scratch = thread_scratch();
     const bool specials = options.add_special_tokens;
     if (specials && cls_id) pieces.push_back({*cls_id, 0, 0});
