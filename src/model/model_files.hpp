@@ -23,7 +23,11 @@ struct ModulesInfo {
 ModulesInfo parse_modules(std::string_view text, const std::string& label);
 
 // 1_Pooling/config.json: exactly one pooling_mode_* flag must be true.
-PoolingMode parse_pooling_config(std::string_view text, const std::string& label);
+struct PoolingFile {
+  PoolingMode mode = PoolingMode::Mean;
+  std::optional<int> word_embedding_dimension;
+};
+PoolingFile parse_pooling_config(std::string_view text, const std::string& label);
 
 // sentence_bert_config.json's max_seq_length, when stated.
 std::optional<std::int64_t> parse_sentence_bert_max_seq_length(std::string_view text,

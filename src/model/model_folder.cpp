@@ -206,7 +206,7 @@ ModulesInfo parse_modules(std::string_view text, const std::string& label) {
   return info;
 }
 
-PoolingMode parse_pooling_config(std::string_view text, const std::string& label) {
+PoolingFile parse_pooling_config(std::string_view text, const std::string& label) {
   const nlohmann::json document = json_fields::parse_object(text, label);
   const FieldReader fields(document, label);
   struct Flag {
@@ -241,7 +241,7 @@ PoolingMode parse_pooling_config(std::string_view text, const std::string& label
                     std::string(chosen[1]->field) +
                     "' are both true: exactly one pooling_mode_* field must be true");
   }
-  return chosen.front()->mode;
+  return {chosen.front()->mode, fields.optional_positive_int("word_embedding_dimension")};
 }
 
 std::optional<std::int64_t> parse_sentence_bert_max_seq_length(std::string_view text,
@@ -377,16 +377,16 @@ PoolingConfig read_pooling(const std::filesystem::path& dir, const TransformerCo
   if (!pooling_path) return pooling;
 
   const std::filesystem::path pooling_file = dir / *pooling_path / "config.json";
-  const std::string text = json_fields::read_text_file(pooling_file);
-  pooling.mode = model_files::parse_pooling_config(text, pooling_file.string());
-  const nlohmann::json document = json_fields::parse_object(text, pooling_file.string());
-  const json_fields::FieldReader fields(document, pooling_file.string());
-  if (auto width = fields.optional_positive_int("word_embedding_dimension");
-      width && *width != config.hidden_size) {
-    fields.fail("word_embedding_dimension", "(" + std::to_string(*width) +
-                                                ") must equal config.json's hidden_size (" +
-                                                std::to_string(config.hidden_size) + ")");
+  const auto parsed = model_files::parse_pooling_config(json_fields::read_text_file(pooling_file),
+                                                        pooling_file.string());
+  if (parsed.word_embedding_dimension && *parsed.word_embedding_dimension != config.hidden_size) {
+    throw Error(ErrorCode::InvalidModel, pooling_file.string() +
+                                             ": field 'word_embedding_dimension' (" +
+                                             std::to_string(*parsed.word_embedding_dimension) +
+                                             ") must equal config.json's hidden_size (" +
+                                             std::to_string(config.hidden_size) + ")");
   }
+  pooling.mode = parsed.mode;
   return pooling;
 }
 

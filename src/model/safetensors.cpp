@@ -355,6 +355,10 @@ void SafetensorsFile::Impl::validate(std::span<const std::byte> file, const std:
                    std::to_string(file.size() - 8) + " bytes that follow it");
   }
   const std::string_view header(reinterpret_cast<const char*>(file.data()) + 8, header_bytes);
+  // nlohmann skips a byte-order mark that the reference's JSON parser refuses.
+  if (header.starts_with("\xEF\xBB\xBF")) {
+    validator.fail("header starts with a UTF-8 byte-order mark, which JSON does not allow");
+  }
   const nlohmann::json document = validator.parse(header);
   if (!document.is_object()) {
     validator.fail(std::string("header must be a JSON object, not ") + document.type_name());

@@ -241,6 +241,9 @@ TEST_CASE("safetensors: each broken rule is refused and named") {
   SUBCASE("header is not UTF-8") {
     check_rejected(image("{\"\xff\xfe\":{}}"), {"not valid UTF-8 JSON"});
   }
+  SUBCASE("header starts with a byte-order mark") {
+    check_rejected(image("\xEF\xBB\xBF{}"), {"byte-order mark"});
+  }
   SUBCASE("header is not an object") {
     check_rejected(image("[1,2]"), {"header must be a JSON object", "array"});
   }
