@@ -28,6 +28,11 @@ std::string read_text_file(const std::filesystem::path& path) {
 }
 
 nlohmann::json parse_document(std::string_view text, const std::string& label) {
+  // nlohmann stops at a NUL byte as if the input ended there; JSON allows none anywhere.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    throw Error(ErrorCode::InvalidModel,
+                label + ": not valid JSON: NUL byte at offset " + std::to_string(nul));
+  }
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& error) {

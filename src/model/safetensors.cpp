@@ -359,6 +359,11 @@ void SafetensorsFile::Impl::validate(std::span<const std::byte> file, const std:
   if (header.starts_with("\xEF\xBB\xBF")) {
     validator.fail("header starts with a UTF-8 byte-order mark, which JSON does not allow");
   }
+  // nlohmann stops at a NUL byte as if the input ended there; JSON allows none anywhere.
+  if (const auto nul = header.find('\0'); nul != std::string_view::npos) {
+    validator.fail("header is not valid UTF-8 JSON: NUL byte at header offset " +
+                   std::to_string(nul));
+  }
   const nlohmann::json document = validator.parse(header);
   if (!document.is_object()) {
     validator.fail(std::string("header must be a JSON object, not ") + document.type_name());

@@ -138,6 +138,9 @@ TEST_CASE("ModelFolder: config.json that is not a JSON object") {
   check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "not valid JSON"});
   write_file(dir.path() / "config.json", R"({"layer_norm_eps": 1e999})");
   check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "not valid JSON"});
+  write_file(dir.path() / "config.json",
+             nowrec::test::tiny_bert_config().dump() + std::string("\0junk", 5));
+  check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "NUL byte"});
   write_file(dir.path() / "config.json", "[1, 2]");
   check_load_fails(dir.path(), ErrorCode::InvalidModel, {"config.json", "must be a JSON object"});
 }

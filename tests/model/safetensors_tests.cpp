@@ -241,6 +241,9 @@ TEST_CASE("safetensors: each broken rule is refused and named") {
   SUBCASE("header is not UTF-8") {
     check_rejected(image("{\"\xff\xfe\":{}}"), {"not valid UTF-8 JSON"});
   }
+  SUBCASE("NUL byte after the JSON, which nlohmann would take for the end") {
+    check_rejected(image(std::string("{}\0\0\"", 5)), {"NUL byte at header offset 2"});
+  }
   SUBCASE("header starts with a byte-order mark") {
     check_rejected(image("\xEF\xBB\xBF{}"), {"byte-order mark"});
   }
