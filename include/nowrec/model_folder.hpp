@@ -40,7 +40,9 @@ struct PoolingConfig {
 enum class TokenizerKind { WordPiece, SentencePiece };
 
 // Where the tokenizer lives and how it behaves, from tokenizer_config.json,
-// special_tokens_map.json and tokenizer.json.
+// special_tokens_map.json and tokenizer.json. Before those files are read, the defaults are
+// BERT's for WordPiece and XLM-R's for SentencePiece (<s> </s> <pad> <unk> <mask>, no
+// lowercasing).
 struct TokenizerFiles {
   TokenizerKind kind = TokenizerKind::WordPiece;
   std::filesystem::path vocab_txt;           // WordPiece vocabulary, one token a line
@@ -65,7 +67,10 @@ TokenizerFiles read_tokenizer_files(const std::filesystem::path& dir);
 class ModelFolder {
  public:
   // Reads and validates every configuration file and maps model.safetensors when present. Throws
-  // Error(InvalidModel) naming the file and field at fault, Error(NotFound) for missing files.
+  // Error(InvalidModel) naming the file and field at fault, Error(NotFound) for missing files,
+  // Error(Unsupported) for a pooling nowrec does not compute (several modes at once, weighted
+  // mean) and Error(InvalidFormat) for a malformed model.safetensors. A folder without
+  // modules.json or 1_Pooling/ mean-pools, as sentence-transformers does.
   static ModelFolder load(const std::filesystem::path& dir);
 
   const std::filesystem::path& path() const noexcept { return dir_; }
