@@ -2,6 +2,8 @@
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 find_package(dnnl CONFIG REQUIRED)
+# Debian's oneDNN runs on OpenMP; the encoder's own loops share its thread pool.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(NOWREC_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(NOWREC_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)

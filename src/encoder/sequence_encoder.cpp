@@ -1,5 +1,5 @@
 // Loading a SequenceEncoder: checks that the architecture is one nowrec runs and that every
-// weight tensor is present with the shape config.json implies.
+// weight tensor is present with the shape config.json implies, then builds the encoder.
 #include "nowrec/sequence_encoder.hpp"
 
 #include <algorithm>
@@ -192,6 +192,7 @@ SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOpt
   encoder.info_.heads = config.num_attention_heads;
   encoder.info_.max_length = model.max_sequence_length();
   encoder.info_.pooling = model.pooling();
+  encoder.impl_ = make_impl(model, options);
   return encoder;
 }
 

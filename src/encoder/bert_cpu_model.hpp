@@ -1,0 +1,72 @@
+// The BERT-family forward pass on the CPU over a packed batch: every token of every sequence in
+// one [tokens][hidden] matrix, so no work is spent on padding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "cpu/dispatch.hpp"
+#include "encoder/bert_weights.hpp"
+#include "encoder/onednn_matmul.hpp"
+#include "nowrec/model_folder.hpp"
+
+namespace nowrec::encoder {
+
+// Sequences laid end to end: sequence s is ids[offsets[s], offsets[s + 1]).
+struct PackedBatch {
+  std::span<const std::int32_t> ids;
+  std::span<const std::size_t> offsets;  // sequences + 1 entries, offsets[0] == 0
+
+  std::size_t sequences() const noexcept { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::size_t tokens() const noexcept { return offsets.empty() ? 0 : offsets.back(); }
+};
+
+// Thread-safety: forward() is const and may run concurrently with different scratch memory.
+class BertCpuModel {
+ public:
+  // `kernels` picks the ISA variant (tests run each); `threads` > 0 is the thread count of every
+  // parallel loop and matmul.
+  BertCpuModel(const ModelFolder& model, const cpu::KernelTable& kernels, int threads);
+
+  std::size_t hidden() const noexcept { return hidden_; }
+  std::size_t vocab_size() const noexcept { return vocab_size_; }
+  const cpu::KernelTable& kernels() const noexcept { return *kernels_; }
+
+  // Bytes of scratch forward() needs for a batch of `tokens` tokens whose longest sequence has
+  // `longest` tokens.
+  std::size_t scratch_bytes(std::size_t tokens, std::size_t longest) const noexcept;
+
+  // Writes each sequence's pooled (and, when the folder says so, L2-normalised) embedding to
+  // out, one row of hidden() floats per sequence. Ids and lengths must already be validated.
+  void forward(const PackedBatch& batch, std::byte* scratch, float* out) const;
+
+ private:
+  struct Layer {
+    OnednnMatmul qkv;  // adds its own bias
+    OnednnMatmul attention_output, intermediate, output;
+    std::vector<float> attention_output_bias, intermediate_bias, output_bias;
+    NormWeights attention_norm, output_norm;
+  };
+  struct Buffers;
+
+  Buffers plan(std::byte* scratch, std::size_t tokens, std::size_t longest) const noexcept;
+  void embed(const PackedBatch& batch, float* x) const;
+  void run_layer(const Layer& layer, const PackedBatch& batch, const Buffers& buffers) const;
+  void pool(const PackedBatch& batch, const float* x, float* out) const;
+
+  const cpu::KernelTable* kernels_;
+  int threads_;
+  std::size_t hidden_, heads_, head_dim_, intermediate_size_, vocab_size_;
+  std::size_t position_offset_;  // RoBERTa numbers positions from pad_token_id + 1
+  float norm_eps_;
+  bool tanh_gelu_;
+  PoolingConfig pooling_;
+  std::vector<float> word_embeddings_, position_embeddings_, token_type_embeddings_;
+  NormWeights embedding_norm_;
+  std::vector<Layer> layers_;
+  std::size_t matmul_scratchpad_bytes_ = 0;
+};
+
+}  // namespace nowrec::encoder

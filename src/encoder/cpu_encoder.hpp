@@ -1,0 +1,47 @@
+// The CPU encoder behind SequenceEncoder: tokenizes, packs batches and runs BertCpuModel.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "cpu/dispatch.hpp"
+#include "encoder/bert_cpu_model.hpp"
+#include "encoder/scratch_arena.hpp"
+#include "nowrec/model_folder.hpp"
+#include "nowrec/tokenizer.hpp"
+
+namespace nowrec::encoder {
+
+// Thread-safety: the encode methods are const and may be called concurrently; each call works
+// in its own arena from the pool.
+class CpuEncoder {
+ public:
+  // `threads` as in EncoderOptions (0: all cores); `kernels` picks the ISA variant.
+  CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels);
+
+  std::size_t dim() const noexcept { return model_.hidden(); }
+  std::size_t max_length() const noexcept { return max_length_; }
+  const Tokenizer& tokenizer() const noexcept { return tokenizer_; }
+
+  // out: texts.size() rows of dim() floats. Throws Error(InvalidArgument) for a wrong size.
+  void encode(std::span<const std::string_view> texts, std::span<float> out) const;
+  // Pre-tokenized sequences, special tokens included. Throws Error(InvalidArgument) for a wrong
+  // out size, an empty sequence, one longer than max_length() or an id outside the vocabulary.
+  void encode_ids(std::span<const std::span<const std::int32_t>> sequences,
+                  std::span<float> out) const;
+
+ private:
+  // Feeds sequences to the model in chunks of a bounded token count; `sequence_ids(i, arena)`
+  // gives sequence i's ids (valid until its next call).
+  template <typename SequenceIds>
+  void run(std::size_t count, std::span<float> out, SequenceIds&& sequence_ids) const;
+
+  Tokenizer tokenizer_;
+  BertCpuModel model_;
+  std::size_t max_length_;
+  mutable ArenaPool arenas_;
+};
+
+}  // namespace nowrec::encoder
