@@ -63,8 +63,9 @@ class Tokenizer {
   // The tokenizer a model folder describes (WordPiece from vocab.txt, or SentencePiece).
   // max_length() is the model's max_sequence_length().
   static Tokenizer load(const ModelFolder& model);
-  // Reads only the tokenizer's files; max_length() is tokenizer_config.json's
-  // model_max_length, or 0 (no truncation) when it states none.
+  // A folder with config.json loads as a ModelFolder (max_length() as above). A folder of
+  // tokenizer files alone: max_length() is tokenizer_config.json's model_max_length, or 0 (no
+  // truncation) when it states none.
   static Tokenizer load(const std::filesystem::path& model_dir);
 
   Tokenizer(Tokenizer&&) noexcept;

@@ -345,6 +345,12 @@ Tokenizer Tokenizer::load(const ModelFolder& model) {
 }
 
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
+  // A whole model folder truncates where the model does (sentence_bert_config.json, the
+  // position table); a folder of tokenizer files alone can only go by tokenizer_config.json.
+  std::error_code ignored;
+  if (std::filesystem::is_regular_file(model_dir / "config.json", ignored)) {
+    return load(ModelFolder::load(model_dir));
+  }
   const TokenizerFiles files = read_tokenizer_files(model_dir);
   return Tokenizer(std::make_unique<Impl>(files, usable_max_length(files.model_max_length)));
 }

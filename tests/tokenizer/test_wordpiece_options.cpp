@@ -30,8 +30,17 @@ TEST_CASE("vocabulary queries") {
   CHECK_THROWS_AS(tokenizer.id_to_token(-1), Error);
 }
 
-TEST_CASE("loading from the folder alone takes the tokenizer's model_max_length") {
-  const Tokenizer tokenizer = Tokenizer::load(model_dir());
+TEST_CASE(
+    "loading by path: a model folder truncates as the model, tokenizer files alone by "
+    "model_max_length") {
+  CHECK(Tokenizer::load(model_dir()).max_length() == 256);
+
+  const TempDir dir;
+  for (const char* name :
+       {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+    std::filesystem::copy_file(model_dir() / name, dir.path() / name);
+  }
+  const Tokenizer tokenizer = Tokenizer::load(dir.path());
   CHECK(tokenizer.max_length() == 512);
   CHECK(tokenizer.encode("hello world").ids == std::vector<std::int32_t>{kCls, 7592, 2088, kSep});
 }
