@@ -52,6 +52,9 @@ BertCpuModel::BertCpuModel(const ModelFolder& model, const cpu::KernelTable& ker
   pooling_ = model.pooling();
 
   BertWeights weights = read_bert_weights(model);
+  // oneDNN fixes a primitive's thread count when it is created and wakes that many threads on
+  // every run; creating them under any other count leaves threads spinning for nothing.
+  const OmpThreadsGuard creation_threads(threads_);
   word_embeddings_ = std::move(weights.word_embeddings);
   position_embeddings_ = std::move(weights.position_embeddings);
   token_type_embeddings_ = std::move(weights.token_type_embeddings);

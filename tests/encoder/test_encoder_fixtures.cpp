@@ -93,7 +93,9 @@ TEST_CASE("MiniLM embeddings match sentence-transformers for every ISA and batch
   const auto model = nowrec::ModelFolder::load(nowrec::test::model_dir());
   for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512}) {
     if (!nowrec::cpu_supports(isa)) continue;
-    const nowrec::encoder::CpuEncoder encoder(model, 0, nowrec::cpu::kernels_for(isa));
+    // One thread: ctest runs test binaries side by side, and OpenMP teams that spin-wait for a
+    // descheduled partner slow down a hundredfold (threads are covered in the API tests).
+    const nowrec::encoder::CpuEncoder encoder(model, 1, nowrec::cpu::kernels_for(isa));
     for (std::size_t batch : {1u, 7u, 64u}) {
       CAPTURE(nowrec::cpu_isa_name(isa));
       CAPTURE(batch);
