@@ -31,5 +31,9 @@ if(NOWREC_CUDA_ENABLED)
 else()
   set(NOWREC_PC_CFLAGS "-DNOWREC_WITH_CUDA=0")
 endif()
+# Relocatable: the prefix is found from the .pc file's own folder, so `cmake --install --prefix`
+# anywhere gives a working file.
+file(RELATIVE_PATH NOWREC_PC_PREFIX_FROM_PCFILEDIR "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+     "/prefix")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/nowrec.pc.in ${PROJECT_BINARY_DIR}/nowrec.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/nowrec.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
