@@ -1,7 +1,8 @@
 // Self-attention for one sequence and head, compiled once per ISA (see
-// cmake/NowrecIsaKernels.cmake). The scores of the head never leave a per-thread buffer of
-// `length` floats; keys are transposed into the same buffer first so that the scores of a query
-// come from broadcast-and-FMA over contiguous rows, with no horizontal sums.
+// cmake/NowrecIsaKernels.cmake). The scores of the head never leave a per-thread buffer; keys are
+// transposed into the same buffer first so that scores come from broadcast-and-FMA over
+// contiguous rows, with no horizontal sums. Queries go kAttentionQueryBlock at a time: one load
+// of a key or value block then serves that many FMAs instead of one.
 #include "cpu/attention_kernels.hpp"
 
 #include "cpu/simd.hpp"
@@ -12,21 +13,39 @@ using namespace simd;
 
 namespace {
 
-// scores[j] = scale * q . k_j, from keys_t = K^T ([head_dim][length]).
-void query_scores(const float* q, const float* keys_t, std::size_t length, std::size_t head_dim,
-                  float scale, float* scores) noexcept {
+constexpr std::size_t kBlock = kAttentionQueryBlock;
+static_assert(kBlock == 4, "the blocked loops below are written out for four queries");
+
+// scores[r][j] = scale * q_r . k_j for `rows` (1 or kBlock) queries, keys_t = K^T.
+void block_scores(const float* q, std::size_t row_stride, std::size_t rows, const float* keys_t,
+                  std::size_t length, std::size_t head_dim, float scale, float* scores) noexcept {
   const vec scale_v = set1(scale);
   for (std::size_t j = 0; j < length; j += width) {
     const std::size_t count = step_count(j, length);
-    vec acc = zero();
-    for (std::size_t c = 0; c < head_dim; ++c) {
-      acc = fmadd(set1(q[c]), load_n(keys_t + c * length + j, count), acc);
+    if (rows == kBlock) {
+      vec acc0 = zero(), acc1 = zero(), acc2 = zero(), acc3 = zero();
+      for (std::size_t c = 0; c < head_dim; ++c) {
+        const vec key = load_n(keys_t + c * length + j, count);
+        acc0 = fmadd(set1(q[c]), key, acc0);
+        acc1 = fmadd(set1(q[row_stride + c]), key, acc1);
+        acc2 = fmadd(set1(q[2 * row_stride + c]), key, acc2);
+        acc3 = fmadd(set1(q[3 * row_stride + c]), key, acc3);
+      }
+      store_n(scores + j, mul(acc0, scale_v), count);
+      store_n(scores + length + j, mul(acc1, scale_v), count);
+      store_n(scores + 2 * length + j, mul(acc2, scale_v), count);
+      store_n(scores + 3 * length + j, mul(acc3, scale_v), count);
+    } else {
+      vec acc = zero();
+      for (std::size_t c = 0; c < head_dim; ++c) {
+        acc = fmadd(set1(q[c]), load_n(keys_t + c * length + j, count), acc);
+      }
+      store_n(scores + j, mul(acc, scale_v), count);
     }
-    store_n(scores + j, mul(acc, scale_v), count);
   }
 }
 
-// scores = exp(scores - max); returns their sum.
+// scores = exp(scores - max); returns 1 / their sum.
 float exponentiate(float* scores, std::size_t length) noexcept {
   const float lowest = -__builtin_huge_valf();
   vec max_v = set1(lowest);
@@ -40,7 +59,36 @@ float exponentiate(float* scores, std::size_t length) noexcept {
     store_n(scores + j, exp(sub(load_n(scores + j, count), max_score)), count);
     sum = add(sum, load_n(scores + j, count));
   }
-  return reduce_add(sum);
+  return 1.0f / reduce_add(sum);
+}
+
+// out_r = inverse_sum_r * sum_j scores[r][j] v_j for `rows` (1 or kBlock) queries.
+void block_values(const float* scores, const float* inverse_sums, std::size_t rows, const float* v,
+                  std::size_t row_stride, std::size_t length, std::size_t head_dim, float* out,
+                  std::size_t out_stride) noexcept {
+  for (std::size_t c = 0; c < head_dim; c += width) {
+    const std::size_t count = step_count(c, head_dim);
+    if (rows == kBlock) {
+      vec acc0 = zero(), acc1 = zero(), acc2 = zero(), acc3 = zero();
+      for (std::size_t j = 0; j < length; ++j) {
+        const vec value = load_n(v + j * row_stride + c, count);
+        acc0 = fmadd(set1(scores[j]), value, acc0);
+        acc1 = fmadd(set1(scores[length + j]), value, acc1);
+        acc2 = fmadd(set1(scores[2 * length + j]), value, acc2);
+        acc3 = fmadd(set1(scores[3 * length + j]), value, acc3);
+      }
+      store_n(out + c, mul(acc0, set1(inverse_sums[0])), count);
+      store_n(out + out_stride + c, mul(acc1, set1(inverse_sums[1])), count);
+      store_n(out + 2 * out_stride + c, mul(acc2, set1(inverse_sums[2])), count);
+      store_n(out + 3 * out_stride + c, mul(acc3, set1(inverse_sums[3])), count);
+    } else {
+      vec acc = zero();
+      for (std::size_t j = 0; j < length; ++j) {
+        acc = fmadd(set1(scores[j]), load_n(v + j * row_stride + c, count), acc);
+      }
+      store_n(out + c, mul(acc, set1(inverse_sums[0])), count);
+    }
+  }
 }
 
 }  // namespace
@@ -54,18 +102,15 @@ void attention_head(const float* q, const float* k, const float* v, std::size_t 
     const float* key = k + j * row_stride;
     for (std::size_t c = 0; c < head_dim; ++c) keys_t[c * length + j] = key[c];
   }
-  for (std::size_t i = 0; i < length; ++i) {
-    query_scores(q + i * row_stride, keys_t, length, head_dim, scale, scores);
-    const vec inverse_sum = set1(1.0f / exponentiate(scores, length));
-    float* out_row = out + i * out_stride;
-    for (std::size_t c = 0; c < head_dim; c += width) {
-      const std::size_t count = step_count(c, head_dim);
-      vec acc = zero();
-      for (std::size_t j = 0; j < length; ++j) {
-        acc = fmadd(set1(scores[j]), load_n(v + j * row_stride + c, count), acc);
-      }
-      store_n(out_row + c, mul(acc, inverse_sum), count);
-    }
+  float inverse_sums[kBlock];
+  for (std::size_t i = 0; i < length;) {
+    const std::size_t rows = length - i >= kBlock ? kBlock : 1;
+    block_scores(q + i * row_stride, row_stride, rows, keys_t, length, head_dim, scale, scores);
+    for (std::size_t r = 0; r < rows; ++r)
+      inverse_sums[r] = exponentiate(scores + r * length, length);
+    block_values(scores, inverse_sums, rows, v, row_stride, length, head_dim, out + i * out_stride,
+                 out_stride);
+    i += rows;
   }
 }
 

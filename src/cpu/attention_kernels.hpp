@@ -5,9 +5,12 @@
 
 namespace nowrec::cpu {
 
+// Queries attention_head handles together, so that each key and value load feeds several FMAs.
+constexpr std::size_t kAttentionQueryBlock = 4;
+
 // Floats of scratch attention_head needs for a sequence of `length` tokens.
 constexpr std::size_t attention_scratch_floats(std::size_t length, std::size_t head_dim) {
-  return length * (head_dim + 1);
+  return length * (head_dim + kAttentionQueryBlock);
 }
 
 // One head of self-attention over one sequence of `length` tokens:
