@@ -1,0 +1,127 @@
+// SequenceEncoder throughput on a file of texts (one JSON string a line, like the encoder
+// fixture) at several batch sizes, printed as JSON. Usage:
+//   encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] [--batches 1,32]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nowrec/cpu_isa.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/sequence_encoder.hpp"
+
+namespace {
+
+struct Arguments {
+  std::string model;
+  std::string texts;
+  int threads = 1;
+  int repeat = 3;
+  std::vector<std::size_t> batches{1, 32};
+};
+
+Arguments parse(int argc, char** argv) {
+  Arguments args;
+  if (const char* model = std::getenv("NOWREC_MODEL")) args.model = model;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--model") {
+      args.model = value;
+    } else if (flag == "--texts") {
+      args.texts = value;
+    } else if (flag == "--threads") {
+      args.threads = std::max(0, std::atoi(value.c_str()));
+    } else if (flag == "--repeat") {
+      args.repeat = std::max(1, std::atoi(value.c_str()));
+    } else if (flag == "--batches") {
+      args.batches.clear();
+      for (std::size_t pos = 0; pos < value.size();) {
+        const std::size_t comma = value.find(',', pos);
+        args.batches.push_back(std::max(1, std::atoi(value.substr(pos, comma - pos).c_str())));
+        pos = comma == std::string::npos ? value.size() : comma + 1;
+      }
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      std::exit(2);
+    }
+  }
+  if (args.model.empty() || args.texts.empty()) {
+    std::fprintf(stderr,
+                 "usage: encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] "
+                 "[--batches 1,32]\n");
+    std::exit(2);
+  }
+  return args;
+}
+
+std::vector<std::string> read_texts(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw nowrec::Error(nowrec::ErrorCode::NotFound, "cannot open texts file " + path);
+  std::vector<std::string> texts;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) texts.push_back(nlohmann::json::parse(line).get<std::string>());
+  }
+  return texts;
+}
+
+// Seconds to embed every text once, `batch` texts per call.
+double one_pass(const nowrec::SequenceEncoder& encoder, const std::vector<std::string_view>& texts,
+                std::size_t batch, std::vector<float>& out) {
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t first = 0; first < texts.size(); first += batch) {
+    const std::size_t count = std::min(batch, texts.size() - first);
+    encoder.encode(std::span(texts).subspan(first, count),
+                   std::span(out).first(count * encoder.dim()));
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Arguments args = parse(argc, argv);
+  const auto texts = read_texts(args.texts);
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  const auto encoder = nowrec::SequenceEncoder::load(args.model, {.threads = args.threads});
+
+  std::size_t tokens = 0;
+  nowrec::TokenizeOptions options;
+  options.max_length = encoder.info().max_length;
+  std::vector<std::int32_t> ids;
+  for (std::string_view text : views) {
+    encoder.tokenizer().encode_ids(text, ids, options);
+    tokens += ids.size();
+  }
+
+  nlohmann::json report{{"implementation", "nowrec"},
+                        {"isa", std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa()))},
+                        {"texts", views.size()},
+                        {"tokens", tokens},
+                        {"threads", args.threads},
+                        {"runs", nlohmann::json::array()}};
+  std::vector<float> out(
+      std::max<std::size_t>(1, *std::max_element(args.batches.begin(), args.batches.end())) *
+      encoder.dim());
+  for (std::size_t batch : args.batches) {
+    one_pass(encoder, views, batch, out);  // warm-up: arenas, oneDNN kernels, caches
+    double best = 1e300;
+    for (int r = 0; r < args.repeat; ++r)
+      best = std::min(best, one_pass(encoder, views, batch, out));
+    report["runs"].push_back({{"batch", batch},
+                              {"seconds", best},
+                              {"texts_per_s", static_cast<double>(views.size()) / best},
+                              {"tokens_per_s", static_cast<double>(tokens) / best}});
+  }
+  std::printf("%s\n", report.dump(2).c_str());
+  return 0;
+} catch (const std::exception& error) {
+  std::fprintf(stderr, "encoder_bench: %s\n", error.what());
+  return 1;
+}
