@@ -28,7 +28,16 @@ void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::
 CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels)
     : tokenizer_(Tokenizer::load(model)),
       model_(model, kernels, resolve_thread_count(threads)),
-      max_length_(model.max_sequence_length()) {}
+      max_length_(model.max_sequence_length()) {
+  // Every id the tokenizer can produce must have a row in the embedding table.
+  if (tokenizer_.vocab_size() > model_.vocab_size()) {
+    throw Error(ErrorCode::InvalidModel,
+                model.path().string() + ": the tokenizer has " +
+                    std::to_string(tokenizer_.vocab_size()) +
+                    " tokens but config.json's vocab_size is " +
+                    std::to_string(model_.vocab_size()));
+  }
+}
 
 template <typename SequenceIds>
 void CpuEncoder::run(std::size_t count, std::span<float> out, SequenceIds&& sequence_ids) const {

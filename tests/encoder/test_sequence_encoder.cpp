@@ -166,3 +166,20 @@ TEST_CASE("tiny BERT and XLM-R folders in F32, F16 and BF16 encode to finite row
     }
   }
 }
+
+TEST_CASE("a tokenizer with ids beyond the embedding table is refused at load") {
+  nowrec::test::TempDir dir;
+  const auto config = nowrec::test::tiny_bert_config();
+  nowrec::test::write_tiny_model(dir.path(), config, nowrec::test::tiny_bert_tensors(config));
+  nowrec::test::write_file(dir.path() / "vocab.txt",
+                           "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\nc\nd\ne\nf\ng\nh\n");
+  try {
+    SequenceEncoder::load(dir.path());
+    FAIL("loaded an encoder whose tokenizer outgrows its embeddings");
+  } catch (const nowrec::Error& error) {
+    CHECK(error.code() == ErrorCode::InvalidModel);
+    const std::string message = error.what();
+    CHECK(message.find("13 tokens") != std::string::npos);
+    CHECK(message.find("vocab_size is 12") != std::string::npos);
+  }
+}
