@@ -25,6 +25,12 @@ install(FILES ${PROJECT_BINARY_DIR}/nowrecConfig.cmake ${PROJECT_BINARY_DIR}/now
 # pkg-config: a static build also needs the private dependencies on the link line.
 set(NOWREC_PC_REQUIRES_PRIVATE "libutf8proc sentencepiece")
 set(NOWREC_PC_LIBS_PRIVATE "-ldnnl -lpthread")
+# The encoder's own OpenMP loops call the OpenMP runtime (libgomp with g++, libomp with clang).
+foreach(lib ${OpenMP_CXX_LIB_NAMES})
+  if(NOT lib STREQUAL "pthread")
+    string(APPEND NOWREC_PC_LIBS_PRIVATE " -l${lib}")
+  endif()
+endforeach()
 if(NOWREC_CUDA_ENABLED)
   string(APPEND NOWREC_PC_LIBS_PRIVATE " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt")
   set(NOWREC_PC_CFLAGS "-DNOWREC_WITH_CUDA=1")
