@@ -40,6 +40,7 @@ struct EncoderInfo {
 // without padding, so its texts may differ in length at no cost.
 //
 // Thread-safety: const methods may be called concurrently; each call uses `threads` threads.
+// Copies share the loaded model and are cheap.
 class SequenceEncoder {
  public:
   static SequenceEncoder load(const std::filesystem::path& model_dir,
