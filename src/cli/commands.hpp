@@ -8,6 +8,7 @@ namespace nowrec::cli {
 // Each returns the exit status through the callback it installs; see main.cpp.
 void add_tokenize_command(CLI::App& app, int& exit_status);
 void add_info_command(CLI::App& app, int& exit_status);
+void add_encode_command(CLI::App& app, int& exit_status);
 void add_demo_command(CLI::App& app, int& exit_status);
 
 }  // namespace nowrec::cli

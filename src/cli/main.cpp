@@ -1,4 +1,4 @@
-// The nowrec command line: tokenize, info, demo (later: encode, index, replay).
+// The nowrec command line: tokenize, encode, info, demo.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_status = 0;
   nowrec::cli::add_tokenize_command(app, exit_status);
+  nowrec::cli::add_encode_command(app, exit_status);
   nowrec::cli::add_info_command(app, exit_status);
   nowrec::cli::add_demo_command(app, exit_status);
   try {
