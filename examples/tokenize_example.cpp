@@ -1,18 +1,20 @@
 // Tokenizes a few texts with a model folder's tokenizer through the C++ API.
-// Usage: tokenize_example MODEL_DIR
+// Usage: tokenize_example [MODEL_DIR]   (default: $NOWREC_MODEL)
 #include <nowrec/nowrec.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <string_view>
 #include <vector>
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: tokenize_example MODEL_DIR\n";
+  const char* model_dir = argc > 1 ? argv[1] : std::getenv("NOWREC_MODEL");
+  if (argc > 2 || model_dir == nullptr) {
+    std::cerr << "usage: tokenize_example [MODEL_DIR]   (default: $NOWREC_MODEL)\n";
     return 2;
   }
   try {
-    const nowrec::ModelFolder model = nowrec::ModelFolder::load(argv[1]);
+    const nowrec::ModelFolder model = nowrec::ModelFolder::load(model_dir);
     const nowrec::Tokenizer tokenizer = nowrec::Tokenizer::load(model);
 
     const std::vector<std::string_view> texts = {"Toy Story (1995)", "我 喜欢 吃 饼干"};
