@@ -3,53 +3,81 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string_view>
 #include <vector>
 
+#include "nowrec/interest_types.hpp"
+
 namespace nowrec {
 
-struct InterestTrackerOptions {
-  std::size_t dim = 0;                         // width of item embeddings
-  double short_term_half_life_seconds = 1800;  // an event's weight halves every half-life
-  std::size_t shards = 64;                     // independent locks; more shards, less contention
-};
-
-// One user action on an item, carrying the item's embedding.
-struct InterestEvent {
-  std::string_view user;
-  std::span<const float> item_embedding;
-  float weight = 1.0f;         // action weight; negative for skips and dislikes
-  std::int64_t timestamp = 0;  // seconds; per user, never older than that user's last event
-};
-
-// Keeps, per user, the short-term interest: the time-decayed, weighted sum of the embeddings of
-// the items the user acted on. Long-term and multiple interests, persistence and memory caps are
-// not part of this class yet.
+// Keeps, per user: a short-term and a long-term interest (time-decayed weighted sums of the
+// embeddings the user acted on), up to K distinct interests found online, a negative-feedback
+// vector and a window of recent events. docs/interest_tracker.md gives the formulae.
 //
-// Thread-safety: update() and the const methods may be called concurrently from many threads;
-// calls for the same user are serialised.
+// Thread-safety: every method may be called concurrently from many threads. Calls for users in
+// different shards run in parallel; calls for the same user are serialised. snapshot() runs
+// while updates continue; restore() waits for the calls in progress.
 class InterestTracker {
  public:
-  // Throws Error(InvalidArgument) for dim 0, a non-positive or non-finite half-life, or 0 shards.
+  // Throws Error(InvalidArgument) naming the option at fault: dim 0, a non-positive or
+  // non-finite half-life, 0 shards, max_interests outside 1..255, recent_window above 65535,
+  // a duplicate, empty or non-finite action, or negative lateness or ttl.
   explicit InterestTracker(const InterestTrackerOptions& options);
   InterestTracker(InterestTracker&&) noexcept;
   InterestTracker& operator=(InterestTracker&&) noexcept;
   ~InterestTracker();
 
-  // Throws Error(InvalidArgument) for an empty user id, a wrong-size or non-finite embedding, a
-  // non-finite weight, or a timestamp older than the user's last event; the user's state is then
-  // unchanged.
-  void update(const InterestEvent& event);
+  // Applies one event. Returns false, changing nothing, when event.sequence is non-zero and not
+  // above the user's last applied sequence: a host replaying its stream after restore() gets
+  // each event applied once. An event up to allowed_lateness_seconds older than the user's last
+  // one is applied as if it had arrived in order.
+  //
+  // Throws Error(InvalidArgument) for an empty user id, a wrong-size or non-finite embedding, an
+  // unknown item or action, an empty text or a text without an encoder, an event with no vector,
+  // a non-finite weight or value, or an event older than the allowed lateness; the tracker is
+  // then unchanged.
+  bool update(const InterestEvent& event);
 
-  // The user's short-term interest decayed to `now`; nullopt for a user with no events. Throws
-  // Error(InvalidArgument) when `now` is older than the user's last event.
+  // The user's short-term interest decayed to `now` (not normalised); nullopt for an unknown
+  // user. Throws Error(InvalidArgument) when `now` is older than the user's last event.
   std::optional<std::vector<float>> short_term_interest(std::string_view user,
                                                         std::int64_t now) const;
 
+  // The user's interests decayed to `now`: short-term, long-term, each cluster (most important
+  // first), the predicted one when a model is set and predicts, and the negative-feedback
+  // vector. Empty for an unknown user. Throws Error(InvalidArgument) when `now` is older than
+  // the user's last event, or when the model returns a wrong or non-finite prediction.
+  std::vector<Interest> interests(std::string_view user, std::int64_t now) const;
+
+  // The user's recent events, oldest first; empty for an unknown user.
+  std::vector<RecentEvent> recent_events(std::string_view user) const;
+
+  std::optional<UserStats> user_stats(std::string_view user) const;
+  TrackerStats stats() const;
   std::size_t user_count() const;
+
+  // Bytes one user takes at these options (state, window and table entry; the key's heap
+  // allocation when longer than 15 bytes is not counted).
+  std::size_t bytes_per_user() const noexcept;
+
+  // Drops the users whose last event is more than ttl_seconds before `now`; returns how many.
+  std::size_t expire(std::int64_t now);
+
+  // Writes every user to `path` atomically (a temporary file, fsync, rename, fsync of the
+  // folder), with the caller's watermark. Each shard is copied under its lock, so updates go on
+  // in the other shards; a host that takes its watermark before calling snapshot() and replays
+  // from it with sequences set gets every event applied exactly once. Throws Error(Io).
+  void snapshot(const std::filesystem::path& path, std::uint64_t watermark) const;
+
+  // Replaces every user with the snapshot's and returns its watermark. Throws Error(Io) when the
+  // file cannot be read and Error(InvalidFormat) when it is truncated, corrupt, of another
+  // version or made with other dim, max_interests, recent_window or dtype; the live state is
+  // then untouched.
+  std::uint64_t restore(const std::filesystem::path& path);
+
   const InterestTrackerOptions& options() const noexcept;
 
  private:

@@ -1,71 +1,104 @@
-// Per-user short-term interest with exponential time decay, in sharded, locked hash maps.
+// InterestTracker: validates events, finds their vector, and applies them under the user's shard.
 #include "nowrec/interest_tracker.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <functional>
-#include <mutex>
+#include <limits>
 #include <string>
-#include <unordered_map>
 
-#include "cpu/dispatch.hpp"
+#include "interest/tracker_impl.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/sequence_encoder.hpp"
 
 namespace nowrec {
 namespace {
 
-struct UserState {
-  std::vector<float> interest;  // decayed to last_timestamp
-  std::int64_t last_timestamp = 0;
-};
+using interest::Group;
+using interest::UserEntry;
+using interest::UserState;
 
-// Transparent hashing so that lookups by string_view allocate nothing.
-struct UserHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view user) const noexcept {
-    return std::hash<std::string_view>{}(user);
-  }
-};
-
-struct Shard {
-  mutable std::mutex mutex;
-  std::unordered_map<std::string, UserState, UserHash, std::equal_to<>> users;
-};
+[[noreturn]] void invalid(const std::string& message) {
+  throw Error(ErrorCode::InvalidArgument, "InterestTracker: " + message);
+}
 
 void require_finite(std::span<const float> values, const char* what) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
-      throw Error(ErrorCode::InvalidArgument, std::string("InterestTracker: ") + what +
-                                                  " has a non-finite value at position " +
-                                                  std::to_string(i));
+      invalid(std::string(what) + " has a non-finite value at position " + std::to_string(i));
     }
   }
 }
 
+void require_half_life(double seconds, const char* name) {
+  if (!(seconds > 0) || !std::isfinite(seconds)) {
+    invalid(std::string(name) + " must be positive and finite");
+  }
+}
+
+void validate(const InterestTrackerOptions& options) {
+  if (options.dim == 0) invalid("dim must be positive");
+  require_half_life(options.short_term_half_life_seconds, "short_term_half_life_seconds");
+  require_half_life(options.long_term_half_life_seconds, "long_term_half_life_seconds");
+  require_half_life(options.interest_half_life_seconds, "interest_half_life_seconds");
+  require_half_life(options.negative_half_life_seconds, "negative_half_life_seconds");
+  if (options.shards == 0) invalid("shards must be positive");
+  if (options.max_interests == 0 || options.max_interests > 255) {
+    invalid("max_interests must be in 1..255");
+  }
+  if (options.recent_window > 65535) invalid("recent_window must be at most 65535");
+  if (!std::isfinite(options.join_min_cosine)) invalid("join_min_cosine must be finite");
+  if (options.allowed_lateness_seconds < 0) invalid("allowed_lateness_seconds must be >= 0");
+  if (options.ttl_seconds < 0) invalid("ttl_seconds must be >= 0");
+  if (options.actions.size() >= interest::kNoAction) invalid("too many actions");
+  for (std::size_t i = 0; i < options.actions.size(); ++i) {
+    const ActionWeight& action = options.actions[i];
+    if (action.name.empty()) invalid("actions[" + std::to_string(i) + "] has an empty name");
+    if (!std::isfinite(action.weight) || !std::isfinite(action.value_weight)) {
+      invalid("action '" + action.name + "' has a non-finite weight");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (options.actions[j].name == action.name) {
+        invalid("action '" + action.name + "' appears twice");
+      }
+    }
+  }
+  if (options.encoder && options.encoder->dim() != options.dim) {
+    invalid("the encoder's dim " + std::to_string(options.encoder->dim()) + " is not dim " +
+            std::to_string(options.dim));
+  }
+}
+
+// The entry's share of memory: the heap block, the map node and its bucket pointer.
+std::size_t bytes_per_user(const interest::StateLayout& layout) {
+  constexpr std::size_t node = sizeof(void*) + sizeof(UserEntry) + sizeof(std::size_t);
+  return layout.block_bytes + node + sizeof(void*);
+}
+
+// Where an event's vector is assembled; one per thread, so the hot path allocates nothing.
+thread_local std::vector<float> event_vector;
+thread_local std::vector<float> text_vector;
+
 }  // namespace
 
-struct InterestTracker::Impl {
-  InterestTrackerOptions options;
-  std::vector<Shard> shards;
-
-  explicit Impl(const InterestTrackerOptions& opts) : options(opts), shards(opts.shards) {}
-
-  Shard& shard_of(std::string_view user) { return shards[UserHash{}(user) % shards.size()]; }
-
-  // 2^(-elapsed / half-life)
-  float decay(std::int64_t elapsed_seconds) const {
-    return static_cast<float>(
-        std::exp2(-static_cast<double>(elapsed_seconds) / options.short_term_half_life_seconds));
+InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
+    : options(opts),
+      layout(interest::StateLayout::make(opts.dim, opts.max_interests, opts.recent_window,
+                                         opts.dtype)),
+      shards(opts.shards) {
+  decay.half_life[interest::kShort] = opts.short_term_half_life_seconds;
+  decay.half_life[interest::kLong] = opts.long_term_half_life_seconds;
+  decay.half_life[interest::kNegative] = opts.negative_half_life_seconds;
+  decay.half_life[interest::kClusters] = opts.interest_half_life_seconds;
+  decay.join_min_cosine = opts.join_min_cosine;
+  bytes_per_user = nowrec::bytes_per_user(layout);
+  if (opts.max_memory_bytes > 0) {
+    max_users_per_shard =
+        std::max<std::size_t>(1, opts.max_memory_bytes / bytes_per_user / opts.shards);
   }
-};
+}
 
 InterestTracker::InterestTracker(const InterestTrackerOptions& options) {
-  if (options.dim == 0) throw Error(ErrorCode::InvalidArgument, "InterestTracker: dim must be positive");
-  if (!(options.short_term_half_life_seconds > 0) ||
-      !std::isfinite(options.short_term_half_life_seconds)) {
-    throw Error(ErrorCode::InvalidArgument,
-                "InterestTracker: short_term_half_life_seconds must be positive and finite");
-  }
-  if (options.shards == 0) throw Error(ErrorCode::InvalidArgument, "InterestTracker: shards must be positive");
+  validate(options);
   impl_ = std::make_unique<Impl>(options);
 }
 
@@ -73,62 +106,284 @@ InterestTracker::InterestTracker(InterestTracker&&) noexcept = default;
 InterestTracker& InterestTracker::operator=(InterestTracker&&) noexcept = default;
 InterestTracker::~InterestTracker() = default;
 
-void InterestTracker::update(const InterestEvent& event) {
-  if (event.user.empty()) throw Error(ErrorCode::InvalidArgument, "InterestTracker: empty user id");
-  if (event.item_embedding.size() != impl_->options.dim) {
-    throw Error(ErrorCode::InvalidArgument,
-                "InterestTracker: item embedding has " +
-                    std::to_string(event.item_embedding.size()) + " values, expected dim " +
-                    std::to_string(impl_->options.dim));
-  }
-  require_finite(event.item_embedding, "item embedding");
-  if (!std::isfinite(event.weight)) throw Error(ErrorCode::InvalidArgument, "InterestTracker: weight is not finite");
+bool InterestTracker::update(const InterestEvent& event) {
+  const InterestTrackerOptions& options = impl_->options;
+  const std::size_t dim = options.dim;
+  interest::AppliedEvent applied;
+  applied.timestamp = event.timestamp;
+  applied.item = event.item;
+  try {
+    if (event.user.empty()) invalid("empty user id");
+    if (!std::isfinite(event.weight)) invalid("weight is not finite");
+    if (event.value && !std::isfinite(*event.value)) invalid("value is not finite");
+    float weight = event.weight;
+    if (!event.action.empty()) {
+      const auto& actions = options.actions;
+      const auto it = std::find_if(actions.begin(), actions.end(),
+                                   [&](const ActionWeight& a) { return a.name == event.action; });
+      if (it == actions.end()) invalid("unknown action '" + std::string(event.action) + "'");
+      applied.action = static_cast<std::uint16_t>(it - actions.begin());
+      weight *= it->weight + it->value_weight * event.value.value_or(0.0f);
+      if (!std::isfinite(weight)) invalid("action '" + it->name + "' gives a non-finite weight");
+    }
+    applied.weight = weight;
 
-  Shard& shard = impl_->shard_of(event.user);
+    int sources = 0;
+    event_vector.resize(dim);
+    std::fill(event_vector.begin(), event_vector.end(), 0.0f);
+    if (!event.item_embedding.empty()) {
+      if (event.item_embedding.size() != dim) {
+        invalid("item embedding has " + std::to_string(event.item_embedding.size()) +
+                " values, expected dim " + std::to_string(dim));
+      }
+      require_finite(event.item_embedding, "item embedding");
+      std::copy(event.item_embedding.begin(), event.item_embedding.end(), event_vector.begin());
+      ++sources;
+    } else if (event.item >= 0 && options.item_store) {
+      if (!options.item_store->lookup(event.item, event_vector)) {
+        invalid("item " + std::to_string(event.item) + " is not in the item store");
+      }
+      require_finite(event_vector, "the item store's embedding");
+      ++sources;
+    }
+    if (event.text) {
+      if (event.text->empty()) invalid("event text is empty");
+      if (!options.encoder) invalid("event has text but no encoder was given in the options");
+      text_vector.resize(dim);
+      const std::string_view texts[] = {*event.text};
+      options.encoder->encode(texts, text_vector);
+      require_finite(text_vector, "the encoded text");
+      for (std::size_t i = 0; i < dim; ++i) event_vector[i] += text_vector[i];
+      ++sources;
+    }
+    if (sources == 0) {
+      invalid("event for user '" + std::string(event.user) +
+              "' has no vector: give item_embedding, an item with an item store, or text");
+    }
+    if (sources == 2) {
+      for (float& x : event_vector) x *= 0.5f;
+    }
+  } catch (const Error&) {
+    impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
+  applied.vector = event_vector;
+
+  interest::Shard& shard = impl_->shard_of(event.user);
   const std::lock_guard lock(shard.mutex);
   auto it = shard.users.find(event.user);
-  if (it == shard.users.end()) {
-    UserState state{std::vector<float>(impl_->options.dim, 0.0f), event.timestamp};
-    it = shard.users.emplace(std::string(event.user), std::move(state)).first;
-  } else if (event.timestamp < it->second.last_timestamp) {
-    throw Error(ErrorCode::InvalidArgument,
-                "InterestTracker: event for user '" + std::string(event.user) + "' at " +
-                    std::to_string(event.timestamp) + " is older than its last event at " +
-                    std::to_string(it->second.last_timestamp));
+  if (it != shard.users.end()) {
+    const UserState& state = it->second;
+    if (event.sequence != 0 && event.sequence <= state.last_sequence) {
+      ++shard.counters.duplicate;
+      return false;
+    }
+    if (event.timestamp < state.last_timestamp - options.allowed_lateness_seconds) {
+      impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+      invalid("event for user '" + std::string(event.user) + "' at " +
+              std::to_string(event.timestamp) + " is older than its last event at " +
+              std::to_string(state.last_timestamp) + " by more than the allowed lateness of " +
+              std::to_string(options.allowed_lateness_seconds) + " s");
+    }
+    const std::int64_t offset = event.timestamp - state.first_timestamp;
+    if (offset > std::numeric_limits<std::int32_t>::max() ||
+        offset < std::numeric_limits<std::int32_t>::min()) {
+      impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+      invalid("event for user '" + std::string(event.user) + "' at " +
+              std::to_string(event.timestamp) + " is more than 68 years from its first event");
+    }
+    shard.lru_unlink(&*it);
+  } else {
+    it = shard.users
+             .emplace(std::string(event.user),
+                      interest::make_user_state(impl_->layout, event.timestamp))
+             .first;
   }
   UserState& state = it->second;
-  const float factor = impl_->decay(event.timestamp - state.last_timestamp);
-  for (float& x : state.interest) x *= factor;
-  cpu::kernels().axpy(event.weight, event.item_embedding.data(), state.interest.data(),
-                      state.interest.size());
-  state.last_timestamp = event.timestamp;
+  interest::apply_event(state, impl_->layout, impl_->decay, applied);
+  if (event.sequence != 0) state.last_sequence = event.sequence;
+  ++shard.counters.applied;
+  shard.lru_push_front(&*it);
+
+  // The user just updated is at the head, so neither loop can remove it.
+  if (options.ttl_seconds > 0) {
+    while (shard.lru_tail != shard.lru_head &&
+           shard.lru_tail->second.last_timestamp < event.timestamp - options.ttl_seconds) {
+      shard.erase_tail();
+      ++shard.counters.expired;
+    }
+  }
+  if (impl_->max_users_per_shard > 0) {
+    while (shard.users.size() > impl_->max_users_per_shard) {
+      shard.erase_tail();
+      ++shard.counters.evicted;
+    }
+  }
+  return true;
 }
+
+namespace {
+
+void require_not_before_last(const UserState& state, std::string_view user, std::int64_t now) {
+  if (now < state.last_timestamp) {
+    invalid("now = " + std::to_string(now) + " is older than user '" + std::string(user) +
+            "''s last event at " + std::to_string(state.last_timestamp));
+  }
+}
+
+Interest make_interest(InterestKind kind, float weight, std::vector<float> vector) {
+  float norm = 0.0f;
+  for (float x : vector) norm += x * x;
+  norm = std::sqrt(norm);
+  if (norm > 0.0f) {
+    for (float& x : vector) x /= norm;
+  }
+  return Interest{kind, weight, std::move(vector)};
+}
+
+}  // namespace
 
 std::optional<std::vector<float>> InterestTracker::short_term_interest(std::string_view user,
                                                                        std::int64_t now) const {
-  Shard& shard = impl_->shard_of(user);
+  const interest::Shard& shard = impl_->shard_of(user);
   const std::lock_guard lock(shard.mutex);
   const auto it = shard.users.find(user);
   if (it == shard.users.end()) return std::nullopt;
-  if (now < it->second.last_timestamp) {
-    throw Error(ErrorCode::InvalidArgument,
-                "InterestTracker: now = " + std::to_string(now) + " is older than user '" +
-                    std::string(user) + "''s last event at " +
-                    std::to_string(it->second.last_timestamp));
+  require_not_before_last(it->second, user, now);
+  std::vector<float> out(impl_->options.dim);
+  interest::read_vector(it->second, impl_->layout, impl_->decay, interest::kShort, 0, now, out);
+  return out;
+}
+
+std::vector<Interest> InterestTracker::interests(std::string_view user, std::int64_t now) const {
+  const std::size_t dim = impl_->options.dim;
+  const auto& layout = impl_->layout;
+  const auto& decay = impl_->decay;
+  std::vector<Interest> result;
+  std::vector<RecentEvent> recent;
+  {
+    const interest::Shard& shard = impl_->shard_of(user);
+    const std::lock_guard lock(shard.mutex);
+    const auto it = shard.users.find(user);
+    if (it == shard.users.end()) return result;
+    const UserState& state = it->second;
+    require_not_before_last(state, user, now);
+    auto add = [&](InterestKind kind, Group group, std::size_t cluster) {
+      std::vector<float> vector(dim);
+      interest::read_vector(state, layout, decay, group, cluster, now, vector);
+      result.push_back(
+          make_interest(kind, interest::read_weight(state, layout, decay, group, cluster, now),
+                        std::move(vector)));
+    };
+    add(InterestKind::ShortTerm, interest::kShort, 0);
+    add(InterestKind::LongTerm, interest::kLong, 0);
+    std::vector<std::size_t> order(state.clusters);
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    const float* importance = interest::importances(state, layout);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return importance[a] > importance[b]; });
+    for (std::size_t k : order) add(InterestKind::Cluster, interest::kClusters, k);
+    add(InterestKind::Negative, interest::kNegative, 0);
+    if (impl_->options.next_interest_model) {
+      const interest::WindowEntry* entries = interest::window_entries(state, layout);
+      for (std::size_t i = 0; i < state.window_size; ++i) {
+        const auto& e = entries[(state.window_start + i) % layout.window];
+        recent.push_back(
+            RecentEvent{e.item, state.first_timestamp + e.time_offset,
+                        e.action == interest::kNoAction
+                            ? std::string_view()
+                            : std::string_view(impl_->options.actions[e.action].name)});
+      }
+    }
   }
-  std::vector<float> interest = it->second.interest;
-  const float factor = impl_->decay(now - it->second.last_timestamp);
-  for (float& x : interest) x *= factor;
-  return interest;
+  if (const NextInterestModel* model = impl_->options.next_interest_model) {
+    std::vector<float> vector(dim);
+    const std::optional<float> weight = model->predict(user, recent, now, vector);
+    if (weight) {
+      if (!std::isfinite(*weight)) invalid("the next-interest model returned a non-finite weight");
+      require_finite(vector, "the next-interest model's prediction");
+      // Predicted goes just before the negative-feedback vector, which stays last.
+      result.insert(result.end() - 1,
+                    make_interest(InterestKind::Predicted, *weight, std::move(vector)));
+    }
+  }
+  return result;
+}
+
+std::vector<RecentEvent> InterestTracker::recent_events(std::string_view user) const {
+  std::vector<RecentEvent> recent;
+  const interest::Shard& shard = impl_->shard_of(user);
+  const std::lock_guard lock(shard.mutex);
+  const auto it = shard.users.find(user);
+  if (it == shard.users.end()) return recent;
+  const UserState& state = it->second;
+  const interest::WindowEntry* entries = interest::window_entries(state, impl_->layout);
+  recent.reserve(state.window_size);
+  for (std::size_t i = 0; i < state.window_size; ++i) {
+    const auto& e = entries[(state.window_start + i) % impl_->layout.window];
+    recent.push_back(RecentEvent{e.item, state.first_timestamp + e.time_offset,
+                                 e.action == interest::kNoAction
+                                     ? std::string_view()
+                                     : std::string_view(impl_->options.actions[e.action].name)});
+  }
+  return recent;
+}
+
+std::optional<UserStats> InterestTracker::user_stats(std::string_view user) const {
+  const interest::Shard& shard = impl_->shard_of(user);
+  const std::lock_guard lock(shard.mutex);
+  const auto it = shard.users.find(user);
+  if (it == shard.users.end()) return std::nullopt;
+  const UserState& state = it->second;
+  std::size_t memory = impl_->bytes_per_user;
+  if (it->first.capacity() > 15) memory += it->first.capacity() + 1;
+  return UserStats{state.events,   state.first_timestamp, state.last_timestamp,
+                   state.clusters, state.last_sequence,   memory};
+}
+
+TrackerStats InterestTracker::stats() const {
+  TrackerStats stats;
+  for (const interest::Shard& shard : impl_->shards) {
+    const std::lock_guard lock(shard.mutex);
+    stats.users += shard.users.size();
+    stats.events_applied += shard.counters.applied;
+    stats.events_duplicate += shard.counters.duplicate;
+    stats.users_evicted += shard.counters.evicted;
+    stats.users_expired += shard.counters.expired;
+    stats.memory_bytes += shard.users.size() * impl_->bytes_per_user;
+  }
+  stats.events_rejected = impl_->rejected.load(std::memory_order_relaxed);
+  return stats;
 }
 
 std::size_t InterestTracker::user_count() const {
   std::size_t count = 0;
-  for (const Shard& shard : impl_->shards) {
+  for (const interest::Shard& shard : impl_->shards) {
     const std::lock_guard lock(shard.mutex);
     count += shard.users.size();
   }
   return count;
+}
+
+std::size_t InterestTracker::bytes_per_user() const noexcept { return impl_->bytes_per_user; }
+
+std::size_t InterestTracker::expire(std::int64_t now) {
+  if (impl_->options.ttl_seconds <= 0) return 0;
+  std::size_t removed = 0;
+  for (interest::Shard& shard : impl_->shards) {
+    const std::lock_guard lock(shard.mutex);
+    for (auto it = shard.users.begin(); it != shard.users.end();) {
+      if (it->second.last_timestamp < now - impl_->options.ttl_seconds) {
+        shard.lru_unlink(&*it);
+        it = shard.users.erase(it);
+        ++shard.counters.expired;
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+  }
+  return removed;
 }
 
 const InterestTrackerOptions& InterestTracker::options() const noexcept { return impl_->options; }

@@ -37,8 +37,10 @@ TEST_CASE("short-term interest is the half-life-decayed weighted sum of embeddin
     t += std::int64_t(rng() % 900);
     const float weight = (i % 5 == 4) ? -0.5f : 1.0f + float(i % 3);
     steps.push_back({t, weight, random_embedding(rng, dim)});
-    tracker.update({.user = "alice", .item_embedding = steps.back().embedding,
-                    .weight = weight, .timestamp = t});
+    tracker.update({.user = "alice",
+                    .item_embedding = steps.back().embedding,
+                    .weight = weight,
+                    .timestamp = t});
   }
   const std::int64_t now = t + 1234;
   const auto interest = tracker.short_term_interest("alice", now);
@@ -69,13 +71,13 @@ TEST_CASE("bad events are rejected and leave the user's state unchanged") {
   CHECK_THROWS_WITH_AS(
       tracker.update({.user = "u", .item_embedding = nan_embedding, .timestamp = 200}),
       doctest::Contains("non-finite"), nowrec::Error);
-  CHECK_THROWS_WITH_AS(tracker.update({.user = "u", .item_embedding = embedding,
+  CHECK_THROWS_WITH_AS(tracker.update({.user = "u",
+                                       .item_embedding = embedding,
                                        .weight = std::numeric_limits<float>::infinity(),
                                        .timestamp = 200}),
                        doctest::Contains("weight"), nowrec::Error);
-  CHECK_THROWS_WITH_AS(
-      tracker.update({.user = "u", .item_embedding = embedding, .timestamp = 99}),
-      doctest::Contains("older than its last event"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(tracker.update({.user = "u", .item_embedding = embedding, .timestamp = 99}),
+                       doctest::Contains("older than its last event"), nowrec::Error);
   CHECK_THROWS_AS(tracker.update({.user = "", .item_embedding = embedding, .timestamp = 200}),
                   nowrec::Error);
   CHECK_THROWS_AS(tracker.short_term_interest("u", 50), nowrec::Error);
@@ -97,8 +99,8 @@ TEST_CASE("users updated from many threads match a sequential replay") {
     const std::string user = "user-" + std::to_string(user_index);
     for (int e = 0; e < events_per_user; ++e) {
       const auto embedding = random_embedding(rng, dim);
-      apply(nowrec::InterestEvent{.user = user, .item_embedding = embedding, .weight = 1.0f,
-                                  .timestamp = 1000 + e * 60});
+      apply(nowrec::InterestEvent{
+          .user = user, .item_embedding = embedding, .weight = 1.0f, .timestamp = 1000 + e * 60});
     }
   };
   std::vector<std::thread> workers;

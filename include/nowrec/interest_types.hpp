@@ -1,0 +1,124 @@
+// What InterestTracker takes and returns: options, events, interests, statistics and its hooks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nowrec {
+
+class SequenceEncoder;
+
+// How per-user vectors are stored. BF16 halves the memory; arithmetic is always fp32.
+enum class StateDtype { F32, BF16 };
+
+// One entry of the action table. An event's weight is
+//   event.weight * (weight + value_weight * event.value)
+// so a purchase can weigh more than a click and a rating or dwell time can scale it.
+struct ActionWeight {
+  std::string name;
+  float weight = 1.0f;        // negative for skips and dislikes
+  float value_weight = 0.0f;  // per unit of the event's optional value
+};
+
+// view 0.5, click 1, like 2, add_to_cart 3, purchase 5, share 3, search 4, skip -0.5,
+// dislike -2.
+std::vector<ActionWeight> default_action_weights();
+
+// Looks up item embeddings by id for events that carry no embedding.
+// Thread-safety: lookup() is called concurrently from every thread that calls update().
+class ItemStore {
+ public:
+  virtual ~ItemStore() = default;
+  // Copies the item's embedding (out.size() == dim) and returns true, or returns false for an
+  // unknown item.
+  virtual bool lookup(std::int64_t item, std::span<float> out) const = 0;
+};
+
+// One entry of a user's window of recent events, oldest first.
+struct RecentEvent {
+  std::int64_t item = -1;  // -1: the event had no item (a search)
+  std::int64_t timestamp = 0;
+  std::string_view action;  // empty when the event named none; points into the tracker's table
+};
+
+// A learned next-interest model. When one is configured, interests() asks it for a predicted
+// vector from the user's recent window and returns it among the interests.
+// Thread-safety: predict() is called concurrently from every thread that calls interests().
+class NextInterestModel {
+ public:
+  virtual ~NextInterestModel() = default;
+  // Writes the predicted interest (out.size() == dim) and returns its weight, or returns nullopt
+  // when it has nothing to predict. Called without any tracker lock held.
+  virtual std::optional<float> predict(std::string_view user, std::span<const RecentEvent> recent,
+                                       std::int64_t now, std::span<float> out) const = 0;
+};
+
+struct InterestTrackerOptions {
+  std::size_t dim = 0;                                // width of item embeddings
+  double short_term_half_life_seconds = 1800;         // minutes to hours
+  std::size_t shards = 64;                            // independent locks
+  double long_term_half_life_seconds = 30 * 86400.0;  // the slow, stable picture
+  double interest_half_life_seconds = 7 * 86400.0;    // importance of the K interests
+  double negative_half_life_seconds = 86400.0;        // memory of skips and dislikes
+  std::size_t max_interests = 4;                      // K distinct interests per user
+  float join_min_cosine = 0.5f;                       // nearer than this: join, else new
+  std::size_t recent_window = 50;                     // recent events kept per user
+  std::vector<ActionWeight> actions = default_action_weights();
+  std::int64_t allowed_lateness_seconds = 0;  // how far behind a user's last event one may be
+  StateDtype dtype = StateDtype::F32;
+  std::size_t max_memory_bytes = 0;  // 0: no cap; else least recently active users are evicted
+  std::int64_t ttl_seconds = 0;      // 0: none; else users idle longer than this are dropped
+  const SequenceEncoder* encoder = nullptr;  // encodes event text; must outlive the tracker
+  const ItemStore* item_store = nullptr;     // must outlive the tracker
+  const NextInterestModel* next_interest_model = nullptr;  // must outlive the tracker
+};
+
+// One user action. The vector it contributes is the item embedding (given here, or looked up in
+// the item store by `item`), the encoded `text`, or their mean when both are present.
+struct InterestEvent {
+  std::string_view user;
+  std::span<const float> item_embedding;  // empty: look up `item`, or use `text` alone
+  float weight = 1.0f;                    // multiplies the action's weight
+  std::int64_t timestamp = 0;             // seconds
+  std::int64_t item = -1;                 // -1: no item
+  std::string_view action;                // empty: the weight alone counts
+  std::optional<float> value;             // rating, dwell time, ...
+  std::optional<std::string_view> text;   // a search query or comment; must not be empty
+  std::uint64_t sequence = 0;  // the host's stream offset; 0: none. See InterestTracker::update
+};
+
+enum class InterestKind { ShortTerm, LongTerm, Cluster, Predicted, Negative };
+
+// A weighted interest decayed to the query time. `vector` has unit length (zero when nothing
+// is left); `weight` is the decayed sum of the action weights behind it.
+struct Interest {
+  InterestKind kind = InterestKind::ShortTerm;
+  float weight = 0.0f;
+  std::vector<float> vector;
+};
+
+struct UserStats {
+  std::uint64_t events = 0;  // events applied
+  std::int64_t first_timestamp = 0;
+  std::int64_t last_timestamp = 0;
+  std::size_t interests = 0;  // clusters in use, at most max_interests
+  std::uint64_t last_sequence = 0;
+  std::size_t memory_bytes = 0;  // everything this user holds, hash-table entry included
+};
+
+struct TrackerStats {
+  std::size_t users = 0;
+  std::uint64_t events_applied = 0;
+  std::uint64_t events_rejected = 0;   // bad input
+  std::uint64_t events_duplicate = 0;  // sequence already applied
+  std::uint64_t users_evicted = 0;     // by the memory cap
+  std::uint64_t users_expired = 0;     // by the time-to-live
+  std::size_t memory_bytes = 0;        // all users
+};
+
+}  // namespace nowrec

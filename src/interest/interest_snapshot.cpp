@@ -1,0 +1,248 @@
+// InterestTracker::snapshot and restore: users serialised per shard into checksummed blocks.
+//
+// Blocks: one Header (format version, dtype, dim, max_interests, recent_window, watermark), then
+// Users blocks (u64 count, then per user: u32 key size, key, the state's scalars and its raw
+// block), then one End (u64 users, u64 Users blocks). A file without its End is truncated.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "interest/snapshot_file.hpp"
+#include "interest/tracker_impl.hpp"
+#include "nowrec/error.hpp"
+
+namespace nowrec {
+namespace {
+
+using interest::UserState;
+
+constexpr std::uint32_t kFormatVersion = 1;
+enum BlockKind : std::uint32_t { kHeader = 1, kUsers = 2, kEnd = 3 };
+
+// Users per block, so that a block stays a few MB however large a shard grows.
+constexpr std::size_t kUsersPerBlock = 256;
+
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::vector<std::byte>& out) : out_(out) {}
+  template <class T>
+  void put(const T& value) {
+    put_bytes(&value, sizeof(T));
+  }
+  void put_bytes(const void* data, std::size_t size) {
+    const auto* p = static_cast<const std::byte*>(data);
+    out_.insert(out_.end(), p, p + size);
+  }
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+class ByteReader {
+ public:
+  ByteReader(std::span<const std::byte> in, interest::SnapshotReader& file, std::string where)
+      : in_(in), file_(file), where_(std::move(where)) {}
+  template <class T>
+  T get() {
+    T value;
+    get_bytes(&value, sizeof(T));
+    return value;
+  }
+  void get_bytes(void* data, std::size_t size) {
+    if (size > in_.size() - pos_) file_.fail(where_ + " ends inside a record");
+    std::memcpy(data, in_.data() + pos_, size);
+    pos_ += size;
+  }
+  bool done() const noexcept { return pos_ == in_.size(); }
+
+ private:
+  std::span<const std::byte> in_;
+  std::size_t pos_ = 0;
+  interest::SnapshotReader& file_;
+  std::string where_;
+};
+
+void write_user(ByteWriter& out, const interest::UserEntry& entry,
+                const interest::StateLayout& layout) {
+  const UserState& s = entry.second;
+  out.put(static_cast<std::uint32_t>(entry.first.size()));
+  out.put_bytes(entry.first.data(), entry.first.size());
+  out.put(s.first_timestamp);
+  out.put(s.last_timestamp);
+  out.put(s.last_sequence);
+  out.put(s.events);
+  out.put(s.scale);
+  out.put(s.weight);
+  out.put(s.window_start);
+  out.put(s.window_size);
+  out.put(s.clusters);
+  out.put_bytes(s.block.get(), layout.block_bytes);
+}
+
+bool all_finite(const float* values, std::size_t n) {
+  return std::all_of(values, values + n, [](float x) { return std::isfinite(x); });
+}
+
+}  // namespace
+
+void InterestTracker::snapshot(const std::filesystem::path& path, std::uint64_t watermark) const {
+  const auto& layout = impl_->layout;
+  interest::SnapshotWriter file(path);
+  std::vector<std::byte> payload;
+  {
+    ByteWriter out(payload);
+    out.put(kFormatVersion);
+    out.put(static_cast<std::uint32_t>(layout.dtype));
+    out.put(static_cast<std::uint64_t>(layout.dim));
+    out.put(static_cast<std::uint64_t>(layout.max_interests));
+    out.put(static_cast<std::uint64_t>(layout.window));
+    out.put(watermark);
+  }
+  file.write_block(kHeader, payload);
+
+  std::uint64_t users = 0;
+  std::uint64_t user_blocks = 0;
+  std::vector<std::byte> shard_bytes;
+  std::vector<std::size_t> block_ends;  // byte offset in shard_bytes after each block's users
+  std::vector<std::uint64_t> block_counts;
+  for (const interest::Shard& shard : impl_->shards) {
+    shard_bytes.clear();
+    block_ends.clear();
+    block_counts.clear();
+    {
+      // Only the copy happens under the lock; checksums and disk writes happen after it.
+      const std::lock_guard lock(shard.mutex);
+      ByteWriter out(shard_bytes);
+      std::size_t in_block = 0;
+      for (const auto& entry : shard.users) {
+        write_user(out, entry, layout);
+        if (++in_block == kUsersPerBlock) {
+          block_ends.push_back(shard_bytes.size());
+          block_counts.push_back(in_block);
+          in_block = 0;
+        }
+      }
+      if (in_block > 0) {
+        block_ends.push_back(shard_bytes.size());
+        block_counts.push_back(in_block);
+      }
+    }
+    std::size_t begin = 0;
+    for (std::size_t b = 0; b < block_ends.size(); ++b) {
+      payload.clear();
+      ByteWriter out(payload);
+      out.put(block_counts[b]);
+      out.put_bytes(shard_bytes.data() + begin, block_ends[b] - begin);
+      file.write_block(kUsers, payload);
+      begin = block_ends[b];
+      users += block_counts[b];
+      ++user_blocks;
+    }
+  }
+  payload.clear();
+  {
+    ByteWriter out(payload);
+    out.put(users);
+    out.put(user_blocks);
+  }
+  file.write_block(kEnd, payload);
+  file.commit();
+}
+
+std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
+  const auto& layout = impl_->layout;
+  interest::SnapshotReader file(path);
+  std::vector<std::byte> payload;
+  std::uint32_t kind = 0;
+
+  if (!file.next(kind, payload) || kind != kHeader) file.fail("the first block is not a header");
+  ByteReader header(payload, file, "the header block");
+  const auto version = header.get<std::uint32_t>();
+  if (version != kFormatVersion) {
+    file.fail("format version " + std::to_string(version) + " is not the supported " +
+              std::to_string(kFormatVersion));
+  }
+  const auto dtype = header.get<std::uint32_t>();
+  const auto dim = header.get<std::uint64_t>();
+  const auto max_interests = header.get<std::uint64_t>();
+  const auto window = header.get<std::uint64_t>();
+  const auto watermark = header.get<std::uint64_t>();
+  auto mismatch = [&](const char* field, std::uint64_t found, std::uint64_t expected) {
+    if (found != expected) {
+      file.fail(std::string("made with ") + field + " " + std::to_string(found) +
+                ", this tracker has " + std::to_string(expected));
+    }
+  };
+  mismatch("dtype", dtype, static_cast<std::uint32_t>(layout.dtype));
+  mismatch("dim", dim, layout.dim);
+  mismatch("max_interests", max_interests, layout.max_interests);
+  mismatch("recent_window", window, layout.window);
+
+  // Everything is built aside; the live maps are touched only once the whole file checks out.
+  std::vector<interest::UserMap> maps(impl_->shards.size());
+  std::uint64_t users = 0;
+  std::uint64_t user_blocks = 0;
+  bool ended = false;
+  while (file.next(kind, payload)) {
+    const std::string where = "block " + std::to_string(file.blocks_read() - 1);
+    if (ended) file.fail(where + " follows the end block");
+    if (kind == kEnd) {
+      ByteReader end(payload, file, where);
+      if (end.get<std::uint64_t>() != users || end.get<std::uint64_t>() != user_blocks) {
+        file.fail("the end block's counts do not match the blocks before it");
+      }
+      ended = true;
+      continue;
+    }
+    if (kind != kUsers) file.fail(where + " has unknown kind " + std::to_string(kind));
+    ByteReader in(payload, file, where);
+    const auto count = in.get<std::uint64_t>();
+    for (std::uint64_t u = 0; u < count; ++u) {
+      const auto key_size = in.get<std::uint32_t>();
+      if (key_size == 0 || key_size > payload.size()) file.fail(where + " has a bad user id size");
+      std::string key(key_size, '\0');
+      in.get_bytes(key.data(), key_size);
+      UserState s;
+      s.first_timestamp = in.get<std::int64_t>();
+      s.last_timestamp = in.get<std::int64_t>();
+      s.last_sequence = in.get<std::uint64_t>();
+      s.events = in.get<std::uint64_t>();
+      in.get_bytes(s.scale, sizeof(s.scale));
+      in.get_bytes(s.weight, sizeof(s.weight));
+      s.window_start = in.get<std::uint16_t>();
+      s.window_size = in.get<std::uint16_t>();
+      s.clusters = in.get<std::uint8_t>();
+      if (s.window_size > layout.window || (layout.window > 0 && s.window_start >= layout.window) ||
+          s.clusters > layout.max_interests || !all_finite(s.scale, 4) ||
+          !all_finite(s.weight, 3)) {
+        file.fail(where + ": user '" + key + "' has out-of-range fields");
+      }
+      s.block = std::make_unique<std::byte[]>(layout.block_bytes);
+      in.get_bytes(s.block.get(), layout.block_bytes);
+      interest::UserMap& map = maps[interest::UserHash{}(key) % maps.size()];
+      if (!map.emplace(std::move(key), std::move(s)).second) {
+        file.fail(where + ": a user appears twice");
+      }
+    }
+    if (!in.done()) file.fail(where + " has bytes after its last user");
+    users += count;
+    ++user_blocks;
+  }
+  if (!ended) file.fail("truncated: no end block");
+
+  // All shards at once, in index order, so no reader sees half old and half restored users.
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(impl_->shards.size());
+  for (interest::Shard& shard : impl_->shards) locks.emplace_back(shard.mutex);
+  for (std::size_t i = 0; i < maps.size(); ++i) {
+    interest::Shard& shard = impl_->shards[i];
+    shard.users.swap(maps[i]);
+    shard.rebuild_lru();
+  }
+  locks.clear();
+  return watermark;
+}
+
+}  // namespace nowrec
