@@ -227,3 +227,72 @@ TEST_CASE("mean and max pooling over rows match the reference") {
     }
   }
 }
+
+TEST_CASE("every encoder kernel of every ISA agrees with the scalar variant") {
+  std::mt19937 rng(19);
+  const KernelTable& scalar = nowrec::cpu::kernels_for(CpuIsa::Scalar);
+  auto agree = [](const std::vector<float>& got, const std::vector<float>& want, double tolerance) {
+    double worst = 0.0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      worst = std::max(worst, std::abs(double(got[i]) - double(want[i])));
+    }
+    CHECK(worst <= tolerance);
+  };
+  for (CpuIsa isa : supported_isas()) {
+    CAPTURE(nowrec::cpu_isa_name(isa));
+    const KernelTable& k = nowrec::cpu::kernels_for(isa);
+    for (std::size_t n : kLengths) {
+      CAPTURE(n);
+      const auto a = random_vector(rng, n, 5.0f), b = random_vector(rng, n);
+      const auto c = random_vector(rng, n), gamma = random_vector(rng, n);
+      std::vector<float> got(n), want(n);
+
+      k.embedding_layer_norm(a.data(), b.data(), c.data(), gamma.data(), b.data(), 1e-12f,
+                             got.data(), n);
+      scalar.embedding_layer_norm(a.data(), b.data(), c.data(), gamma.data(), b.data(), 1e-12f,
+                                  want.data(), n);
+      agree(got, want, 1e-5);
+
+      k.bias_residual_layer_norm(a.data(), b.data(), c.data(), gamma.data(), b.data(), 1e-12f,
+                                 got.data(), n);
+      scalar.bias_residual_layer_norm(a.data(), b.data(), c.data(), gamma.data(), b.data(), 1e-12f,
+                                      want.data(), n);
+      agree(got, want, 1e-5);
+
+      got = a;
+      want = a;
+      k.bias_gelu_erf(got.data(), b.data(), n);
+      scalar.bias_gelu_erf(want.data(), b.data(), n);
+      agree(got, want, 2e-6);
+      got = a;
+      want = a;
+      k.bias_gelu_tanh(got.data(), b.data(), n);
+      scalar.bias_gelu_tanh(want.data(), b.data(), n);
+      agree(got, want, 2e-6);
+
+      const std::size_t rows = 5, stride = n + 3;
+      const auto block = random_vector(rng, rows * stride);
+      k.sum_rows(block.data(), rows, stride, n, 5.0f, got.data());
+      scalar.sum_rows(block.data(), rows, stride, n, 5.0f, want.data());
+      agree(got, want, 1e-6);
+      k.max_rows(block.data(), rows, stride, n, got.data());
+      scalar.max_rows(block.data(), rows, stride, n, want.data());
+      agree(got, want, 0.0);
+    }
+    for (std::size_t length : {1u, 5u, 33u, 200u}) {
+      CAPTURE(length);
+      const std::size_t head_dim = 32, hidden = 4 * head_dim, stride = 3 * hidden;
+      const auto qkv = random_vector(rng, length * stride, 3.0f);
+      std::vector<float> scratch(nowrec::cpu::attention_scratch_floats(length, head_dim));
+      std::vector<float> got(length * hidden), want(length * hidden);
+      for (std::size_t h = 0; h < 4; ++h) {
+        const float* q = qkv.data() + h * head_dim;
+        k.attention_head(q, q + hidden, q + 2 * hidden, stride, length, head_dim, 0.17f,
+                         scratch.data(), got.data() + h * head_dim, hidden);
+        scalar.attention_head(q, q + hidden, q + 2 * hidden, stride, length, head_dim, 0.17f,
+                              scratch.data(), want.data() + h * head_dim, hidden);
+      }
+      agree(got, want, 1e-5);
+    }
+  }
+}
