@@ -4,7 +4,6 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <string>
-#include <unordered_map>
 
 #include "nowrec/error.hpp"
 
@@ -86,18 +85,21 @@ void OnednnMatmul::run(const float* src, std::size_t rows, float* dst, void* scr
   if (rows == 0) return;
   try {
     const dnnl::engine& engine = cpu_engine();
-    // Streams are cheap on the CPU and not meant to be shared between threads.
-    dnnl::stream stream(engine);
-    memory src_mem({{dim(rows), dim(s.in)}, kF32, Tag::ab}, engine, const_cast<float*>(src));
-    memory dst_mem({{dim(rows), dim(s.out)}, kF32, Tag::ab}, engine, dst);
-    memory scratch_mem(s.desc.scratchpad_desc(), engine, scratchpad);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_mem},
-                                         {DNNL_ARG_WEIGHTS, s.weights},
-                                         {DNNL_ARG_DST, dst_mem},
-                                         {DNNL_ARG_SCRATCHPAD, scratch_mem}};
-    if (s.bias) args.emplace(DNNL_ARG_BIAS, s.bias);
-    s.primitive.execute(stream, args);
-    stream.wait();
+    // A stream must not be shared between threads; one per thread is created once.
+    thread_local const dnnl::stream stream(engine);
+    const memory src_mem({{dim(rows), dim(s.in)}, kF32, Tag::ab}, engine, const_cast<float*>(src));
+    const memory dst_mem({{dim(rows), dim(s.out)}, kF32, Tag::ab}, engine, dst);
+    const memory scratch_mem(s.desc.scratchpad_desc(), engine, scratchpad);
+    // The C call takes the arguments as an array, where the C++ one wants an unordered_map.
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem.get()},
+                               {DNNL_ARG_WEIGHTS, s.weights.get()},
+                               {DNNL_ARG_DST, dst_mem.get()},
+                               {DNNL_ARG_SCRATCHPAD, scratch_mem.get()},
+                               {DNNL_ARG_BIAS, s.bias ? s.bias.get() : nullptr}};
+    const int count = s.bias ? 5 : 4;
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(s.primitive.get(), stream.get(), count, args),
+                            "could not execute a matmul");
+    dnnl::error::wrap_c_api(dnnl_stream_wait(stream.get()), "could not wait on a stream");
   } catch (const dnnl::error& error) {
     throw Error(ErrorCode::Internal,
                 "oneDNN matmul of " + std::to_string(rows) + " rows failed: " + error.what());
