@@ -5,6 +5,7 @@
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"
+#include "nowrec/item_index.hpp"
 #include "nowrec/model_folder.hpp"
 #include "nowrec/ranker.hpp"
 #include "nowrec/safetensors.hpp"

@@ -1,11 +1,12 @@
-// Ranker: exact top-k of a catalog of item embeddings against a query vector.
+// Ranker: exact top-k of an ItemIndex against query vectors or weighted interests.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <unordered_map>
 #include <vector>
+
+#include "nowrec/item_index.hpp"
 
 namespace nowrec {
 
@@ -15,35 +16,72 @@ struct ScoredItem {
   friend bool operator==(const ScoredItem&, const ScoredItem&) = default;
 };
 
-// Scores items by inner product with the query (cosine when both sides are normalised) and
-// returns the k best, highest score first, ties broken by the smaller id. The scan runs on the
-// active CPU ISA's dot-product kernel; filters, diversity, int8/bf16 storage and the CUDA path
-// are not part of this class yet.
+// One interest of a user: a direction in the embedding space and its importance.
+struct WeightedInterest {
+  std::span<const float> vector;
+  float weight = 1.0f;
+};
+
+// How the scores of a user's interests combine into one score per item.
+enum class Aggregation {
+  Max,          // max over interests of weight * (interest . item)
+  WeightedSum,  // sum over interests of weight * (interest . item)
+};
+
+// What to rank for one user. Give either `query` or `interests`. Filters: `exclude` (e.g. items
+// already seen) removes ids, a non-empty `allow` keeps only its ids, a non-empty `categories`
+// keeps only items with at least one of them. Ids in the lists need not be in the index.
+struct RankRequest {
+  std::span<const float> query;
+  std::span<const WeightedInterest> interests;
+  // Subtracted from every score: negative_weight * (negative . item). Empty: no penalty.
+  std::span<const float> negative;
+  float negative_weight = 0.0f;
+  std::span<const std::int64_t> exclude;
+  std::span<const std::int64_t> allow;
+  std::span<const std::uint32_t> categories;
+};
+
+struct RankOptions {
+  std::size_t k = 10;
+  Aggregation aggregation = Aggregation::Max;
+  // Maximal marginal relevance: 1 ranks by score alone; below 1 each pick maximises
+  // lambda * score - (1 - lambda) * (max similarity to the items already picked), over the
+  // mmr_candidates best items (0: 4 * k). Scores returned are still the relevance scores.
+  float mmr_lambda = 1.0f;
+  std::size_t mmr_candidates = 0;
+  int threads = 0;  // 0: all cores
+  // From this many query vectors in one call on, scores come from one matrix product per block
+  // of the catalog (oneDNN) instead of the fused per-row scan.
+  std::size_t matmul_min_queries = 16;
+};
+
+// Scores items by inner product (cosine when both sides are normalised) and returns the k best,
+// highest score first, ties broken by the smaller id. The catalog is split into shards scanned
+// by separate threads, with the top-k selection fused into the scan.
 //
-// Thread-safety: const methods may be called concurrently; add() must not run concurrently with
-// any other call.
+// The ItemIndex must outlive the Ranker. Each call ranks the index snapshot current when it
+// starts, so writes from other threads never produce torn results.
+//
+// Thread-safety: all methods are const and may be called concurrently.
 class Ranker {
  public:
-  // Throws Error(InvalidArgument) when dim is 0.
-  explicit Ranker(std::size_t dim);
+  explicit Ranker(const ItemIndex& index);
 
-  // Appends items: `vectors` holds ids.size() rows of dim() floats. Throws
-  // Error(InvalidArgument) for a size mismatch, a non-finite value (naming the item) or an id
-  // already present; on error nothing is added.
-  void add(std::span<const std::int64_t> ids, std::span<const float> vectors);
+  // Ranks every request. `results` holds options.k slots per request (request i at i * k);
+  // `counts[i]` says how many of its slots were filled (fewer than k when filters leave fewer
+  // items). Throws Error(InvalidArgument) for k = 0 or k > index size, a vector of the wrong
+  // dimension, a non-finite value or a request with neither or both of query and interests.
+  void rank(std::span<const RankRequest> requests, const RankOptions& options,
+            std::span<ScoredItem> results, std::span<std::size_t> counts) const;
 
-  // Throws Error(InvalidArgument) when the query has the wrong size or a non-finite value, or
-  // when k is 0 or larger than size().
+  std::vector<ScoredItem> rank(const RankRequest& request, const RankOptions& options) const;
   std::vector<ScoredItem> top_k(std::span<const float> query, std::size_t k) const;
 
-  std::size_t dim() const noexcept { return dim_; }
-  std::size_t size() const noexcept { return ids_.size(); }
+  const ItemIndex& index() const noexcept { return *index_; }
 
  private:
-  std::size_t dim_;
-  std::vector<std::int64_t> ids_;
-  std::vector<float> vectors_;  // size() x dim_, row-major
-  std::unordered_map<std::int64_t, std::size_t> row_of_id_;
+  const ItemIndex* index_;
 };
 
 }  // namespace nowrec

@@ -76,8 +76,9 @@ int run_demo(const std::string& model_option) {
   std::printf("catalog: %zu movies embedded in %.1f ms (%.0f texts/s)\n\n", ids.size(), embed_ms,
               1000.0 * double(ids.size()) / embed_ms);
   const std::size_t dim = encoder.dim();
-  Ranker ranker(dim);
-  ranker.add(ids, item_vectors);
+  ItemIndex catalog(dim);
+  catalog.add(ids, item_vectors);
+  const Ranker ranker(catalog);
 
   InterestTracker tracker({.dim = dim, .short_term_half_life_seconds = 600});
   const std::string user = "demo-user";
@@ -99,7 +100,7 @@ int run_demo(const std::string& model_option) {
     tracker.update({.user = user, .item_embedding = embedding, .weight = event.weight,
                     .timestamp = start + event.seconds});
     const auto interest = tracker.short_term_interest(user, start + event.seconds);
-    const auto ranked = ranker.top_k(*interest, ranker.size());
+    const auto ranked = ranker.top_k(*interest, catalog.size());
     const double latency_ms = elapsed_ms(event_start);
 
     if (event.item != 0) {

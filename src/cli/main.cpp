@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   nowrec::cli::add_encode_command(app, exit_status);
   nowrec::cli::add_info_command(app, exit_status);
   nowrec::cli::add_demo_command(app, exit_status);
+  nowrec::cli::add_index_command(app, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -5,21 +5,25 @@
 #include "cpu/attention_kernels.hpp"
 #include "cpu/layer_norm_kernels.hpp"
 #include "cpu/pooling_kernels.hpp"
+#include "cpu/ranker_kernels.hpp"
 #include "cpu/vector_kernels.hpp"
 
 namespace nowrec::cpu {
 namespace {
 
-#define NOWREC_KERNEL_TABLE(isa_enum, ns)                                                        \
+#define NOWREC_KERNEL_TABLE(isa_enum, ns, bf16_dp)                                               \
   KernelTable {                                                                                  \
     isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize, &ns::embedding_layer_norm,                 \
         &ns::bias_residual_layer_norm, &ns::bias_gelu_erf, &ns::bias_gelu_tanh, &ns::exp_values, \
-        &ns::erf_values, &ns::tanh_values, &ns::attention_head, &ns::sum_rows, &ns::max_rows     \
+        &ns::erf_values, &ns::tanh_values, &ns::attention_head, &ns::sum_rows, &ns::max_rows,    \
+        &ns::score_rows_f32, &ns::score_rows_bf16, &ns::score_rows_int8, &ns::widen_bf16,        \
+        &ns::widen_int8, bf16_dp                                                                 \
   }
 
-const KernelTable scalar_table = NOWREC_KERNEL_TABLE(CpuIsa::Scalar, scalar);
-const KernelTable avx2_table = NOWREC_KERNEL_TABLE(CpuIsa::Avx2, avx2);
-const KernelTable avx512_table = NOWREC_KERNEL_TABLE(CpuIsa::Avx512, avx512);
+const KernelTable scalar_table = NOWREC_KERNEL_TABLE(CpuIsa::Scalar, scalar, nullptr);
+const KernelTable avx2_table = NOWREC_KERNEL_TABLE(CpuIsa::Avx2, avx2, nullptr);
+const KernelTable avx512_table =
+    NOWREC_KERNEL_TABLE(CpuIsa::Avx512, avx512, &avx512::score_rows_bf16_dp);
 
 #undef NOWREC_KERNEL_TABLE
 
@@ -35,6 +39,11 @@ const KernelTable& kernels_for(CpuIsa isa) noexcept {
       break;
   }
   return scalar_table;
+}
+
+bool cpu_has_avx512_bf16() noexcept {
+  static const bool supported = __builtin_cpu_supports("avx512bf16");
+  return supported;
 }
 
 const KernelTable& kernels() {

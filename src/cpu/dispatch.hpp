@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "nowrec/cpu_isa.hpp"
 
@@ -33,7 +34,26 @@ struct KernelTable {
                    float divisor, float* out) noexcept;
   void (*max_rows)(const float* rows, std::size_t count, std::size_t row_stride, std::size_t n,
                    float* out) noexcept;
+
+  // Ranker kernels; see ranker_kernels.hpp. score_rows_bf16_dp is null where the variant has
+  // none; callers also check cpu_has_avx512_bf16().
+  void (*score_rows_f32)(const float* queries, std::size_t query_count, const float* rows,
+                         std::size_t row_count, std::size_t dim, float* scores) noexcept;
+  void (*score_rows_bf16)(const float* queries, std::size_t query_count,
+                          const std::uint16_t* rows, std::size_t row_count, std::size_t dim,
+                          float* scores) noexcept;
+  void (*score_rows_int8)(const float* queries, std::size_t query_count, const std::int8_t* rows,
+                          const float* scales, std::size_t row_count, std::size_t dim,
+                          float* scores) noexcept;
+  void (*widen_bf16)(const std::uint16_t* in, std::size_t n, float* out) noexcept;
+  void (*widen_int8)(const std::int8_t* in, float scale, std::size_t n, float* out) noexcept;
+  void (*score_rows_bf16_dp)(const std::uint16_t* split_queries, std::size_t query_count,
+                             const std::uint16_t* rows, std::size_t row_count, std::size_t dim,
+                             float* scores) noexcept;
 };
+
+// Whether this CPU runs AVX512_BF16 (vdpbf16ps); checked once with CPUID.
+bool cpu_has_avx512_bf16() noexcept;
 
 // The variant NOWREC_CPU_ISA's value asks for (null or empty: the best supported). Throws
 // Error(InvalidArgument) for an unknown name or a variant this CPU cannot run.

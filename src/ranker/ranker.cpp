@@ -1,90 +1,165 @@
-// Exact top-k by inner product: one pass over the catalog with a bounded min-heap.
+// Ranker: checks requests once, turns them into query vectors and filters, then one scan.
 #include "nowrec/ranker.hpp"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <unordered_set>
 
-#include "cpu/dispatch.hpp"
 #include "nowrec/error.hpp"
+#include "ranker/scan.hpp"
 
 namespace nowrec {
 namespace {
 
-// Orders results best first: higher score, then smaller id.
-bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
-  return a.score != b.score ? a.score > b.score : a.id < b.id;
+void check_vector(std::span<const float> values, std::size_t dim, const std::string& what) {
+  if (values.size() != dim) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what + " has " +
+                                                std::to_string(values.size()) +
+                                                " values, expected dim " + std::to_string(dim));
+  }
+  for (std::size_t j = 0; j < dim; ++j) {
+    if (!std::isfinite(values[j])) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "Ranker: " + what + " has a non-finite value at position " + std::to_string(j));
+    }
+  }
+}
+
+void check_weight(float weight, const std::string& what) {
+  if (!std::isfinite(weight)) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what + " is not finite");
+  }
+}
+
+// Owns the id sets the scan's ScanUser entries point to.
+struct RequestFilters {
+  std::vector<std::unordered_set<std::int64_t>> sets;
+};
+
+void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
+              Aggregation aggregation, ranker::ScanPlan& plan, RequestFilters& filters) {
+  const std::string name = "request " + std::to_string(index);
+  if (request.query.empty() == request.interests.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Ranker: " + name + " must give exactly one of query and interests");
+  }
+  if (request.query.empty() == false) check_vector(request.query, dim, name + " query");
+  for (std::size_t i = 0; i < request.interests.size(); ++i) {
+    const std::string interest = name + " interest " + std::to_string(i);
+    check_vector(request.interests[i].vector, dim, interest);
+    check_weight(request.interests[i].weight, interest + " weight");
+  }
+  const bool has_negative = !request.negative.empty() && request.negative_weight != 0.0f;
+  if (!request.negative.empty()) check_vector(request.negative, dim, name + " negative");
+  check_weight(request.negative_weight, name + " negative_weight");
+
+  ranker::ScanUser user;
+  user.first_vector = plan.vectors.size() / dim;
+  const std::size_t start = plan.vectors.size();
+  if (!request.query.empty()) {
+    plan.vectors.insert(plan.vectors.end(), request.query.begin(), request.query.end());
+  } else if (aggregation == Aggregation::WeightedSum || request.interests.size() == 1) {
+    // A weighted sum of inner products is the inner product with the weighted sum.
+    plan.vectors.resize(start + dim, 0.0f);
+    for (const WeightedInterest& interest : request.interests) {
+      for (std::size_t j = 0; j < dim; ++j) {
+        plan.vectors[start + j] += interest.weight * interest.vector[j];
+      }
+    }
+  } else {
+    user.interest_count = request.interests.size();
+    for (const WeightedInterest& interest : request.interests) {
+      for (float x : interest.vector) plan.vectors.push_back(interest.weight * x);
+    }
+  }
+  if (has_negative) {
+    if (user.interest_count == 1) {
+      for (std::size_t j = 0; j < dim; ++j) {
+        plan.vectors[start + j] -= request.negative_weight * request.negative[j];
+      }
+    } else {
+      user.has_negative = true;
+      for (float x : request.negative) plan.vectors.push_back(-request.negative_weight * x);
+    }
+  }
+  if (!request.exclude.empty()) {
+    user.exclude = &filters.sets.emplace_back(request.exclude.begin(), request.exclude.end());
+  }
+  if (!request.allow.empty()) {
+    user.allow = &filters.sets.emplace_back(request.allow.begin(), request.allow.end());
+  }
+  user.categories.assign(request.categories.begin(), request.categories.end());
+  std::sort(user.categories.begin(), user.categories.end());
+  plan.users.push_back(std::move(user));
 }
 
 }  // namespace
 
-Ranker::Ranker(std::size_t dim) : dim_(dim) {
-  if (dim == 0) throw Error(ErrorCode::InvalidArgument, "Ranker: dim must be positive");
+Ranker::Ranker(const ItemIndex& index) : index_(&index) {}
+
+void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& options,
+                  std::span<ScoredItem> results, std::span<std::size_t> counts) const {
+  const auto snapshot = index_->snapshot();
+  const std::size_t k = options.k;
+  if (k == 0 || k > snapshot->size) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: k = " + std::to_string(k) +
+                                                " must be in [1, " +
+                                                std::to_string(snapshot->size) + "] (index size)");
+  }
+  if (results.size() != requests.size() * k || counts.size() != requests.size()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Ranker::rank: " + std::to_string(requests.size()) + " requests need " +
+                    std::to_string(requests.size() * k) + " result slots and " +
+                    std::to_string(requests.size()) + " counts, got " +
+                    std::to_string(results.size()) + " and " + std::to_string(counts.size()));
+  }
+  if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: mmr_lambda must be in [0, 1]");
+  }
+  if (requests.empty()) return;
+  const bool mmr = options.mmr_lambda < 1.0f;
+
+  ranker::ScanPlan plan;
+  RequestFilters filters;
+  // Reserved so the pointers ScanUser keeps into it stay valid.
+  filters.sets.reserve(2 * requests.size());
+  plan.users.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    add_user(requests[i], i, snapshot->dim, options.aggregation, plan, filters);
+  }
+  plan.keep = k;
+  if (mmr) {
+    const std::size_t pool = options.mmr_candidates != 0 ? options.mmr_candidates : 4 * k;
+    plan.keep = std::min(snapshot->size, std::max(k, pool));
+  }
+  plan.threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  plan.matmul_min_queries = std::max<std::size_t>(1, options.matmul_min_queries);
+
+  const auto best = ranker::scan(*snapshot, plan);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    std::vector<ranker::Candidate> chosen =
+        mmr ? ranker::select_mmr(*snapshot, best[i], k, options.mmr_lambda) : best[i];
+    const std::size_t n = std::min(k, chosen.size());
+    for (std::size_t j = 0; j < n; ++j) results[i * k + j] = {chosen[j].id, chosen[j].score};
+    counts[i] = n;
+  }
 }
 
-void Ranker::add(std::span<const std::int64_t> ids, std::span<const float> vectors) {
-  if (vectors.size() != ids.size() * dim_) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Ranker::add: " + std::to_string(ids.size()) + " ids need " +
-                    std::to_string(ids.size() * dim_) + " floats (dim " + std::to_string(dim_) +
-                    "), got " + std::to_string(vectors.size()));
-  }
-  std::unordered_map<std::int64_t, std::size_t> batch_rows;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (row_of_id_.contains(ids[i]) || !batch_rows.emplace(ids[i], i).second) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "Ranker::add: item id " + std::to_string(ids[i]) + " is already present");
-    }
-    for (std::size_t j = 0; j < dim_; ++j) {
-      if (!std::isfinite(vectors[i * dim_ + j])) {
-        throw Error(ErrorCode::InvalidArgument,
-                    "Ranker::add: item " + std::to_string(ids[i]) +
-                        " has a non-finite value at position " + std::to_string(j));
-      }
-    }
-  }
-  ids_.reserve(ids_.size() + ids.size());
-  vectors_.reserve(vectors_.size() + vectors.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    row_of_id_.emplace(ids[i], ids_.size());
-    ids_.push_back(ids[i]);
-  }
-  vectors_.insert(vectors_.end(), vectors.begin(), vectors.end());
+std::vector<ScoredItem> Ranker::rank(const RankRequest& request, const RankOptions& options) const {
+  std::vector<ScoredItem> results(options.k);
+  std::size_t count = 0;
+  rank(std::span(&request, 1), options, results, std::span(&count, 1));
+  results.resize(count);
+  return results;
 }
 
 std::vector<ScoredItem> Ranker::top_k(std::span<const float> query, std::size_t k) const {
-  if (query.size() != dim_) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker::top_k: query has " +
-                                                std::to_string(query.size()) +
-                                                " values, expected dim " + std::to_string(dim_));
-  }
-  for (std::size_t j = 0; j < dim_; ++j) {
-    if (!std::isfinite(query[j])) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "Ranker::top_k: query has a non-finite value at position " + std::to_string(j));
-    }
-  }
-  if (k == 0 || k > size()) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker::top_k: k = " + std::to_string(k) +
-                                                " must be in [1, " + std::to_string(size()) + "]");
-  }
-  const auto& kernels = cpu::kernels();
-  // heap.front() is the worst of the best k so far.
-  std::vector<ScoredItem> heap;
-  heap.reserve(k);
-  for (std::size_t row = 0; row < ids_.size(); ++row) {
-    const ScoredItem item{ids_[row], kernels.dot(query.data(), vectors_.data() + row * dim_, dim_)};
-    if (heap.size() < k) {
-      heap.push_back(item);
-      std::push_heap(heap.begin(), heap.end(), ranks_before);
-    } else if (ranks_before(item, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), ranks_before);
-      heap.back() = item;
-      std::push_heap(heap.begin(), heap.end(), ranks_before);
-    }
-  }
-  std::sort_heap(heap.begin(), heap.end(), ranks_before);
-  return heap;
+  RankRequest request;
+  request.query = query;
+  return rank(request, {.k = k});
 }
 
 }  // namespace nowrec

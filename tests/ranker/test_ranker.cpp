@@ -1,83 +1,96 @@
-// Ranker: exact top-k against a double-precision brute force, on every CPU ISA.
+// Ranker: exact top-k against a double-precision brute force; bad input.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
-#include <random>
 #include <vector>
 
 #include "nowrec/error.hpp"
 #include "nowrec/ranker.hpp"
+#include "ranker/reference.hpp"
+
+using nowrec::test::brute_force_query;
+using nowrec::test::random_catalog;
+using nowrec::test::random_vector;
 
 namespace {
 
-struct Catalog {
-  std::vector<std::int64_t> ids;
-  std::vector<float> vectors;
-};
-
-Catalog random_catalog(std::mt19937& rng, std::size_t n, std::size_t dim) {
-  std::normal_distribution<float> dist;
-  Catalog catalog;
-  catalog.ids.resize(n);
-  std::iota(catalog.ids.begin(), catalog.ids.end(), 1000);
-  std::shuffle(catalog.ids.begin(), catalog.ids.end(), rng);
-  catalog.vectors.resize(n * dim);
-  for (float& x : catalog.vectors) x = dist(rng);
-  return catalog;
-}
-
-std::vector<nowrec::ScoredItem> brute_force(const Catalog& catalog, std::span<const float> query,
-                                            std::size_t k) {
-  const std::size_t dim = query.size();
-  std::vector<std::pair<double, std::int64_t>> scored;
-  for (std::size_t row = 0; row < catalog.ids.size(); ++row) {
-    double score = 0.0;
-    for (std::size_t j = 0; j < dim; ++j) score += double(query[j]) * catalog.vectors[row * dim + j];
-    scored.emplace_back(score, catalog.ids[row]);
+void check_same(const std::vector<nowrec::ScoredItem>& got,
+                const std::vector<nowrec::ScoredItem>& expected) {
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i].id == expected[i].id);
+    CHECK(got[i].score == doctest::Approx(expected[i].score).epsilon(1e-4));
   }
-  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  std::vector<nowrec::ScoredItem> best;
-  for (std::size_t i = 0; i < k; ++i) best.push_back({scored[i].second, float(scored[i].first)});
-  return best;
 }
 
 }  // namespace
 
-TEST_CASE("top_k equals a double-precision brute force") {
+TEST_CASE("fp32 top_k equals a double-precision brute force") {
   std::mt19937 rng(1);
-  for (std::size_t dim : {3u, 16u, 384u}) {
-    const Catalog catalog = random_catalog(rng, 2000, dim);
-    nowrec::Ranker ranker(dim);
-    ranker.add(catalog.ids, catalog.vectors);
-    REQUIRE(ranker.size() == 2000);
-    for (std::size_t k : {1u, 10u, 100u, 2000u}) {
-      for (int q = 0; q < 5; ++q) {
-        const Catalog query = random_catalog(rng, 1, dim);
-        const auto got = ranker.top_k(query.vectors, k);
-        const auto expected = brute_force(catalog, query.vectors, k);
-        REQUIRE(got.size() == k);
-        for (std::size_t i = 0; i < k; ++i) {
-          CAPTURE(i);
-          CHECK(got[i].id == expected[i].id);
-          CHECK(got[i].score == doctest::Approx(expected[i].score).epsilon(1e-4));
-        }
+  for (std::size_t dim : {3u, 16u, 37u, 384u}) {
+    // More than one segment (4096 rows) so the scan crosses segment and block boundaries.
+    const auto catalog = random_catalog(rng, dim == 384 ? 5000 : 9000, dim);
+    nowrec::ItemIndex index(dim);
+    index.add(catalog.ids, catalog.vectors);
+    const nowrec::Ranker ranker(index);
+    REQUIRE(index.size() == catalog.ids.size());
+    for (std::size_t k : {1u, 10u, 100u}) {
+      for (int q = 0; q < 3; ++q) {
+        const auto query = random_vector(rng, dim);
+        CAPTURE(dim);
+        CAPTURE(k);
+        check_same(ranker.top_k(query, k), brute_force_query(catalog, query, k));
       }
     }
   }
 }
 
+TEST_CASE("k equal to the catalog size returns every item in order") {
+  std::mt19937 rng(2);
+  const auto catalog = random_catalog(rng, 300, 8);
+  nowrec::ItemIndex index(8);
+  index.add(catalog.ids, catalog.vectors);
+  const auto query = random_vector(rng, 8);
+  check_same(nowrec::Ranker(index).top_k(query, 300), brute_force_query(catalog, query, 300));
+}
+
+TEST_CASE("batched ranking: fused scan and matmul paths agree with the reference") {
+  std::mt19937 rng(3);
+  const std::size_t dim = 48, k = 20;
+  const auto catalog = random_catalog(rng, 6000, dim);
+  nowrec::ItemIndex index(dim);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker ranker(index);
+  std::vector<std::vector<float>> queries;
+  std::vector<nowrec::RankRequest> requests(40);
+  for (auto& request : requests) {
+    queries.push_back(random_vector(rng, dim));
+    request.query = queries.back();
+  }
+  for (std::size_t matmul_from : {1000u, 1u}) {
+    std::vector<nowrec::ScoredItem> results(requests.size() * k);
+    std::vector<std::size_t> counts(requests.size());
+    ranker.rank(requests, {.k = k, .threads = 2, .matmul_min_queries = matmul_from}, results,
+                counts);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      CAPTURE(matmul_from);
+      CAPTURE(i);
+      REQUIRE(counts[i] == k);
+      check_same({results.begin() + i * k, results.begin() + (i + 1) * k},
+                 brute_force_query(catalog, queries[i], k));
+    }
+  }
+}
+
 TEST_CASE("equal scores are ordered by id") {
-  nowrec::Ranker ranker(2);
+  nowrec::ItemIndex index(2);
   const std::vector<std::int64_t> ids = {7, 3, 9, 1};
   const std::vector<float> vectors = {1, 0, 1, 0, 0.5f, 0, 1, 0};
-  ranker.add(ids, vectors);
+  index.add(ids, vectors);
   const std::vector<float> query = {2, 1};
-  const auto best = ranker.top_k(query, 4);
+  const auto best = nowrec::Ranker(index).top_k(query, 4);
   REQUIRE(best.size() == 4);
   CHECK(best[0].id == 1);
   CHECK(best[1].id == 3);
@@ -86,30 +99,51 @@ TEST_CASE("equal scores are ordered by id") {
   CHECK(best[3].score == doctest::Approx(1.0f));
 }
 
-TEST_CASE("bad input is rejected and changes nothing") {
-  nowrec::Ranker ranker(4);
+TEST_CASE("bad input is rejected with a clear error and changes nothing") {
+  nowrec::ItemIndex index(4);
   const std::vector<std::int64_t> ids = {1, 2};
   const std::vector<float> vectors = {1, 2, 3, 4, 5, 6, 7, 8};
-  ranker.add(ids, vectors);
+  index.add(ids, vectors);
+  const nowrec::Ranker ranker(index);
   const std::vector<float> query = {1, 1, 1, 1};
 
-  CHECK_THROWS_AS(nowrec::Ranker(0), nowrec::Error);
-  CHECK_THROWS_AS(ranker.top_k(query, 0), nowrec::Error);
-  CHECK_THROWS_AS(ranker.top_k(query, 3), nowrec::Error);
-  CHECK_THROWS_AS(ranker.top_k(std::vector<float>{1, 1, 1}, 1), nowrec::Error);
+  CHECK_THROWS_AS(nowrec::ItemIndex(0), nowrec::Error);
+  CHECK_THROWS_WITH_AS(ranker.top_k(query, 0), doctest::Contains("k = 0"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(ranker.top_k(query, 3), doctest::Contains("[1, 2]"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(ranker.top_k(std::vector<float>{1, 1, 1}, 1),
+                       doctest::Contains("expected dim 4"), nowrec::Error);
   std::vector<float> nan_query = query;
   nan_query[2] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH_AS(ranker.top_k(nan_query, 1), doctest::Contains("position 2"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(ranker.rank(nowrec::RankRequest{}, {.k = 1}),
+                       doctest::Contains("exactly one of query and interests"), nowrec::Error);
+  const nowrec::WeightedInterest short_interest{std::span(query).first(3), 1.0f};
+  CHECK_THROWS_WITH_AS(ranker.rank({.interests = std::span(&short_interest, 1)}, {.k = 1}),
+                       doctest::Contains("interest 0"), nowrec::Error);
+  const nowrec::WeightedInterest nan_weight{query, std::numeric_limits<float>::quiet_NaN()};
+  CHECK_THROWS_WITH_AS(ranker.rank({.interests = std::span(&nan_weight, 1)}, {.k = 1}),
+                       doctest::Contains("weight"), nowrec::Error);
+  CHECK_THROWS_AS(ranker.rank({.query = query}, {.k = 1, .mmr_lambda = 1.5f}), nowrec::Error);
 
   const std::vector<std::int64_t> duplicate = {3, 2};
-  CHECK_THROWS_WITH_AS(ranker.add(duplicate, vectors), doctest::Contains("id 2"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(index.add(duplicate, vectors), doctest::Contains("id 2"), nowrec::Error);
   const std::vector<std::int64_t> twice = {5, 5};
-  CHECK_THROWS_AS(ranker.add(twice, vectors), nowrec::Error);
+  CHECK_THROWS_WITH_AS(index.add(twice, vectors), doctest::Contains("given twice"), nowrec::Error);
   std::vector<float> infinite = vectors;
   infinite[5] = std::numeric_limits<float>::infinity();
   const std::vector<std::int64_t> fresh = {10, 11};
-  CHECK_THROWS_WITH_AS(ranker.add(fresh, infinite), doctest::Contains("item 11"), nowrec::Error);
-  CHECK_THROWS_AS(ranker.add(fresh, std::span(vectors).first(7)), nowrec::Error);
-  CHECK(ranker.size() == 2);
+  CHECK_THROWS_WITH_AS(index.add(fresh, infinite), doctest::Contains("item 11"), nowrec::Error);
+  CHECK_THROWS_AS(index.add(fresh, std::span(vectors).first(7)), nowrec::Error);
+  const std::vector<std::int64_t> unknown = {1, 42};
+  try {
+    index.remove(unknown);
+    FAIL("remove of an unknown id did not throw");
+  } catch (const nowrec::Error& error) {
+    CHECK(error.code() == nowrec::ErrorCode::NotFound);
+    CHECK(std::string(error.what()).find("42") != std::string::npos);
+  }
+  CHECK_THROWS_AS(index.update(unknown, vectors), nowrec::Error);
+  CHECK(index.size() == 2);
+  CHECK(index.contains(1));
   CHECK(ranker.top_k(query, 2)[0].id == 2);
 }

@@ -1,0 +1,82 @@
+// ItemIndex: the catalog of item embeddings and attributes that the Ranker scans.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+
+namespace nowrec {
+
+// How each embedding is stored. BF16 halves and Int8 (one float scale per row) quarters the bytes
+// a scan reads; both lose a little precision against F32.
+enum class StorageType : std::uint32_t { F32 = 0, BF16 = 1, Int8 = 2 };
+
+struct ItemIndexOptions {
+  StorageType storage = StorageType::F32;
+};
+
+// Attributes used by the Ranker's filters. An unavailable item is never returned.
+struct ItemAttributes {
+  std::span<const std::uint32_t> categories;
+  bool available = true;
+};
+
+namespace ranker {
+struct Snapshot;
+}
+
+// Items with an id, an embedding of dim() floats (stored as options().storage) and attributes.
+//
+// Writers publish immutable snapshots (copy-on-write segments of a few thousand rows): a Ranker
+// call takes the snapshot current when it starts and never sees a half-applied write, and a
+// write copies only the segments it touches.
+//
+// Thread-safety: every method may be called concurrently with every other; writes (add, update,
+// remove) are serialised among themselves.
+class ItemIndex {
+ public:
+  // Throws Error(InvalidArgument) when dim is 0.
+  explicit ItemIndex(std::size_t dim, const ItemIndexOptions& options = {});
+  ItemIndex(ItemIndex&&) noexcept;
+  ItemIndex& operator=(ItemIndex&&) noexcept;
+  ~ItemIndex();
+
+  // Adds ids.size() items; `vectors` holds one row of dim() floats per id, `attributes` is empty
+  // (available, no categories) or one entry per id. Throws Error(InvalidArgument) for a size
+  // mismatch, a non-finite value or an id already present (or repeated); on error nothing changes.
+  void add(std::span<const std::int64_t> ids, std::span<const float> vectors,
+           std::span<const ItemAttributes> attributes = {});
+
+  // Replaces the embeddings (and, when `attributes` is not empty, the attributes) of existing
+  // items. Throws Error(NotFound) for an unknown id and Error(InvalidArgument) as add() does.
+  void update(std::span<const std::int64_t> ids, std::span<const float> vectors,
+              std::span<const ItemAttributes> attributes = {});
+
+  // Throws Error(NotFound) for an unknown id (nothing is removed then).
+  void remove(std::span<const std::int64_t> ids);
+
+  bool contains(std::int64_t id) const;
+  std::size_t size() const;
+  std::size_t dim() const noexcept { return dim_; }
+  const ItemIndexOptions& options() const noexcept { return options_; }
+
+  // Writes a versioned, checksummed file: to a temporary file beside `path`, fsync, then rename,
+  // so readers see the old file or the new one. Throws Error(Io).
+  void save(const std::filesystem::path& path) const;
+  // Maps the file and validates it (magic, version, sizes, checksum). Throws Error(Io) when it
+  // cannot be read and Error(InvalidFormat), naming the file and field, when it is corrupt.
+  static ItemIndex load(const std::filesystem::path& path);
+
+  // The current snapshot (for the Ranker).
+  std::shared_ptr<const ranker::Snapshot> snapshot() const;
+
+ private:
+  struct Writer;
+  std::size_t dim_;
+  ItemIndexOptions options_;
+  std::unique_ptr<Writer> writer_;
+};
+
+}  // namespace nowrec

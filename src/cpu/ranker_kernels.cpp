@@ -1,0 +1,217 @@
+// Catalog scoring kernels of the Ranker, compiled once per ISA (see cmake/NowrecIsaKernels.cmake).
+//
+// The scan at batch 1 is bound by memory bandwidth, so each pass over the query scores four rows
+// at once: the query stays in registers and four independent accumulator chains hide FMA
+// latency. Templates here are in an unnamed namespace, so every ISA copy keeps its own.
+#include "cpu/ranker_kernels.hpp"
+
+#if defined(__AVX2__)
+// GCC 12 reports the deliberately undefined upper halves inside its own AVX-512 conversion
+// intrinsics as maybe-uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+namespace nowrec::cpu::NOWREC_ISA_NAMESPACE {
+namespace {
+
+float widen_one(float x) { return x; }
+float widen_one(std::int8_t x) { return static_cast<float>(x); }
+float widen_one(std::uint16_t x) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(x) << 16;
+  float value;
+  __builtin_memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+#if defined(__AVX512F__)
+using vec = __m512;
+constexpr std::size_t kWidth = 16;
+vec zero() { return _mm512_setzero_ps(); }
+vec load(const float* p) { return _mm512_loadu_ps(p); }
+vec load(const std::uint16_t* p) {
+  const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+vec load(const std::int8_t* p) {
+  return _mm512_cvtepi32_ps(
+      _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+float reduce(vec a) { return _mm512_reduce_add_ps(a); }
+void store(float* p, vec v) { _mm512_storeu_ps(p, v); }
+#elif defined(__AVX2__)
+using vec = __m256;
+constexpr std::size_t kWidth = 8;
+vec zero() { return _mm256_setzero_ps(); }
+vec load(const float* p) { return _mm256_loadu_ps(p); }
+vec load(const std::uint16_t* p) {
+  const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+}
+vec load(const std::int8_t* p) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+float reduce(vec a) {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+void store(float* p, vec v) { _mm256_storeu_ps(p, v); }
+#else
+using vec = float;
+constexpr std::size_t kWidth = 1;
+vec zero() { return 0.0f; }
+template <class T>
+vec load(const T* p) {
+  return widen_one(*p);
+}
+vec fmadd(vec a, vec b, vec c) { return a * b + c; }
+float reduce(vec a) { return a; }
+void store(float* p, vec v) { *p = v; }
+#endif
+
+template <class T>
+float dot_row(const float* q, const T* row, std::size_t dim) {
+  const std::size_t vector_end = dim - dim % kWidth;
+  vec acc = zero();
+  for (std::size_t i = 0; i < vector_end; i += kWidth) acc = fmadd(load(q + i), load(row + i), acc);
+  float sum = reduce(acc);
+  for (std::size_t i = vector_end; i < dim; ++i) sum += q[i] * widen_one(row[i]);
+  return sum;
+}
+
+template <class T>
+void score_rows(const float* queries, std::size_t query_count, const T* rows, const float* scales,
+                std::size_t row_count, std::size_t dim, float* scores) {
+  const std::size_t vector_end = dim - dim % kWidth;
+  for (std::size_t qi = 0; qi < query_count; ++qi) {
+    const float* q = queries + qi * dim;
+    float* out = scores + qi * row_count;
+    std::size_t r = 0;
+    for (; r + 4 <= row_count; r += 4) {
+      const T* r0 = rows + r * dim;
+      const T* r1 = r0 + dim;
+      const T* r2 = r1 + dim;
+      const T* r3 = r2 + dim;
+      vec a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+      for (std::size_t i = 0; i < vector_end; i += kWidth) {
+        const vec qv = load(q + i);
+        a0 = fmadd(qv, load(r0 + i), a0);
+        a1 = fmadd(qv, load(r1 + i), a1);
+        a2 = fmadd(qv, load(r2 + i), a2);
+        a3 = fmadd(qv, load(r3 + i), a3);
+      }
+      float s0 = reduce(a0), s1 = reduce(a1), s2 = reduce(a2), s3 = reduce(a3);
+      for (std::size_t i = vector_end; i < dim; ++i) {
+        s0 += q[i] * widen_one(r0[i]);
+        s1 += q[i] * widen_one(r1[i]);
+        s2 += q[i] * widen_one(r2[i]);
+        s3 += q[i] * widen_one(r3[i]);
+      }
+      if (scales != nullptr) {
+        s0 *= scales[r];
+        s1 *= scales[r + 1];
+        s2 *= scales[r + 2];
+        s3 *= scales[r + 3];
+      }
+      out[r] = s0;
+      out[r + 1] = s1;
+      out[r + 2] = s2;
+      out[r + 3] = s3;
+    }
+    for (; r < row_count; ++r) {
+      const float s = dot_row(q, rows + r * dim, dim);
+      out[r] = scales != nullptr ? s * scales[r] : s;
+    }
+  }
+}
+
+}  // namespace
+
+void score_rows_f32(const float* queries, std::size_t query_count, const float* rows,
+                    std::size_t row_count, std::size_t dim, float* scores) noexcept {
+  score_rows(queries, query_count, rows, nullptr, row_count, dim, scores);
+}
+
+void score_rows_bf16(const float* queries, std::size_t query_count, const std::uint16_t* rows,
+                     std::size_t row_count, std::size_t dim, float* scores) noexcept {
+  score_rows(queries, query_count, rows, nullptr, row_count, dim, scores);
+}
+
+void score_rows_int8(const float* queries, std::size_t query_count, const std::int8_t* rows,
+                     const float* scales, std::size_t row_count, std::size_t dim,
+                     float* scores) noexcept {
+  score_rows(queries, query_count, rows, scales, row_count, dim, scores);
+}
+
+void widen_bf16(const std::uint16_t* in, std::size_t n, float* out) noexcept {
+  const std::size_t vector_end = n - n % kWidth;
+  for (std::size_t i = 0; i < vector_end; i += kWidth) store(out + i, load(in + i));
+  for (std::size_t i = vector_end; i < n; ++i) out[i] = widen_one(in[i]);
+}
+
+void widen_int8(const std::int8_t* in, float scale, std::size_t n, float* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = scale * widen_one(in[i]);
+}
+
+#if defined(__AVX512F__)
+namespace {
+
+__attribute__((target("avx512bf16"))) __m512 dp_step(__m512 acc, __m512i q, __m512i x) {
+  return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh&>(q), reinterpret_cast<__m512bh&>(x));
+}
+
+__attribute__((target("avx512bf16"))) __m512i load_bf16_block(const std::uint16_t* p,
+                                                              std::size_t n) {
+  if (n >= 32) return _mm512_loadu_si512(p);
+  return _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << n) - 1u), p);
+}
+
+}  // namespace
+
+__attribute__((target("avx512bf16"))) void score_rows_bf16_dp(
+    const std::uint16_t* split_queries, std::size_t query_count, const std::uint16_t* rows,
+    std::size_t row_count, std::size_t dim, float* scores) noexcept {
+  for (std::size_t qi = 0; qi < query_count; ++qi) {
+    const std::uint16_t* hi = split_queries + qi * 2 * dim;
+    const std::uint16_t* lo = hi + dim;
+    float* out = scores + qi * row_count;
+    std::size_t r = 0;
+    for (; r + 4 <= row_count; r += 4) {
+      const std::uint16_t* r0 = rows + r * dim;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (std::size_t i = 0; i < dim; i += 32) {
+        const std::size_t n = dim - i;
+        const __m512i qh = load_bf16_block(hi + i, n), ql = load_bf16_block(lo + i, n);
+        const __m512i x0 = load_bf16_block(r0 + i, n), x1 = load_bf16_block(r0 + dim + i, n);
+        const __m512i x2 = load_bf16_block(r0 + 2 * dim + i, n);
+        const __m512i x3 = load_bf16_block(r0 + 3 * dim + i, n);
+        a0 = dp_step(dp_step(a0, qh, x0), ql, x0);
+        a1 = dp_step(dp_step(a1, qh, x1), ql, x1);
+        a2 = dp_step(dp_step(a2, qh, x2), ql, x2);
+        a3 = dp_step(dp_step(a3, qh, x3), ql, x3);
+      }
+      out[r] = reduce(a0);
+      out[r + 1] = reduce(a1);
+      out[r + 2] = reduce(a2);
+      out[r + 3] = reduce(a3);
+    }
+    for (; r < row_count; ++r) {
+      const std::uint16_t* x = rows + r * dim;
+      __m512 acc = _mm512_setzero_ps();
+      for (std::size_t i = 0; i < dim; i += 32) {
+        const __m512i xv = load_bf16_block(x + i, dim - i);
+        acc = dp_step(dp_step(acc, load_bf16_block(hi + i, dim - i), xv),
+                      load_bf16_block(lo + i, dim - i), xv);
+      }
+      out[r] = reduce(acc);
+    }
+  }
+}
+#endif
+
+}  // namespace nowrec::cpu::NOWREC_ISA_NAMESPACE

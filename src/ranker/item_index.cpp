@@ -1,0 +1,200 @@
+// ItemIndex: copy-on-write segments published as immutable snapshots.
+#include "nowrec/item_index.hpp"
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "nowrec/error.hpp"
+#include "ranker/item_index_writer.hpp"
+#include "ranker/segment_builder.hpp"
+
+namespace nowrec {
+
+using ranker::Segment;
+using ranker::SegmentBuilder;
+using ranker::Snapshot;
+
+namespace {
+
+void check_rows(const char* where, std::size_t dim, std::span<const std::int64_t> ids,
+                std::span<const float> vectors, std::span<const ItemAttributes> attributes) {
+  if (vectors.size() != ids.size() * dim) {
+    throw Error(ErrorCode::InvalidArgument, std::string(where) + ": " + std::to_string(ids.size()) +
+                                                " ids need " + std::to_string(ids.size() * dim) +
+                                                " floats (dim " + std::to_string(dim) + "), got " +
+                                                std::to_string(vectors.size()));
+  }
+  if (!attributes.empty() && attributes.size() != ids.size()) {
+    throw Error(ErrorCode::InvalidArgument, std::string(where) + ": " + std::to_string(ids.size()) +
+                                                " ids but " + std::to_string(attributes.size()) +
+                                                " attributes (give none or one per id)");
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    for (std::size_t j = 0; j < dim; ++j) {
+      if (!std::isfinite(vectors[i * dim + j])) {
+        throw Error(ErrorCode::InvalidArgument,
+                    std::string(where) + ": item " + std::to_string(ids[i]) +
+                        " has a non-finite value at position " + std::to_string(j));
+      }
+    }
+  }
+}
+
+void check_unique(const char* where, std::span<const std::int64_t> ids) {
+  std::unordered_set<std::int64_t> seen;
+  seen.reserve(ids.size());
+  for (std::int64_t id : ids) {
+    if (!seen.insert(id).second) {
+      throw Error(ErrorCode::InvalidArgument,
+                  std::string(where) + ": item id " + std::to_string(id) + " is given twice");
+    }
+  }
+}
+
+}  // namespace
+
+ItemIndex::ItemIndex(std::size_t dim, const ItemIndexOptions& options)
+    : dim_(dim), options_(options), writer_(std::make_unique<Writer>()) {
+  if (dim == 0) throw Error(ErrorCode::InvalidArgument, "ItemIndex: dim must be positive");
+  if (options.storage != StorageType::F32 && options.storage != StorageType::BF16 &&
+      options.storage != StorageType::Int8) {
+    throw Error(ErrorCode::InvalidArgument, "ItemIndex: unknown storage type " +
+                                                std::to_string(std::uint32_t(options.storage)));
+  }
+  auto empty = std::make_shared<Snapshot>();
+  empty->dim = dim;
+  empty->storage = options.storage;
+  writer_->current = std::move(empty);
+}
+
+ItemIndex::ItemIndex(ItemIndex&&) noexcept = default;
+ItemIndex& ItemIndex::operator=(ItemIndex&&) noexcept = default;
+ItemIndex::~ItemIndex() = default;
+
+std::shared_ptr<const Snapshot> ItemIndex::snapshot() const {
+  std::lock_guard lock(writer_->publish_mutex);
+  return writer_->current;
+}
+
+void ItemIndex::Writer::publish(std::shared_ptr<const Snapshot> next) {
+  std::lock_guard lock(publish_mutex);
+  current = std::move(next);
+}
+
+bool ItemIndex::contains(std::int64_t id) const {
+  std::lock_guard lock(writer_->write_mutex);
+  return writer_->segment_of.contains(id);
+}
+
+std::size_t ItemIndex::size() const { return snapshot()->size; }
+
+void ItemIndex::add(std::span<const std::int64_t> ids, std::span<const float> vectors,
+                    std::span<const ItemAttributes> attributes) {
+  check_rows("ItemIndex::add", dim_, ids, vectors, attributes);
+  check_unique("ItemIndex::add", ids);
+  std::lock_guard lock(writer_->write_mutex);
+  for (std::int64_t id : ids) {
+    if (writer_->segment_of.contains(id)) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "ItemIndex::add: item id " + std::to_string(id) + " is already present");
+    }
+  }
+  const auto old = snapshot();
+  auto next = std::make_shared<Snapshot>(*old);
+  SegmentBuilder builder(dim_, options_.storage);
+  std::size_t segment_index = next->segments.size();
+  // The last segment is refilled (copied) when it has room, so segments stay near full.
+  if (!next->segments.empty() && next->segments.back()->rows < ranker::kSegmentRows) {
+    --segment_index;
+    const Segment& last = *next->segments.back();
+    builder.reserve(ranker::kSegmentRows);
+    for (std::size_t row = 0; row < last.rows; ++row) builder.append_copy(last, row);
+    next->segments.pop_back();
+  }
+  std::vector<std::pair<std::int64_t, std::uint32_t>> placed;
+  placed.reserve(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (builder.rows() == 0) builder.reserve(std::min(ranker::kSegmentRows, ids.size() - i));
+    const ItemAttributes attrs = attributes.empty() ? ItemAttributes{} : attributes[i];
+    builder.append(ids[i], vectors.data() + i * dim_, attrs.categories, attrs.available);
+    placed.emplace_back(ids[i], static_cast<std::uint32_t>(segment_index));
+    if (builder.rows() == ranker::kSegmentRows) {
+      next->segments.push_back(builder.finish());
+      ++segment_index;
+    }
+  }
+  if (builder.rows() > 0) next->segments.push_back(builder.finish());
+  next->size += ids.size();
+  for (const auto& [id, segment] : placed) writer_->segment_of[id] = segment;
+  writer_->publish(std::move(next));
+}
+
+void ItemIndex::update(std::span<const std::int64_t> ids, std::span<const float> vectors,
+                       std::span<const ItemAttributes> attributes) {
+  check_rows("ItemIndex::update", dim_, ids, vectors, attributes);
+  check_unique("ItemIndex::update", ids);
+  std::lock_guard lock(writer_->write_mutex);
+  std::unordered_map<std::uint32_t, std::unordered_map<std::int64_t, std::size_t>> by_segment;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto found = writer_->segment_of.find(ids[i]);
+    if (found == writer_->segment_of.end()) {
+      throw Error(ErrorCode::NotFound,
+                  "ItemIndex::update: item id " + std::to_string(ids[i]) + " is not in the index");
+    }
+    by_segment[found->second][ids[i]] = i;
+  }
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  for (const auto& [segment_index, inputs] : by_segment) {
+    const Segment& old = *next->segments[segment_index];
+    SegmentBuilder builder(dim_, options_.storage);
+    builder.reserve(old.rows);
+    for (std::size_t row = 0; row < old.rows; ++row) {
+      const auto input = inputs.find(old.ids[row]);
+      if (input == inputs.end()) {
+        builder.append_copy(old, row);
+      } else if (attributes.empty()) {
+        builder.append_with_vector(old, row, vectors.data() + input->second * dim_);
+      } else {
+        const ItemAttributes& attrs = attributes[input->second];
+        builder.append(old.ids[row], vectors.data() + input->second * dim_, attrs.categories,
+                       attrs.available);
+      }
+    }
+    next->segments[segment_index] = builder.finish();
+  }
+  writer_->publish(std::move(next));
+}
+
+void ItemIndex::remove(std::span<const std::int64_t> ids) {
+  check_unique("ItemIndex::remove", ids);
+  std::lock_guard lock(writer_->write_mutex);
+  std::unordered_map<std::uint32_t, std::unordered_set<std::int64_t>> by_segment;
+  for (std::int64_t id : ids) {
+    const auto found = writer_->segment_of.find(id);
+    if (found == writer_->segment_of.end()) {
+      throw Error(ErrorCode::NotFound,
+                  "ItemIndex::remove: item id " + std::to_string(id) + " is not in the index");
+    }
+    by_segment[found->second].insert(id);
+  }
+  // Segments keep their positions (possibly emptied) so segment_of stays valid.
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  for (const auto& [segment_index, removed] : by_segment) {
+    const Segment& old = *next->segments[segment_index];
+    SegmentBuilder builder(dim_, options_.storage);
+    builder.reserve(old.rows - removed.size());
+    for (std::size_t row = 0; row < old.rows; ++row) {
+      if (!removed.contains(old.ids[row])) builder.append_copy(old, row);
+    }
+    next->segments[segment_index] = builder.finish();
+  }
+  next->size -= ids.size();
+  for (std::int64_t id : ids) writer_->segment_of.erase(id);
+  writer_->publish(std::move(next));
+}
+
+}  // namespace nowrec

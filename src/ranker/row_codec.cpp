@@ -1,0 +1,105 @@
+// Row encodings of the index storage types: fp32 as is, bf16 rounded to nearest even, int8 with
+// a per-row scale.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cpu/dispatch.hpp"
+#include "ranker/snapshot.hpp"
+
+namespace nowrec::ranker {
+
+std::size_t bytes_per_value(StorageType storage) noexcept {
+  switch (storage) {
+    case StorageType::BF16:
+      return 2;
+    case StorageType::Int8:
+      return 1;
+    case StorageType::F32:
+      break;
+  }
+  return 4;
+}
+
+const char* storage_name(StorageType storage) noexcept {
+  switch (storage) {
+    case StorageType::BF16:
+      return "bf16";
+    case StorageType::Int8:
+      return "int8";
+    case StorageType::F32:
+      break;
+  }
+  return "f32";
+}
+
+namespace {
+
+std::uint16_t to_bf16(float x) noexcept {
+  std::uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+float from_bf16(std::uint16_t half) noexcept {
+  const std::uint32_t bits = std::uint32_t(half) << 16;
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
+}  // namespace
+
+void split_to_bf16(const float* values, std::size_t dim, std::uint16_t* out) noexcept {
+  for (std::size_t i = 0; i < dim; ++i) {
+    out[i] = to_bf16(values[i]);
+    out[dim + i] = to_bf16(values[i] - from_bf16(out[i]));
+  }
+}
+
+void encode_row(StorageType storage, const float* values, std::size_t dim, std::byte* out,
+                float* scale) noexcept {
+  switch (storage) {
+    case StorageType::F32:
+      std::memcpy(out, values, dim * sizeof(float));
+      return;
+    case StorageType::BF16:
+      for (std::size_t i = 0; i < dim; ++i) {
+        const std::uint16_t half = to_bf16(values[i]);
+        std::memcpy(out + 2 * i, &half, 2);
+      }
+      return;
+    case StorageType::Int8: {
+      float max_abs = 0.0f;
+      for (std::size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
+      *scale = max_abs / 127.0f;
+      const float inverse = max_abs > 0.0f ? 127.0f / max_abs : 0.0f;
+      for (std::size_t i = 0; i < dim; ++i) {
+        const long q = std::lround(values[i] * inverse);
+        out[i] = static_cast<std::byte>(static_cast<std::int8_t>(std::clamp(q, -127L, 127L)));
+      }
+      return;
+    }
+  }
+}
+
+void decode_row(StorageType storage, const Segment& segment, std::size_t row, std::size_t dim,
+                float* out) noexcept {
+  const std::byte* stored = segment.vectors + row * dim * bytes_per_value(storage);
+  const auto& kernels = cpu::kernels();
+  switch (storage) {
+    case StorageType::F32:
+      std::memcpy(out, stored, dim * sizeof(float));
+      return;
+    case StorageType::BF16:
+      kernels.widen_bf16(reinterpret_cast<const std::uint16_t*>(stored), dim, out);
+      return;
+    case StorageType::Int8:
+      kernels.widen_int8(reinterpret_cast<const std::int8_t*>(stored), segment.scales[row], dim,
+                         out);
+      return;
+  }
+}
+
+}  // namespace nowrec::ranker

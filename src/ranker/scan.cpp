@@ -1,0 +1,206 @@
+// The catalog scan: blocks of rows scored by a per-ISA kernel (few queries) or a oneDNN sgemm
+// (many), with each thread's top-k selection fused into its pass over the block's scores.
+//
+// The sgemm is dnnl_sgemm on the rows as stored: encoder::OnednnMatmul reorders a fixed weight
+// at construction, which would copy the whole catalog and go stale with every write.
+#include "ranker/scan.hpp"
+
+#include <dnnl.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "cpu/dispatch.hpp"
+
+namespace nowrec::ranker {
+namespace {
+
+// Rows scored per step: the block's scores stay in L1 and, on the few-query path, its rows in
+// L2 while every query passes over them.
+constexpr std::size_t kFusedBlockRows = 512;
+constexpr std::size_t kMatmulBlockRows = 1024;
+// The score buffer of one matmul block is capped at this many floats (16 MiB).
+constexpr std::size_t kMatmulMaxScores = std::size_t(1) << 22;
+
+struct Block {
+  std::uint32_t segment;
+  std::uint32_t first;
+  std::uint32_t rows;
+};
+
+bool passes_filters(const ScanUser& user, const Segment& segment, std::size_t row) {
+  if (segment.available[row] == 0) return false;
+  const std::int64_t id = segment.ids[row];
+  if (user.exclude != nullptr && user.exclude->contains(id)) return false;
+  if (user.allow != nullptr && !user.allow->contains(id)) return false;
+  if (!user.categories.empty()) {
+    for (std::uint32_t category : segment.categories_of(row)) {
+      if (std::binary_search(user.categories.begin(), user.categories.end(), category)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return true;
+}
+
+// Everything one thread needs, allocated before the parallel loop so it never allocates.
+struct ThreadState {
+  std::vector<TopK> best;
+  std::vector<float> scores;
+  std::vector<float> combined;
+  std::vector<float> widened;
+};
+
+class Scanner {
+ public:
+  Scanner(const Snapshot& snapshot, const ScanPlan& plan)
+      : snapshot_(snapshot), plan_(plan), kernels_(cpu::kernels()), dim_(snapshot.dim) {
+    vector_count_ = plan.vectors.size() / dim_;
+    use_matmul_ = vector_count_ >= plan.matmul_min_queries;
+    block_rows_ = kFusedBlockRows;
+    if (use_matmul_) {
+      block_rows_ = std::clamp<std::size_t>(kMatmulMaxScores / vector_count_, 64, kMatmulBlockRows);
+    }
+    use_bf16_dp_ = !use_matmul_ && snapshot.storage == StorageType::BF16 &&
+                   kernels_.score_rows_bf16_dp != nullptr && cpu::cpu_has_avx512_bf16();
+    if (use_bf16_dp_) {
+      split_queries_.resize(2 * plan.vectors.size());
+      for (std::size_t v = 0; v < vector_count_; ++v) {
+        split_to_bf16(plan.vectors.data() + v * dim_, dim_, split_queries_.data() + 2 * v * dim_);
+      }
+    }
+    for (std::size_t s = 0; s < snapshot.segments.size(); ++s) {
+      const std::size_t rows = snapshot.segments[s]->rows;
+      for (std::size_t first = 0; first < rows; first += block_rows_) {
+        blocks_.push_back({std::uint32_t(s), std::uint32_t(first),
+                           std::uint32_t(std::min(block_rows_, rows - first))});
+      }
+    }
+  }
+
+  std::vector<std::vector<Candidate>> run() {
+    const int threads = std::max(1, std::min<int>(plan_.threads, static_cast<int>(blocks_.size())));
+    std::vector<ThreadState> states(threads);
+    for (ThreadState& state : states) {
+      state.best.assign(plan_.users.size(), TopK(plan_.keep));
+      state.scores.resize(vector_count_ * block_rows_);
+      state.combined.resize(block_rows_);
+      if (use_matmul_ && snapshot_.storage != StorageType::F32) {
+        state.widened.resize(block_rows_ * dim_);
+      }
+    }
+    const auto block_count = static_cast<std::ptrdiff_t>(blocks_.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (std::ptrdiff_t b = 0; b < block_count; ++b) {
+      ThreadState& state = states[omp_get_thread_num()];
+      const Block& block = blocks_[b];
+      score_block(block, state);
+      select_block(block, state);
+    }
+    std::vector<std::vector<Candidate>> result(plan_.users.size());
+    for (std::size_t u = 0; u < plan_.users.size(); ++u) {
+      for (const ThreadState& state : states) {
+        const auto& items = state.best[u].items();
+        result[u].insert(result[u].end(), items.begin(), items.end());
+      }
+      std::sort(result[u].begin(), result[u].end(), ranks_before);
+      if (result[u].size() > plan_.keep) result[u].resize(plan_.keep);
+    }
+    return result;
+  }
+
+ private:
+  void score_block(const Block& block, ThreadState& state) const {
+    const Segment& segment = *snapshot_.segments[block.segment];
+    const std::size_t value_bytes = bytes_per_value(snapshot_.storage);
+    const std::byte* rows = segment.vectors + std::size_t(block.first) * dim_ * value_bytes;
+    const float* queries = plan_.vectors.data();
+    float* scores = state.scores.data();
+    if (use_matmul_) {
+      const float* dense = reinterpret_cast<const float*>(rows);
+      if (snapshot_.storage != StorageType::F32) {
+        for (std::size_t r = 0; r < block.rows; ++r) {
+          decode_row(snapshot_.storage, segment, block.first + r, dim_,
+                     state.widened.data() + r * dim_);
+        }
+        dense = state.widened.data();
+      }
+      // Inside the parallel loop oneDNN runs this product on the calling thread alone.
+      dnnl_sgemm('N', 'T', dnnl_dim_t(vector_count_), dnnl_dim_t(block.rows), dnnl_dim_t(dim_),
+                 1.0f, queries, dnnl_dim_t(dim_), dense, dnnl_dim_t(dim_), 0.0f, scores,
+                 dnnl_dim_t(block.rows));
+      return;
+    }
+    switch (snapshot_.storage) {
+      case StorageType::F32:
+        kernels_.score_rows_f32(queries, vector_count_, reinterpret_cast<const float*>(rows),
+                                block.rows, dim_, scores);
+        return;
+      case StorageType::BF16:
+        if (use_bf16_dp_) {
+          kernels_.score_rows_bf16_dp(split_queries_.data(), vector_count_,
+                                      reinterpret_cast<const std::uint16_t*>(rows), block.rows,
+                                      dim_, scores);
+        } else {
+          kernels_.score_rows_bf16(queries, vector_count_,
+                                   reinterpret_cast<const std::uint16_t*>(rows), block.rows, dim_,
+                                   scores);
+        }
+        return;
+      case StorageType::Int8:
+        kernels_.score_rows_int8(queries, vector_count_, reinterpret_cast<const std::int8_t*>(rows),
+                                 segment.scales + block.first, block.rows, dim_, scores);
+        return;
+    }
+  }
+
+  void select_block(const Block& block, ThreadState& state) const {
+    const Segment& segment = *snapshot_.segments[block.segment];
+    for (std::size_t u = 0; u < plan_.users.size(); ++u) {
+      const ScanUser& user = plan_.users[u];
+      const float* user_scores = state.scores.data() + user.first_vector * block.rows;
+      if (user.interest_count > 1 || user.has_negative) {
+        float* combined = state.combined.data();
+        std::copy_n(user_scores, block.rows, combined);
+        for (std::size_t i = 1; i < user.interest_count; ++i) {
+          const float* more = user_scores + i * block.rows;
+          for (std::size_t r = 0; r < block.rows; ++r) combined[r] = std::max(combined[r], more[r]);
+        }
+        if (user.has_negative) {
+          const float* penalty = user_scores + user.interest_count * block.rows;
+          for (std::size_t r = 0; r < block.rows; ++r) combined[r] += penalty[r];
+        }
+        user_scores = combined;
+      }
+      TopK& best = state.best[u];
+      for (std::size_t r = 0; r < block.rows; ++r) {
+        const std::size_t row = block.first + r;
+        const float score = user_scores[r];
+        if (!best.admits(score, segment.ids[row])) continue;
+        if (!passes_filters(user, segment, row)) continue;
+        best.push({score, segment.ids[row], block.segment, std::uint32_t(row)});
+      }
+    }
+  }
+
+  const Snapshot& snapshot_;
+  const ScanPlan& plan_;
+  const cpu::KernelTable& kernels_;
+  std::size_t dim_;
+  std::size_t vector_count_ = 0;
+  bool use_matmul_ = false;
+  bool use_bf16_dp_ = false;
+  std::size_t block_rows_ = kFusedBlockRows;
+  std::vector<std::uint16_t> split_queries_;
+  std::vector<Block> blocks_;
+};
+
+}  // namespace
+
+std::vector<std::vector<Candidate>> scan(const Snapshot& snapshot, const ScanPlan& plan) {
+  return Scanner(snapshot, plan).run();
+}
+
+}  // namespace nowrec::ranker

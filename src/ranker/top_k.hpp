@@ -1,0 +1,54 @@
+// A bounded selection of the best candidates seen, ordered by score then id.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace nowrec::ranker {
+
+struct Candidate {
+  float score;
+  std::int64_t id;
+  std::uint32_t segment;
+  std::uint32_t row;
+};
+
+// Higher score first; equal scores: the smaller id first.
+inline bool ranks_before(const Candidate& a, const Candidate& b) noexcept {
+  return a.score != b.score ? a.score > b.score : a.id < b.id;
+}
+
+// Keeps the best `capacity` candidates pushed so far in a heap whose front is the worst kept,
+// so the common case (a score below that) costs one comparison.
+//
+// Thread-safety: none; each scanning thread has its own.
+class TopK {
+ public:
+  explicit TopK(std::size_t capacity) : capacity_(capacity) { heap_.reserve(capacity); }
+
+  bool admits(float score, std::int64_t id) const noexcept {
+    if (heap_.size() < capacity_) return true;
+    const Candidate& worst = heap_.front();
+    return score > worst.score || (score == worst.score && id < worst.id);
+  }
+  // Only for a candidate that admits() accepted.
+  void push(const Candidate& candidate) {
+    if (heap_.size() < capacity_) {
+      heap_.push_back(candidate);
+      std::push_heap(heap_.begin(), heap_.end(), ranks_before);
+    } else {
+      std::pop_heap(heap_.begin(), heap_.end(), ranks_before);
+      heap_.back() = candidate;
+      std::push_heap(heap_.begin(), heap_.end(), ranks_before);
+    }
+  }
+  const std::vector<Candidate>& items() const noexcept { return heap_; }
+
+ private:
+  std::size_t capacity_;
+  std::vector<Candidate> heap_;
+};
+
+}  // namespace nowrec::ranker

@@ -1,0 +1,225 @@
+// ItemIndex: add/update/remove, snapshots under concurrent writes, bf16/int8 recall, save/load.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "nowrec/error.hpp"
+#include "nowrec/ranker.hpp"
+#include "ranker/reference.hpp"
+#include "test_support.hpp"
+
+using nowrec::test::brute_force_query;
+using nowrec::test::random_catalog;
+using nowrec::test::random_vector;
+
+TEST_CASE("update and remove change what is ranked") {
+  std::mt19937 rng(11);
+  auto catalog = random_catalog(rng, 5000, 16);
+  nowrec::ItemIndex index(16);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker ranker(index);
+  const auto query = random_vector(rng, 16);
+
+  // Move row 4500 (in the second segment) onto the query: it must come first.
+  std::vector<float> moved(16);
+  for (std::size_t j = 0; j < 16; ++j) moved[j] = 100.0f * query[j];
+  const std::vector<std::int64_t> one = {catalog.ids[4500]};
+  index.update(one, moved);
+  std::copy(moved.begin(), moved.end(), catalog.vectors.begin() + 4500 * 16);
+  CHECK(ranker.top_k(query, 1)[0].id == catalog.ids[4500]);
+
+  // Remove the best 5 and a few others: the rest ranks as the reference without them.
+  const auto best = brute_force_query(catalog, query, 5);
+  std::vector<std::int64_t> removed = {catalog.ids[0], catalog.ids[4095], catalog.ids[4096]};
+  for (const auto& item : best) {
+    if (std::find(removed.begin(), removed.end(), item.id) == removed.end())
+      removed.push_back(item.id);
+  }
+  index.remove(removed);
+  CHECK(index.size() == 5000 - removed.size());
+  CHECK_FALSE(index.contains(removed[0]));
+  nowrec::test::Catalog rest;
+  rest.dim = 16;
+  for (std::size_t row = 0; row < catalog.ids.size(); ++row) {
+    if (std::find(removed.begin(), removed.end(), catalog.ids[row]) != removed.end()) continue;
+    rest.ids.push_back(catalog.ids[row]);
+    rest.vectors.insert(rest.vectors.end(), catalog.row(row).begin(), catalog.row(row).end());
+  }
+  const auto got = ranker.top_k(query, 10);
+  const auto expected = brute_force_query(rest, query, 10);
+  for (std::size_t i = 0; i < 10; ++i) CHECK(got[i].id == expected[i].id);
+
+  // Removed ids can be added again; attributes can be changed by update.
+  const std::vector<float> back(16, 0.0f);
+  index.add(std::span(removed).first(1), back);
+  CHECK(index.contains(removed[0]));
+  const std::vector<std::int64_t> leader = {ranker.top_k(query, 1)[0].id};
+  const nowrec::ItemAttributes hidden{.available = false};
+  index.update(leader, back, std::span(&hidden, 1));
+  CHECK(ranker.top_k(query, 1)[0].id != leader[0]);
+}
+
+TEST_CASE("readers never see a half-applied write") {
+  // Every update rewrites all 9000 items (three segments) to version v; a ranking must see one
+  // version only. Adds and removes of a group of 10 must be seen whole or not at all.
+  const std::size_t n = 9000, dim = 4;
+  nowrec::ItemIndex index(dim);
+  std::vector<std::int64_t> ids(n);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::vector<float> vectors(n * dim, 0.0f);
+  for (std::size_t i = 0; i < n; ++i) vectors[i * dim] = 1.0f;
+  index.add(ids, vectors);
+  const nowrec::Ranker ranker(index);
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::vector<std::int64_t> group(10);
+  std::iota(group.begin(), group.end(), 100000);
+  const std::vector<float> group_vectors(10 * dim, 0.5f);
+
+  std::thread writer([&] {
+    for (int version = 2; version < 40; ++version) {
+      for (std::size_t i = 0; i < n; ++i) vectors[i * dim] = float(version);
+      index.update(ids, vectors);
+      index.add(group, group_vectors);
+      index.remove(group);
+    }
+    done = true;
+  });
+  const std::vector<float> query = {1.0f, 0.0f, 0.0f, 0.0f};
+  int rounds = 0;
+  while (!done || rounds < 5) {
+    const std::size_t size = index.size();
+    const auto all = ranker.top_k(query, std::min<std::size_t>(size, n));
+    if (all.front().score != all[n - 11].score) ++torn;
+    const auto everything = ranker.rank({.query = query}, {.k = n, .threads = 2});
+    const auto grouped = std::count_if(everything.begin(), everything.end(),
+                                       [](const auto& item) { return item.id >= 100000; });
+    if (grouped != 0 && grouped != 10) ++torn;
+    ++rounds;
+  }
+  writer.join();
+  CHECK(torn == 0);
+  CHECK(rounds > 0);
+}
+
+// Gaussian rows are a hard case for int8: at d = 384 the 10th and 11th scores of 6000 items are
+// closer than int8 rounding noise about 1% of the time, so int8 is held to 0.98 here and to 0.99
+// on real embeddings (test_movielens.cpp).
+TEST_CASE("bf16 and int8 storage: recall@10 against fp32 on Gaussian rows") {
+  std::mt19937 rng(5);
+  const std::size_t dim = 384;
+  const auto catalog = random_catalog(rng, 6000, dim);
+  for (auto storage : {nowrec::StorageType::BF16, nowrec::StorageType::Int8}) {
+    nowrec::ItemIndex exact(dim), quantized(dim, {.storage = storage});
+    exact.add(catalog.ids, catalog.vectors);
+    quantized.add(catalog.ids, catalog.vectors);
+    double total = 0.0;
+    const int queries = 100;
+    for (int q = 0; q < queries; ++q) {
+      const auto query = random_vector(rng, dim);
+      const auto expected = nowrec::Ranker(exact).top_k(query, 10);
+      total += nowrec::test::recall(nowrec::Ranker(quantized).top_k(query, 10), expected);
+      // The matmul path (widened rows) agrees with the per-row kernels.
+      const auto via_matmul =
+          nowrec::Ranker(quantized).rank({.query = query}, {.k = 10, .matmul_min_queries = 1});
+      CHECK(nowrec::test::recall(via_matmul, expected) >= 0.8);
+    }
+    CAPTURE(int(storage));
+    CHECK(total / queries >= (storage == nowrec::StorageType::BF16 ? 0.99 : 0.98));
+  }
+}
+
+TEST_CASE("save and load round-trip every storage type, attributes included") {
+  nowrec::test::TempDir dir;
+  std::mt19937 rng(9);
+  const auto catalog = random_catalog(rng, 5000, 20);
+  std::vector<std::vector<std::uint32_t>> categories;
+  std::vector<nowrec::ItemAttributes> attributes;
+  for (std::size_t row = 0; row < catalog.ids.size(); ++row) {
+    categories.push_back(std::vector<std::uint32_t>(row % 3, std::uint32_t(row % 13)));
+  }
+  for (std::size_t row = 0; row < catalog.ids.size(); ++row) {
+    attributes.push_back({categories[row], row % 4 != 0});
+  }
+  for (auto storage :
+       {nowrec::StorageType::F32, nowrec::StorageType::BF16, nowrec::StorageType::Int8}) {
+    nowrec::ItemIndex index(20, {.storage = storage});
+    index.add(catalog.ids, catalog.vectors, attributes);
+    const std::vector<std::int64_t> gone = {catalog.ids[7], catalog.ids[4200]};
+    index.remove(gone);
+    const auto path = dir.path() / "catalog.nowrec";
+    index.save(path);
+    CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp-" + std::to_string(::getpid())));
+    const auto loaded = nowrec::ItemIndex::load(path);
+    CHECK(loaded.size() == index.size());
+    CHECK(loaded.dim() == 20);
+    CHECK(loaded.options().storage == storage);
+    CHECK_FALSE(loaded.contains(catalog.ids[7]));
+    const std::vector<std::uint32_t> wanted = {5};
+    for (int q = 0; q < 5; ++q) {
+      const auto query = random_vector(rng, 20);
+      const nowrec::RankRequest request{.query = query, .categories = wanted};
+      CHECK(nowrec::Ranker(loaded).rank(request, {.k = 20}) ==
+            nowrec::Ranker(index).rank(request, {.k = 20}));
+    }
+  }
+}
+
+TEST_CASE("a loaded index accepts writes and can be saved again") {
+  nowrec::test::TempDir dir;
+  std::mt19937 rng(4);
+  const auto catalog = random_catalog(rng, 100, 8);
+  nowrec::ItemIndex index(8, {.storage = nowrec::StorageType::Int8});
+  index.add(catalog.ids, catalog.vectors);
+  index.save(dir.path() / "a");
+  auto loaded = nowrec::ItemIndex::load(dir.path() / "a");
+  const auto more = random_catalog(rng, 10, 8, 5000);
+  loaded.add(more.ids, more.vectors);
+  loaded.update(std::span(catalog.ids).first(3), std::span(catalog.vectors).first(24));
+  loaded.save(dir.path() / "a");
+  CHECK(nowrec::ItemIndex::load(dir.path() / "a").size() == 110);
+}
+
+TEST_CASE("a corrupt or foreign index file is refused with InvalidFormat") {
+  nowrec::test::TempDir dir;
+  std::mt19937 rng(3);
+  const auto catalog = random_catalog(rng, 50, 8);
+  nowrec::ItemIndex index(8);
+  index.add(catalog.ids, catalog.vectors);
+  const auto path = dir.path() / "index";
+  index.save(path);
+  const std::string good = nowrec::test::read_file(path);
+
+  const auto expect_format_error = [&](const std::string& bytes, const char* message) {
+    nowrec::test::write_file(path, bytes);
+    try {
+      (void)nowrec::ItemIndex::load(path);
+      FAIL("corrupt file loaded");
+    } catch (const nowrec::Error& error) {
+      CHECK(error.code() == nowrec::ErrorCode::InvalidFormat);
+      CHECK(std::string(error.what()).find(message) != std::string::npos);
+      CHECK(std::string(error.what()).find(path.string()) != std::string::npos);
+    }
+  };
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x10;
+  expect_format_error(flipped, "checksum");
+  expect_format_error(good.substr(0, good.size() - 4), "size");
+  expect_format_error(good.substr(0, 10), "header");
+  std::string magic = good;
+  magic[0] = 'X';
+  expect_format_error(magic, "magic");
+  std::string version = good;
+  version[8] = 9;
+  expect_format_error(version, "version");
+  try {
+    (void)nowrec::ItemIndex::load(dir.path() / "missing");
+    FAIL("missing file loaded");
+  } catch (const nowrec::Error& error) {
+    CHECK(error.code() == nowrec::ErrorCode::Io);
+  }
+}

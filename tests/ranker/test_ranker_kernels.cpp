@@ -1,0 +1,85 @@
+// Ranker scoring kernels: every ISA variant this CPU runs against the scalar reference.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "cpu/dispatch.hpp"
+#include "nowrec/cpu_isa.hpp"
+#include "ranker/snapshot.hpp"
+
+namespace {
+
+std::vector<nowrec::CpuIsa> supported_variants() {
+  std::vector<nowrec::CpuIsa> variants;
+  for (const char* name : {"scalar", "avx2", "avx512"}) {
+    try {
+      variants.push_back(nowrec::cpu::choose_cpu_isa(name));
+    } catch (const std::exception&) {
+    }
+  }
+  return variants;
+}
+
+}  // namespace
+
+TEST_CASE("score_rows kernels agree with scalar for every storage type") {
+  std::mt19937 rng(21);
+  std::normal_distribution<float> dist;
+  const auto& reference = nowrec::cpu::kernels_for(nowrec::CpuIsa::Scalar);
+  for (std::size_t dim : {1u, 7u, 16u, 33u, 384u}) {
+    const std::size_t rows = 13, queries = 3;
+    std::vector<float> q(queries * dim), x(rows * dim);
+    for (float& v : q) v = dist(rng);
+    for (float& v : x) v = dist(rng);
+    std::vector<std::uint16_t> bf16(rows * dim);
+    std::vector<std::int8_t> int8(rows * dim);
+    std::vector<float> scales(rows);
+    for (std::size_t r = 0; r < rows; ++r) {
+      nowrec::ranker::encode_row(nowrec::StorageType::BF16, x.data() + r * dim, dim,
+                                 reinterpret_cast<std::byte*>(bf16.data() + r * dim), nullptr);
+      nowrec::ranker::encode_row(nowrec::StorageType::Int8, x.data() + r * dim, dim,
+                                 reinterpret_cast<std::byte*>(int8.data() + r * dim), &scales[r]);
+    }
+    std::vector<float> want_f32(queries * rows), want_bf16(queries * rows),
+        want_int8(queries * rows);
+    reference.score_rows_f32(q.data(), queries, x.data(), rows, dim, want_f32.data());
+    reference.score_rows_bf16(q.data(), queries, bf16.data(), rows, dim, want_bf16.data());
+    reference.score_rows_int8(q.data(), queries, int8.data(), scales.data(), rows, dim,
+                              want_int8.data());
+    for (nowrec::CpuIsa isa : supported_variants()) {
+      const auto& kernels = nowrec::cpu::kernels_for(isa);
+      std::vector<float> got(queries * rows);
+      const double tolerance = 1e-4 * std::sqrt(double(dim)) * 4;
+      CAPTURE(dim);
+      CAPTURE(int(isa));
+      kernels.score_rows_f32(q.data(), queries, x.data(), rows, dim, got.data());
+      for (std::size_t i = 0; i < got.size(); ++i)
+        CHECK(got[i] == doctest::Approx(want_f32[i]).epsilon(tolerance));
+      kernels.score_rows_bf16(q.data(), queries, bf16.data(), rows, dim, got.data());
+      for (std::size_t i = 0; i < got.size(); ++i)
+        CHECK(got[i] == doctest::Approx(want_bf16[i]).epsilon(tolerance));
+      kernels.score_rows_int8(q.data(), queries, int8.data(), scales.data(), rows, dim, got.data());
+      for (std::size_t i = 0; i < got.size(); ++i)
+        CHECK(got[i] == doctest::Approx(want_int8[i]).epsilon(tolerance));
+      if (kernels.score_rows_bf16_dp != nullptr && nowrec::cpu::cpu_has_avx512_bf16()) {
+        std::vector<std::uint16_t> split(2 * queries * dim);
+        for (std::size_t i = 0; i < queries; ++i) {
+          nowrec::ranker::split_to_bf16(q.data() + i * dim, dim, split.data() + 2 * i * dim);
+        }
+        kernels.score_rows_bf16_dp(split.data(), queries, bf16.data(), rows, dim, got.data());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+          CHECK(got[i] == doctest::Approx(want_bf16[i]).epsilon(tolerance).scale(1.0));
+        }
+      }
+      std::vector<float> widened(dim), expected(dim);
+      kernels.widen_bf16(bf16.data(), dim, widened.data());
+      reference.widen_bf16(bf16.data(), dim, expected.data());
+      CHECK(widened == expected);
+      kernels.widen_int8(int8.data(), scales[0], dim, widened.data());
+      reference.widen_int8(int8.data(), scales[0], dim, expected.data());
+      CHECK(widened == expected);
+    }
+  }
+}
