@@ -16,9 +16,26 @@
 
 namespace nowrec {
 
+// Number format of an encoder's weights and activations. Accumulation is fp32 throughout.
+enum class Dtype {
+  Default,  // F32 on the CPU, F16 on CUDA
+  F32,      // CPU only
+  F16,      // CUDA only
+  BF16,     // CUDA only
+};
+
+std::string_view dtype_name(Dtype dtype) noexcept;
+
+// A CUDA stream (a cudaStream_t) passed without CUDA headers; a null handle is the default
+// stream.
+struct CudaStream {
+  void* handle = nullptr;
+};
+
 struct EncoderOptions {
   Device device = Device::CPU;
-  int threads = 0;  // threads of each encode call; 0: all cores
+  int threads = 0;                // threads of each encode call on the CPU; 0: all cores
+  Dtype dtype = Dtype::Default;
 };
 
 // What a loaded encoder is.
@@ -29,6 +46,8 @@ struct EncoderInfo {
   int heads = 0;
   std::size_t max_length = 0;
   PoolingConfig pooling;
+  Device device = Device::CPU;
+  Dtype dtype = Dtype::F32;  // as resolved from EncoderOptions::dtype
 };
 
 // Loading validates that the folder holds a model nowrec can run: a supported architecture and
@@ -39,8 +58,14 @@ struct EncoderInfo {
 // (1_Pooling/config.json) and, when modules.json lists it, L2 normalisation. A batch is packed
 // without padding, so its texts may differ in length at no cost.
 //
-// Thread-safety: const methods may be called concurrently; each call uses `threads` threads.
-// Copies share the loaded model and are cheap.
+// With Device::CUDA, load() uploads the weights once to the current CUDA device in fp16 or bf16
+// and plans all device memory; encode calls then allocate nothing on the device. It throws
+// Error(DeviceUnavailable) ("no CUDA device") in a build without CUDA or on a machine without a
+// GPU, and Error(Unsupported) for a dtype the device does not run.
+//
+// Thread-safety: const methods may be called concurrently; each CPU call uses `threads`
+// threads, and CUDA calls on one encoder run one after another. Copies share the loaded model
+// and are cheap.
 class SequenceEncoder {
  public:
   static SequenceEncoder load(const std::filesystem::path& model_dir,
@@ -63,6 +88,14 @@ class SequenceEncoder {
   void encode_ids(std::span<const std::span<const std::int32_t>> sequences,
                   std::span<float> out) const;
   std::vector<float> encode_ids(std::span<const std::span<const std::int32_t>> sequences) const;
+
+  // The same on an encoder loaded for CUDA, with the device work queued on `stream` (the
+  // caller's cudaStream_t); they return once out (host memory) is filled. Throws
+  // Error(InvalidArgument) when a non-null stream is given to a CPU encoder.
+  void encode(std::span<const std::string_view> texts, std::span<float> out,
+              CudaStream stream) const;
+  void encode_ids(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
+                  CudaStream stream) const;
 
   struct Impl;
 

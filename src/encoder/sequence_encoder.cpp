@@ -166,6 +166,20 @@ void check_weights(const ModelFolder& model) {
   check_no_extra_layers(weights, weights_label, prefix, config.num_hidden_layers);
 }
 
+// Default picks the device's natural format; an explicit one the device does not run is refused
+// rather than silently replaced.
+Dtype resolve_dtype(const EncoderOptions& options) {
+  const bool cuda = options.device == Device::CUDA;
+  if (options.dtype == Dtype::Default) return cuda ? Dtype::F16 : Dtype::F32;
+  if (cuda ? options.dtype == Dtype::F32 : options.dtype != Dtype::F32) {
+    throw Error(ErrorCode::Unsupported,
+                "EncoderOptions::dtype is " + std::string(dtype_name(options.dtype)) + " but the " +
+                    std::string(device_name(options.device)) + " encoder runs " +
+                    (cuda ? "f16 and bf16" : "f32"));
+  }
+  return options.dtype;
+}
+
 }  // namespace
 
 SequenceEncoder SequenceEncoder::load(const std::filesystem::path& model_dir,
@@ -181,6 +195,8 @@ SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOpt
                     std::to_string(options.threads));
   }
   require_device(options.device);
+  EncoderOptions resolved = options;
+  resolved.dtype = resolve_dtype(options);
   const TransformerConfig& config = model.config();
   require_supported(config, (model.path() / "config.json").string());
   check_weights(model);
@@ -192,7 +208,9 @@ SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOpt
   encoder.info_.heads = config.num_attention_heads;
   encoder.info_.max_length = model.max_sequence_length();
   encoder.info_.pooling = model.pooling();
-  encoder.impl_ = make_impl(model, options);
+  encoder.info_.device = resolved.device;
+  encoder.info_.dtype = resolved.dtype;
+  encoder.impl_ = make_impl(model, resolved);
   return encoder;
 }
 

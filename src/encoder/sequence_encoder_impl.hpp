@@ -1,17 +1,22 @@
-// What a SequenceEncoder holds once loaded: the CPU encoder and its tokenizer.
+// What a SequenceEncoder holds once loaded: the CPU encoder or the CUDA one, each with its
+// tokenizer.
 #pragma once
+
+#include <memory>
+#include <optional>
 
 #include "cpu/dispatch.hpp"
 #include "encoder/cpu_encoder.hpp"
+#include "encoder/gpu_encoder.hpp"
 #include "nowrec/sequence_encoder.hpp"
 
 namespace nowrec {
 
 struct SequenceEncoder::Impl {
-  Impl(const ModelFolder& model, int threads, const cpu::KernelTable& kernels)
-      : cpu(model, threads, kernels) {}
+  std::optional<encoder::CpuEncoder> cpu;     // Device::CPU
+  std::unique_ptr<encoder::GpuEncoder> gpu;   // Device::CUDA
 
-  encoder::CpuEncoder cpu;
+  const Tokenizer& tokenizer() const noexcept { return cpu ? cpu->tokenizer() : gpu->tokenizer(); }
 };
 
 }  // namespace nowrec

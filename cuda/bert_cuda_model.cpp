@@ -1,0 +1,272 @@
+// BertCudaModel: weight upload, the forward pass as a sequence of launches on one stream, and
+// the CUDA graphs that replay it for small batches. Host code only.
+#include "cuda/bert_cuda_model.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "cuda/activation.cuh"
+#include "cuda/attention.cuh"
+#include "cuda/layer_norm.cuh"
+#include "encoder/bert_weights.hpp"
+#include "encoder/half_conversion.hpp"
+
+namespace nowrec::cuda {
+namespace {
+
+// cuBLASLt picks faster kernels with room for split-K partials; 32 MiB is its documented
+// recommendation for Hopper.
+constexpr std::size_t kGemmWorkspaceBytes = 32u << 20;
+constexpr std::size_t kWeightAlignment = 256;
+
+PoolMode pool_mode(PoolingMode mode) {
+  switch (mode) {
+    case PoolingMode::Mean:
+      return PoolMode::Mean;
+    case PoolingMode::Cls:
+      return PoolMode::Cls;
+    case PoolingMode::Max:
+      return PoolMode::Max;
+    case PoolingMode::MeanSqrtLen:
+      return PoolMode::MeanSqrtLen;
+    case PoolingMode::LastToken:
+      return PoolMode::LastToken;
+  }
+  return PoolMode::Mean;
+}
+
+// Host image of every device weight, built tensor by tensor, then copied in one transfer.
+class WeightImage {
+ public:
+  explicit WeightImage(HalfType type) : type_(type) {}
+
+  // Returns the tensor's byte offset in the image.
+  std::size_t add_half(const std::vector<float>& values, const std::string& name) {
+    const auto bits = encoder::to_half_bits(
+        values, type_ == HalfType::F16 ? encoder::HalfKind::F16 : encoder::HalfKind::BF16,
+        name.c_str());
+    return add_bytes(bits.data(), bits.size() * sizeof(bits[0]));
+  }
+  std::size_t add_float(const std::vector<float>& values) {
+    return add_bytes(values.data(), values.size() * sizeof(float));
+  }
+  const std::vector<std::byte>& bytes() const noexcept { return bytes_; }
+
+ private:
+  std::size_t add_bytes(const void* data, std::size_t size) {
+    const std::size_t offset =
+        (bytes_.size() + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+    bytes_.resize(offset + size);
+    std::memcpy(bytes_.data() + offset, data, size);
+    return offset;
+  }
+
+  HalfType type_;
+  std::vector<std::byte> bytes_;
+};
+
+}  // namespace
+
+BertCudaModel::BertCudaModel(const ModelFolder& model, HalfType type,
+                             const encoder::GpuBatchLimits& limits)
+    : type_(type), limits_(limits) {
+  const TransformerConfig& config = model.config();
+  hidden_ = static_cast<std::size_t>(config.hidden_size);
+  heads_ = static_cast<std::size_t>(config.num_attention_heads);
+  head_dim_ = hidden_ / heads_;
+  intermediate_ = static_cast<std::size_t>(config.intermediate_size);
+  vocab_size_ = static_cast<std::size_t>(config.vocab_size);
+  const bool roberta = config.model_type == "roberta" || config.model_type == "xlm-roberta";
+  position_offset_ = roberta ? static_cast<std::size_t>(config.pad_token_id) + 1 : 0;
+  norm_eps_ = static_cast<float>(config.layer_norm_eps);
+  tanh_gelu_ = config.hidden_act == "gelu_new" || config.hidden_act == "gelu_pytorch_tanh";
+  pool_mode_ = pool_mode(model.pooling().mode);
+  normalize_ = model.pooling().normalize;
+  const std::string config_label = (model.path() / "config.json").string();
+  if (head_dim_ * heads_ != hidden_ || !attention_supports_head_dim(static_cast<int>(head_dim_))) {
+    throw Error(ErrorCode::Unsupported,
+                config_label + ": hidden_size " + std::to_string(hidden_) + " over " +
+                    std::to_string(heads_) +
+                    " heads; the CUDA encoder runs head sizes 32 and 64 only");
+  }
+  // The longest sequence must fit one forward pass, with room for positions past the offset.
+  limits_.max_tokens = std::max(limits_.max_tokens, model.max_sequence_length());
+
+  upload_weights(model);
+  plan_ = encoder::plan_gpu_arena({hidden_, intermediate_, 2}, limits_, kGemmWorkspaceBytes);
+  arena_ = DeviceMemory(plan_.total_bytes, "cudaMalloc(encoder arena)");
+  staging_inputs_ = PinnedMemory(plan_.inputs_bytes, "cudaMallocHost(encoder inputs)");
+  staging_output_ =
+      PinnedMemory(encoder::largest_shape(limits_).sequences * hidden_ * sizeof(float),
+                   "cudaMallocHost(encoder output)");
+  gemm_ = std::make_unique<Gemm>(type_, arena_.data() + plan_.gemm_workspace,
+                                 plan_.gemm_workspace_bytes);
+  check(cudaStreamCreateWithFlags(&capture_stream_, cudaStreamNonBlocking),
+        "cudaStreamCreateWithFlags(capture stream)");
+}
+
+BertCudaModel::~BertCudaModel() {
+  for (auto& [shape, exec] : graphs_) cudaGraphExecDestroy(exec);
+  if (capture_stream_ != nullptr) cudaStreamDestroy(capture_stream_);
+}
+
+void BertCudaModel::upload_weights(const ModelFolder& model) {
+  encoder::BertWeights host = encoder::read_bert_weights(model);
+  WeightImage image(type_);
+  const std::size_t word =
+      image.add_half(host.word_embeddings, "embeddings.word_embeddings.weight");
+  const std::size_t position =
+      image.add_half(host.position_embeddings, "embeddings.position_embeddings.weight");
+  const std::size_t token_type =
+      image.add_half(host.token_type_embeddings, "embeddings.token_type_embeddings.weight");
+  const std::size_t gamma = image.add_float(host.embedding_norm.gamma);
+  const std::size_t beta = image.add_float(host.embedding_norm.beta);
+
+  struct LinearOffsets {
+    std::size_t weight, bias;
+    int out, in;
+  };
+  struct LayerOffsets {
+    LinearOffsets qkv, attention_output, intermediate, output;
+    std::size_t attention_gamma, attention_beta, output_gamma, output_beta;
+  };
+  std::vector<LayerOffsets> offsets;
+  for (std::size_t index = 0; index < host.layers.size(); ++index) {
+    encoder::LayerWeights& w = host.layers[index];
+    const std::string base = "encoder.layer." + std::to_string(index) + ".";
+    auto linear = [&](const encoder::LinearWeights& l, const std::string& name) {
+      return LinearOffsets{image.add_half(l.weight, base + name + ".weight"),
+                           image.add_half(l.bias, base + name + ".bias"), static_cast<int>(l.out),
+                           static_cast<int>(l.in)};
+    };
+    LayerOffsets o{};
+    o.qkv = linear(w.qkv, "attention.self.{query,key,value}");
+    o.attention_output = linear(w.attention_output, "attention.output.dense");
+    o.intermediate = linear(w.intermediate, "intermediate.dense");
+    o.output = linear(w.output, "output.dense");
+    o.attention_gamma = image.add_float(w.attention_norm.gamma);
+    o.attention_beta = image.add_float(w.attention_norm.beta);
+    o.output_gamma = image.add_float(w.output_norm.gamma);
+    o.output_beta = image.add_float(w.output_norm.beta);
+    offsets.push_back(o);
+    w = encoder::LayerWeights{};  // keep the host's peak memory near one copy
+  }
+
+  weights_ = DeviceMemory(image.bytes().size(), "cudaMalloc(encoder weights)");
+  check(cudaMemcpy(weights_.data(), image.bytes().data(), image.bytes().size(),
+                   cudaMemcpyHostToDevice),
+        "cudaMemcpy(encoder weights)");
+  std::byte* base = weights_.data();
+  auto at_float = [base](std::size_t offset) {
+    return reinterpret_cast<const float*>(base + offset);
+  };
+  word_embeddings_ = base + word;
+  position_embeddings_ = base + position;
+  token_type_embeddings_ = base + token_type;
+  embedding_gamma_ = at_float(gamma);
+  embedding_beta_ = at_float(beta);
+  auto device_linear = [base](const LinearOffsets& l) {
+    return DeviceLinear{base + l.weight, base + l.bias, l.out, l.in};
+  };
+  for (const LayerOffsets& o : offsets) {
+    layers_.push_back(Layer{device_linear(o.qkv), device_linear(o.attention_output),
+                            device_linear(o.intermediate), device_linear(o.output),
+                            at_float(o.attention_gamma), at_float(o.attention_beta),
+                            at_float(o.output_gamma), at_float(o.output_beta)});
+  }
+}
+
+void BertCudaModel::enqueue_forward(const encoder::ForwardShape& shape, cudaStream_t stream) {
+  std::byte* arena = arena_.data();
+  const encoder::GpuInputLayout layout = encoder::gpu_input_layout(shape);
+  std::byte* inputs = arena + plan_.inputs;
+  const auto* ids = reinterpret_cast<const std::int32_t*>(inputs + layout.ids);
+  const auto* positions = reinterpret_cast<const std::int32_t*>(inputs + layout.positions);
+  const auto* offsets = reinterpret_cast<const std::int32_t*>(inputs + layout.sequence_offsets);
+  const auto* tiles = reinterpret_cast<const encoder::AttentionTile*>(inputs + layout.tiles);
+  void* x = arena + plan_.hidden_states;
+  void* qkv = arena + plan_.qkv;
+  void* context = arena + plan_.context;
+  void* projected = arena + plan_.projected;
+  void* inner = arena + plan_.inner;
+  auto* pooled = reinterpret_cast<float*>(arena + plan_.pooled);
+  const int tokens = static_cast<int>(shape.tokens);
+  const int hidden = static_cast<int>(hidden_);
+
+  embedding_layer_norm(type_, ids, positions, tokens, word_embeddings_, position_embeddings_,
+                       token_type_embeddings_, embedding_gamma_, embedding_beta_, norm_eps_, hidden,
+                       x, stream);
+  for (const Layer& layer : layers_) {
+    gemm_->run(layer.qkv, Epilogue::Bias, x, tokens, qkv, stream);
+    attention(type_, qkv, tiles, static_cast<int>(shape.tiles), static_cast<int>(heads_),
+              static_cast<int>(head_dim_), context, stream);
+    gemm_->run(layer.attention_output, Epilogue::Bias, context, tokens, projected, stream);
+    bias_residual_layer_norm(type_, projected, nullptr, x, layer.attention_gamma,
+                             layer.attention_beta, norm_eps_, tokens, hidden, stream);
+    if (tanh_gelu_) {
+      gemm_->run(layer.intermediate, Epilogue::GeluTanhBias, x, tokens, inner, stream);
+    } else {
+      gemm_->run(layer.intermediate, Epilogue::None, x, tokens, inner, stream);
+      bias_gelu_erf(type_, inner, layer.intermediate.bias, tokens, static_cast<int>(intermediate_),
+                    stream);
+    }
+    gemm_->run(layer.output, Epilogue::Bias, inner, tokens, projected, stream);
+    bias_residual_layer_norm(type_, projected, nullptr, x, layer.output_gamma, layer.output_beta,
+                             norm_eps_, tokens, hidden, stream);
+  }
+  pool(type_, x, offsets, static_cast<int>(shape.sequences), hidden, pool_mode_, normalize_, pooled,
+       stream);
+}
+
+cudaGraphExec_t BertCudaModel::graph_for(const encoder::ForwardShape& shape) {
+  const auto key = std::make_tuple(shape.tokens, shape.sequences, shape.tiles);
+  if (auto found = graphs_.find(key); found != graphs_.end()) return found->second;
+  // Thread-local capture: other threads' CUDA calls (the caller's own work) stay legal.
+  check(cudaStreamBeginCapture(capture_stream_, cudaStreamCaptureModeThreadLocal),
+        "cudaStreamBeginCapture");
+  cudaGraph_t graph = nullptr;
+  try {
+    enqueue_forward(shape, capture_stream_);
+  } catch (...) {
+    cudaStreamEndCapture(capture_stream_, &graph);
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    throw;
+  }
+  check(cudaStreamEndCapture(capture_stream_, &graph), "cudaStreamEndCapture");
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  check(status, "cudaGraphInstantiate");
+  graphs_.emplace(key, exec);
+  return exec;
+}
+
+void BertCudaModel::encode_chunk(std::span<const std::span<const std::int32_t>> sequences,
+                                 float* out, cudaStream_t stream) {
+  if (sequences.empty()) return;
+  std::size_t tokens = 0;
+  for (const auto& sequence : sequences) tokens += sequence.size();
+  encoder::ForwardShape shape;
+  const bool use_graph = encoder::choose_graph_bucket(tokens, sequences.size(), limits_, shape);
+  if (!use_graph) shape = encoder::exact_shape(sequences);
+  encoder::pack_gpu_inputs(sequences, shape, position_offset_, packed_);
+  const encoder::GpuInputLayout layout = encoder::gpu_input_layout(shape);
+  encoder::write_gpu_inputs(packed_, layout, staging_inputs_.data());
+  check(cudaMemcpyAsync(arena_.data() + plan_.inputs, staging_inputs_.data(), layout.bytes,
+                        cudaMemcpyHostToDevice, stream),
+        "cudaMemcpyAsync(encoder inputs)");
+  if (use_graph) {
+    check(cudaGraphLaunch(graph_for(shape), stream), "cudaGraphLaunch");
+  } else {
+    enqueue_forward(shape, stream);
+  }
+  const std::size_t out_bytes = sequences.size() * hidden_ * sizeof(float);
+  check(cudaMemcpyAsync(staging_output_.data(), arena_.data() + plan_.pooled, out_bytes,
+                        cudaMemcpyDeviceToHost, stream),
+        "cudaMemcpyAsync(embeddings)");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(encoder stream)");
+  std::memcpy(out, staging_output_.data(), out_bytes);
+}
+
+}  // namespace nowrec::cuda

@@ -1,0 +1,110 @@
+// Host-side planning for the CUDA encoder: chunking, shape buckets, packed inputs, arena layout.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "encoder/attention_tile.hpp"
+
+namespace nowrec::encoder {
+
+// The sizes a forward pass is launched with. With a CUDA graph they are a bucket's (rounded up,
+// the surplus being padding); without, they are the batch's own.
+struct ForwardShape {
+  std::size_t tokens = 0;
+  std::size_t sequences = 0;
+  std::size_t tiles = 0;
+
+  friend bool operator==(const ForwardShape&, const ForwardShape&) = default;
+};
+
+// Limits fixed at load: what one forward pass may hold and which batches run through graphs.
+struct GpuBatchLimits {
+  std::size_t max_tokens = 8192;         // tokens per forward pass (a chunk)
+  std::size_t max_graph_tokens = 1024;   // larger chunks run without a graph
+  std::size_t max_graph_sequences = 64;  // likewise for sequence count
+};
+
+// Upper bound of attention tiles for `tokens` tokens in `sequences` sequences.
+std::size_t max_attention_tiles(std::size_t tokens, std::size_t sequences) noexcept;
+
+// The bucket for a batch of `tokens` tokens in `sequences` sequences: tokens and sequences
+// rounded up to powers of two (tokens at least 16), tiles to the bound for those plus one
+// padding sequence. Returns false when the batch is beyond the graph limits (it then runs
+// eagerly at its own shape).
+bool choose_graph_bucket(std::size_t tokens, std::size_t sequences, const GpuBatchLimits& limits,
+                         ForwardShape& bucket) noexcept;
+
+// The exact shape of a batch run without a graph.
+ForwardShape exact_shape(std::span<const std::span<const std::int32_t>> sequences) noexcept;
+
+// Splits sequences (by length, in order) into consecutive chunks of at most max_tokens tokens
+// and max_tokens sequences each (a sequence may be empty). Every length must be at most
+// max_tokens. Returns the chunk boundaries: indices of first sequences, then lengths.size()
+// (nothing for no sequences).
+std::vector<std::size_t> chunk_boundaries(std::span<const std::size_t> lengths,
+                                          std::size_t max_tokens);
+
+// The device inputs of one forward pass, laid out for `shape`. Tokens beyond the batch's own
+// form one padding sequence (id 0) so that every row the kernels touch holds finite values;
+// sequences beyond the batch's own have length 0 and pool to nothing that is read back.
+struct PackedGpuInputs {
+  std::vector<std::int32_t> ids;               // shape.tokens
+  std::vector<std::int32_t> positions;         // shape.tokens: position-table rows
+  std::vector<std::int32_t> sequence_offsets;  // shape.sequences + 1
+  std::vector<AttentionTile> tiles;            // shape.tiles
+};
+
+// Packs `sequences` (token ids) for `shape`, which must hold them (exact_shape or a bucket).
+// `position_offset` is added to every position (RoBERTa numbers from pad_token_id + 1).
+// Throws Error(Internal) when the shape is too small.
+void pack_gpu_inputs(std::span<const std::span<const std::int32_t>> sequences,
+                     const ForwardShape& shape, std::size_t position_offset,
+                     PackedGpuInputs& packed);
+
+// Model sizes the arena depends on.
+struct GpuModelDims {
+  std::size_t hidden = 0;
+  std::size_t intermediate = 0;
+  std::size_t element_bytes = 2;  // fp16 and bf16
+};
+
+// Where each input array sits inside the inputs region for one shape. Host staging memory holds
+// the same bytes, so one copy moves them all; every array is 16-byte aligned.
+struct GpuInputLayout {
+  std::size_t ids = 0, positions = 0, sequence_offsets = 0, tiles = 0;
+  std::size_t bytes = 0;
+};
+
+GpuInputLayout gpu_input_layout(const ForwardShape& shape) noexcept;
+
+// Writes `packed` into `destination` (layout.bytes bytes) at the layout's offsets.
+void write_gpu_inputs(const PackedGpuInputs& packed, const GpuInputLayout& layout,
+                      std::byte* destination) noexcept;
+
+// Byte offsets of each region of the device arena; every region is 256-byte aligned.
+struct GpuArenaPlan {
+  std::size_t hidden_states = 0;  // [tokens][hidden]
+  std::size_t qkv = 0;            // [tokens][3 * hidden]
+  std::size_t context = 0;        // [tokens][hidden]
+  std::size_t projected = 0;      // [tokens][hidden]
+  std::size_t inner = 0;          // [tokens][intermediate]
+  std::size_t pooled = 0;         // [sequences][hidden] fp32
+  std::size_t inputs = 0;         // the largest GpuInputLayout
+  std::size_t inputs_bytes = 0;
+  std::size_t gemm_workspace = 0;
+  std::size_t gemm_workspace_bytes = 0;
+  std::size_t total_bytes = 0;
+};
+
+// The largest shape a forward pass under `limits` can have: max_tokens tokens, as many
+// sequences (a sequence may be empty) plus one padding sequence, and their attention tiles.
+ForwardShape largest_shape(const GpuBatchLimits& limits) noexcept;
+
+// Plans the arena for largest_shape(limits), once at load.
+GpuArenaPlan plan_gpu_arena(const GpuModelDims& dims, const GpuBatchLimits& limits,
+                            std::size_t gemm_workspace_bytes);
+
+}  // namespace nowrec::encoder
