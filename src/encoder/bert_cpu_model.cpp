@@ -32,13 +32,15 @@ struct BertCpuModel::Buffers {
   float* projected;  // [tokens][hidden]: a projection before bias + residual + LayerNorm
   float* inner;      // [tokens][intermediate]
   float* attention;  // threads_ * per_thread_attention
+  void* matmul_src;  // [tokens][intermediate] bf16: a matmul's src converted, for bf16 matmuls
   std::size_t per_thread_attention;
   void* matmul_scratchpad;
   std::size_t tokens;
 };
 
-BertCpuModel::BertCpuModel(const ModelFolder& model, const cpu::KernelTable& kernels, int threads)
-    : kernels_(&kernels), threads_(threads) {
+BertCpuModel::BertCpuModel(const ModelFolder& model, const cpu::KernelTable& kernels, int threads,
+                           MatmulPrecision precision)
+    : kernels_(&kernels), threads_(threads), precision_(precision) {
   const TransformerConfig& config = model.config();
   hidden_ = static_cast<std::size_t>(config.hidden_size);
   heads_ = static_cast<std::size_t>(config.num_attention_heads);
@@ -60,9 +62,9 @@ BertCpuModel::BertCpuModel(const ModelFolder& model, const cpu::KernelTable& ker
   token_type_embeddings_ = std::move(weights.token_type_embeddings);
   embedding_norm_ = std::move(weights.embedding_norm);
   for (LayerWeights& w : weights.layers) {
-    auto matmul = [](const LinearWeights& linear, bool with_bias) {
+    auto matmul = [precision](const LinearWeights& linear, bool with_bias) {
       return OnednnMatmul(linear.weight.data(), with_bias ? linear.bias.data() : nullptr,
-                          linear.out, linear.in);
+                          linear.out, linear.in, precision);
     };
     // Biases that precede a fused kernel (residual + LayerNorm, GELU) are added there instead.
     layers_.push_back(Layer{
@@ -77,12 +79,26 @@ BertCpuModel::BertCpuModel(const ModelFolder& model, const cpu::KernelTable& ker
       matmul_scratchpad_bytes_ = std::max(matmul_scratchpad_bytes_, m->scratchpad_bytes());
     }
   }
+  // oneDNN decides per shape; the model reports the first matmul's choice, and a mix (never
+  // seen, but possible) still computes correctly.
+  if (!layers_.empty()) precision_ = layers_.front().qkv.precision();
+}
+
+std::size_t BertCpuModel::matmul_src_bytes(std::size_t tokens) const noexcept {
+  std::size_t bytes = 0;
+  for (const Layer& layer : layers_) {
+    for (const OnednnMatmul* m :
+         {&layer.qkv, &layer.attention_output, &layer.intermediate, &layer.output}) {
+      bytes = std::max(bytes, m->src_buffer_bytes(tokens));
+    }
+  }
+  return bytes;
 }
 
 std::size_t BertCpuModel::scratch_bytes(std::size_t tokens, std::size_t longest) const noexcept {
   const std::size_t f = sizeof(float);
   return aligned(tokens * hidden_ * f) * 3 + aligned(tokens * 3 * hidden_ * f) +
-         aligned(tokens * intermediate_size_ * f) +
+         aligned(tokens * intermediate_size_ * f) + aligned(matmul_src_bytes(tokens)) +
          aligned(static_cast<std::size_t>(threads_) *
                  cpu::attention_scratch_floats(longest, head_dim_) * f) +
          aligned(matmul_scratchpad_bytes_);
@@ -104,6 +120,8 @@ BertCpuModel::Buffers BertCpuModel::plan(std::byte* scratch, std::size_t tokens,
   b.inner = take(tokens * intermediate_size_);
   b.per_thread_attention = cpu::attention_scratch_floats(longest, head_dim_);
   b.attention = take(static_cast<std::size_t>(threads_) * b.per_thread_attention);
+  b.matmul_src = scratch;
+  scratch += aligned(matmul_src_bytes(tokens));
   b.matmul_scratchpad = scratch;
   return b;
 }
@@ -149,7 +167,7 @@ void BertCpuModel::run_layer(const Layer& layer, const PackedBatch& batch, const
   const bool parallel_rows = tokens >= kMinRowsPerParallelLoop;
   const std::size_t qkv_stride = 3 * hidden_;
 
-  layer.qkv.run(b.x, tokens, b.qkv, b.matmul_scratchpad);
+  layer.qkv.run(b.x, tokens, b.qkv, b.matmul_scratchpad, b.matmul_src);
 
   // One task per (sequence, head); sequences differ in length, hence dynamic scheduling.
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
@@ -166,7 +184,7 @@ void BertCpuModel::run_layer(const Layer& layer, const PackedBatch& batch, const
                      thread_scratch, b.context + begin * hidden_ + h * head_dim_, hidden_);
   }
 
-  layer.attention_output.run(b.context, tokens, b.projected, b.matmul_scratchpad);
+  layer.attention_output.run(b.context, tokens, b.projected, b.matmul_scratchpad, b.matmul_src);
 #pragma omp parallel for schedule(static) num_threads(threads_) if (parallel_rows)
   for (std::int64_t t = 0; t < rows; ++t) {
     float* x = b.x + t * hidden_;
@@ -175,14 +193,14 @@ void BertCpuModel::run_layer(const Layer& layer, const PackedBatch& batch, const
                                norm_eps_, x, hidden_);
   }
 
-  layer.intermediate.run(b.x, tokens, b.inner, b.matmul_scratchpad);
+  layer.intermediate.run(b.x, tokens, b.inner, b.matmul_scratchpad, b.matmul_src);
   const auto gelu = tanh_gelu_ ? k.bias_gelu_tanh : k.bias_gelu_erf;
 #pragma omp parallel for schedule(static) num_threads(threads_) if (parallel_rows)
   for (std::int64_t t = 0; t < rows; ++t) {
     gelu(b.inner + t * intermediate_size_, layer.intermediate_bias.data(), intermediate_size_);
   }
 
-  layer.output.run(b.inner, tokens, b.projected, b.matmul_scratchpad);
+  layer.output.run(b.inner, tokens, b.projected, b.matmul_scratchpad, b.matmul_src);
 #pragma omp parallel for schedule(static) num_threads(threads_) if (parallel_rows)
   for (std::int64_t t = 0; t < rows; ++t) {
     float* x = b.x + t * hidden_;

@@ -27,12 +27,16 @@ struct PackedBatch {
 class BertCpuModel {
  public:
   // `kernels` picks the ISA variant (tests run each); `threads` > 0 is the thread count of every
-  // parallel loop and matmul.
-  BertCpuModel(const ModelFolder& model, const cpu::KernelTable& kernels, int threads);
+  // parallel loop and matmul; `precision` is asked of every matmul (see precision()).
+  BertCpuModel(const ModelFolder& model, const cpu::KernelTable& kernels, int threads,
+               MatmulPrecision precision = MatmulPrecision::F32);
 
   std::size_t hidden() const noexcept { return hidden_; }
   std::size_t vocab_size() const noexcept { return vocab_size_; }
   const cpu::KernelTable& kernels() const noexcept { return *kernels_; }
+  // What the matmuls run: the precision asked for, or BF16RoundedWeights where oneDNN has no
+  // bf16 matmul.
+  MatmulPrecision precision() const noexcept { return precision_; }
 
   // Bytes of scratch forward() needs for a batch of `tokens` tokens whose longest sequence has
   // `longest` tokens.
@@ -51,6 +55,7 @@ class BertCpuModel {
   };
   struct Buffers;
 
+  std::size_t matmul_src_bytes(std::size_t tokens) const noexcept;
   Buffers plan(std::byte* scratch, std::size_t tokens, std::size_t longest) const noexcept;
   void embed(const PackedBatch& batch, float* x) const;
   void run_layer(const Layer& layer, const PackedBatch& batch, const Buffers& buffers) const;
@@ -67,6 +72,7 @@ class BertCpuModel {
   NormWeights embedding_norm_;
   std::vector<Layer> layers_;
   std::size_t matmul_scratchpad_bytes_ = 0;
+  MatmulPrecision precision_ = MatmulPrecision::F32;
 };
 
 }  // namespace nowrec::encoder

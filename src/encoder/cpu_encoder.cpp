@@ -25,17 +25,17 @@ void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::
 
 }  // namespace
 
-CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels)
+CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
+                       MatmulPrecision precision)
     : tokenizer_(Tokenizer::load(model)),
-      model_(model, kernels, resolve_thread_count(threads)),
+      model_(model, kernels, resolve_thread_count(threads), precision),
       max_length_(model.max_sequence_length()) {
   // Every id the tokenizer can produce must have a row in the embedding table.
   if (tokenizer_.vocab_size() > model_.vocab_size()) {
-    throw Error(ErrorCode::InvalidModel,
-                model.path().string() + ": the tokenizer has " +
-                    std::to_string(tokenizer_.vocab_size()) +
-                    " tokens but config.json's vocab_size is " +
-                    std::to_string(model_.vocab_size()));
+    throw Error(ErrorCode::InvalidModel, model.path().string() + ": the tokenizer has " +
+                                             std::to_string(tokenizer_.vocab_size()) +
+                                             " tokens but config.json's vocab_size is " +
+                                             std::to_string(model_.vocab_size()));
   }
 }
 

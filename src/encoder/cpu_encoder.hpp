@@ -19,11 +19,13 @@ namespace nowrec::encoder {
 class CpuEncoder {
  public:
   // `threads` as in EncoderOptions (0: all cores); `kernels` picks the ISA variant.
-  CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels);
+  CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
+             MatmulPrecision precision = MatmulPrecision::F32);
 
   std::size_t dim() const noexcept { return model_.hidden(); }
   std::size_t max_length() const noexcept { return max_length_; }
   const Tokenizer& tokenizer() const noexcept { return tokenizer_; }
+  MatmulPrecision precision() const noexcept { return model_.precision(); }
 
   // out: texts.size() rows of dim() floats. Throws Error(InvalidArgument) for a wrong size.
   void encode(std::span<const std::string_view> texts, std::span<float> out) const;

@@ -3,8 +3,12 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "encoder/bf16.hpp"
 #include "nowrec/error.hpp"
 
 namespace nowrec::encoder {
@@ -13,6 +17,7 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 constexpr memory::data_type kF32 = memory::data_type::f32;
+constexpr memory::data_type kBF16 = memory::data_type::bf16;
 
 // Engines are thread-safe and costly to create; every matmul shares one.
 const dnnl::engine& cpu_engine() {
@@ -22,10 +27,52 @@ const dnnl::engine& cpu_engine() {
 
 memory::dim dim(std::size_t n) { return static_cast<memory::dim>(n); }
 
+// Converting src is memory-bound; below this many elements a thread team costs more than it saves.
+constexpr std::size_t kMinParallelConversion = 1 << 15;
+
+dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim k, memory::dim n,
+                                      bool with_bias) {
+  const memory::desc src_md({DNNL_RUNTIME_DIM_VAL, k}, type, Tag::ab);
+  const memory::desc dst_md({DNNL_RUNTIME_DIM_VAL, n}, kF32, Tag::ab);
+  // For small M the transposed (PyTorch) layout is several times slower, so oneDNN picks.
+  const memory::desc weights_md({k, n}, type, Tag::any);
+  const memory::desc bias_md({1, n}, kF32, Tag::ab);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto op = with_bias ? dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md)
+                            : dnnl::matmul::desc(src_md, weights_md, dst_md);
+  return dnnl::matmul::primitive_desc(op, attr, cpu_engine());
+}
+
+// oneDNN 2.6 refuses bf16 on CPUs without AVX-512 and may offer only its reference kernel,
+// which is far slower than fp32; either way the fp32 fallback is the better matmul.
+bool describe_bf16(memory::dim k, memory::dim n, bool with_bias,
+                   dnnl::matmul::primitive_desc& desc) {
+  try {
+    desc = describe(kBF16, k, n, with_bias);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  return std::string(desc.impl_info_str()).find("ref") == std::string::npos;
+}
+
 }  // namespace
+
+const char* matmul_precision_name(MatmulPrecision precision) noexcept {
+  switch (precision) {
+    case MatmulPrecision::F32:
+      return "f32";
+    case MatmulPrecision::BF16:
+      return "bf16";
+    case MatmulPrecision::BF16RoundedWeights:
+      return "bf16 weights, f32 compute";
+  }
+  return "unknown";
+}
 
 struct OnednnMatmul::State {
   std::size_t in = 0, out = 0;
+  MatmulPrecision precision = MatmulPrecision::F32;
   dnnl::matmul::primitive_desc desc;
   dnnl::matmul primitive;
   memory weights;
@@ -33,40 +80,43 @@ struct OnednnMatmul::State {
 };
 
 OnednnMatmul::OnednnMatmul(const float* weight, const float* bias, std::size_t out_features,
-                           std::size_t in_features)
+                           std::size_t in_features, MatmulPrecision precision)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
   s.in = in_features;
   s.out = out_features;
   const memory::dim k = dim(in_features), n = dim(out_features);
+  const bool with_bias = bias != nullptr;
   try {
-    const memory::desc src_md({DNNL_RUNTIME_DIM_VAL, k}, kF32, Tag::ab);
-    const memory::desc dst_md({DNNL_RUNTIME_DIM_VAL, n}, kF32, Tag::ab);
-    // For small M the transposed (PyTorch) layout is several times slower, so oneDNN picks.
-    const memory::desc weights_md({k, n}, kF32, Tag::any);
-    const memory::desc bias_md({1, n}, kF32, Tag::ab);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const auto op = bias != nullptr ? dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md)
-                                    : dnnl::matmul::desc(src_md, weights_md, dst_md);
-    s.desc = dnnl::matmul::primitive_desc(op, attr, cpu_engine());
+    std::vector<float> rounded;
+    if (precision == MatmulPrecision::F32) {
+      s.desc = describe(kF32, k, n, with_bias);
+    } else if (precision == MatmulPrecision::BF16 && describe_bf16(k, n, with_bias, s.desc)) {
+      s.precision = MatmulPrecision::BF16;
+    } else {
+      s.precision = MatmulPrecision::BF16RoundedWeights;
+      s.desc = describe(kF32, k, n, with_bias);
+      rounded.resize(in_features * out_features);
+      for (std::size_t i = 0; i < rounded.size(); ++i) rounded[i] = round_to_bf16(weight[i]);
+      weight = rounded.data();
+    }
     s.primitive = dnnl::matmul(s.desc);
 
-    // [N][K] row-major is the [K][N] matrix in "ba" order.
+    // [N][K] row-major is the [K][N] matrix in "ba" order; the reorder also converts to bf16.
     s.weights = memory(s.desc.weights_desc(), cpu_engine());
     memory source({{k, n}, kF32, Tag::ba}, cpu_engine(), const_cast<float*>(weight));
     dnnl::stream stream(cpu_engine());
     dnnl::reorder(source, s.weights).execute(stream, source, s.weights);
     stream.wait();
-    if (bias != nullptr) {
-      s.bias = memory(bias_md, cpu_engine());
-      auto* bias_copy = static_cast<float*>(s.bias.get_data_handle());
-      for (std::size_t i = 0; i < out_features; ++i) bias_copy[i] = bias[i];
+    if (with_bias) {
+      s.bias = memory({{1, n}, kF32, Tag::ab}, cpu_engine());
+      std::memcpy(s.bias.get_data_handle(), bias, out_features * sizeof(float));
     }
   } catch (const dnnl::error& error) {
     throw Error(ErrorCode::Internal, "oneDNN refused a " + std::to_string(out_features) + "x" +
-                                         std::to_string(in_features) +
-                                         " f32 matmul: " + error.what());
+                                         std::to_string(in_features) + " " +
+                                         matmul_precision_name(precision) +
+                                         " matmul: " + error.what());
   }
 }
 
@@ -76,18 +126,38 @@ OnednnMatmul::~OnednnMatmul() = default;
 
 std::size_t OnednnMatmul::in_features() const noexcept { return state_->in; }
 std::size_t OnednnMatmul::out_features() const noexcept { return state_->out; }
+MatmulPrecision OnednnMatmul::precision() const noexcept { return state_->precision; }
 std::size_t OnednnMatmul::scratchpad_bytes() const noexcept {
   return state_->desc.scratchpad_desc().get_size();
 }
+std::size_t OnednnMatmul::src_buffer_bytes(std::size_t rows) const noexcept {
+  return state_->precision == MatmulPrecision::BF16 ? rows * state_->in * sizeof(std::uint16_t) : 0;
+}
 
-void OnednnMatmul::run(const float* src, std::size_t rows, float* dst, void* scratchpad) const {
+void OnednnMatmul::run(const float* src, std::size_t rows, float* dst, void* scratchpad,
+                       void* src_buffer) const {
   const State& s = *state_;
   if (rows == 0) return;
+  const bool bf16 = s.precision == MatmulPrecision::BF16;
+  void* src_data = const_cast<float*>(src);
+  if (bf16) {
+    if (src_buffer == nullptr) {
+      throw Error(ErrorCode::Internal, "OnednnMatmul::run: a bf16 matmul needs a src buffer");
+    }
+    auto* converted = static_cast<std::uint16_t*>(src_buffer);
+    const std::int64_t count = static_cast<std::int64_t>(rows);
+    const std::size_t in = s.in;
+#pragma omp parallel for schedule(static) if (rows * in >= kMinParallelConversion)
+    for (std::int64_t r = 0; r < count; ++r) {
+      floats_to_bf16(src + r * in, converted + r * in, in);
+    }
+    src_data = converted;
+  }
   try {
     const dnnl::engine& engine = cpu_engine();
     // A stream must not be shared between threads; one per thread is created once.
     thread_local const dnnl::stream stream(engine);
-    const memory src_mem({{dim(rows), dim(s.in)}, kF32, Tag::ab}, engine, const_cast<float*>(src));
+    const memory src_mem({{dim(rows), dim(s.in)}, bf16 ? kBF16 : kF32, Tag::ab}, engine, src_data);
     const memory dst_mem({{dim(rows), dim(s.out)}, kF32, Tag::ab}, engine, dst);
     const memory scratch_mem(s.desc.scratchpad_desc(), engine, scratchpad);
     // The C call takes the arguments as an array, where the C++ one wants an unordered_map.

@@ -6,28 +6,46 @@
 
 namespace nowrec::encoder {
 
+// How a matmul stores its weights and computes. Accumulation and dst are fp32 in every case.
+enum class MatmulPrecision {
+  F32,
+  // bf16 weights and src (converted on entry), on oneDNN's bf16 kernels: AVX512_BF16 or AMX
+  // natively, AVX-512 cores by emulation.
+  BF16,
+  // The fallback where oneDNN has no bf16 matmul (AVX2-only CPUs): fp32 compute on weights
+  // rounded to bf16, so the model is the same bf16 model, only its activations stay fp32.
+  BF16RoundedWeights,
+};
+
+const char* matmul_precision_name(MatmulPrecision precision) noexcept;
+
 // dst[M][N] = src[M][K] * W^T (+ bias) for the [N][K] weight layout of PyTorch's nn.Linear.
 //
 // One primitive serves every M: M is a run-time dimension, and the weights are reordered at
 // construction into the layout that primitive prefers. No scratch memory is allocated per call:
-// run() takes the caller's scratchpad of scratchpad_bytes().
+// run() takes the caller's scratchpad of scratchpad_bytes() and, for BF16, a src buffer of
+// src_buffer_bytes(rows).
 //
-// Thread-safety: run() may be called concurrently (with different dst and scratchpad).
+// Thread-safety: run() may be called concurrently (with different dst and scratch memory).
 class OnednnMatmul {
  public:
+  // Asking for BF16 where oneDNN cannot run it gives BF16RoundedWeights (see precision()).
   OnednnMatmul(const float* weight, const float* bias, std::size_t out_features,
-               std::size_t in_features);
+               std::size_t in_features, MatmulPrecision precision = MatmulPrecision::F32);
   OnednnMatmul(OnednnMatmul&&) noexcept;
   OnednnMatmul& operator=(OnednnMatmul&&) noexcept;
   ~OnednnMatmul();
 
   std::size_t in_features() const noexcept;
   std::size_t out_features() const noexcept;
+  MatmulPrecision precision() const noexcept;
   std::size_t scratchpad_bytes() const noexcept;
+  std::size_t src_buffer_bytes(std::size_t rows) const noexcept;
 
-  // src: rows x in_features, dst: rows x out_features, both row-major and dense. oneDNN runs with
-  // the calling thread's OpenMP thread count.
-  void run(const float* src, std::size_t rows, float* dst, void* scratchpad) const;
+  // src: rows x in_features, dst: rows x out_features, both row-major, dense and fp32. oneDNN
+  // runs with the calling thread's OpenMP thread count.
+  void run(const float* src, std::size_t rows, float* dst, void* scratchpad,
+           void* src_buffer = nullptr) const;
 
  private:
   struct State;

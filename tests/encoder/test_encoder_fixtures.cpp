@@ -48,8 +48,10 @@ struct Agreement {
   double worst_abs_diff = 0.0;
 };
 
-// Embeds the fixture texts `batch` at a time, in an order that mixes long and short texts.
-Agreement compare_with_reference(const nowrec::encoder::CpuEncoder& encoder, std::size_t batch) {
+// Embeds the fixture texts `batch` at a time, in an order that mixes long and short texts, and
+// names each text whose cosine falls below `report_below`.
+Agreement compare_with_reference(const nowrec::encoder::CpuEncoder& encoder, std::size_t batch,
+                                 double report_below = 0.99999) {
   const Fixture& f = fixture();
   const std::size_t n = f.texts.size(), dim = encoder.dim();
   REQUIRE(f.embeddings.shape == std::vector<std::size_t>{n, dim});
@@ -76,7 +78,7 @@ Agreement compare_with_reference(const nowrec::encoder::CpuEncoder& encoder, std
         worst = std::max(worst, std::abs(double(got[c]) - want[c]));
       }
       const double cosine = dot / std::sqrt(got_norm * want_norm);
-      if (cosine < 0.99999 || worst > 1e-4) {
+      if (cosine < report_below) {
         MESSAGE("text ", order[start + i], " '", f.texts[order[start + i]], "': cosine ", cosine,
                 ", max abs diff ", worst);
       }
@@ -106,4 +108,34 @@ TEST_CASE("MiniLM embeddings match sentence-transformers for every ISA and batch
       CHECK(agreement.worst_abs_diff <= 1e-4);
     }
   }
+}
+
+TEST_CASE("MiniLM embeddings in bf16 stay within cosine 0.999 of sentence-transformers") {
+  using nowrec::encoder::MatmulPrecision;
+  const auto model = nowrec::ModelFolder::load(nowrec::test::model_dir());
+  for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512}) {
+    if (!nowrec::cpu_supports(isa)) continue;
+    const nowrec::encoder::CpuEncoder encoder(model, 1, nowrec::cpu::kernels_for(isa),
+                                              MatmulPrecision::BF16);
+    CAPTURE(nowrec::cpu_isa_name(isa));
+    // oneDNN runs bf16 where AVX-512 is (natively or emulated) and DNNL_MAX_CPU_ISA allows it;
+    // elsewhere the fallback.
+    CHECK(encoder.precision() != MatmulPrecision::F32);
+    const Agreement agreement = compare_with_reference(encoder, 7, 0.999);
+    MESSAGE(nowrec::cpu_isa_name(isa), " bf16 (",
+            std::string(matmul_precision_name(encoder.precision())), "): worst 1 - cosine ",
+            1.0 - agreement.worst_cosine);
+    CHECK(agreement.worst_cosine >= 0.999);
+  }
+}
+
+TEST_CASE("The bf16 fallback for CPUs without a oneDNN bf16 matmul stays within cosine 0.999") {
+  using nowrec::encoder::MatmulPrecision;
+  const auto model = nowrec::ModelFolder::load(nowrec::test::model_dir());
+  const nowrec::encoder::CpuEncoder encoder(model, 1, nowrec::cpu::kernels(),
+                                            MatmulPrecision::BF16RoundedWeights);
+  CHECK(encoder.precision() == MatmulPrecision::BF16RoundedWeights);
+  const Agreement agreement = compare_with_reference(encoder, 64, 0.999);
+  MESSAGE("bf16 rounded weights: worst 1 - cosine ", 1.0 - agreement.worst_cosine);
+  CHECK(agreement.worst_cosine >= 0.999);
 }
