@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test run on a fresh machine: install what is missing, then build and test nowrec
-# three ways: a release build (CUDA when nvcc is there), the suite again under AddressSanitizer
-# and UndefinedBehaviorSanitizer, and each libFuzzer target for NOWREC_FUZZ_SECONDS (60).
+# four ways: a release build (CUDA when nvcc is there), the suite again under AddressSanitizer
+# and UndefinedBehaviorSanitizer, the InterestTracker tests under ThreadSanitizer, and each
+# libFuzzer target for NOWREC_FUZZ_SECONDS (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,16 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== ThreadSanitizer: the InterestTracker tests (concurrent writers, readers and snapshots)"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNOWREC_SANITIZE=thread -DNOWREC_WITH_CUDA=OFF -DNOWREC_BUILD_BENCH=OFF \
+  -DNOWREC_BUILD_CLI=OFF -DNOWREC_BUILD_EXAMPLES=OFF
+cmake --build build-tsan -j "$jobs" --target nowrec_interest_tests
+# The text-event case runs the encoder, whose OpenMP runtime ThreadSanitizer cannot see into.
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 NOWREC_TEST_MODEL="$NOWREC_MODEL" \
+  build-tsan/tests/nowrec_interest_tests --test-case-exclude='*text event*'
+tsan_tests=1
 
 echo "== libFuzzer targets, ${fuzz_seconds} s each"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -48,5 +59,6 @@ done
 release_tests=$(ctest --test-dir build -N | sed -n 's/^Total Tests: //p')
 asan_tests=$(ctest --test-dir build-asan -N | sed -n 's/^Total Tests: //p')
 fuzzers=$(ls build-fuzz/fuzz/fuzz_* | wc -l)
-echo "== release: $release_tests tests, sanitizers: $asan_tests tests, fuzzers: $fuzzers clean"
-echo "summary: $((release_tests + asan_tests + fuzzers)) passed, 0 failed"
+echo "== release: $release_tests tests, sanitizers: $asan_tests tests, thread sanitizer: $tsan_tests," \
+  "fuzzers: $fuzzers clean"
+echo "summary: $((release_tests + asan_tests + tsan_tests + fuzzers)) passed, 0 failed"

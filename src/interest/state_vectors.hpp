@@ -30,9 +30,16 @@ inline void store(Bf16& dst, float x) noexcept {
 inline float dot(const float* stored, const float* x, std::size_t n) noexcept {
   return cpu::kernels().dot(stored, x, n);
 }
+// Eight partial sums, so that the compiler can vectorise without reassociating one sum.
 inline float dot(const Bf16* stored, const float* x, std::size_t n) noexcept {
+  float partial[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (std::size_t k = 0; k < 8; ++k) partial[k] += to_float(stored[i + k]) * x[i + k];
+  }
   float sum = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) sum += to_float(stored[i]) * x[i];
+  for (; i < n; ++i) sum += to_float(stored[i]) * x[i];
+  for (float p : partial) sum += p;
   return sum;
 }
 
@@ -45,10 +52,19 @@ inline void axpy(float a, const float* x, Bf16* stored, std::size_t n) noexcept 
 }
 
 // |stored|^2
-template <class T>
-float squared_norm(const T* stored, std::size_t n) noexcept {
+inline float squared_norm(const float* stored, std::size_t n) noexcept {
+  return cpu::kernels().dot(stored, stored, n);
+}
+inline float squared_norm(const Bf16* stored, std::size_t n) noexcept {
+  float partial[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (std::size_t k = 0; k < 8; ++k)
+      partial[k] += to_float(stored[i + k]) * to_float(stored[i + k]);
+  }
   float sum = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) sum += to_float(stored[i]) * to_float(stored[i]);
+  for (; i < n; ++i) sum += to_float(stored[i]) * to_float(stored[i]);
+  for (float p : partial) sum += p;
   return sum;
 }
 

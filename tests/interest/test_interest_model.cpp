@@ -366,3 +366,24 @@ TEST_CASE("bad events throw a clear error and leave the tracker unchanged") {
   CHECK_THROWS_WITH_AS(InterestTracker({.dim = 3, .actions = {{"a", 1}, {"a", 2}}}),
                        doctest::Contains("appears twice"), nowrec::Error);
 }
+
+TEST_CASE("the worked example of docs/interest_tracker.md") {
+  InterestTracker tracker({.dim = 3, .short_term_half_life_seconds = 600});
+  const auto a = unit(3, 0), b = unit(3, 1), c = unit(3, 2);
+  tracker.update({.user = "u", .item_embedding = a, .timestamp = 0, .item = 1, .action = "click"});
+  tracker.update({.user = "u", .item_embedding = b, .timestamp = 600, .item = 2, .action = "like"});
+  tracker.update(
+      {.user = "u", .item_embedding = c, .timestamp = 1200, .item = 3, .action = "skip"});
+  const auto s = *tracker.short_term_interest("u", 1200);
+  CHECK(s[0] == doctest::Approx(0.25));
+  CHECK(s[1] == doctest::Approx(1.0));
+  CHECK(s[2] == doctest::Approx(-0.5));
+  const auto all = tracker.interests("u", 1200);
+  REQUIRE(all.size() == 5);
+  CHECK(all[2].vector[1] == doctest::Approx(1.0f));
+  CHECK(all[2].weight == doctest::Approx(2 * std::exp2(-600.0 / 604800)));
+  CHECK(all[3].weight == doctest::Approx(std::exp2(-1200.0 / 604800)));
+  CHECK(all[4].kind == InterestKind::Negative);
+  CHECK(all[4].weight == doctest::Approx(0.5 * std::exp2(-0.0)));
+  CHECK((*tracker.short_term_interest("u", 4800))[1] == doctest::Approx(1.0 / 64));
+}

@@ -1,0 +1,224 @@
+// InterestTracker speed: updates/s on 1 and 2 threads with Zipf-distributed users, the latency of
+// one update (p50/p99), interests() latency, and snapshot/restore beside a plain sequential
+// write/read of the same bytes to the same disk.
+//
+// Settings from the environment: NOWREC_BENCH_USERS (default 1000000), NOWREC_BENCH_DTYPE
+// (f32 or bf16, default bf16), NOWREC_BENCH_DIR (snapshot folder, default /tmp).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nowrec/interest_tracker.hpp"
+
+namespace {
+
+constexpr std::size_t kDim = 384;
+constexpr std::size_t kItems = 20000;
+constexpr std::size_t kSamples = 1 << 20;  // pre-drawn (user, item) pairs per thread
+
+std::size_t env_size(const char* name, std::size_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+nowrec::StateDtype env_dtype() {
+  const char* v = std::getenv("NOWREC_BENCH_DTYPE");
+  return v && std::string(v) == "f32" ? nowrec::StateDtype::F32 : nowrec::StateDtype::BF16;
+}
+
+std::filesystem::path bench_dir() {
+  const char* v = std::getenv("NOWREC_BENCH_DIR");
+  return v && *v ? v : "/tmp";
+}
+
+// Users, cached item embeddings, and per-thread Zipf(1.0) streams of (user, item) indices.
+struct World {
+  std::size_t users = env_size("NOWREC_BENCH_USERS", 1'000'000);
+  std::vector<std::string> user_ids;
+  std::vector<float> items;
+  std::vector<std::vector<std::uint32_t>> user_stream, item_stream;
+  std::unique_ptr<nowrec::InterestTracker> tracker;
+  std::int64_t clock = 1'700'000'000;
+
+  World() {
+    user_ids.reserve(users);
+    for (std::size_t u = 0; u < users; ++u) user_ids.push_back("user-" + std::to_string(u));
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    items.resize(kItems * kDim);
+    for (std::size_t i = 0; i < kItems; ++i) {
+      float norm = 0;
+      for (std::size_t j = 0; j < kDim; ++j) norm += std::pow(items[i * kDim + j] = normal(rng), 2);
+      for (std::size_t j = 0; j < kDim; ++j) items[i * kDim + j] /= std::sqrt(norm);
+    }
+    std::vector<double> cdf(users);
+    double sum = 0;
+    for (std::size_t u = 0; u < users; ++u) cdf[u] = sum += 1.0 / double(u + 1);
+    for (int t = 0; t < 2; ++t) {
+      std::uniform_real_distribution<double> uniform(0, sum);
+      std::vector<std::uint32_t> us(kSamples), is(kSamples);
+      for (std::size_t s = 0; s < kSamples; ++s) {
+        // Hash the rank so that hot users spread over the shards.
+        const auto rank = std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin();
+        us[s] = static_cast<std::uint32_t>((std::uint64_t(rank) * 2654435761u) % users);
+        is[s] = static_cast<std::uint32_t>(rng() % kItems);
+      }
+      user_stream.push_back(std::move(us));
+      item_stream.push_back(std::move(is));
+    }
+    tracker = std::make_unique<nowrec::InterestTracker>(
+        nowrec::InterestTrackerOptions{.dim = kDim,
+                                       .shards = 256,
+                                       .max_interests = 4,
+                                       .recent_window = 50,
+                                       .allowed_lateness_seconds = 3600,
+                                       .dtype = env_dtype()});
+    // Every user starts with a few events, so the benchmark updates existing users.
+    for (int round = 0; round < 3; ++round) {
+      for (std::size_t u = 0; u < users; ++u) {
+        update(u, (u * 7 + round * 13) % kItems, round == 2 ? "like" : "click", clock);
+      }
+      ++clock;
+    }
+  }
+
+  void update(std::size_t user, std::size_t item, std::string_view action, std::int64_t t) {
+    tracker->update({.user = user_ids[user],
+                     .item_embedding = std::span(items).subspan(item * kDim, kDim),
+                     .timestamp = t,
+                     .item = static_cast<std::int64_t>(item),
+                     .action = action});
+  }
+};
+
+World& world() {
+  static World w;
+  return w;
+}
+
+// Event time: each benchmark run starts after every event of the runs before it. Threads of one
+// run drift apart by up to a few thousand seconds, within the tracker's allowed lateness.
+std::atomic<std::int64_t> next_run_time{1'700'001'000};
+constexpr std::int64_t kRunSpan = 10'000'000;  // about 4 months
+
+const char* const kActions[] = {"click", "view", "like", "click", "skip", "click", "purchase"};
+
+void update(benchmark::State& state) {
+  World& w = world();
+  const auto& users = w.user_stream[state.thread_index()];
+  const auto& items = w.item_stream[state.thread_index()];
+  std::size_t s = 0;
+  std::int64_t t = next_run_time.load();
+  for (auto _ : state) {
+    w.update(users[s], items[s], kActions[s % 7], t + static_cast<std::int64_t>(s / 1024));
+    if (++s == kSamples) {
+      s = 0;
+      t += kSamples / 1024;
+    }
+  }
+  next_run_time.fetch_add(kRunSpan);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(update)->Threads(1)->Threads(2)->UseRealTime()->MinTime(2.0);
+
+// Each update timed on its own: p50 and p99 in microseconds.
+void update_latency(benchmark::State& state) {
+  World& w = world();
+  const auto& users = w.user_stream[0];
+  const auto& items = w.item_stream[0];
+  std::vector<float> micros;
+  micros.reserve(2'000'000);
+  std::size_t s = 0;
+  const std::int64_t t = next_run_time.fetch_add(kRunSpan);
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    w.update(users[s], items[s], kActions[s % 7], t);
+    micros.push_back(
+        std::chrono::duration<float, std::micro>(std::chrono::steady_clock::now() - start).count());
+    if (++s == kSamples) s = 0;
+  }
+  std::sort(micros.begin(), micros.end());
+  state.counters["p50_us"] = micros[micros.size() / 2];
+  state.counters["p99_us"] = micros[micros.size() * 99 / 100];
+}
+BENCHMARK(update_latency)->Iterations(1'000'000);
+
+void interests_query(benchmark::State& state) {
+  World& w = world();
+  const auto& users = w.user_stream[1];
+  const std::int64_t now = next_run_time.fetch_add(kRunSpan);
+  std::size_t s = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(w.tracker->interests(w.user_ids[users[s]], now));
+    if (++s == kSamples) s = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(interests_query)->MinTime(1.0);
+
+std::filesystem::path snapshot_path() { return bench_dir() / "nowrec_interest_bench.nrs"; }
+
+void snapshot(benchmark::State& state) {
+  World& w = world();
+  for (auto _ : state) w.tracker->snapshot(snapshot_path(), 1);
+  const auto bytes = std::filesystem::file_size(snapshot_path());
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
+  state.counters["MB"] = double(bytes) / 1e6;
+}
+BENCHMARK(snapshot)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same number of bytes written sequentially in 4 MB chunks, then fsync: the disk's speed.
+void plain_write(benchmark::State& state) {
+  const auto bytes = std::filesystem::file_size(snapshot_path());
+  const auto path = bench_dir() / "nowrec_interest_bench.raw";
+  std::vector<char> chunk(4 << 20, 'x');
+  for (auto _ : state) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (std::uintmax_t done = 0; done < bytes;) {
+      const std::size_t n = std::min<std::uintmax_t>(chunk.size(), bytes - done);
+      done += static_cast<std::uintmax_t>(::write(fd, chunk.data(), n));
+    }
+    ::fsync(fd);
+    ::close(fd);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes) * state.iterations());
+}
+BENCHMARK(plain_write)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void restore(benchmark::State& state) {
+  World& w = world();
+  for (auto _ : state) w.tracker->restore(snapshot_path());
+  state.SetBytesProcessed(static_cast<std::int64_t>(std::filesystem::file_size(snapshot_path())) *
+                          state.iterations());
+}
+BENCHMARK(restore)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Reading the plain file back in 4 MB chunks (from the page cache, as the restore does).
+void plain_read(benchmark::State& state) {
+  const auto path = bench_dir() / "nowrec_interest_bench.raw";
+  std::vector<char> chunk(4 << 20);
+  for (auto _ : state) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    while (::read(fd, chunk.data(), chunk.size()) > 0) {
+    }
+    ::close(fd);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(std::filesystem::file_size(path)) *
+                          state.iterations());
+}
+BENCHMARK(plain_read)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
