@@ -74,6 +74,7 @@ bool compute_layout(const FileHeader& h, Layout& layout) {
 class Checksum {
  public:
   void update(const void* data, std::size_t n) {
+    if (n == 0) return;  // data may be null then, which memcpy does not allow
     const auto* bytes = static_cast<const unsigned char*>(data);
     total_ += n;
     if (pending_ > 0) {
