@@ -21,7 +21,7 @@ enum class Dtype {
   Default,  // F32 on the CPU, F16 on CUDA
   F32,      // CPU only
   F16,      // CUDA only
-  BF16,     // CUDA only
+  BF16,     // CPU (see EncoderInfo::cpu_matmul) and CUDA
 };
 
 std::string_view dtype_name(Dtype dtype) noexcept;
@@ -48,11 +48,15 @@ struct EncoderInfo {
   PoolingConfig pooling;
   Device device = Device::CPU;
   Dtype dtype = Dtype::F32;  // as resolved from EncoderOptions::dtype
+  // How the CPU encoder's matmuls run: "f32"; "bf16" (oneDNN's bf16 kernels, native on
+  // AVX512_BF16, emulated on other AVX-512 cores); or "bf16 weights, f32 compute", the bf16
+  // fallback where oneDNN has no bf16 matmul (AVX2-only CPUs). Empty for CUDA.
+  std::string cpu_matmul;
 };
 
 // Loading validates that the folder holds a model nowrec can run: a supported architecture and
 // activation, and every weight tensor present with the shape config.json implies. It then packs
-// the weights for the CPU (fp32) and loads the folder's tokenizer.
+// the weights for the CPU (fp32, or bf16 for Dtype::BF16) and loads the folder's tokenizer.
 //
 // Encoding follows the folder's sentence-transformers modules: the transformer, its pooling
 // (1_Pooling/config.json) and, when modules.json lists it, L2 normalisation. A batch is packed

@@ -25,6 +25,7 @@ struct EncodeArgs {
 int run_encode(const EncodeArgs& args) {
   EncoderOptions options;
   options.threads = args.threads;
+  options.dtype = args.dtype == "bf16" ? Dtype::BF16 : Dtype::F32;
   const SequenceEncoder encoder = SequenceEncoder::load(resolve_model_dir(args.model), options);
 
   // The header states the row count, so every line is read before the first is written.
@@ -66,8 +67,10 @@ void add_encode_command(CLI::App& app, int& exit_status) {
       "matrix [lines, dim]");
   command->add_option("--model", args->model,
                       "Model folder (default: $NOWREC_MODEL or the installed all-MiniLM-L6-v2)");
-  command->add_option("--dtype", args->dtype, "Compute type (f32)")
-      ->check(CLI::IsMember({"f32"}));
+  command
+      ->add_option("--dtype", args->dtype,
+                   "Compute type: f32, or bf16 (bf16 weights and activations in the matmuls)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   command->add_option("--batch", args->batch, "Texts per encode call")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   command->add_option("--threads", args->threads, "Threads per call (0: all cores)")

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "encoder/sequence_encoder_impl.hpp"
 #include "nowrec/error.hpp"
 
 namespace nowrec {
@@ -171,11 +172,11 @@ void check_weights(const ModelFolder& model) {
 Dtype resolve_dtype(const EncoderOptions& options) {
   const bool cuda = options.device == Device::CUDA;
   if (options.dtype == Dtype::Default) return cuda ? Dtype::F16 : Dtype::F32;
-  if (cuda ? options.dtype == Dtype::F32 : options.dtype != Dtype::F32) {
+  if (cuda ? options.dtype == Dtype::F32 : options.dtype == Dtype::F16) {
     throw Error(ErrorCode::Unsupported,
                 "EncoderOptions::dtype is " + std::string(dtype_name(options.dtype)) + " but the " +
                     std::string(device_name(options.device)) + " encoder runs " +
-                    (cuda ? "f16 and bf16" : "f32"));
+                    (cuda ? "f16 and bf16" : "f32 and bf16"));
   }
   return options.dtype;
 }
@@ -211,6 +212,9 @@ SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOpt
   encoder.info_.device = resolved.device;
   encoder.info_.dtype = resolved.dtype;
   encoder.impl_ = make_impl(model, resolved);
+  if (encoder.impl_->cpu) {
+    encoder.info_.cpu_matmul = encoder::matmul_precision_name(encoder.impl_->cpu->precision());
+  }
   return encoder;
 }
 

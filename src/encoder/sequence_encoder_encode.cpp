@@ -16,7 +16,9 @@ std::shared_ptr<const SequenceEncoder::Impl> SequenceEncoder::make_impl(
                                                      ? encoder::HalfKind::BF16
                                                      : encoder::HalfKind::F16);
   } else {
-    impl->cpu.emplace(model, options.threads, cpu::kernels());
+    impl->cpu.emplace(model, options.threads, cpu::kernels(),
+                      options.dtype == Dtype::BF16 ? encoder::MatmulPrecision::BF16
+                                                   : encoder::MatmulPrecision::F32);
   }
   return impl;
 }

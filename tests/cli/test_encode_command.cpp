@@ -73,6 +73,34 @@ TEST_CASE("encode: every line's embedding equals the sentence-transformers refer
   CHECK(nowrec::test::read_npy_f32(piped).shape == got.shape);
 }
 
+TEST_CASE("encode --dtype bf16 stays within cosine 0.999 of the reference") {
+  const std::size_t count = 20;
+  const auto texts = fixture_texts(count);
+  const auto reference = nowrec::test::read_npy_f32(nowrec::test::fixtures_dir() / "encoder" /
+                                                    "minilm_embeddings.npy");
+  const std::size_t dim = reference.shape.at(1);
+  nowrec::test::TempDir dir;
+  std::ostringstream input;
+  for (const std::string& text : texts) input << text << '\n';
+  nowrec::test::write_file(dir.path() / "in.txt", input.str());
+  const std::string out = (dir.path() / "bf16.npy").string();
+  REQUIRE(run(cli() + " encode --model '" + nowrec::test::model_dir().string() +
+              "' --dtype bf16 --threads 1 --out '" + out + "' < '" +
+              (dir.path() / "in.txt").string() + "'") == 0);
+  const auto got = nowrec::test::read_npy_f32(out);
+  REQUIRE(got.shape == std::vector<std::size_t>{count, dim});
+  for (std::size_t row = 0; row < count; ++row) {
+    double dot = 0, norm_got = 0, norm_ref = 0;
+    for (std::size_t j = 0; j < dim; ++j) {
+      const double a = got.values[row * dim + j], b = reference.values[row * dim + j];
+      dot += a * b;
+      norm_got += a * a;
+      norm_ref += b * b;
+    }
+    CHECK(dot / std::sqrt(norm_got * norm_ref) >= 0.999);
+  }
+}
+
 TEST_CASE("encode: no input gives an empty matrix; bad arguments fail") {
   nowrec::test::TempDir dir;
   const std::string model = nowrec::test::model_dir().string();

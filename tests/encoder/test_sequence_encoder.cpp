@@ -92,6 +92,24 @@ TEST_CASE("encode_ids of the tokenizer's ids equals encode of the texts") {
   CHECK(encoder.encode_ids(sequences) == encoder.encode(views(texts)));
 }
 
+TEST_CASE("Dtype::BF16 on the CPU says how its matmuls run and stays close to f32") {
+  const auto texts = fixture_texts(30);
+  const SequenceEncoder bf16 = SequenceEncoder::load(nowrec::test::model_dir(),
+                                                     {.threads = 1, .dtype = nowrec::Dtype::BF16});
+  CHECK(bf16.info().dtype == nowrec::Dtype::BF16);
+  const std::string& path = bf16.info().cpu_matmul;
+  CHECK_MESSAGE((path == "bf16" || path == "bf16 weights, f32 compute"), path);
+  CHECK(minilm().info().cpu_matmul == "f32");
+  const std::vector<float> got = bf16.encode(views(texts));
+  const std::vector<float> want = minilm().encode(views(texts));
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    double dot = 0.0;  // both rows are unit length
+    for (std::size_t c = 0; c < bf16.dim(); ++c)
+      dot += double(got[i * 384 + c]) * want[i * 384 + c];
+    CHECK(dot >= 0.999);
+  }
+}
+
 TEST_CASE("long texts are truncated to the model's maximum length") {
   std::string long_text;
   for (int i = 0; i < 600; ++i) long_text += "word ";
