@@ -74,6 +74,20 @@ float reduce(vec a) { return a; }
 void store(float* p, vec v) { *p = v; }
 #endif
 
+// With bf16 and int8 rows the kernel consumes bytes faster than the hardware prefetcher alone
+// brings them in, so each pass asks for the same offsets kPrefetchRows rows further on.
+constexpr std::size_t kPrefetchRows = 8;
+
+template <class T>
+void prefetch_group(const T* p, std::size_t dim) {
+  // fp32 rows already stream at the measured bandwidth; extra prefetches only cost there.
+  if constexpr (sizeof(T) == sizeof(float)) return;
+  __builtin_prefetch(p, 0, 0);
+  __builtin_prefetch(p + dim, 0, 0);
+  __builtin_prefetch(p + 2 * dim, 0, 0);
+  __builtin_prefetch(p + 3 * dim, 0, 0);
+}
+
 template <class T>
 float dot_row(const float* q, const T* row, std::size_t dim) {
   const std::size_t vector_end = dim - dim % kWidth;
@@ -98,7 +112,9 @@ void score_rows(const float* queries, std::size_t query_count, const T* rows, co
       const T* r2 = r1 + dim;
       const T* r3 = r2 + dim;
       vec a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+      const T* ahead = r0 + kPrefetchRows * dim;
       for (std::size_t i = 0; i < vector_end; i += kWidth) {
+        prefetch_group(ahead + i, dim);
         const vec qv = load(q + i);
         a0 = fmadd(qv, load(r0 + i), a0);
         a1 = fmadd(qv, load(r1 + i), a1);
@@ -184,7 +200,9 @@ __attribute__((target("avx512bf16"))) void score_rows_bf16_dp(
     for (; r + 4 <= row_count; r += 4) {
       const std::uint16_t* r0 = rows + r * dim;
       __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      const std::uint16_t* ahead = r0 + kPrefetchRows * dim;
       for (std::size_t i = 0; i < dim; i += 32) {
+        prefetch_group(ahead + i, dim);
         const std::size_t n = dim - i;
         const __m512i qh = load_bf16_block(hi + i, n), ql = load_bf16_block(lo + i, n);
         const __m512i x0 = load_bf16_block(r0 + i, n), x1 = load_bf16_block(r0 + dim + i, n);
