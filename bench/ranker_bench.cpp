@@ -1,0 +1,194 @@
+// Ranker speed on a raw float32 catalog file, per storage type, batch and k, plus this machine's
+// memory read bandwidth; prints one JSON document (bench/run_ranker_bench.sh runs it beside
+// Faiss IndexFlatIP, bench/ranker_peer.py, on the same vectors).
+#include <fcntl.h>
+#include <immintrin.h>
+#include <omp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "nowrec/cpu_isa.hpp"
+#include "nowrec/ranker.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::size_t> parse_list(const char* text) {
+  std::vector<std::size_t> values;
+  for (const char* p = text; *p != '\0';) {
+    char* end = nullptr;
+    values.push_back(std::strtoull(p, &end, 10));
+    p = *end == ',' ? end + 1 : end;
+  }
+  return values;
+}
+
+struct MappedFloats {
+  const float* data = nullptr;
+  std::size_t count = 0;
+};
+
+MappedFloats map_floats(const char* path) {
+  const int fd = ::open(path, O_RDONLY);
+  if (fd < 0) {
+    std::perror(path);
+    std::exit(1);
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  void* data = ::mmap(nullptr, std::size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  return {static_cast<const float*>(data), std::size_t(st.st_size) / sizeof(float)};
+}
+
+// Streaming read of a buffer far larger than the caches, on every thread, best of a few passes.
+__attribute__((target("avx2"))) double read_bandwidth_gbs(int threads) {
+  const std::size_t bytes = std::size_t(1) << 30;
+  const std::size_t words = bytes / sizeof(__m256i);
+  auto* buffer = static_cast<__m256i*>(std::aligned_alloc(64, bytes));
+  std::memset(buffer, 1, bytes);
+  double best = 0.0;
+  long long sink = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto start = Clock::now();
+    long long total = 0;
+#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
+    for (std::size_t chunk = 0; chunk < words; chunk += 4096) {
+      __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+      const std::size_t end = std::min(words, chunk + 4096);
+      for (std::size_t i = chunk; i < end; i += 4) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256(buffer + i));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256(buffer + i + 1));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256(buffer + i + 2));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256(buffer + i + 3));
+      }
+      const __m256i sum = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+      total += _mm256_extract_epi64(sum, 0) + _mm256_extract_epi64(sum, 3);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::max(best, double(bytes) / seconds / 1e9);
+    sink += total;
+  }
+  std::free(buffer);
+  if (sink == 42) std::puts("");
+  return best;
+}
+
+const char* storage_name(nowrec::StorageType storage) {
+  return storage == nowrec::StorageType::F32    ? "f32"
+         : storage == nowrec::StorageType::BF16 ? "bf16"
+                                                : "int8";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* catalog_path = nullptr;
+  const char* queries_path = nullptr;
+  std::size_t dim = 384;
+  std::vector<std::size_t> sizes = {100000, 1000000}, batches = {1, 64}, ks = {10, 100};
+  int threads = 2;
+  double min_seconds = 1.0;
+  std::vector<nowrec::StorageType> storages = {nowrec::StorageType::F32, nowrec::StorageType::BF16,
+                                               nowrec::StorageType::Int8};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--catalog")
+      catalog_path = argv[i + 1];
+    else if (flag == "--queries")
+      queries_path = argv[i + 1];
+    else if (flag == "--dim")
+      dim = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--sizes")
+      sizes = parse_list(argv[i + 1]);
+    else if (flag == "--batches")
+      batches = parse_list(argv[i + 1]);
+    else if (flag == "--ks")
+      ks = parse_list(argv[i + 1]);
+    else if (flag == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (flag == "--min-seconds")
+      min_seconds = std::atof(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (catalog_path == nullptr || queries_path == nullptr) {
+    std::fprintf(stderr,
+                 "usage: ranker_bench --catalog F32FILE --queries F32FILE [--dim 384] "
+                 "[--sizes 100000,1000000] [--batches 1,64] [--ks 10,100] [--threads 2]\n");
+    return 2;
+  }
+  const MappedFloats catalog = map_floats(catalog_path);
+  const MappedFloats queries = map_floats(queries_path);
+  const std::size_t catalog_rows = catalog.count / dim;
+  const std::size_t query_rows = queries.count / dim;
+  const double bandwidth = read_bandwidth_gbs(threads);
+
+  std::printf(
+      "{\"implementation\": \"nowrec\", \"isa\": \"%s\", \"threads\": %d, \"dim\": %zu, "
+      "\"read_bandwidth_gbs\": %.2f, \"runs\": [\n",
+      std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa())).c_str(), threads, dim, bandwidth);
+  bool first_run = true;
+  for (std::size_t n : sizes) {
+    n = std::min(n, catalog_rows);
+    std::vector<std::int64_t> ids(n);
+    for (std::size_t i = 0; i < n; ++i) ids[i] = std::int64_t(i);
+    for (nowrec::StorageType storage : storages) {
+      nowrec::ItemIndex index(dim, {.storage = storage});
+      index.add(ids, std::span(catalog.data, n * dim));
+      const nowrec::Ranker ranker(index);
+      const double bytes_per_row = double(dim) * (storage == nowrec::StorageType::F32    ? 4
+                                                  : storage == nowrec::StorageType::BF16 ? 2
+                                                                                         : 1) +
+                                   (storage == nowrec::StorageType::Int8 ? 4 : 0);
+      for (std::size_t batch : batches) {
+        batch = std::min(batch, query_rows);
+        std::vector<nowrec::RankRequest> requests(batch);
+        for (std::size_t q = 0; q < batch; ++q) {
+          requests[q].query = std::span(queries.data + q * dim, dim);
+        }
+        for (std::size_t k : ks) {
+          std::vector<nowrec::ScoredItem> results(batch * k);
+          std::vector<std::size_t> counts(batch);
+          const nowrec::RankOptions options{.k = k, .threads = threads};
+          ranker.rank(requests, options, results, counts);  // warm-up
+          std::vector<double> times;
+          const auto begin = Clock::now();
+          while (times.size() < 3 ||
+                 std::chrono::duration<double>(Clock::now() - begin).count() < min_seconds) {
+            const auto start = Clock::now();
+            ranker.rank(requests, options, results, counts);
+            times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+            if (times.size() >= 200) break;
+          }
+          std::sort(times.begin(), times.end());
+          const double median = times[times.size() / 2];
+          const double scan_gbs = double(n) * bytes_per_row / median / 1e9;
+          std::printf(
+              "%s  {\"n\": %zu, \"storage\": \"%s\", \"batch\": %zu, \"k\": %zu, "
+              "\"seconds\": %.6f, \"queries_per_s\": %.1f, \"scan_gbs\": %.2f, "
+              "\"first_ids\": [%lld, %lld, %lld]}",
+              first_run ? "" : ",\n", n, storage_name(storage), batch, k, median,
+              double(batch) / median, scan_gbs, (long long)results[0].id, (long long)results[1].id,
+              (long long)results[2].id);
+          first_run = false;
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  std::printf("\n]}\n");
+  return 0;
+}
