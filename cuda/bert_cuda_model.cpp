@@ -219,9 +219,7 @@ void BertCudaModel::enqueue_forward(const encoder::ForwardShape& shape, cudaStre
        stream);
 }
 
-cudaGraphExec_t BertCudaModel::graph_for(const encoder::ForwardShape& shape) {
-  const auto key = std::make_tuple(shape.tokens, shape.sequences, shape.tiles);
-  if (auto found = graphs_.find(key); found != graphs_.end()) return found->second;
+void BertCudaModel::capture_graph(const encoder::ForwardShape& shape) {
   // Thread-local capture: other threads' CUDA calls (the caller's own work) stay legal.
   check(cudaStreamBeginCapture(capture_stream_, cudaStreamCaptureModeThreadLocal),
         "cudaStreamBeginCapture");
@@ -238,8 +236,7 @@ cudaGraphExec_t BertCudaModel::graph_for(const encoder::ForwardShape& shape) {
   const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   check(status, "cudaGraphInstantiate");
-  graphs_.emplace(key, exec);
-  return exec;
+  graphs_.emplace(std::make_tuple(shape.tokens, shape.sequences, shape.tiles), exec);
 }
 
 void BertCudaModel::encode_chunk(std::span<const std::span<const std::int32_t>> sequences,
@@ -256,10 +253,16 @@ void BertCudaModel::encode_chunk(std::span<const std::span<const std::int32_t>> 
   check(cudaMemcpyAsync(arena_.data() + plan_.inputs, staging_inputs_.data(), layout.bytes,
                         cudaMemcpyHostToDevice, stream),
         "cudaMemcpyAsync(encoder inputs)");
-  if (use_graph) {
-    check(cudaGraphLaunch(graph_for(shape), stream), "cudaGraphLaunch");
+  const auto found = use_graph
+                         ? graphs_.find(std::make_tuple(shape.tokens, shape.sequences, shape.tiles))
+                         : graphs_.end();
+  if (found != graphs_.end()) {
+    check(cudaGraphLaunch(found->second, stream), "cudaGraphLaunch");
   } else {
     enqueue_forward(shape, stream);
+    // A bucket's first batch runs eagerly, which also loads every kernel and cuBLASLt module
+    // it needs; capturing afterwards records launches only and runs nothing.
+    if (use_graph) capture_graph(shape);
   }
   const std::size_t out_bytes = sequences.size() * hidden_ * sizeof(float);
   check(cudaMemcpyAsync(staging_output_.data(), arena_.data() + plan_.pooled, out_bytes,

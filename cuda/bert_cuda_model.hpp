@@ -48,7 +48,7 @@ class BertCudaModel {
 
   void upload_weights(const ModelFolder& model);
   void enqueue_forward(const encoder::ForwardShape& shape, cudaStream_t stream);
-  cudaGraphExec_t graph_for(const encoder::ForwardShape& shape);
+  void capture_graph(const encoder::ForwardShape& shape);
 
   HalfType type_;
   encoder::GpuBatchLimits limits_;

@@ -22,6 +22,21 @@ void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::
   }
 }
 
+// Makes `device` current for one call and restores the caller's device afterwards.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    check(cudaGetDevice(&previous_), "cudaGetDevice");
+    if (previous_ != device) check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  ~DeviceGuard() { cudaSetDevice(previous_); }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 class CudaEncoder final : public encoder::GpuEncoder {
  public:
   CudaEncoder(const ModelFolder& model, encoder::HalfKind kind)
@@ -101,7 +116,7 @@ class CudaEncoder final : public encoder::GpuEncoder {
   void run(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
            void* stream) const {
     if (sequences.empty()) return;
-    check(cudaSetDevice(device_), "cudaSetDevice");
+    const DeviceGuard on_device(device_);
     lengths_.clear();
     for (const auto& sequence : sequences) lengths_.push_back(sequence.size());
     const std::vector<std::size_t> boundaries =

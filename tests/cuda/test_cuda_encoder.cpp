@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <numeric>
 #include <random>
@@ -50,6 +51,14 @@ const Fixture& fixture() {
       f.texts.push_back(nlohmann::json::parse(line).get<std::string>());
     }
     f.embeddings = nowrec::test::read_npy_f32(dir / "minilm_embeddings.npy");
+    // compute-sanitizer runs the tests on a prefix of the texts to stay within its time.
+    if (const char* limit = std::getenv("NOWREC_TEST_TEXT_LIMIT")) {
+      const std::size_t count = std::min<std::size_t>(std::stoul(limit), f.texts.size());
+      const std::size_t dim = f.embeddings.shape.at(1);
+      f.texts.resize(count);
+      f.embeddings.values.resize(count * dim);
+      f.embeddings.shape[0] = count;
+    }
     return f;
   }();
   return loaded;

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""PyTorch fp16 (through sentence-transformers) on the GPU check's workloads, as JSON lines.
+
+The peer of bench/gpu_encoder_bench on the same GPU, inputs and model folder (local files only,
+no hub downloads):
+  latency_16      one text of about 16 tokens: model.encode([text]) p50/p99, and the bare
+                  forward pass on pre-tokenized ids (latency_16_ids)
+  titles_256      256 mixed-length titles in one model.encode call: texts/s
+  tokens_128      1024 pre-tokenized sequences of 128 ids through the transformer + mean pooling
+                  + normalisation, 256 per forward call: tokens/s
+
+Needs torch with CUDA and sentence-transformers. --dry-run parses the arguments and prints the
+plan without importing torch.
+Usage: gpu_peer.py --model DIR --texts FILE.jsonl --latency-text TEXT [--titles 256]
+                   [--long 1024] [--long-tokens 128] [--long-batch 256] [--dry-run]
+"""
+
+import argparse
+import json
+import sys
+import time
+
+
+def emit(workload, metric, value, unit, **extra):
+    line = {"impl": "torch_fp16", "workload": workload, "metric": metric, "value": value,
+            "unit": unit}
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+
+
+def read_texts(path, count):
+    texts = []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                texts.append(json.loads(line))
+            if len(texts) == count:
+                break
+    if len(texts) < count:
+        sys.exit(f"gpu_peer.py: {path} holds {len(texts)} texts, fewer than --titles {count}")
+    return texts
+
+
+def percentile(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def time_per_run(body, sync, min_runs, min_seconds):
+    for _ in range(3):
+        body()
+    sync()
+    runs, start = 0, time.perf_counter()
+    while runs < min_runs or time.perf_counter() - start < min_seconds:
+        body()
+        sync()
+        runs += 1
+    return (time.perf_counter() - start) / runs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--texts", required=True)
+    parser.add_argument("--latency-text", required=True)
+    parser.add_argument("--titles", type=int, default=256)
+    parser.add_argument("--long", type=int, default=1024)
+    parser.add_argument("--long-tokens", type=int, default=128)
+    parser.add_argument("--long-batch", type=int, default=256)
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args()
+    titles = read_texts(args.texts, args.titles)
+    if args.dry_run:
+        print(json.dumps({"impl": "torch_fp16", "plan": {
+            "model": args.model, "titles": len(titles), "latency_text": args.latency_text,
+            "long": [args.long, args.long_tokens, args.long_batch]}}))
+        return
+
+    import sentence_transformers
+    import torch
+    import transformers
+
+    if not torch.cuda.is_available():
+        sys.exit("gpu_peer.py: torch sees no CUDA device")
+    model = sentence_transformers.SentenceTransformer(args.model, device="cuda",
+                                                      local_files_only=True)
+    model.half().eval()
+    sync = torch.cuda.synchronize
+    print(json.dumps({"impl": "torch_fp16", "info": {
+        "device": torch.cuda.get_device_name(0), "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "transformers": transformers.__version__}}), flush=True)
+
+    # (a) latency of one text, as a user calls it and as a bare forward pass.
+    samples = []
+    for i in range(520):
+        start = time.perf_counter()
+        model.encode([args.latency_text], batch_size=1, convert_to_numpy=True)
+        if i >= 20:
+            samples.append((time.perf_counter() - start) * 1e3)
+    tokens = len(model.tokenizer(args.latency_text)["input_ids"])
+    emit("latency_16", "p50", percentile(samples, 0.5), "ms", tokens=tokens)
+    emit("latency_16", "p99", percentile(samples, 0.99), "ms", tokens=tokens)
+    transformer = model[0].auto_model
+    features = model.tokenize([args.latency_text])
+    features = {k: v.to("cuda") for k, v in features.items()}
+    samples = []
+    with torch.inference_mode():
+        for i in range(1020):
+            start = time.perf_counter()
+            model(features)["sentence_embedding"].cpu()
+            if i >= 20:
+                samples.append((time.perf_counter() - start) * 1e3)
+    emit("latency_16_ids", "p50", percentile(samples, 0.5), "ms", tokens=tokens)
+
+    # (b) mixed-length titles in one call, tokenization included.
+    seconds = time_per_run(lambda: model.encode(titles, batch_size=len(titles),
+                                                convert_to_numpy=True), sync, 20, 1.0)
+    emit("titles_256", "texts_per_s", len(titles) / seconds, "texts/s")
+
+    # (c) pre-tokenized sequences of a fixed length: transformer + mean pooling + normalize.
+    generator = torch.Generator(device="cuda").manual_seed(5)
+    ids = torch.randint(1000, transformer.config.vocab_size, (args.long, args.long_tokens),
+                        device="cuda", generator=generator)
+    mask = torch.ones_like(ids)
+
+    def long_pass():
+        with torch.inference_mode():
+            for begin in range(0, args.long, args.long_batch):
+                batch = {"input_ids": ids[begin:begin + args.long_batch],
+                         "attention_mask": mask[begin:begin + args.long_batch]}
+                model(batch)["sentence_embedding"].float().cpu()
+
+    seconds = time_per_run(long_pass, sync, 5, 2.0)
+    emit("tokens_128", "tokens_per_s", args.long * args.long_tokens / seconds, "tokens/s")
+
+
+if __name__ == "__main__":
+    main()
