@@ -104,40 +104,39 @@ void InterestTracker::snapshot(const std::filesystem::path& path, std::uint64_t 
 
   std::uint64_t users = 0;
   std::uint64_t user_blocks = 0;
+  // A shard's blocks are laid out whole in shard_bytes (count first, then users), so each is
+  // written from where it lies; block_starts marks where each begins.
   std::vector<std::byte> shard_bytes;
-  std::vector<std::size_t> block_ends;  // byte offset in shard_bytes after each block's users
-  std::vector<std::uint64_t> block_counts;
+  std::vector<std::size_t> block_starts;
   for (const interest::Shard& shard : impl_->shards) {
     shard_bytes.clear();
-    block_ends.clear();
-    block_counts.clear();
+    block_starts.clear();
     {
       // Only the copy happens under the lock; checksums and disk writes happen after it.
       const std::lock_guard lock(shard.mutex);
+      shard_bytes.reserve(shard.users.size() * (layout.block_bytes + 96) + 4096);
       ByteWriter out(shard_bytes);
-      std::size_t in_block = 0;
+      std::uint64_t in_block = 0;
+      auto close_block = [&] {
+        std::memcpy(shard_bytes.data() + block_starts.back(), &in_block, sizeof(in_block));
+        users += in_block;
+        in_block = 0;
+      };
       for (const auto& entry : shard.users) {
-        write_user(out, entry, layout);
-        if (++in_block == kUsersPerBlock) {
-          block_ends.push_back(shard_bytes.size());
-          block_counts.push_back(in_block);
-          in_block = 0;
+        if (in_block == 0) {
+          block_starts.push_back(shard_bytes.size());
+          out.put(std::uint64_t{0});  // the count, filled in by close_block
         }
+        write_user(out, entry, layout);
+        if (++in_block == kUsersPerBlock) close_block();
       }
-      if (in_block > 0) {
-        block_ends.push_back(shard_bytes.size());
-        block_counts.push_back(in_block);
-      }
+      if (in_block > 0) close_block();
     }
-    std::size_t begin = 0;
-    for (std::size_t b = 0; b < block_ends.size(); ++b) {
-      payload.clear();
-      ByteWriter out(payload);
-      out.put(block_counts[b]);
-      out.put_bytes(shard_bytes.data() + begin, block_ends[b] - begin);
-      file.write_block(kUsers, payload);
-      begin = block_ends[b];
-      users += block_counts[b];
+    block_starts.push_back(shard_bytes.size());
+    for (std::size_t b = 0; b + 1 < block_starts.size(); ++b) {
+      file.write_block(
+          kUsers,
+          std::span(shard_bytes).subspan(block_starts[b], block_starts[b + 1] - block_starts[b]));
       ++user_blocks;
     }
   }
@@ -219,7 +218,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
           !all_finite(s.weight, 3)) {
         file.fail(where + ": user '" + key + "' has out-of-range fields");
       }
-      s.block = std::make_unique<std::byte[]>(layout.block_bytes);
+      s.block = std::make_unique_for_overwrite<std::byte[]>(layout.block_bytes);
       in.get_bytes(s.block.get(), layout.block_bytes);
       interest::UserMap& map = maps[interest::UserHash{}(key) % maps.size()];
       if (!map.emplace(std::move(key), std::move(s)).second) {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "interest/crc32c.hpp"
 #include "interest/interest_test_util.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"
@@ -142,4 +143,20 @@ TEST_CASE("a snapshot taken while updates go on, plus a replay from its watermar
     if (e.sequence > watermark) restored.update(e);
   });
   CHECK(same_users(live, restored, users, 1'000'000));
+}
+
+TEST_CASE("CRC-32C matches the standard check value on both paths") {
+  const std::string check = "123456789";
+  CHECK(nowrec::interest::crc32c(0, check.data(), check.size()) == 0xE3069283u);
+  CHECK(nowrec::interest::crc32c_tables(0, check.data(), check.size()) == 0xE3069283u);
+  std::mt19937 rng(3);
+  std::string bytes(10007, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  for (std::size_t size : {0u, 1u, 7u, 8u, 9u, 100u, 10007u}) {
+    // Split at an odd point: continuing a CRC must equal computing it at once.
+    const std::size_t half = size / 3;
+    const auto first = nowrec::interest::crc32c(0, bytes.data(), half);
+    CHECK(nowrec::interest::crc32c(first, bytes.data() + half, size - half) ==
+          nowrec::interest::crc32c_tables(0, bytes.data(), size));
+  }
 }
