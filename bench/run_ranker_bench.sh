@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs bench/ranker_bench (nowrec: f32, bf16, int8 storage) and bench/ranker_peer.py (Faiss
 # IndexFlatIP) on the same random unit vectors, catalog sizes, batches, k and thread count, and
-# prints one table with the batch-1 scan as a fraction of the measured read bandwidth.
+# prints one table with each batch-1 scan as a fraction of the read bandwidth measured (by the
+# same binary, on the same threads) just before it.
 #
 # Usage: bench/run_ranker_bench.sh BUILD_DIR [THREADS] [SIZES] [MIN_SECONDS]
 # Needs numpy and faiss-cpu (pip install faiss-cpu). The vectors (1.5 GB for 1M x 384) are made
@@ -56,13 +57,15 @@ faiss = {(r["n"], r["batch"], r["k"]): r for r in peer["runs"]}
 print(f"dim {ours['dim']}, threads {ours['threads']}, nowrec isa {ours['isa']}, "
       f"peer {peer['implementation']}, measured read bandwidth {bandwidth:.1f} GB/s")
 print(f"{'n':>8} {'batch':>5} {'k':>4} {'faiss ms':>9} {'storage':>7} {'nowrec ms':>10} "
-      f"{'speedup':>8} {'scan GB/s':>9} {'% bw':>5} {'same top-3':>10}")
+      f"{'speedup':>8} {'scan GB/s':>9} {'probe':>6} {'% bw':>5} {'same top-3':>10}")
 for run in ours["runs"]:
     ref = faiss.get((run["n"], run["batch"], run["k"]))
     speed = ref["seconds"] / run["seconds"] if ref else float("nan")
     same = ("yes" if ref and ref["first_ids"] == run["first_ids"] else "no") if ref else "-"
-    share = f"{100 * run['scan_gbs'] / bandwidth:5.0f}" if run["batch"] == 1 else "    -"
+    # Against a probe of the read bandwidth taken just before this run (the machine is shared).
+    probe = run.get("probe_gbs", 0.0)
+    share = f"{100 * run['scan_gbs'] / probe:5.0f}" if run["batch"] == 1 and probe else "    -"
     print(f"{run['n']:>8} {run['batch']:>5} {run['k']:>4} {1000 * ref['seconds']:>9.2f} "
           f"{run['storage']:>7} {1000 * run['seconds']:>10.2f} {speed:>7.2f}x "
-          f"{run['scan_gbs']:>9.1f} {share} {same:>10}")
+          f"{run['scan_gbs']:>9.1f} {probe or float('nan'):>6.1f} {share} {same:>10}")
 PY
