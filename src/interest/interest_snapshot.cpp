@@ -238,7 +238,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
   for (std::size_t i = 0; i < maps.size(); ++i) {
     interest::Shard& shard = impl_->shards[i];
     shard.users.swap(maps[i]);
-    shard.rebuild_lru();
+    if (impl_->track_lru) shard.rebuild_lru();
   }
   locks.clear();
   return watermark;

@@ -100,6 +100,7 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
   decay.half_life[interest::kClusters] = opts.interest_half_life_seconds;
   decay.join_min_cosine = opts.join_min_cosine;
   bytes_per_user = nowrec::bytes_per_user(layout);
+  track_lru = opts.max_memory_bytes > 0 || opts.ttl_seconds > 0;
   if (opts.max_memory_bytes > 0) {
     max_users_per_shard =
         std::max<std::size_t>(1, opts.max_memory_bytes / bytes_per_user / opts.shards);
@@ -205,7 +206,7 @@ bool InterestTracker::update(const InterestEvent& event) {
       invalid("event for user '" + std::string(event.user) + "' at " +
               std::to_string(event.timestamp) + " is more than 68 years from its first event");
     }
-    shard.lru_unlink(&*it);
+    if (impl_->track_lru) shard.lru_unlink(&*it);
   } else {
     it = shard.users
              .emplace(std::string(event.user),
@@ -216,7 +217,7 @@ bool InterestTracker::update(const InterestEvent& event) {
   interest::apply_event(state, impl_->layout, impl_->decay, applied);
   if (event.sequence != 0) state.last_sequence = event.sequence;
   ++shard.counters.applied;
-  shard.lru_push_front(&*it);
+  if (impl_->track_lru) shard.lru_push_front(&*it);
 
   // The user just updated is at the head, so neither loop can remove it.
   if (options.ttl_seconds > 0) {

@@ -59,6 +59,8 @@ struct InterestTracker::Impl {
   interest::DecayParams decay;
   std::size_t bytes_per_user = 0;
   std::size_t max_users_per_shard = 0;  // 0: no cap
+  // The LRU lists cost two more cache misses per update; kept only when a cap or TTL needs them.
+  bool track_lru = false;
   std::vector<interest::Shard> shards;
   std::atomic<std::uint64_t> rejected{0};
 
