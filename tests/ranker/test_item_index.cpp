@@ -223,3 +223,31 @@ TEST_CASE("a corrupt or foreign index file is refused with InvalidFormat") {
     CHECK(error.code() == nowrec::ErrorCode::Io);
   }
 }
+
+TEST_CASE("emptied segments, empty indexes and re-adds survive ranking and save/load") {
+  nowrec::test::TempDir dir;
+  std::mt19937 rng(17);
+  const auto catalog = random_catalog(rng, 9000, 8);
+  nowrec::ItemIndex index(8, {.storage = nowrec::StorageType::BF16});
+  index.add(catalog.ids, catalog.vectors);
+  // Empty the first segment completely and the last one partly.
+  index.remove(std::span(catalog.ids).first(4096));
+  index.remove(std::span(catalog.ids).last(10));
+  CHECK(index.size() == 9000 - 4096 - 10);
+  const auto query = random_vector(rng, 8);
+  const auto before = nowrec::Ranker(index).top_k(query, 50);
+  index.save(dir.path() / "i");
+  const auto loaded = nowrec::ItemIndex::load(dir.path() / "i");
+  CHECK(nowrec::Ranker(loaded).top_k(query, 50) == before);
+  // Ids of the emptied segment come back into the last one.
+  index.add(std::span(catalog.ids).first(5), std::span(catalog.vectors).first(40));
+  CHECK(index.size() == 9000 - 4096 - 10 + 5);
+  CHECK(index.contains(catalog.ids[0]));
+  index.remove(std::span(catalog.ids).first(5));
+
+  nowrec::ItemIndex empty(8);
+  empty.save(dir.path() / "empty");
+  const auto loaded_empty = nowrec::ItemIndex::load(dir.path() / "empty");
+  CHECK(loaded_empty.size() == 0);
+  CHECK_THROWS_AS(nowrec::Ranker(loaded_empty).top_k(query, 1), nowrec::Error);
+}
