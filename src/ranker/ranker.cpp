@@ -1,13 +1,12 @@
 // Ranker: checks requests once, turns them into query vectors and filters, then one scan.
 #include "nowrec/ranker.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_set>
 
+#include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
 #include "ranker/scan.hpp"
 
@@ -135,10 +134,15 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
     const std::size_t pool = options.mmr_candidates != 0 ? options.mmr_candidates : 4 * k;
     plan.keep = std::min(snapshot->size, std::max(k, pool));
   }
-  plan.threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  plan.threads = encoder::resolve_thread_count(options.threads);
   plan.matmul_min_queries = std::max<std::size_t>(1, options.matmul_min_queries);
 
-  const auto best = ranker::scan(*snapshot, plan);
+  std::vector<std::vector<ranker::Candidate>> best;
+  {
+    // oneDNN's sgemm reads this thread count when the scan's own team is a single thread.
+    const encoder::OmpThreadsGuard threads(plan.threads);
+    best = ranker::scan(*snapshot, plan);
+  }
   for (std::size_t i = 0; i < requests.size(); ++i) {
     std::vector<ranker::Candidate> chosen =
         mmr ? ranker::select_mmr(*snapshot, best[i], k, options.mmr_lambda) : best[i];
