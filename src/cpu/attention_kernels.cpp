@@ -16,12 +16,14 @@ namespace {
 constexpr std::size_t kBlock = kAttentionQueryBlock;
 static_assert(kBlock == 4, "the blocked loops below are written out for four queries");
 
-// scores[r][j] = scale * q_r . k_j for `rows` (1 or kBlock) queries, keys_t = K^T.
+// scores[r][j] = scale * q_r . k_j for `rows` (1 or kBlock) queries and the first `keys` keys;
+// keys_t = K^T, and both it and scores have rows of `length` floats.
 void block_scores(const float* q, std::size_t row_stride, std::size_t rows, const float* keys_t,
-                  std::size_t length, std::size_t head_dim, float scale, float* scores) noexcept {
+                  std::size_t length, std::size_t keys, std::size_t head_dim, float scale,
+                  float* scores) noexcept {
   const vec scale_v = set1(scale);
-  for (std::size_t j = 0; j < length; j += width) {
-    const std::size_t count = step_count(j, length);
+  for (std::size_t j = 0; j < keys; j += width) {
+    const std::size_t count = step_count(j, keys);
     if (rows == kBlock) {
       vec acc0 = zero(), acc1 = zero(), acc2 = zero(), acc3 = zero();
       for (std::size_t c = 0; c < head_dim; ++c) {
@@ -62,15 +64,16 @@ float exponentiate(float* scores, std::size_t length) noexcept {
   return 1.0f / reduce_add(sum);
 }
 
-// out_r = inverse_sum_r * sum_j scores[r][j] v_j for `rows` (1 or kBlock) queries.
+// out_r = inverse_sum_r * sum_j scores[r][j] v_j for `rows` (1 or kBlock) queries over the first
+// `keys` keys; scores has rows of `length` floats.
 void block_values(const float* scores, const float* inverse_sums, std::size_t rows, const float* v,
-                  std::size_t row_stride, std::size_t length, std::size_t head_dim, float* out,
-                  std::size_t out_stride) noexcept {
+                  std::size_t row_stride, std::size_t length, std::size_t keys,
+                  std::size_t head_dim, float* out, std::size_t out_stride) noexcept {
   for (std::size_t c = 0; c < head_dim; c += width) {
     const std::size_t count = step_count(c, head_dim);
     if (rows == kBlock) {
       vec acc0 = zero(), acc1 = zero(), acc2 = zero(), acc3 = zero();
-      for (std::size_t j = 0; j < length; ++j) {
+      for (std::size_t j = 0; j < keys; ++j) {
         const vec value = load_n(v + j * row_stride + c, count);
         acc0 = fmadd(set1(scores[j]), value, acc0);
         acc1 = fmadd(set1(scores[length + j]), value, acc1);
@@ -83,7 +86,7 @@ void block_values(const float* scores, const float* inverse_sums, std::size_t ro
       store_n(out + 3 * out_stride + c, mul(acc3, set1(inverse_sums[3])), count);
     } else {
       vec acc = zero();
-      for (std::size_t j = 0; j < length; ++j) {
+      for (std::size_t j = 0; j < keys; ++j) {
         acc = fmadd(set1(scores[j]), load_n(v + j * row_stride + c, count), acc);
       }
       store_n(out + c, mul(acc, set1(inverse_sums[0])), count);
@@ -91,11 +94,12 @@ void block_values(const float* scores, const float* inverse_sums, std::size_t ro
   }
 }
 
-}  // namespace
-
-void attention_head(const float* q, const float* k, const float* v, std::size_t row_stride,
-                    std::size_t length, std::size_t head_dim, float scale, float* scratch,
-                    float* out, std::size_t out_stride) noexcept {
+// Query i sees keys [0, length) or, when causal, [0, i]: each block of queries computes the
+// scores its last query sees, and an earlier query's extra scores are zeroed after softmax so
+// that the shared value loop skips them at no cost.
+void attend(const float* q, const float* k, const float* v, std::size_t row_stride,
+            std::size_t length, std::size_t head_dim, float scale, float* scratch, float* out,
+            std::size_t out_stride, bool causal) noexcept {
   float* keys_t = scratch;
   float* scores = scratch + head_dim * length;
   for (std::size_t j = 0; j < length; ++j) {
@@ -105,13 +109,33 @@ void attention_head(const float* q, const float* k, const float* v, std::size_t 
   float inverse_sums[kBlock];
   for (std::size_t i = 0; i < length;) {
     const std::size_t rows = length - i >= kBlock ? kBlock : 1;
-    block_scores(q + i * row_stride, row_stride, rows, keys_t, length, head_dim, scale, scores);
-    for (std::size_t r = 0; r < rows; ++r)
-      inverse_sums[r] = exponentiate(scores + r * length, length);
-    block_values(scores, inverse_sums, rows, v, row_stride, length, head_dim, out + i * out_stride,
-                 out_stride);
+    const std::size_t keys = causal ? i + rows : length;
+    block_scores(q + i * row_stride, row_stride, rows, keys_t, length, keys, head_dim, scale,
+                 scores);
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* row = scores + r * length;
+      const std::size_t seen = causal ? i + r + 1 : length;
+      inverse_sums[r] = exponentiate(row, seen);
+      for (std::size_t j = seen; j < keys; ++j) row[j] = 0.0f;
+    }
+    block_values(scores, inverse_sums, rows, v, row_stride, length, keys, head_dim,
+                 out + i * out_stride, out_stride);
     i += rows;
   }
+}
+
+}  // namespace
+
+void attention_head(const float* q, const float* k, const float* v, std::size_t row_stride,
+                    std::size_t length, std::size_t head_dim, float scale, float* scratch,
+                    float* out, std::size_t out_stride) noexcept {
+  attend(q, k, v, row_stride, length, head_dim, scale, scratch, out, out_stride, false);
+}
+
+void causal_attention_head(const float* q, const float* k, const float* v, std::size_t row_stride,
+                           std::size_t length, std::size_t head_dim, float scale, float* scratch,
+                           float* out, std::size_t out_stride) noexcept {
+  attend(q, k, v, row_stride, length, head_dim, scale, scratch, out, out_stride, true);
 }
 
 }  // namespace nowrec::cpu::NOWREC_ISA_NAMESPACE

@@ -17,12 +17,17 @@ constexpr std::size_t attention_scratch_floats(std::size_t length, std::size_t h
 //   out_i = sum_j softmax_j(scale * q_i . k_j) v_j
 // q, k and v point at the head's first feature in rows `row_stride` floats apart (the fused QKV
 // projection); out rows are `out_stride` apart. scratch holds attention_scratch_floats() floats
-// and is private to the caller's thread.
-#define NOWREC_DECLARE_ATTENTION_KERNELS(isa)                                                 \
-  namespace isa {                                                                             \
-  void attention_head(const float* q, const float* k, const float* v, std::size_t row_stride, \
-                      std::size_t length, std::size_t head_dim, float scale, float* scratch,  \
-                      float* out, std::size_t out_stride) noexcept;                           \
+// and is private to the caller's thread. causal_attention_head is the same with query i seeing
+// only keys 0..i (a decoder's mask).
+#define NOWREC_DECLARE_ATTENTION_KERNELS(isa)                                                  \
+  namespace isa {                                                                              \
+  void attention_head(const float* q, const float* k, const float* v, std::size_t row_stride,  \
+                      std::size_t length, std::size_t head_dim, float scale, float* scratch,   \
+                      float* out, std::size_t out_stride) noexcept;                            \
+  void causal_attention_head(const float* q, const float* k, const float* v,                   \
+                             std::size_t row_stride, std::size_t length, std::size_t head_dim, \
+                             float scale, float* scratch, float* out,                          \
+                             std::size_t out_stride) noexcept;                                 \
   }
 
 NOWREC_DECLARE_ATTENTION_KERNELS(scalar)

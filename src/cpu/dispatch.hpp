@@ -30,6 +30,10 @@ struct KernelTable {
   void (*attention_head)(const float* q, const float* k, const float* v, std::size_t row_stride,
                          std::size_t length, std::size_t head_dim, float scale, float* scratch,
                          float* out, std::size_t out_stride) noexcept;
+  void (*causal_attention_head)(const float* q, const float* k, const float* v,
+                                std::size_t row_stride, std::size_t length, std::size_t head_dim,
+                                float scale, float* scratch, float* out,
+                                std::size_t out_stride) noexcept;
   void (*sum_rows)(const float* rows, std::size_t count, std::size_t row_stride, std::size_t n,
                    float divisor, float* out) noexcept;
   void (*max_rows)(const float* rows, std::size_t count, std::size_t row_stride, std::size_t n,

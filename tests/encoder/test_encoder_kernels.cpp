@@ -157,44 +157,49 @@ TEST_CASE("attention for one head matches softmax(QK^T/sqrt d)V in double precis
     const KernelTable& k = nowrec::cpu::kernels_for(isa);
     for (std::size_t head_dim : {32u, 64u, 20u}) {
       for (std::size_t length : {1u, 2u, 9u, 16u, 17u, 64u, 130u}) {
-        CAPTURE(head_dim);
-        CAPTURE(length);
-        const std::size_t heads = 3, hidden = heads * head_dim, stride = 3 * hidden;
-        // Large spread: softmax must subtract the maximum to stay finite.
-        const auto qkv = random_vector(rng, length * stride, 4.0f);
-        const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-        std::vector<float> scratch(nowrec::cpu::attention_scratch_floats(length, head_dim));
-        std::vector<float> out(length * hidden, -1.0f);
-        const std::size_t head = 1;
-        const float* q = qkv.data() + head * head_dim;
-        k.attention_head(q, q + hidden, q + 2 * hidden, stride, length, head_dim, scale,
-                         scratch.data(), out.data() + head * head_dim, hidden);
+        for (bool causal : {false, true}) {
+          CAPTURE(causal);
+          CAPTURE(head_dim);
+          CAPTURE(length);
+          const std::size_t heads = 3, hidden = heads * head_dim, stride = 3 * hidden;
+          // Large spread: softmax must subtract the maximum to stay finite.
+          const auto qkv = random_vector(rng, length * stride, 4.0f);
+          const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+          std::vector<float> scratch(nowrec::cpu::attention_scratch_floats(length, head_dim));
+          std::vector<float> out(length * hidden, -1.0f);
+          const std::size_t head = 1;
+          const float* q = qkv.data() + head * head_dim;
+          (causal ? k.causal_attention_head : k.attention_head)(
+              q, q + hidden, q + 2 * hidden, stride, length, head_dim, scale, scratch.data(),
+              out.data() + head * head_dim, hidden);
 
-        double worst = 0.0;
-        for (std::size_t i = 0; i < length; ++i) {
-          std::vector<double> p(length);
-          double top = -1e300, total = 0.0;
-          for (std::size_t j = 0; j < length; ++j) {
-            double dot = 0.0;
+          double worst = 0.0;
+          for (std::size_t i = 0; i < length; ++i) {
+            const std::size_t seen = causal ? i + 1 : length;  // keys query i attends to
+            std::vector<double> p(seen);
+            double top = -1e300, total = 0.0;
+            for (std::size_t j = 0; j < seen; ++j) {
+              double dot = 0.0;
+              for (std::size_t c = 0; c < head_dim; ++c) {
+                dot += double(q[i * stride + c]) * double(q[j * stride + hidden + c]);
+              }
+              p[j] = dot / std::sqrt(double(head_dim));
+              top = std::max(top, p[j]);
+            }
+            for (double& x : p) total += (x = std::exp(x - top));
             for (std::size_t c = 0; c < head_dim; ++c) {
-              dot += double(q[i * stride + c]) * double(q[j * stride + hidden + c]);
+              double want = 0.0;
+              for (std::size_t j = 0; j < seen; ++j) {
+                want += p[j] / total * double(q[j * stride + 2 * hidden + c]);
+              }
+              worst = std::max(worst, std::abs(out[i * hidden + head * head_dim + c] - want));
             }
-            p[j] = dot / std::sqrt(double(head_dim));
-            top = std::max(top, p[j]);
+            // Other heads' columns are untouched.
+            CHECK(out[i * hidden] == -1.0f);
+            CHECK(out[i * hidden + hidden - 1] == -1.0f);
           }
-          for (double& x : p) total += (x = std::exp(x - top));
-          for (std::size_t c = 0; c < head_dim; ++c) {
-            double want = 0.0;
-            for (std::size_t j = 0; j < length; ++j) {
-              want += p[j] / total * double(q[j * stride + 2 * hidden + c]);
-            }
-            worst = std::max(worst, std::abs(out[i * hidden + head * head_dim + c] - want));
-          }
-          // Other heads' columns are untouched.
-          CHECK(out[i * hidden] == -1.0f);
-          CHECK(out[i * hidden + hidden - 1] == -1.0f);
+          CHECK(worst < 2e-5);
         }
-        CHECK(worst < 2e-5);
       }
     }
   }
@@ -291,6 +296,14 @@ TEST_CASE("every encoder kernel of every ISA agrees with the scalar variant") {
                          scratch.data(), got.data() + h * head_dim, hidden);
         scalar.attention_head(q, q + hidden, q + 2 * hidden, stride, length, head_dim, 0.17f,
                               scratch.data(), want.data() + h * head_dim, hidden);
+      }
+      agree(got, want, 1e-5);
+      for (std::size_t h = 0; h < 4; ++h) {
+        const float* q = qkv.data() + h * head_dim;
+        k.causal_attention_head(q, q + hidden, q + 2 * hidden, stride, length, head_dim, 0.17f,
+                                scratch.data(), got.data() + h * head_dim, hidden);
+        scalar.causal_attention_head(q, q + hidden, q + 2 * hidden, stride, length, head_dim, 0.17f,
+                                     scratch.data(), want.data() + h * head_dim, hidden);
       }
       agree(got, want, 1e-5);
     }
