@@ -38,6 +38,19 @@ struct EncoderOptions {
   Dtype dtype = Dtype::Default;
 };
 
+// Which tokens of a vector sequence attend to which (see SequenceEncoder::encode_vectors).
+enum class AttentionMask {
+  Bidirectional,  // every token to every token of its sequence, as for texts
+  Causal,         // token t to tokens 0..t of its sequence only
+};
+
+// Per-token hidden states of a batch: the rows of sequence s are [offsets[s], offsets[s + 1])
+// of `values`, a row-major [offsets.back()][dim] matrix.
+struct TokenStates {
+  std::vector<float> values;
+  std::vector<std::size_t> offsets;  // sequences + 1 entries, offsets[0] == 0
+};
+
 // What a loaded encoder is.
 struct EncoderInfo {
   std::string model_type;
@@ -100,6 +113,30 @@ class SequenceEncoder {
               CudaStream stream) const;
   void encode_ids(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
                   CudaStream stream) const;
+
+  // The last layer's hidden state of every token (before pooling), for texts tokenized and
+  // truncated as encode() does them, or for pre-tokenized sequences checked as encode_ids()
+  // checks them.
+  TokenStates encode_tokens(std::span<const std::string_view> texts) const;
+  TokenStates encode_ids_tokens(std::span<const std::span<const std::int32_t>> sequences) const;
+
+  // Vector-sequence input: each sequence is [length][dim()] floats, row-major, that take the
+  // place of the word embeddings. Exactly as transformers' BertModel(inputs_embeds=...) with
+  // token_type_ids all 0: token t of a sequence becomes
+  //   LayerNorm(input_t + position_embeddings[t] + token_type_embeddings[0])
+  // (RoBERTa-family models number positions from pad_token_id + 1, as for texts), and then runs
+  // through every layer with `mask`: Causal matches BertModel with config.is_decoder = True and
+  // no padding. encode_vectors pools each sequence as encode() does (the folder's pooling and
+  // normalisation) into out, sequences.size() rows of dim() floats; encode_vectors_tokens
+  // returns every token's hidden state. Throws Error(InvalidArgument) for a wrong out size, an
+  // empty sequence, one whose size is not a multiple of dim(), or one longer than
+  // info().max_length; Error(Unsupported) on CUDA.
+  void encode_vectors(std::span<const std::span<const float>> sequences, AttentionMask mask,
+                      std::span<float> out) const;
+  std::vector<float> encode_vectors(std::span<const std::span<const float>> sequences,
+                                    AttentionMask mask) const;
+  TokenStates encode_vectors_tokens(std::span<const std::span<const float>> sequences,
+                                    AttentionMask mask) const;
 
   struct Impl;
 

@@ -126,7 +126,8 @@ BertCpuModel::Buffers BertCpuModel::plan(std::byte* scratch, std::size_t tokens,
   return b;
 }
 
-void BertCpuModel::forward(const PackedBatch& batch, std::byte* scratch, float* out) const {
+void BertCpuModel::forward(const PackedBatch& batch, std::byte* scratch, float* out,
+                           Output output) const {
   const std::size_t sequences = batch.sequences();
   if (sequences == 0) return;
   std::size_t longest = 0;
@@ -137,7 +138,11 @@ void BertCpuModel::forward(const PackedBatch& batch, std::byte* scratch, float* 
   const OmpThreadsGuard threads(threads_);
   embed(batch, buffers.x);
   for (const Layer& layer : layers_) run_layer(layer, batch, buffers);
-  pool(batch, buffers.x, out);
+  if (output == Output::Tokens) {
+    std::copy(buffers.x, buffers.x + batch.tokens() * hidden_, out);
+  } else {
+    pool(batch, buffers.x, out);
+  }
 }
 
 void BertCpuModel::embed(const PackedBatch& batch, float* x) const {
@@ -150,10 +155,12 @@ void BertCpuModel::embed(const PackedBatch& batch, float* x) const {
   for (std::int64_t s = 0; s < count; ++s) {
     const std::size_t begin = batch.offsets[s], end = batch.offsets[s + 1];
     for (std::size_t t = begin; t < end; ++t) {
-      const std::size_t id = static_cast<std::size_t>(batch.ids[t]);
+      const float* word =
+          batch.vectors != nullptr
+              ? batch.vectors + t * hidden_
+              : word_embeddings_.data() + static_cast<std::size_t>(batch.ids[t]) * hidden_;
       const std::size_t position = t - begin + position_offset_;
-      k.embedding_layer_norm(word_embeddings_.data() + id * hidden_,
-                             position_embeddings_.data() + position * hidden_,
+      k.embedding_layer_norm(word, position_embeddings_.data() + position * hidden_,
                              token_type_embeddings_.data(), embedding_norm_.gamma.data(),
                              embedding_norm_.beta.data(), norm_eps_, x + t * hidden_, hidden_);
     }
@@ -172,6 +179,7 @@ void BertCpuModel::run_layer(const Layer& layer, const PackedBatch& batch, const
   // One task per (sequence, head); sequences differ in length, hence dynamic scheduling.
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   const std::int64_t tasks = static_cast<std::int64_t>(batch.sequences() * heads_);
+  const auto attention_head = batch.causal ? k.causal_attention_head : k.attention_head;
 #pragma omp parallel for schedule(dynamic) num_threads(threads_) if (tasks > 1)
   for (std::int64_t task = 0; task < tasks; ++task) {
     const std::size_t s = static_cast<std::size_t>(task) / heads_;
@@ -180,8 +188,8 @@ void BertCpuModel::run_layer(const Layer& layer, const PackedBatch& batch, const
     const float* q = b.qkv + begin * qkv_stride + h * head_dim_;
     float* thread_scratch =
         b.attention + static_cast<std::size_t>(omp_get_thread_num()) * b.per_thread_attention;
-    k.attention_head(q, q + hidden_, q + 2 * hidden_, qkv_stride, length, head_dim_, scale,
-                     thread_scratch, b.context + begin * hidden_ + h * head_dim_, hidden_);
+    attention_head(q, q + hidden_, q + 2 * hidden_, qkv_stride, length, head_dim_, scale,
+                   thread_scratch, b.context + begin * hidden_ + h * head_dim_, hidden_);
   }
 
   layer.attention_output.run(b.context, tokens, b.projected, b.matmul_scratchpad, b.matmul_src);

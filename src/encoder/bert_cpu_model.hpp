@@ -14,10 +14,14 @@
 
 namespace nowrec::encoder {
 
-// Sequences laid end to end: sequence s is ids[offsets[s], offsets[s + 1]).
+// Sequences laid end to end: sequence s is tokens [offsets[s], offsets[s + 1]), given as ids
+// or, when `vectors` is set, as rows of [tokens][hidden] input vectors that replace the word
+// embeddings.
 struct PackedBatch {
   std::span<const std::int32_t> ids;
   std::span<const std::size_t> offsets;  // sequences + 1 entries, offsets[0] == 0
+  const float* vectors = nullptr;
+  bool causal = false;  // token t attends to tokens 0..t of its sequence only
 
   std::size_t sequences() const noexcept { return offsets.empty() ? 0 : offsets.size() - 1; }
   std::size_t tokens() const noexcept { return offsets.empty() ? 0 : offsets.back(); }
@@ -42,9 +46,15 @@ class BertCpuModel {
   // `longest` tokens.
   std::size_t scratch_bytes(std::size_t tokens, std::size_t longest) const noexcept;
 
-  // Writes each sequence's pooled (and, when the folder says so, L2-normalised) embedding to
-  // out, one row of hidden() floats per sequence. Ids and lengths must already be validated.
-  void forward(const PackedBatch& batch, std::byte* scratch, float* out) const;
+  enum class Output {
+    Pooled,  // one row per sequence, pooled (and, when the folder says so, L2-normalised)
+    Tokens,  // one row per token: the last layer's hidden states
+  };
+
+  // Writes the batch's rows of hidden() floats to out. Ids and lengths must already be
+  // validated.
+  void forward(const PackedBatch& batch, std::byte* scratch, float* out,
+               Output output = Output::Pooled) const;
 
  private:
   struct Layer {

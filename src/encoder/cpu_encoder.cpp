@@ -39,48 +39,89 @@ CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelT
   }
 }
 
-template <typename SequenceIds>
-void CpuEncoder::run(std::size_t count, std::span<float> out, SequenceIds&& sequence_ids) const {
+template <typename Prepare, typename Append>
+void CpuEncoder::run(std::size_t count, float* out, BertCpuModel::Output output, bool vectors,
+                     bool causal, Prepare&& prepare, Append&& append) const {
   if (count == 0) return;
   ArenaPool::Lease arena = arenas_.acquire();
-  std::vector<std::int32_t>& ids = arena->ids;
   std::vector<std::size_t>& offsets = arena->offsets;
-  ids.clear();
+  arena->ids.clear();
+  arena->vectors.clear();
   offsets.assign(1, 0);
   std::size_t first = 0;  // the chunk's first sequence
   std::size_t longest = 0;
   auto flush = [&](std::size_t end) {
-    std::byte* scratch = arena->reserve(model_.scratch_bytes(ids.size(), longest));
-    model_.forward(PackedBatch{ids, offsets}, scratch, out.data() + first * dim());
+    const std::size_t tokens = offsets.back();
+    std::byte* scratch = arena->reserve(model_.scratch_bytes(tokens, longest));
+    const PackedBatch batch{arena->ids, offsets, vectors ? arena->vectors.data() : nullptr, causal};
+    model_.forward(batch, scratch, out, output);
+    out += (output == BertCpuModel::Output::Tokens ? tokens : end - first) * dim();
     first = end;
     longest = 0;
-    ids.clear();
+    arena->ids.clear();
+    arena->vectors.clear();
     offsets.assign(1, 0);
   };
   for (std::size_t i = 0; i < count; ++i) {
-    const std::span<const std::int32_t> sequence = sequence_ids(i, *arena);
-    if (!ids.empty() && ids.size() + sequence.size() > kChunkTokens) flush(i);
-    ids.insert(ids.end(), sequence.begin(), sequence.end());
-    offsets.push_back(ids.size());
-    longest = std::max(longest, sequence.size());
+    const std::size_t length = prepare(i, *arena);
+    if (offsets.back() > 0 && offsets.back() + length > kChunkTokens) flush(i);
+    append(i, *arena);
+    offsets.push_back(offsets.back() + length);
+    longest = std::max(longest, length);
   }
   flush(count);
 }
 
+namespace {
+
+TokenizeOptions truncating(std::size_t max_length) {
+  TokenizeOptions options;
+  options.max_length = max_length;
+  options.truncate = true;
+  return options;
+}
+
+}  // namespace
+
 void CpuEncoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
   check_out_size("encode", texts.size(), dim(), out.size());
-  TokenizeOptions options;
-  options.max_length = max_length_;
-  options.truncate = true;
-  run(texts.size(), out, [&](std::size_t i, ScratchArena& arena) {
-    tokenizer_.encode_ids(texts[i], arena.sequence_ids, options);
-    return std::span<const std::int32_t>(arena.sequence_ids);
-  });
+  const TokenizeOptions options = truncating(max_length_);
+  run(
+      texts.size(), out.data(), BertCpuModel::Output::Pooled, false, false,
+      [&](std::size_t i, ScratchArena& arena) {
+        tokenizer_.encode_ids(texts[i], arena.sequence_ids, options);
+        return arena.sequence_ids.size();
+      },
+      [](std::size_t, ScratchArena& arena) {
+        arena.ids.insert(arena.ids.end(), arena.sequence_ids.begin(), arena.sequence_ids.end());
+      });
+}
+
+void CpuEncoder::encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
+                               std::vector<std::size_t>& offsets) const {
+  // Tokenizing twice is cheap beside the forward pass, and sizes out exactly.
+  const TokenizeOptions options = truncating(max_length_);
+  offsets.assign(1, 0);
+  std::vector<std::int32_t> ids;
+  for (std::string_view text : texts) {
+    tokenizer_.encode_ids(text, ids, options);
+    offsets.push_back(offsets.back() + ids.size());
+  }
+  out.assign(offsets.back() * dim(), 0.0f);
+  run(
+      texts.size(), out.data(), BertCpuModel::Output::Tokens, false, false,
+      [&](std::size_t i, ScratchArena& arena) {
+        tokenizer_.encode_ids(texts[i], arena.sequence_ids, options);
+        return arena.sequence_ids.size();
+      },
+      [](std::size_t, ScratchArena& arena) {
+        arena.ids.insert(arena.ids.end(), arena.sequence_ids.begin(), arena.sequence_ids.end());
+      });
 }
 
 void CpuEncoder::encode_ids(std::span<const std::span<const std::int32_t>> sequences,
-                            std::span<float> out) const {
-  check_out_size("encode_ids", sequences.size(), dim(), out.size());
+                            std::span<float> out, BertCpuModel::Output output) const {
+  std::size_t tokens = 0;
   for (std::size_t i = 0; i < sequences.size(); ++i) {
     const auto& sequence = sequences[i];
     auto refuse = [&](const std::string& why) {
@@ -98,9 +139,46 @@ void CpuEncoder::encode_ids(std::span<const std::span<const std::int32_t>> seque
                ", outside the vocabulary of " + std::to_string(model_.vocab_size()));
       }
     }
+    tokens += sequence.size();
   }
-  run(sequences.size(), out,
-      [&](std::size_t i, ScratchArena&) { return std::span<const std::int32_t>(sequences[i]); });
+  const bool per_token = output == BertCpuModel::Output::Tokens;
+  check_out_size("encode_ids", per_token ? tokens : sequences.size(), dim(), out.size());
+  run(
+      sequences.size(), out.data(), output, false, false,
+      [&](std::size_t i, ScratchArena&) { return sequences[i].size(); },
+      [&](std::size_t i, ScratchArena& arena) {
+        arena.ids.insert(arena.ids.end(), sequences[i].begin(), sequences[i].end());
+      });
+}
+
+void CpuEncoder::encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
+                                std::span<float> out, BertCpuModel::Output output) const {
+  std::size_t tokens = 0;
+  for (std::size_t i = 0; i < sequences.size(); ++i) {
+    const std::size_t floats = sequences[i].size();
+    auto refuse = [&](const std::string& why) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "SequenceEncoder::encode_vectors: sequence " + std::to_string(i) + " " + why);
+    };
+    if (floats == 0) refuse("is empty");
+    if (floats % dim() != 0) {
+      refuse("holds " + std::to_string(floats) + " floats, not a multiple of dim " +
+             std::to_string(dim()));
+    }
+    if (floats / dim() > max_length_) {
+      refuse("has " + std::to_string(floats / dim()) + " vectors; the model takes at most " +
+             std::to_string(max_length_));
+    }
+    tokens += floats / dim();
+  }
+  const bool per_token = output == BertCpuModel::Output::Tokens;
+  check_out_size("encode_vectors", per_token ? tokens : sequences.size(), dim(), out.size());
+  run(
+      sequences.size(), out.data(), output, true, causal,
+      [&](std::size_t i, ScratchArena&) { return sequences[i].size() / dim(); },
+      [&](std::size_t i, ScratchArena& arena) {
+        arena.vectors.insert(arena.vectors.end(), sequences[i].begin(), sequences[i].end());
+      });
 }
 
 }  // namespace nowrec::encoder

@@ -31,14 +31,23 @@ class CpuEncoder {
   void encode(std::span<const std::string_view> texts, std::span<float> out) const;
   // Pre-tokenized sequences, special tokens included. Throws Error(InvalidArgument) for a wrong
   // out size, an empty sequence, one longer than max_length() or an id outside the vocabulary.
-  void encode_ids(std::span<const std::span<const std::int32_t>> sequences,
-                  std::span<float> out) const;
+  void encode_ids(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
+                  BertCpuModel::Output output = BertCpuModel::Output::Pooled) const;
+  // Sequences of input vectors, each [length][dim()] floats; see SequenceEncoder::encode_vectors.
+  void encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
+                      std::span<float> out,
+                      BertCpuModel::Output output = BertCpuModel::Output::Pooled) const;
+  // The per-token hidden states of texts: out grows to [tokens][dim()], offsets to texts + 1.
+  void encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
+                     std::vector<std::size_t>& offsets) const;
 
  private:
-  // Feeds sequences to the model in chunks of a bounded token count; `sequence_ids(i, arena)`
-  // gives sequence i's ids (valid until its next call).
-  template <typename SequenceIds>
-  void run(std::size_t count, std::span<float> out, SequenceIds&& sequence_ids) const;
+  // Feeds sequences to the model in chunks of a bounded token count. `prepare(i, arena)` returns
+  // sequence i's length (and may stage it in the arena); `append(i, arena)` then adds it to the
+  // arena's packed ids or vectors. Rows go to out in order, one per sequence or per token.
+  template <typename Prepare, typename Append>
+  void run(std::size_t count, float* out, BertCpuModel::Output output, bool vectors, bool causal,
+           Prepare&& prepare, Append&& append) const;
 
   Tokenizer tokenizer_;
   BertCpuModel model_;

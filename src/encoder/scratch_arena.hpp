@@ -18,8 +18,10 @@ class ScratchArena {
   std::byte* reserve(std::size_t bytes);
 
   // The batch being encoded lives here too, so that a warm arena makes an encode call
-  // allocation-free: packed ids, sequence offsets, and one sequence's ids from the tokenizer.
+  // allocation-free: packed ids (or input vectors), sequence offsets, and one sequence's ids from
+  // the tokenizer.
   std::vector<std::int32_t> ids;
+  std::vector<float> vectors;
   std::vector<std::size_t> offsets;
   std::vector<std::int32_t> sequence_ids;
 
