@@ -143,7 +143,8 @@ void apply_typed(UserState& state, const StateLayout& layout, const DecayParams&
     lag = static_cast<double>(state.last_timestamp - event.timestamp);
   }
   auto amount = [&](Group g, float w) {
-    return static_cast<float>(w * decay_factor(lag, params.half_life[g]) / state.scale[g]);
+    const double late = lag > 0.0 ? decay_factor(lag, params.half_life[g]) : 1.0;
+    return static_cast<float>(w * late / state.scale[g]);
   };
   const float w = event.weight;
   if (w != 0.0f) {
