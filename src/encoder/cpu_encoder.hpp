@@ -26,6 +26,8 @@ class CpuEncoder {
   std::size_t max_length() const noexcept { return max_length_; }
   const Tokenizer& tokenizer() const noexcept { return tokenizer_; }
   MatmulPrecision precision() const noexcept { return model_.precision(); }
+  // Scratch memory held between calls (see ArenaPool::reserved_bytes).
+  std::size_t scratch_reserved_bytes() const { return arenas_.reserved_bytes(); }
 
   // out: texts.size() rows of dim() floats. Throws Error(InvalidArgument) for a wrong size.
   void encode(std::span<const std::string_view> texts, std::span<float> out) const;

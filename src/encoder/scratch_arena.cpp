@@ -28,6 +28,18 @@ std::byte* ScratchArena::reserve(std::size_t bytes) {
   return block_.get();
 }
 
+std::size_t ScratchArena::reserved_bytes() const noexcept {
+  return capacity_ + ids.capacity() * sizeof(std::int32_t) + vectors.capacity() * sizeof(float) +
+         offsets.capacity() * sizeof(std::size_t) + sequence_ids.capacity() * sizeof(std::int32_t);
+}
+
+std::size_t ArenaPool::reserved_bytes() {
+  std::lock_guard lock(mutex_);
+  std::size_t bytes = 0;
+  for (const auto& arena : free_) bytes += arena->reserved_bytes();
+  return bytes;
+}
+
 ArenaPool::Lease::~Lease() {
   if (!arena_) return;
   std::lock_guard lock(pool_->mutex_);

@@ -17,6 +17,9 @@ class ScratchArena {
   // At least `bytes` bytes, 64-byte aligned. Earlier contents are lost when it grows.
   std::byte* reserve(std::size_t bytes);
 
+  // Bytes held: the block and the capacity of the vectors below.
+  std::size_t reserved_bytes() const noexcept;
+
   // The batch being encoded lives here too, so that a warm arena makes an encode call
   // allocation-free: packed ids (or input vectors), sequence offsets, and one sequence's ids from
   // the tokenizer.
@@ -55,6 +58,10 @@ class ArenaPool {
   };
 
   Lease acquire();
+
+  // Bytes held by the arenas not in use (all of them between calls); tests watch it stop
+  // growing as shapes vary.
+  std::size_t reserved_bytes();
 
  private:
   std::mutex mutex_;
