@@ -1,6 +1,7 @@
 // SequenceEncoder throughput on a file of texts (one JSON string a line, like the encoder
 // fixture) at several batch sizes, printed as JSON. Usage:
 //   encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] [--batches 1,32]
+//                 [--dtype f32|bf16]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +25,7 @@ struct Arguments {
   int threads = 1;
   int repeat = 3;
   std::vector<std::size_t> batches{1, 32};
+  nowrec::Dtype dtype = nowrec::Dtype::F32;
 };
 
 Arguments parse(int argc, char** argv) {
@@ -40,6 +42,8 @@ Arguments parse(int argc, char** argv) {
       args.threads = std::max(0, std::atoi(value.c_str()));
     } else if (flag == "--repeat") {
       args.repeat = std::max(1, std::atoi(value.c_str()));
+    } else if (flag == "--dtype" && (value == "f32" || value == "bf16")) {
+      args.dtype = value == "bf16" ? nowrec::Dtype::BF16 : nowrec::Dtype::F32;
     } else if (flag == "--batches") {
       args.batches.clear();
       for (std::size_t pos = 0; pos < value.size();) {
@@ -55,7 +59,7 @@ Arguments parse(int argc, char** argv) {
   if (args.model.empty() || args.texts.empty()) {
     std::fprintf(stderr,
                  "usage: encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] "
-                 "[--batches 1,32]\n");
+                 "[--batches 1,32] [--dtype f32|bf16]\n");
     std::exit(2);
   }
   return args;
@@ -89,7 +93,8 @@ int main(int argc, char** argv) try {
   const Arguments args = parse(argc, argv);
   const auto texts = read_texts(args.texts);
   const std::vector<std::string_view> views(texts.begin(), texts.end());
-  const auto encoder = nowrec::SequenceEncoder::load(args.model, {.threads = args.threads});
+  const auto encoder =
+      nowrec::SequenceEncoder::load(args.model, {.threads = args.threads, .dtype = args.dtype});
 
   std::size_t tokens = 0;
   nowrec::TokenizeOptions options;
@@ -100,7 +105,9 @@ int main(int argc, char** argv) try {
     tokens += ids.size();
   }
 
-  nlohmann::json report{{"implementation", "nowrec"},
+  const bool bf16 = args.dtype == nowrec::Dtype::BF16;
+  nlohmann::json report{{"implementation", bf16 ? "nowrec bf16" : "nowrec"},
+                        {"matmul", encoder.info().cpu_matmul},
                         {"isa", std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa()))},
                         {"texts", views.size()},
                         {"tokens", tokens},
