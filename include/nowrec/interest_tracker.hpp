@@ -24,7 +24,8 @@ class InterestTracker {
  public:
   // Throws Error(InvalidArgument) naming the option at fault: dim 0, a non-positive or
   // non-finite half-life, 0 shards, max_interests outside 1..255, recent_window above 65535,
-  // a duplicate, empty or non-finite action, or negative lateness or ttl.
+  // a duplicate, empty or non-finite action, negative lateness or ttl, or an encoder whose dim
+  // is not `dim`.
   explicit InterestTracker(const InterestTrackerOptions& options);
   InterestTracker(InterestTracker&&) noexcept;
   InterestTracker& operator=(InterestTracker&&) noexcept;
