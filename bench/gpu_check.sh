@@ -44,7 +44,7 @@ EXTRA_CMAKE=()
 EXTRA_INCLUDE=()
 if compgen -G "$CARRY/debs/*.deb" > /dev/null; then
   step "unpacking carried dependencies"
-  PREFIX="$CARRY/root"
+  PREFIX="$BUILD/carried-deps"  # outside .gpu-carry, so that it never travels
   rm -rf "$PREFIX" && mkdir -p "$PREFIX"
   for deb in "$CARRY"/debs/*.deb; do
     if command -v dpkg > /dev/null; then
@@ -71,7 +71,8 @@ ARCH="${ARCH:-90}"
 step "configure (sm_$ARCH)"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNOWREC_WITH_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_CLI=OFF \
-  -DNOWREC_BUILD_EXAMPLES=OFF -DNOWREC_TEST_MODEL_DIR="$MODEL" "${EXTRA_CMAKE[@]}" \
+  -DNOWREC_BUILD_EXAMPLES=OFF -DNOWREC_TEST_MODEL_DIR="$MODEL" -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
+  "${EXTRA_CMAKE[@]}" \
   > "$RESULTS/configure.log" 2>&1 || { tail -30 "$RESULTS/configure.log"; die "configure failed"; }
 step "build"
 ninja -C "$BUILD" ${NOWREC_GPU_JOBS:+-j"$NOWREC_GPU_JOBS"} nowrec nowrec_cuda_tests > "$RESULTS/build.log" 2>&1 ||
@@ -84,15 +85,16 @@ g++ -std=c++20 -O2 -I"$ROOT/include" -I"$BUILD/include" "${EXTRA_INCLUDE[@]}" \
 [[ "$MODE" == --build-only ]] && { step "built"; exit 0; }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || die "no GPU here"
+python3 -m pip show torch sentence-transformers transformers 2>/dev/null | grep -E "^(Name|Version)"
 export NOWREC_TEST_MODEL="$MODEL" NOWREC_TEST_FIXTURES="$ROOT/tests/fixtures"
 STATUS=0
 step "CUDA tests"
 timeout 240 "$BUILD/tests/nowrec_cuda_tests" 2>&1 | tee "$RESULTS/tests.log" | tail -25
 [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA tests FAILED"; STATUS=1; }
 
-step "compute-sanitizer memcheck (48 fixture texts)"
+step "compute-sanitizer memcheck (24 fixture texts)"
 if command -v compute-sanitizer > /dev/null; then
-  NOWREC_TEST_TEXT_LIMIT=48 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
+  NOWREC_TEST_TEXT_LIMIT=24 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
     "$BUILD/tests/nowrec_cuda_tests" -tce="*do not depend*" > "$RESULTS/memcheck.log" 2>&1
   rc=$?
   tail -6 "$RESULTS/memcheck.log"

