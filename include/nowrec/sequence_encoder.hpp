@@ -61,9 +61,8 @@ struct EncoderInfo {
   PoolingConfig pooling;
   Device device = Device::CPU;
   Dtype dtype = Dtype::F32;  // as resolved from EncoderOptions::dtype
-  // How the CPU encoder's matmuls run: "f32"; "bf16" (oneDNN's bf16 kernels, native on
-  // AVX512_BF16, emulated on other AVX-512 cores); or "bf16 weights, f32 compute", the bf16
-  // fallback where oneDNN has no bf16 matmul (AVX2-only CPUs). Empty for CUDA.
+  // How the CPU encoder's matmuls run: "f32"; "bf16" (oneDNN's bf16 kernels, on AVX512_BF16 or
+  // AMX); or "bf16 weights, f32 compute", the bf16 fallback on other CPUs. Empty for CUDA.
   std::string cpu_matmul;
 };
 

@@ -9,11 +9,11 @@ namespace nowrec::encoder {
 // How a matmul stores its weights and computes. Accumulation and dst are fp32 in every case.
 enum class MatmulPrecision {
   F32,
-  // bf16 weights and src (converted on entry), on oneDNN's bf16 kernels: AVX512_BF16 or AMX
-  // natively, AVX-512 cores by emulation.
+  // bf16 weights and src (converted on entry), on oneDNN's native bf16 kernels (AVX512_BF16 or
+  // AMX).
   BF16,
-  // The fallback where oneDNN has no bf16 matmul (AVX2-only CPUs): fp32 compute on weights
-  // rounded to bf16, so the model is the same bf16 model, only its activations stay fp32.
+  // The fallback where oneDNN has no native bf16 matmul: fp32 compute on weights rounded to
+  // bf16, so the model is the same bf16 model, only its activations stay fp32.
   BF16RoundedWeights,
 };
 

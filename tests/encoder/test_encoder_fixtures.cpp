@@ -118,8 +118,8 @@ TEST_CASE("MiniLM embeddings in bf16 stay within cosine 0.999 of sentence-transf
     const nowrec::encoder::CpuEncoder encoder(model, 1, nowrec::cpu::kernels_for(isa),
                                               MatmulPrecision::BF16);
     CAPTURE(nowrec::cpu_isa_name(isa));
-    // oneDNN runs bf16 where AVX-512 is (natively or emulated) and DNNL_MAX_CPU_ISA allows it;
-    // elsewhere the fallback.
+    // oneDNN's bf16 kernels where AVX512_BF16 is and DNNL_MAX_CPU_ISA allows it; elsewhere the
+    // fallback.
     CHECK(encoder.precision() != MatmulPrecision::F32);
     const Agreement agreement = compare_with_reference(encoder, 7, 0.999);
     MESSAGE(nowrec::cpu_isa_name(isa), " bf16 (",
