@@ -2,6 +2,7 @@
 #pragma once
 
 #include "nowrec/cpu_isa.hpp"
+#include "nowrec/cuda_ranker.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"

@@ -1,0 +1,181 @@
+// Block top-k for the CUDA ranker: each block fills kChunk (score, row) entries in shared memory,
+// sorts them with the bitonic network from ranker/gpu_select.hpp and writes the best `keep`.
+// A full sort costs more compares than a threshold select, but it is exact with ties broken by
+// row, has no data-dependent control flow and hides behind the catalog read it follows.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "cuda/cuda_check.cuh"
+#include "cuda/rank_select.cuh"
+
+namespace nowrec::cuda {
+namespace {
+
+using ranker::gpu::kChunk;
+using ranker::gpu::padding_pick;
+
+constexpr int kThreads = 512;
+constexpr int kWarps = kThreads / 32;
+
+__device__ void sort_block(Pick* entries) {
+  for (std::uint32_t size = 2; size <= kChunk; size *= 2) {
+    for (std::uint32_t stride = size / 2; stride > 0; stride /= 2) {
+      __syncthreads();
+      for (std::uint32_t pair = threadIdx.x; pair < kChunk / 2; pair += kThreads) {
+        ranker::gpu::bitonic_exchange(entries, size, stride, pair);
+      }
+    }
+  }
+  __syncthreads();
+}
+
+__device__ void write_best(const Pick* entries, std::size_t keep, Pick* out) {
+  for (std::size_t i = threadIdx.x; i < keep; i += kThreads) out[i] = entries[i];
+}
+
+__device__ float warp_sum(float value) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+// Partial dot of one row on one lane; the caller sums the lanes.
+__device__ float lane_dot(const float* row, const float* query, std::size_t dim, int lane) {
+  float sum = 0.0f;
+  if (dim % 4 == 0) {
+    const float4* r = reinterpret_cast<const float4*>(row);
+    const float4* q = reinterpret_cast<const float4*>(query);
+    for (std::size_t j = lane; j < dim / 4; j += 32) {
+      const float4 a = __ldg(r + j), b = __ldg(q + j);
+      sum += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+    }
+  } else {
+    for (std::size_t j = lane; j < dim; j += 32) sum += __ldg(row + j) * __ldg(query + j);
+  }
+  return sum;
+}
+
+__device__ float lane_dot(const __nv_bfloat16* row, const float* query, std::size_t dim, int lane) {
+  float sum = 0.0f;
+  if (dim % 8 == 0) {
+    const uint4* r = reinterpret_cast<const uint4*>(row);
+    for (std::size_t j = lane; j < dim / 8; j += 32) {
+      const uint4 packed = __ldg(r + j);
+      const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
+      const float* q = query + 8 * j;
+      for (int p = 0; p < 4; ++p) {
+        const float2 values = __bfloat1622float2(pairs[p]);
+        sum += values.x * __ldg(q + 2 * p) + values.y * __ldg(q + 2 * p + 1);
+      }
+    }
+  } else {
+    for (std::size_t j = lane; j < dim; j += 32) sum += __bfloat162float(row[j]) * __ldg(query + j);
+  }
+  return sum;
+}
+
+// grid (chunks, batch): one warp per row, the chunk's scores straight into shared memory.
+template <typename Row>
+__global__ void __launch_bounds__(kThreads)
+    score_select_kernel(const Row* catalog, std::size_t rows, std::size_t dim, const float* queries,
+                        std::size_t keep, Pick* out) {
+  __shared__ Pick entries[kChunk];
+  const std::size_t query = blockIdx.y, chunk = blockIdx.x;
+  const std::size_t first = chunk * kChunk;
+  const std::uint32_t count =
+      static_cast<std::uint32_t>(rows - first < kChunk ? rows - first : kChunk);
+  const float* q = queries + query * dim;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (std::uint32_t r = warp; r < kChunk; r += kWarps) {
+    Pick pick = padding_pick();
+    if (r < count) {
+      const float score = warp_sum(lane_dot(catalog + (first + r) * dim, q, dim, lane));
+      pick = {score, static_cast<std::uint32_t>(first + r)};
+    }
+    if (lane == 0) entries[r] = pick;
+  }
+  sort_block(entries);
+  write_best(entries, keep, out + (query * gridDim.x + chunk) * keep);
+}
+
+// grid (tile chunks, batch).
+__global__ void __launch_bounds__(kThreads)
+    select_scores_kernel(const float* scores, std::size_t tile_rows, std::size_t first_row,
+                         std::size_t chunks, std::size_t keep, Pick* out) {
+  __shared__ Pick entries[kChunk];
+  const std::size_t query = blockIdx.y;
+  const std::size_t local = blockIdx.x * std::size_t(kChunk);
+  const std::size_t count = tile_rows - local < kChunk ? tile_rows - local : kChunk;
+  const float* s = scores + query * tile_rows + local;
+  for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
+    entries[i] =
+        i < count ? Pick{s[i], static_cast<std::uint32_t>(first_row + local + i)} : padding_pick();
+  }
+  sort_block(entries);
+  const std::size_t chunk = first_row / kChunk + blockIdx.x;
+  write_best(entries, keep, out + (query * chunks + chunk) * keep);
+}
+
+// grid (blocks, batch).
+__global__ void __launch_bounds__(kThreads)
+    merge_kernel(const Pick* in, std::size_t entries_per_query, std::size_t keep, Pick* out) {
+  __shared__ Pick entries[kChunk];
+  const std::size_t query = blockIdx.y;
+  const std::size_t first = blockIdx.x * std::size_t(kChunk);
+  const std::size_t count = entries_per_query - first < kChunk ? entries_per_query - first : kChunk;
+  const Pick* source = in + query * entries_per_query + first;
+  for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
+    entries[i] = i < count ? source[i] : padding_pick();
+  }
+  sort_block(entries);
+  write_best(entries, keep, out + (query * gridDim.x + blockIdx.x) * keep);
+}
+
+__global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, std::size_t count) {
+  const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
+  if (i < count) out[i] = __float2bfloat16_rn(in[i]);
+}
+
+dim3 grid_of(std::size_t blocks, std::size_t batch) {
+  return dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(batch));
+}
+
+}  // namespace
+
+void score_and_select(const void* catalog, RowType type, std::size_t rows, std::size_t dim,
+                      const float* queries, std::size_t batch, std::size_t keep, Pick* out,
+                      cudaStream_t stream) {
+  const dim3 grid = grid_of(ranker::gpu::blocks_for(rows), batch);
+  if (type == RowType::F32) {
+    score_select_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const float*>(catalog), rows,
+                                                       dim, queries, keep, out);
+  } else {
+    score_select_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(catalog),
+                                                       rows, dim, queries, keep, out);
+  }
+  check_launch("score_select_kernel");
+}
+
+void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t first_row,
+                        std::size_t batch, std::size_t chunks, std::size_t keep, Pick* out,
+                        cudaStream_t stream) {
+  select_scores_kernel<<<grid_of(ranker::gpu::blocks_for(tile_rows), batch), kThreads, 0, stream>>>(
+      scores, tile_rows, first_row, chunks, keep, out);
+  check_launch("select_scores_kernel");
+}
+
+void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, std::size_t keep,
+                 Pick* out, cudaStream_t stream) {
+  merge_kernel<<<grid_of(ranker::gpu::blocks_for(entries), batch), kThreads, 0, stream>>>(
+      in, entries, keep, out);
+  check_launch("merge_kernel");
+}
+
+void floats_to_bf16(const float* in, void* out, std::size_t count, cudaStream_t stream) {
+  if (count == 0) return;
+  const unsigned blocks = static_cast<unsigned>((count + 255) / 256);
+  to_bf16_kernel<<<blocks, 256, 0, stream>>>(in, static_cast<__nv_bfloat16*>(out), count);
+  check_launch("to_bf16_kernel");
+}
+
+}  // namespace nowrec::cuda

@@ -1,0 +1,37 @@
+// The CUDA ranker's kernels: fused dot + block top-k, block top-k of matmul scores, and the
+// merge passes, all on the caller's stream.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+#include "ranker/gpu_select.hpp"
+
+namespace nowrec::cuda {
+
+enum class RowType { F32, BF16 };
+
+using ranker::gpu::Pick;
+
+// Scores all `rows` catalog rows (row-major, `dim` values of `type`) against `batch` fp32
+// queries on the device and keeps each chunk's best `keep`: out is [batch][chunks][keep].
+// The catalog is read once per query, with no score buffer.
+void score_and_select(const void* catalog, RowType type, std::size_t rows, std::size_t dim,
+                      const float* queries, std::size_t batch, std::size_t keep, Pick* out,
+                      cudaStream_t stream);
+
+// The same selection from matmul scores of rows [first_row, first_row + tile_rows): scores is
+// [batch][tile_rows]; picks land at their chunks' places in out, [batch][chunks][keep].
+void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t first_row,
+                        std::size_t batch, std::size_t chunks, std::size_t keep, Pick* out,
+                        cudaStream_t stream);
+
+// One merge pass: in is [batch][entries], out [batch][blocks_for(entries)][keep].
+void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, std::size_t keep,
+                 Pick* out, cudaStream_t stream);
+
+// fp32 to bf16 (round to nearest even), for the bf16 matmul's queries.
+void floats_to_bf16(const float* in, void* out, std::size_t count, cudaStream_t stream);
+
+}  // namespace nowrec::cuda

@@ -1,0 +1,93 @@
+// cuBLASLt scores for the CUDA ranker. Host code only, hence a .cpp beside the kernels' .cu.
+//
+// cuBLASLt is column-major. The row-major catalog tile [rows][dim] read column-major is
+// R (dim x rows), the queries Q (dim x batch); D = Rᵀ·Q is rows x batch, which read row-major
+// is [batch][rows]: each query's scores contiguous, as the select kernel wants them.
+#include "cuda/score_gemm.cuh"
+
+#include <memory>
+#include <string>
+
+namespace nowrec::cuda {
+namespace {
+
+struct DescDeleter {
+  void operator()(cublasLtMatmulDescOpaque_t* desc) const noexcept {
+    cublasLtMatmulDescDestroy(desc);
+  }
+  void operator()(cublasLtMatrixLayoutOpaque_t* layout) const noexcept {
+    cublasLtMatrixLayoutDestroy(layout);
+  }
+  void operator()(cublasLtMatmulPreferenceOpaque_t* preference) const noexcept {
+    cublasLtMatmulPreferenceDestroy(preference);
+  }
+};
+using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, DescDeleter>;
+using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, DescDeleter>;
+using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, DescDeleter>;
+
+Layout make_layout(cudaDataType_t type, std::size_t rows, std::size_t cols, std::size_t leading) {
+  cublasLtMatrixLayout_t layout = nullptr;
+  check(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, static_cast<std::int64_t>(leading)),
+        "cublasLtMatrixLayoutCreate");
+  return Layout(layout);
+}
+
+}  // namespace
+
+ScoreGemm::ScoreGemm(void* workspace, std::size_t workspace_bytes)
+    : workspace_(workspace), workspace_bytes_(workspace_bytes) {
+  check(cublasLtCreate(&handle_), "cublasLtCreate");
+}
+
+ScoreGemm::~ScoreGemm() { cublasLtDestroy(handle_); }
+
+void ScoreGemm::run(RowType type, const void* rows, std::size_t tile_rows, std::size_t dim,
+                    const void* queries, std::size_t batch, float* scores, cudaStream_t stream) {
+  const cudaDataType_t input = type == RowType::F32 ? CUDA_R_32F : CUDA_R_16BF;
+  cublasLtMatmulDesc_t raw = nullptr;
+  check(cublasLtMatmulDescCreate(&raw, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+  const MatmulDesc operation(raw);
+  const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
+  check(cublasLtMatmulDescSetAttribute(operation.get(), CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
+                                       sizeof(transpose)),
+        "cublasLtMatmulDescSetAttribute(TRANSA)");
+  check(cublasLtMatmulDescSetAttribute(operation.get(), CUBLASLT_MATMUL_DESC_TRANSB, &keep,
+                                       sizeof(keep)),
+        "cublasLtMatmulDescSetAttribute(TRANSB)");
+  const Layout a = make_layout(input, dim, tile_rows, dim);
+  const Layout b = make_layout(input, dim, batch, dim);
+  const Layout d = make_layout(CUDA_R_32F, tile_rows, batch, tile_rows);
+
+  const ShapeKey key{static_cast<int>(type), tile_rows, dim, batch};
+  auto found = algorithms_.find(key);
+  if (found == algorithms_.end()) {
+    cublasLtMatmulPreference_t raw_preference = nullptr;
+    check(cublasLtMatmulPreferenceCreate(&raw_preference), "cublasLtMatmulPreferenceCreate");
+    const Preference preference(raw_preference);
+    const std::uint64_t workspace = workspace_bytes_;
+    check(cublasLtMatmulPreferenceSetAttribute(preference.get(),
+                                               CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+                                               sizeof(workspace)),
+          "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+    cublasLtMatmulHeuristicResult_t result{};
+    int count = 0;
+    check(cublasLtMatmulAlgoGetHeuristic(handle_, operation.get(), a.get(), b.get(), d.get(),
+                                         d.get(), preference.get(), 1, &result, &count),
+          "cublasLtMatmulAlgoGetHeuristic");
+    if (count == 0) {
+      throw Error(ErrorCode::Unsupported, "cuBLASLt has no algorithm for ranker scores of " +
+                                              std::to_string(tile_rows) + " rows x " +
+                                              std::to_string(batch) + " queries (dim " +
+                                              std::to_string(dim) + ") on this GPU");
+    }
+    found = algorithms_.emplace(key, result.algo).first;
+  }
+  const float one = 1.0f, zero = 0.0f;
+  check(cublasLtMatmul(handle_, operation.get(), &one, rows, a.get(), queries, b.get(), &zero,
+                       scores, d.get(), scores, d.get(), &found->second, workspace_,
+                       workspace_bytes_, stream),
+        "cublasLtMatmul");
+}
+
+}  // namespace nowrec::cuda

@@ -1,0 +1,82 @@
+// Planning of the CUDA ranker's selection passes and their host reference.
+#include "ranker/gpu_select.hpp"
+
+#include <algorithm>
+#include <span>
+#include <string>
+
+#include "nowrec/error.hpp"
+
+namespace nowrec::ranker::gpu {
+
+SelectPlan plan_selection(std::size_t rows, std::size_t batch, std::size_t keep,
+                          std::size_t max_scores) {
+  if (rows == 0 || batch == 0 || keep == 0 || keep > kMaxKeep) {
+    throw Error(ErrorCode::Internal, "gpu selection plan: rows " + std::to_string(rows) +
+                                         ", batch " + std::to_string(batch) + ", keep " +
+                                         std::to_string(keep) + " (keep must be in [1, " +
+                                         std::to_string(kMaxKeep) + "])");
+  }
+  SelectPlan plan;
+  plan.rows = rows;
+  plan.batch = batch;
+  plan.keep = keep;
+  plan.chunks = blocks_for(rows);
+  const std::size_t tile_chunks = std::max<std::size_t>(1, max_scores / batch / kChunk);
+  plan.tile_rows = std::min(plan.chunks, tile_chunks) * kChunk;
+  for (std::size_t blocks = plan.chunks; blocks > 1;) {
+    const std::size_t entries = blocks * keep;
+    plan.merge_inputs.push_back(entries);
+    blocks = blocks_for(entries);
+  }
+  return plan;
+}
+
+void bitonic_sort_on_host(Pick* entries, std::uint32_t count) {
+  for (std::uint32_t size = 2; size <= count; size *= 2) {
+    for (std::uint32_t stride = size / 2; stride > 0; stride /= 2) {
+      for (std::uint32_t pair = 0; pair < count / 2; ++pair) {
+        bitonic_exchange(entries, size, stride, pair);
+      }
+    }
+  }
+}
+
+namespace {
+
+// One block's work: up to kChunk entries from `source`, padded, sorted, the best `keep` kept.
+void select_block(std::span<const Pick> source, std::size_t keep, Pick* out) {
+  std::vector<Pick> block(kChunk, padding_pick());
+  std::copy(source.begin(), source.end(), block.begin());
+  bitonic_sort_on_host(block.data(), kChunk);
+  std::copy_n(block.begin(), keep, out);
+}
+
+}  // namespace
+
+std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan) {
+  std::vector<Pick> candidates(plan.chunks * plan.keep);
+  for (std::size_t chunk = 0; chunk < plan.chunks; ++chunk) {
+    const std::size_t first = chunk * kChunk;
+    const std::size_t count = std::min<std::size_t>(kChunk, plan.rows - first);
+    std::vector<Pick> rows(count);
+    for (std::size_t r = 0; r < count; ++r) {
+      rows[r] = {scores[first + r], static_cast<std::uint32_t>(first + r)};
+    }
+    select_block(rows, plan.keep, candidates.data() + chunk * plan.keep);
+  }
+  for (const std::size_t entries : plan.merge_inputs) {
+    const std::size_t blocks = blocks_for(entries);
+    std::vector<Pick> next(blocks * plan.keep);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t first = b * kChunk;
+      const std::size_t count = std::min<std::size_t>(kChunk, entries - first);
+      select_block(std::span(candidates).subspan(first, count), plan.keep,
+                   next.data() + b * plan.keep);
+    }
+    candidates = std::move(next);
+  }
+  return candidates;
+}
+
+}  // namespace nowrec::ranker::gpu

@@ -1,0 +1,81 @@
+// The chunked top-k selection the CUDA ranker runs, written once for host and device so that the
+// host can check the device's network, planning and merge against the CPU Ranker.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#if defined(__CUDACC__)
+#define NOWREC_HOST_DEVICE __host__ __device__
+#else
+#define NOWREC_HOST_DEVICE
+#endif
+
+namespace nowrec::ranker::gpu {
+
+// Entries one thread block sorts in shared memory (8 bytes each: 32 KiB). A power of two, and
+// at least four times kMaxKeep so that every merge pass shrinks the candidates fourfold.
+inline constexpr std::uint32_t kChunk = 4096;
+inline constexpr std::size_t kMaxKeep = 1024;
+// Row of a padding entry: after every real row, so it never displaces one.
+inline constexpr std::uint32_t kNoRow = 0xffffffffu;
+
+// A scored device row. Device rows are sorted by id, so the smaller row is the smaller id.
+struct Pick {
+  float score;
+  std::uint32_t row;
+};
+
+NOWREC_HOST_DEVICE inline Pick padding_pick() { return {-__builtin_huge_valf(), kNoRow}; }
+
+// Higher score first; equal scores: the smaller row (id) first.
+NOWREC_HOST_DEVICE inline bool pick_before(const Pick& a, const Pick& b) {
+  return a.score > b.score || (a.score == b.score && a.row < b.row);
+}
+
+// One compare-exchange of a bitonic sort of `count` (a power of two) entries into best-first
+// order: pass (size, stride), pair index `pair` in [0, count / 2). A device block runs the pairs
+// of a pass in parallel, the host one after another; both get the same network.
+NOWREC_HOST_DEVICE inline void bitonic_exchange(Pick* entries, std::uint32_t size,
+                                                std::uint32_t stride, std::uint32_t pair) {
+  const std::uint32_t i = 2 * pair - (pair & (stride - 1));
+  const std::uint32_t j = i + stride;
+  const bool best_first = (i & size) == 0;
+  const Pick a = entries[i], b = entries[j];
+  if (best_first ? pick_before(b, a) : pick_before(a, b)) {
+    entries[i] = b;
+    entries[j] = a;
+  }
+}
+
+// How one call's selection runs for `batch` queries over `rows` device rows, keeping `keep`.
+//
+// Pass 1 cuts the rows into ceil(rows / kChunk) chunks and keeps the `keep` best of each (padded
+// when a chunk has fewer rows). Each merge pass cuts a query's candidates into kChunk-entry
+// blocks and keeps the `keep` best of each, until one block is left: its entries are the answer.
+struct SelectPlan {
+  std::size_t rows = 0;
+  std::size_t batch = 0;
+  std::size_t keep = 0;
+  std::size_t chunks = 0;  // pass-1 blocks per query
+  // Rows scored per matmul: a multiple of kChunk, so no chunk spans two tiles.
+  std::size_t tile_rows = 0;
+  std::vector<std::size_t> merge_inputs;  // candidates per query entering each merge pass
+};
+
+// Throws Error(Internal) for keep outside [1, kMaxKeep] or no rows. `max_scores` bounds the
+// matmul's score buffer (batch * tile_rows floats), never below one chunk per query.
+SelectPlan plan_selection(std::size_t rows, std::size_t batch, std::size_t keep,
+                          std::size_t max_scores);
+
+inline std::size_t blocks_for(std::size_t entries) { return (entries + kChunk - 1) / kChunk; }
+
+// The selection for one query on the host, entry for entry what the device computes from the
+// same scores (one per row): the reference for tests.
+std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan);
+
+// Sorts `count` entries (a power of two) best first with the bitonic network.
+void bitonic_sort_on_host(Pick* entries, std::uint32_t count);
+
+}  // namespace nowrec::ranker::gpu

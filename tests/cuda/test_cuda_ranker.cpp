@@ -1,0 +1,243 @@
+// CudaRanker against the CPU Ranker: a clean "no CUDA device" without a GPU; with one, fp32
+// ids and order equal to the Ranker's on both device paths, bf16 recall, filters and refresh.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nowrec/cuda_ranker.hpp"
+#include "nowrec/device.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/ranker.hpp"
+#include "ranker/reference.hpp"
+
+using nowrec::test::random_catalog;
+using nowrec::test::random_vector;
+
+namespace {
+
+const bool has_gpu = nowrec::cuda_device_count() > 0;
+
+void check_same(const std::vector<nowrec::ScoredItem>& got,
+                const std::vector<nowrec::ScoredItem>& expected, std::size_t first = 0) {
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(first + i < got.size());
+    CHECK(got[first + i].id == expected[i].id);
+    CHECK(got[first + i].score == doctest::Approx(expected[i].score).epsilon(1e-4));
+  }
+}
+
+// Items around a few hundred centres, as real embeddings cluster; queries near items.
+nowrec::test::Catalog clustered_catalog(std::mt19937& rng, std::size_t n, std::size_t dim) {
+  auto catalog = random_catalog(rng, n, dim);
+  const auto centres = random_catalog(rng, 300, dim);
+  std::normal_distribution<float> noise(0.0f, 0.5f);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t c = rng() % 300;
+    for (std::size_t j = 0; j < dim; ++j) {
+      catalog.vectors[i * dim + j] = centres.vectors[c * dim + j] + noise(rng);
+    }
+  }
+  return catalog;
+}
+
+}  // namespace
+
+TEST_CASE("without a usable GPU, CudaRanker fails with a clear error" * doctest::skip(has_gpu)) {
+  nowrec::ItemIndex index(4);
+  const std::vector<std::int64_t> ids{1};
+  const std::vector<float> vectors{1.0f, 0.0f, 0.0f, 0.0f};
+  index.add(ids, vectors);
+  try {
+    const nowrec::CudaRanker ranker(index);
+    FAIL("CudaRanker was built without a GPU");
+  } catch (const nowrec::Error& error) {
+    CHECK(error.code() == nowrec::ErrorCode::DeviceUnavailable);
+    CHECK(std::string(error.what()).find("no CUDA device") != std::string::npos);
+  }
+}
+
+// Small integers make every inner product exact in fp32 (and bf16) whatever the summation
+// order, so the CPU, the fused kernel and cuBLASLt must agree bit for bit, ties included: a
+// difference can only come from the selection.
+TEST_CASE("CudaRanker ids, order and scores equal the Ranker's exactly" * doctest::skip(!has_gpu)) {
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> small(-4, 4);
+  for (const auto storage : {nowrec::StorageType::F32, nowrec::StorageType::BF16}) {
+    for (const std::size_t dim : {37u, 384u}) {
+      for (const std::size_t rows : {3000u, 50000u}) {
+        CAPTURE(static_cast<int>(storage));
+        CAPTURE(dim);
+        CAPTURE(rows);
+        auto catalog = random_catalog(rng, rows, dim);
+        for (float& x : catalog.vectors) x = float(small(rng));
+        nowrec::ItemIndex index(dim, {.storage = storage});
+        index.add(catalog.ids, catalog.vectors);
+        const nowrec::Ranker cpu(index);
+        const nowrec::CudaRanker gpu(index);
+        CHECK(gpu.device_rows() == rows);
+        std::vector<std::vector<float>> queries(40, std::vector<float>(dim));
+        for (auto& query : queries) {
+          for (float& x : query) x = float(small(rng));
+        }
+        std::vector<nowrec::RankRequest> requests(queries.size());
+        for (std::size_t q = 0; q < queries.size(); ++q) requests[q].query = queries[q];
+        for (const std::size_t k : {1u, 10u, 100u, 1000u}) {
+          // Batch 1 and 3 take the fused path, 40 the cuBLASLt one.
+          for (const std::size_t batch : {1u, 3u, 40u}) {
+            CAPTURE(k);
+            CAPTURE(batch);
+            const nowrec::RankOptions options{.k = k};
+            std::vector<nowrec::ScoredItem> results(batch * k);
+            std::vector<std::size_t> counts(batch);
+            gpu.rank(std::span(requests).first(batch), options, results, counts);
+            for (std::size_t q = 0; q < batch; ++q) {
+              CAPTURE(q);
+              REQUIRE(counts[q] == k);
+              const auto expected = cpu.top_k(queries[q], k);
+              for (std::size_t i = 0; i < k; ++i) {
+                CAPTURE(i);
+                REQUIRE(results[q * k + i] == expected[i]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Gaussian vectors: summation orders differ in the last bits, so only near-ties may swap.
+TEST_CASE("CudaRanker fp32 on Gaussian vectors matches the Ranker up to near-ties" *
+          doctest::skip(!has_gpu)) {
+  std::mt19937 rng(25);
+  const std::size_t dim = 384, rows = 50000;
+  const auto catalog = random_catalog(rng, rows, dim);
+  nowrec::ItemIndex index(dim);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker cpu(index);
+  const nowrec::CudaRanker gpu(index);
+  std::vector<std::vector<float>> queries;
+  for (int q = 0; q < 32; ++q) queries.push_back(random_vector(rng, dim));
+  std::vector<nowrec::RankRequest> requests(queries.size());
+  for (std::size_t q = 0; q < queries.size(); ++q) requests[q].query = queries[q];
+  for (const std::size_t min_queries : {1000u, 16u}) {
+    CAPTURE(min_queries);
+    const nowrec::RankOptions options{.k = 100, .matmul_min_queries = min_queries};
+    std::vector<nowrec::ScoredItem> results(requests.size() * 100);
+    std::vector<std::size_t> counts(requests.size());
+    gpu.rank(requests, options, results, counts);
+    for (std::size_t q = 0; q < requests.size(); ++q) {
+      const auto expected = cpu.top_k(queries[q], 100);
+      for (std::size_t i = 0; i < 100; ++i) {
+        const nowrec::ScoredItem& got = results[q * 100 + i];
+        CHECK(got.score == doctest::Approx(expected[i].score).epsilon(1e-5));
+        if (got.id != expected[i].id) {
+          CHECK(std::abs(got.score - expected[i].score) <= 1e-4f * std::abs(expected[i].score));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("CudaRanker skips unavailable, removed and excluded items; refresh sees writes" *
+          doctest::skip(!has_gpu)) {
+  std::mt19937 rng(22);
+  const std::size_t dim = 64;
+  const auto catalog = random_catalog(rng, 20000, dim);
+  std::vector<nowrec::ItemAttributes> attributes(catalog.ids.size());
+  for (std::size_t i = 0; i < attributes.size(); i += 5) attributes[i].available = false;
+  nowrec::ItemIndex index(dim);
+  index.add(catalog.ids, catalog.vectors, attributes);
+  index.remove(std::vector<std::int64_t>{catalog.ids[1], catalog.ids[3]});
+  const nowrec::Ranker cpu(index);
+  nowrec::CudaRanker gpu(index);
+  const auto query = random_vector(rng, dim);
+  nowrec::RankRequest request;
+  request.query = query;
+  const auto unfiltered = cpu.top_k(query, 50);
+  std::vector<std::int64_t> exclude;
+  for (std::size_t i = 0; i < 50; i += 2) exclude.push_back(unfiltered[i].id);
+  request.exclude = exclude;
+  for (const std::size_t min_queries : {1u, 16u}) {
+    const nowrec::RankOptions options{.k = 30, .matmul_min_queries = min_queries};
+    check_same(gpu.rank(request, options), cpu.rank(request, options));
+  }
+
+  const auto extra = random_catalog(rng, 100, dim, 5'000'000);
+  index.add(extra.ids, extra.vectors);
+  const auto before = gpu.top_k(query, 10);
+  gpu.refresh();
+  CHECK(gpu.size() == index.size());
+  check_same(gpu.top_k(query, 10), cpu.top_k(query, 10));
+  CHECK(before.size() == 10);
+}
+
+TEST_CASE("CudaRanker bf16 recall@10 is at least 0.99 on both paths" * doctest::skip(!has_gpu)) {
+  std::mt19937 rng(23);
+  const std::size_t dim = 384, rows = 60000;
+  const auto catalog = clustered_catalog(rng, rows, dim);
+  nowrec::ItemIndex exact(dim);
+  exact.add(catalog.ids, catalog.vectors);
+  nowrec::ItemIndex half(dim, {.storage = nowrec::StorageType::BF16});
+  half.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker cpu(exact);
+  const nowrec::CudaRanker gpu(half);
+  CHECK(gpu.storage() == nowrec::StorageType::BF16);
+  std::normal_distribution<float> noise(0.0f, 0.3f);
+  std::vector<std::vector<float>> queries;
+  for (int q = 0; q < 64; ++q) {
+    const std::size_t row = rng() % rows;
+    std::vector<float> v(catalog.row(row).begin(), catalog.row(row).end());
+    for (float& x : v) x += noise(rng);
+    queries.push_back(std::move(v));
+  }
+  std::vector<nowrec::RankRequest> requests(queries.size());
+  for (std::size_t q = 0; q < queries.size(); ++q) requests[q].query = queries[q];
+  for (const std::size_t min_queries : {1000u, 16u}) {
+    CAPTURE(min_queries);
+    const nowrec::RankOptions options{.k = 10, .matmul_min_queries = min_queries};
+    std::vector<nowrec::ScoredItem> results(requests.size() * 10);
+    std::vector<std::size_t> counts(requests.size());
+    gpu.rank(requests, options, results, counts);
+    double recall = 0.0;
+    for (std::size_t q = 0; q < requests.size(); ++q) {
+      const std::vector<nowrec::ScoredItem> got(results.begin() + q * 10,
+                                                results.begin() + (q + 1) * 10);
+      recall += nowrec::test::recall(got, cpu.top_k(queries[q], 10));
+    }
+    recall /= double(requests.size());
+    MESSAGE("bf16 recall@10 " << recall);
+    CHECK(recall >= 0.99);
+  }
+}
+
+TEST_CASE("CudaRanker refuses bad requests before launching" * doctest::skip(!has_gpu)) {
+  std::mt19937 rng(24);
+  const auto catalog = random_catalog(rng, 100, 8);
+  nowrec::ItemIndex index(8);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::CudaRanker gpu(index);
+  auto query = random_vector(rng, 8);
+  const auto code_of = [](const std::function<void()>& call) {
+    try {
+      call();
+    } catch (const nowrec::Error& error) {
+      return error.code();
+    }
+    FAIL("no error thrown");
+    return nowrec::ErrorCode::Internal;
+  };
+  using nowrec::ErrorCode;
+  CHECK(code_of([&] { gpu.top_k(query, 0); }) == ErrorCode::InvalidArgument);
+  CHECK(code_of([&] { gpu.top_k(query, 101); }) == ErrorCode::InvalidArgument);
+  const std::vector<float> short_query(7, 1.0f);
+  CHECK(code_of([&] { gpu.top_k(short_query, 5); }) == ErrorCode::InvalidArgument);
+  query[3] = std::numeric_limits<float>::quiet_NaN();
+  CHECK(code_of([&] { gpu.top_k(query, 5); }) == ErrorCode::InvalidArgument);
+}
