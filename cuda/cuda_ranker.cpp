@@ -22,6 +22,8 @@ namespace gpu = ranker::gpu;
 
 // The matmul's score buffer holds at most this many floats (128 MiB); more rows go in tiles.
 constexpr std::size_t kMaxScores = std::size_t(1) << 25;
+// Pass-1 picks of one group of queries stay under this (256 MiB); larger batches run in groups.
+constexpr std::size_t kMaxPickBytes = std::size_t(256) << 20;
 constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;
 // Rows gathered on the host per upload copy.
 constexpr std::size_t kUploadRows = 8192;
@@ -135,6 +137,9 @@ struct CudaRanker::Impl {
 
   void rank(std::span<const RankRequest> requests, const RankOptions& options,
             std::span<ScoredItem> results, std::span<std::size_t> counts, cudaStream_t stream);
+  // Queries [first_query, first_query + n) of `batch`: their picks end up in host_picks.
+  void run_group(const gpu::PreparedBatch& batch, std::size_t first_query, std::size_t n,
+                 bool use_matmul, cudaStream_t stream);
 };
 
 void CudaRanker::Impl::rank(std::span<const RankRequest> requests, const RankOptions& options,
@@ -149,13 +154,30 @@ void CudaRanker::Impl::rank(std::span<const RankRequest> requests, const RankOpt
     return;
   }
   const DeviceGuard guard(device);
+  const std::size_t group = gpu::queries_per_pass(rows, batch.keep, kMaxPickBytes);
+  for (std::size_t first = 0; first < n; first += group) {
+    const std::size_t count = std::min(group, n - first);
+    const bool use_matmul = count >= std::max<std::size_t>(1, options.matmul_min_queries);
+    run_group(batch, first, count, use_matmul, stream);
+    const std::span<const gpu::Pick> answers(
+        reinterpret_cast<const gpu::Pick*>(host_picks.memory.data()), count * batch.keep);
+    for (std::size_t i = 0; i < count; ++i) {
+      counts[first + i] =
+          gpu::finish_request(answers.subspan(i * batch.keep, batch.keep), catalog.ids,
+                              batch.excluded[first + i], results.subspan((first + i) * k, k));
+    }
+  }
+}
+
+void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t first_query,
+                                 std::size_t n, bool use_matmul, cudaStream_t stream) {
+  const std::size_t rows = catalog.ids.size(), dim = catalog.dim;
   const gpu::SelectPlan plan = gpu::plan_selection(rows, n, batch.keep, kMaxScores);
   const std::size_t keep = plan.keep;
-  const bool use_matmul = n >= std::max<std::size_t>(1, options.matmul_min_queries);
 
-  const std::size_t query_bytes = batch.queries.size() * sizeof(float);
+  const std::size_t query_values = n * dim, query_bytes = query_values * sizeof(float);
   std::byte* host_query = host_queries.reserve(query_bytes, "cudaMallocHost(CudaRanker queries)");
-  std::memcpy(host_query, batch.queries.data(), query_bytes);
+  std::memcpy(host_query, batch.queries.data() + first_query * dim, query_bytes);
   auto* device_queries =
       reinterpret_cast<float*>(queries.reserve(query_bytes, "cudaMalloc(CudaRanker queries)"));
   cuda::check(
@@ -173,21 +195,21 @@ void CudaRanker::Impl::rank(std::span<const RankRequest> requests, const RankOpt
   if (use_matmul) {
     const void* matmul_queries = device_queries;
     if (catalog.row_type == cuda::RowType::BF16) {
-      void* half = half_queries.reserve(batch.queries.size() * 2, "cudaMalloc(CudaRanker bf16)");
-      cuda::floats_to_bf16(device_queries, half, batch.queries.size(), stream);
+      void* half = half_queries.reserve(query_values * 2, "cudaMalloc(CudaRanker bf16 queries)");
+      cuda::floats_to_bf16(device_queries, half, query_values, stream);
       matmul_queries = half;
     }
     auto* tile_scores = reinterpret_cast<float*>(
         scores.reserve(n * plan.tile_rows * sizeof(float), "cudaMalloc(CudaRanker scores)"));
     for (std::size_t first = 0; first < rows; first += plan.tile_rows) {
       const std::size_t tile = std::min(plan.tile_rows, rows - first);
-      gemm->run(catalog.row_type, catalog.rows.data() + first * catalog.row_bytes, tile,
-                catalog.dim, matmul_queries, n, tile_scores, stream);
+      gemm->run(catalog.row_type, catalog.rows.data() + first * catalog.row_bytes, tile, dim,
+                matmul_queries, n, tile_scores, stream);
       cuda::select_from_scores(tile_scores, tile, first, n, plan.chunks, keep, current, stream);
     }
   } else {
-    cuda::score_and_select(catalog.rows.data(), catalog.row_type, rows, catalog.dim, device_queries,
-                           n, keep, current, stream);
+    cuda::score_and_select(catalog.rows.data(), catalog.row_type, rows, dim, device_queries, n,
+                           keep, current, stream);
   }
   for (const std::size_t entries : plan.merge_inputs) {
     cuda::merge_picks(current, entries, n, keep, other, stream);
@@ -195,15 +217,10 @@ void CudaRanker::Impl::rank(std::span<const RankRequest> requests, const RankOpt
   }
 
   const std::size_t answer_bytes = n * keep * sizeof(gpu::Pick);
-  auto* answers = reinterpret_cast<gpu::Pick*>(
-      host_picks.reserve(answer_bytes, "cudaMallocHost(CudaRanker answers)"));
+  std::byte* answers = host_picks.reserve(answer_bytes, "cudaMallocHost(CudaRanker answers)");
   cuda::check(cudaMemcpyAsync(answers, current, answer_bytes, cudaMemcpyDeviceToHost, stream),
               "cudaMemcpyAsync(CudaRanker answers)");
   cuda::check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(CudaRanker)");
-  for (std::size_t i = 0; i < n; ++i) {
-    counts[i] = gpu::finish_request(std::span<const gpu::Pick>(answers + i * keep, keep),
-                                    catalog.ids, batch.excluded[i], results.subspan(i * k, k));
-  }
 }
 
 CudaRanker::CudaRanker(const ItemIndex& index, const CudaRankerOptions& options)

@@ -32,6 +32,11 @@ SelectPlan plan_selection(std::size_t rows, std::size_t batch, std::size_t keep,
   return plan;
 }
 
+std::size_t queries_per_pass(std::size_t rows, std::size_t keep, std::size_t max_pick_bytes) {
+  const std::size_t per_query = std::max<std::size_t>(1, blocks_for(rows) * keep * sizeof(Pick));
+  return std::clamp<std::size_t>(max_pick_bytes / per_query, 1, kMaxQueriesPerPass);
+}
+
 void bitonic_sort_on_host(Pick* entries, std::uint32_t count) {
   for (std::uint32_t size = 2; size <= count; size *= 2) {
     for (std::uint32_t stride = size / 2; stride > 0; stride /= 2) {

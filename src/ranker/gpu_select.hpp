@@ -71,6 +71,13 @@ SelectPlan plan_selection(std::size_t rows, std::size_t batch, std::size_t keep,
 
 inline std::size_t blocks_for(std::size_t entries) { return (entries + kChunk - 1) / kChunk; }
 
+// Grid rows: at most this many queries per launch.
+inline constexpr std::size_t kMaxQueriesPerPass = 65535;
+
+// How many queries one pass takes so that its pass-1 picks (queries x chunks x keep entries)
+// fit in `max_pick_bytes`: at least 1, at most kMaxQueriesPerPass.
+std::size_t queries_per_pass(std::size_t rows, std::size_t keep, std::size_t max_pick_bytes);
+
 // The selection for one query on the host, entry for entry what the device computes from the
 // same scores (one per row): the reference for tests.
 std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan);

@@ -99,6 +99,15 @@ TEST_CASE("selection plans cover every row and shrink to one block") {
   CHECK_THROWS_AS(gpu::plan_selection(0, 1, 1, 100), nowrec::Error);
 }
 
+TEST_CASE("large batches run in groups whose picks fit the bound") {
+  const std::size_t bound = std::size_t(256) << 20;
+  const std::size_t group = gpu::queries_per_pass(1'000'000, 100, bound);
+  CHECK(group * 245 * 100 * sizeof(gpu::Pick) <= bound);
+  CHECK((group + 1) * 245 * 100 * sizeof(gpu::Pick) > bound);
+  CHECK(gpu::queries_per_pass(1'000'000'000, 1024, bound) == 1);  // never 0
+  CHECK(gpu::queries_per_pass(10, 1, bound) == gpu::kMaxQueriesPerPass);
+}
+
 TEST_CASE("the bitonic network sorts best first, ties by row") {
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> coarse(0, 20);  // few distinct scores: many ties
