@@ -193,6 +193,11 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
       merged.reserve(merge_picks * sizeof(gpu::Pick), "cudaMalloc(CudaRanker merged picks)"));
 
   if (use_matmul) {
+    const std::size_t last_tile = rows - (rows - 1) / plan.tile_rows * plan.tile_rows;
+    use_matmul = gemm->supports(catalog.row_type, std::min(plan.tile_rows, rows), dim, n) &&
+                 gemm->supports(catalog.row_type, last_tile, dim, n);
+  }
+  if (use_matmul) {
     const void* matmul_queries = device_queries;
     if (catalog.row_type == cuda::RowType::BF16) {
       void* half = half_queries.reserve(query_values * 2, "cudaMalloc(CudaRanker bf16 queries)");

@@ -42,26 +42,39 @@ ScoreGemm::ScoreGemm(void* workspace, std::size_t workspace_bytes)
 
 ScoreGemm::~ScoreGemm() { cublasLtDestroy(handle_); }
 
-void ScoreGemm::run(RowType type, const void* rows, std::size_t tile_rows, std::size_t dim,
-                    const void* queries, std::size_t batch, float* scores, cudaStream_t stream) {
+namespace {
+
+// The matmul's description: D = Aᵀ·B with fp32 accumulation and fp32 output.
+struct Operation {
+  MatmulDesc desc;
+  Layout a, b, d;
+};
+
+Operation describe(RowType type, std::size_t tile_rows, std::size_t dim, std::size_t batch) {
   const cudaDataType_t input = type == RowType::F32 ? CUDA_R_32F : CUDA_R_16BF;
   cublasLtMatmulDesc_t raw = nullptr;
   check(cublasLtMatmulDescCreate(&raw, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
-  const MatmulDesc operation(raw);
+  Operation operation{MatmulDesc(raw), make_layout(input, dim, tile_rows, dim),
+                      make_layout(input, dim, batch, dim),
+                      make_layout(CUDA_R_32F, tile_rows, batch, tile_rows)};
   const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
-  check(cublasLtMatmulDescSetAttribute(operation.get(), CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
-                                       sizeof(transpose)),
+  check(cublasLtMatmulDescSetAttribute(operation.desc.get(), CUBLASLT_MATMUL_DESC_TRANSA,
+                                       &transpose, sizeof(transpose)),
         "cublasLtMatmulDescSetAttribute(TRANSA)");
-  check(cublasLtMatmulDescSetAttribute(operation.get(), CUBLASLT_MATMUL_DESC_TRANSB, &keep,
+  check(cublasLtMatmulDescSetAttribute(operation.desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, &keep,
                                        sizeof(keep)),
         "cublasLtMatmulDescSetAttribute(TRANSB)");
-  const Layout a = make_layout(input, dim, tile_rows, dim);
-  const Layout b = make_layout(input, dim, batch, dim);
-  const Layout d = make_layout(CUDA_R_32F, tile_rows, batch, tile_rows);
+  return operation;
+}
 
+}  // namespace
+
+const cublasLtMatmulAlgo_t* ScoreGemm::algorithm(RowType type, std::size_t tile_rows,
+                                                 std::size_t dim, std::size_t batch) {
   const ShapeKey key{static_cast<int>(type), tile_rows, dim, batch};
   auto found = algorithms_.find(key);
   if (found == algorithms_.end()) {
+    const Operation operation = describe(type, tile_rows, dim, batch);
     cublasLtMatmulPreference_t raw_preference = nullptr;
     check(cublasLtMatmulPreferenceCreate(&raw_preference), "cublasLtMatmulPreferenceCreate");
     const Preference preference(raw_preference);
@@ -72,21 +85,36 @@ void ScoreGemm::run(RowType type, const void* rows, std::size_t tile_rows, std::
           "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
-    check(cublasLtMatmulAlgoGetHeuristic(handle_, operation.get(), a.get(), b.get(), d.get(),
-                                         d.get(), preference.get(), 1, &result, &count),
-          "cublasLtMatmulAlgoGetHeuristic");
-    if (count == 0) {
-      throw Error(ErrorCode::Unsupported, "cuBLASLt has no algorithm for ranker scores of " +
-                                              std::to_string(tile_rows) + " rows x " +
-                                              std::to_string(batch) + " queries (dim " +
-                                              std::to_string(dim) + ") on this GPU");
-    }
-    found = algorithms_.emplace(key, result.algo).first;
+    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+        handle_, operation.desc.get(), operation.a.get(), operation.b.get(), operation.d.get(),
+        operation.d.get(), preference.get(), 1, &result, &count);
+    // NOT_SUPPORTED is how cuBLASLt says that no algorithm fits, not a setup bug.
+    if (status != CUBLAS_STATUS_NOT_SUPPORTED) check(status, "cublasLtMatmulAlgoGetHeuristic");
+    std::optional<cublasLtMatmulAlgo_t> algo;
+    if (status == CUBLAS_STATUS_SUCCESS && count > 0) algo = result.algo;
+    found = algorithms_.emplace(key, algo).first;
   }
+  return found->second ? &*found->second : nullptr;
+}
+
+bool ScoreGemm::supports(RowType type, std::size_t tile_rows, std::size_t dim, std::size_t batch) {
+  return algorithm(type, tile_rows, dim, batch) != nullptr;
+}
+
+void ScoreGemm::run(RowType type, const void* rows, std::size_t tile_rows, std::size_t dim,
+                    const void* queries, std::size_t batch, float* scores, cudaStream_t stream) {
+  const cublasLtMatmulAlgo_t* algo = algorithm(type, tile_rows, dim, batch);
+  if (algo == nullptr) {
+    throw Error(ErrorCode::Unsupported, "cuBLASLt has no algorithm for ranker scores of " +
+                                            std::to_string(tile_rows) + " rows x " +
+                                            std::to_string(batch) + " queries (dim " +
+                                            std::to_string(dim) + ") on this GPU");
+  }
+  const Operation operation = describe(type, tile_rows, dim, batch);
   const float one = 1.0f, zero = 0.0f;
-  check(cublasLtMatmul(handle_, operation.get(), &one, rows, a.get(), queries, b.get(), &zero,
-                       scores, d.get(), scores, d.get(), &found->second, workspace_,
-                       workspace_bytes_, stream),
+  check(cublasLtMatmul(handle_, operation.desc.get(), &one, rows, operation.a.get(), queries,
+                       operation.b.get(), &zero, scores, operation.d.get(), scores,
+                       operation.d.get(), algo, workspace_, workspace_bytes_, stream),
         "cublasLtMatmul");
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "cuda/cuda_check.cuh"
@@ -28,14 +29,21 @@ class ScoreGemm {
   void run(RowType type, const void* rows, std::size_t tile_rows, std::size_t dim,
            const void* queries, std::size_t batch, float* scores, cudaStream_t stream);
 
+  // Whether cuBLASLt has an algorithm for the shape (bf16 with an odd dim may have none); the
+  // caller then scores with the fused kernel instead.
+  bool supports(RowType type, std::size_t tile_rows, std::size_t dim, std::size_t batch);
+
  private:
-  using ShapeKey =
-      std::tuple<int, std::size_t, std::size_t, std::size_t>;  // type, rows, dim, batch
+  // type, rows, dim, batch
+  using ShapeKey = std::tuple<int, std::size_t, std::size_t, std::size_t>;
+  // The cached algorithm for a shape, or null when cuBLASLt offers none.
+  const cublasLtMatmulAlgo_t* algorithm(RowType type, std::size_t tile_rows, std::size_t dim,
+                                        std::size_t batch);
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_;
   std::size_t workspace_bytes_;
   // cuBLASLt's heuristic costs tens of microseconds; its choice for a shape is kept.
-  std::map<ShapeKey, cublasLtMatmulAlgo_t> algorithms_;
+  std::map<ShapeKey, std::optional<cublasLtMatmulAlgo_t>> algorithms_;
 };
 
 }  // namespace nowrec::cuda
