@@ -1,11 +1,15 @@
 // SequenceEncoder throughput on a file of texts (one JSON string a line, like the encoder
-// fixture) at several batch sizes, printed as JSON. Usage:
+// fixture) at several batch sizes, or its single-call latency, printed as JSON. Usage:
 //   encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] [--batches 1,32]
-//                 [--dtype f32|bf16]
+//                 [--dtype f32|bf16] [--latency CALLS] [--workload NAME] [--embeddings FILE]
+// --latency times CALLS calls of one text each (cycling through the file) instead of passes, and
+// reports their p50 and p99. --embeddings writes the last pass's embeddings of the first batch
+// size as raw float32, [texts x dim], for comparing with the peers.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -26,6 +30,9 @@ struct Arguments {
   int repeat = 3;
   std::vector<std::size_t> batches{1, 32};
   nowrec::Dtype dtype = nowrec::Dtype::F32;
+  int latency = 0;
+  std::string workload;
+  std::string embeddings;
 };
 
 Arguments parse(int argc, char** argv) {
@@ -44,6 +51,12 @@ Arguments parse(int argc, char** argv) {
       args.repeat = std::max(1, std::atoi(value.c_str()));
     } else if (flag == "--dtype" && (value == "f32" || value == "bf16")) {
       args.dtype = value == "bf16" ? nowrec::Dtype::BF16 : nowrec::Dtype::F32;
+    } else if (flag == "--latency") {
+      args.latency = std::max(0, std::atoi(value.c_str()));
+    } else if (flag == "--workload") {
+      args.workload = value;
+    } else if (flag == "--embeddings") {
+      args.embeddings = value;
     } else if (flag == "--batches") {
       args.batches.clear();
       for (std::size_t pos = 0; pos < value.size();) {
@@ -59,7 +72,8 @@ Arguments parse(int argc, char** argv) {
   if (args.model.empty() || args.texts.empty()) {
     std::fprintf(stderr,
                  "usage: encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] "
-                 "[--batches 1,32] [--dtype f32|bf16]\n");
+                 "[--batches 1,32] [--dtype f32|bf16] [--latency CALLS] [--workload NAME] "
+                 "[--embeddings FILE]\n");
     std::exit(2);
   }
   return args;
@@ -87,6 +101,12 @@ double one_pass(const nowrec::SequenceEncoder& encoder, const std::vector<std::s
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Nearest-rank percentile of sorted values.
+double percentile(const std::vector<double>& sorted, double p) {
+  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * sorted.size()));
+  return sorted[std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -112,10 +132,32 @@ int main(int argc, char** argv) try {
                         {"texts", views.size()},
                         {"tokens", tokens},
                         {"threads", args.threads},
+                        {"workload", args.workload},
                         {"runs", nlohmann::json::array()}};
   std::vector<float> out(
       std::max<std::size_t>(1, *std::max_element(args.batches.begin(), args.batches.end())) *
       encoder.dim());
+  if (args.latency > 0) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(views.size() * 2, 20); ++i)  // warm-up
+      encoder.encode(std::span(views).subspan(i % views.size(), 1),
+                     std::span(out).first(encoder.dim()));
+    std::vector<double> ms(static_cast<std::size_t>(args.latency));
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      encoder.encode(std::span(views).subspan(i % views.size(), 1),
+                     std::span(out).first(encoder.dim()));
+      ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count();
+    }
+    std::sort(ms.begin(), ms.end());
+    report["latency_ms"] = {{"calls", ms.size()},
+                            {"p50", percentile(ms, 50)},
+                            {"p99", percentile(ms, 99)},
+                            {"min", ms.front()}};
+    std::printf("%s\n", report.dump(2).c_str());
+    return 0;
+  }
+  std::vector<float> all;
   for (std::size_t batch : args.batches) {
     one_pass(encoder, views, batch, out);  // warm-up: arenas, oneDNN kernels, caches
     double best = 1e300;
@@ -125,6 +167,18 @@ int main(int argc, char** argv) try {
                               {"seconds", best},
                               {"texts_per_s", static_cast<double>(views.size()) / best},
                               {"tokens_per_s", static_cast<double>(tokens) / best}});
+    if (!args.embeddings.empty() && all.empty()) {
+      all.resize(views.size() * encoder.dim());
+      for (std::size_t first = 0; first < views.size(); first += batch) {
+        const std::size_t count = std::min(batch, views.size() - first);
+        encoder.encode(std::span(views).subspan(first, count),
+                       std::span(all).subspan(first * encoder.dim(), count * encoder.dim()));
+      }
+      std::ofstream file(args.embeddings, std::ios::binary);
+      file.write(reinterpret_cast<const char*>(all.data()),
+                 static_cast<std::streamsize>(all.size() * sizeof(float)));
+      if (!file) throw nowrec::Error(nowrec::ErrorCode::Io, "cannot write " + args.embeddings);
+    }
   }
   std::printf("%s\n", report.dump(2).c_str());
   return 0;

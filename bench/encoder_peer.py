@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
-"""ONNX Runtime on the texts encoder_bench reads, printed as the same JSON.
+"""ONNX Runtime or sentence-transformers on the texts encoder_bench reads, printed as the same JSON.
 
-Exports the model folder's transformer with mean pooling and L2 normalisation (what
+--impl onnxruntime (the default) exports the model folder's transformer with mean pooling and L2 normalisation (what
 sentence-transformers does for all-MiniLM-L6-v2) to ONNX with torch.onnx.export, from the local
 folder only, then times Hugging Face tokenizers + an ONNX Runtime session: every text once per
 pass, `batch` texts per call, sorted by length (as sentence-transformers does) and padded to
-the longest text of the call. Also reports how far its
-embeddings are from the reference fixture, as a check that both sides compute the same thing.
+the longest text of the call. --impl sentence-transformers
+runs SentenceTransformer.encode on PyTorch (torch.set_num_threads(T)), which sorts and pads the
+same way. Also reports how far its embeddings are from the reference fixture, as a check that
+both sides compute the same thing. --latency CALLS times single-text calls instead of passes and
+reports their p50 and p99, as encoder_bench does; --embeddings writes the embeddings of the first
+batch size as a float32 .npy.
 
-Needs: pip install onnxruntime onnx torch transformers tokenizers numpy.
-Usage: encoder_peer.py --model DIR --texts FILE [--threads T] [--repeat N] [--batches 1,32]
-                       [--reference NPY] [--onnx PATH] [--no-fusion]
+Needs: pip install onnxruntime onnx torch transformers tokenizers numpy sentence-transformers.
+Usage: encoder_peer.py --model DIR --texts FILE [--impl onnxruntime|sentence-transformers]
+                       [--threads T] [--repeat N] [--batches 1,32] [--latency CALLS]
+                       [--workload NAME] [--embeddings NPY] [--reference NPY] [--onnx PATH]
+                       [--no-fusion]
 """
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -59,6 +66,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=os.environ.get("NOWREC_MODEL", ""))
     parser.add_argument("--texts", required=True)
+    parser.add_argument("--impl", choices=["onnxruntime", "sentence-transformers"],
+                        default="onnxruntime")
+    parser.add_argument("--latency", type=int, default=0)
+    parser.add_argument("--workload", default="")
+    parser.add_argument("--embeddings", help="write the first batch size's embeddings here")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batches", default="1,32")
@@ -69,11 +81,80 @@ def main():
                         help="run the exported graph without ONNX Runtime's BERT fusions")
     args = parser.parse_args()
 
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-
     with open(args.texts, encoding="utf-8") as f:
         texts = [json.loads(line) for line in f if line.strip()]
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(args.model, "tokenizer.json"))
+    tok.enable_truncation(args.max_length)
+    # all-MiniLM-L6-v2's tokenizer.json pads every text to 128 tokens; sentence-transformers pads
+    # to the longest text of a batch instead.
+    tok.no_padding()
+    tokens = sum(len(e.ids) for e in tok.encode_batch(texts))
+    if args.impl == "onnxruntime":
+        name, encode = onnxruntime_encoder(args, tok)
+    else:
+        name, encode = sentence_transformers_encoder(args)
+
+    def one_pass(batch):
+        start = time.perf_counter()
+        out = encode(texts, batch)
+        return time.perf_counter() - start, out
+
+    report = {"implementation": name, "texts": len(texts), "tokens": tokens,
+              "threads": args.threads, "workload": args.workload, "runs": []}
+    if args.latency > 0:
+        for i in range(min(2 * len(texts), 20)):  # warm-up
+            encode([texts[i % len(texts)]], 1)
+        ms = []
+        for i in range(args.latency):
+            start = time.perf_counter()
+            encode([texts[i % len(texts)]], 1)
+            ms.append((time.perf_counter() - start) * 1e3)
+        ms.sort()
+
+        def percentile(p):  # nearest rank, as encoder_bench
+            return ms[min(len(ms), max(1, math.ceil(p / 100 * len(ms)))) - 1]
+
+        report["latency_ms"] = {"calls": len(ms), "p50": percentile(50), "p99": percentile(99),
+                                "min": ms[0]}
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return
+    for batch in [int(b) for b in args.batches.split(",")]:
+        _, embeddings = one_pass(batch)  # warm-up
+        best = min(one_pass(batch)[0] for _ in range(args.repeat))
+        run = {"batch": batch, "seconds": best, "texts_per_s": len(texts) / best,
+               "tokens_per_s": tokens / best}
+        if args.reference:
+            reference = np.load(args.reference)
+            run["max_abs_diff_to_reference"] = float(np.abs(embeddings - reference).max())
+        if args.embeddings and not report["runs"]:
+            np.save(args.embeddings, embeddings.astype(np.float32))
+        report["runs"].append(run)
+    json.dump(report, sys.stdout, indent=2)
+    print()
+
+
+def sentence_transformers_encoder(args):
+    import sentence_transformers
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(args.threads)
+    model = SentenceTransformer(args.model, device="cpu", local_files_only=True)
+    model.max_seq_length = args.max_length
+
+    def encode(texts, batch):
+        with torch.inference_mode():
+            return model.encode(texts, batch_size=batch, convert_to_numpy=True,
+                                show_progress_bar=False)
+
+    return (f"sentence-transformers {sentence_transformers.__version__} "
+            f"(torch {torch.__version__.split('+')[0]})"), encode
+
+
+def onnxruntime_encoder(args, tok):
+    import onnxruntime as ort
 
     workdir = tempfile.TemporaryDirectory()
     onnx_path = args.onnx or os.path.join(workdir.name, "encoder.onnx")
@@ -96,47 +177,27 @@ def main():
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-
-    tok = Tokenizer.from_file(os.path.join(args.model, "tokenizer.json"))
-    tok.enable_truncation(args.max_length)
-    # all-MiniLM-L6-v2's tokenizer.json pads every text to 128 tokens; sentence-transformers pads
-    # to the longest text of a batch instead.
-    tok.no_padding()
-    tokens = sum(len(e.ids) for e in tok.encode_batch(texts))
+    # Kept alive with the session: the fused model lives in it.
+    onnxruntime_encoder.workdir = workdir
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
 
-    def one_pass(batch):
+    def encode(texts, batch):
         # As sentence-transformers does: sort by length so that each call pads little, then
         # restore the caller's order.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         rows = []
-        start = time.perf_counter()
         for first in range(0, len(texts), batch):
             chunk = order[first:first + batch]
             encodings = tok.encode_batch([texts[i] for i in chunk])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             rows.append((chunk, session.run(None, {"input_ids": ids, "attention_mask": mask})[0]))
-        seconds = time.perf_counter() - start
         out = np.empty((len(texts), rows[0][1].shape[1]), dtype=np.float32)
         for chunk, embeddings in rows:
             out[chunk] = embeddings
-        return seconds, out
+        return out
 
-    name = f"onnxruntime {ort.__version__}" + (" (unfused)" if args.no_fusion else "")
-    report = {"implementation": name, "texts": len(texts),
-              "tokens": tokens, "threads": args.threads, "runs": []}
-    for batch in [int(b) for b in args.batches.split(",")]:
-        _, embeddings = one_pass(batch)  # warm-up
-        best = min(one_pass(batch)[0] for _ in range(args.repeat))
-        run = {"batch": batch, "seconds": best, "texts_per_s": len(texts) / best,
-               "tokens_per_s": tokens / best}
-        if args.reference:
-            reference = np.load(args.reference)
-            run["max_abs_diff_to_reference"] = float(np.abs(embeddings - reference).max())
-        report["runs"].append(run)
-    json.dump(report, sys.stdout, indent=2)
-    print()
+    return f"onnxruntime {ort.__version__}" + (" (unfused)" if args.no_fusion else ""), encode
 
 
 if __name__ == "__main__":
