@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nowrec/cuda_ranker.hpp"
@@ -240,4 +241,53 @@ TEST_CASE("CudaRanker refuses bad requests before launching" * doctest::skip(!ha
   CHECK(code_of([&] { gpu.top_k(short_query, 5); }) == ErrorCode::InvalidArgument);
   query[3] = std::numeric_limits<float>::quiet_NaN();
   CHECK(code_of([&] { gpu.top_k(query, 5); }) == ErrorCode::InvalidArgument);
+}
+
+// 3,000 queries with k = 1,000 split into two groups, each scored in several matmul tiles.
+TEST_CASE("CudaRanker large batches: groups and tiles give the Ranker's answer" *
+          doctest::skip(!has_gpu)) {
+  std::mt19937 rng(26);
+  std::uniform_int_distribution<int> small(-4, 4);
+  const std::size_t dim = 16, rows = 50000, batch = 3000, k = 1000;
+  auto catalog = random_catalog(rng, rows, dim);
+  for (float& x : catalog.vectors) x = float(small(rng));
+  nowrec::ItemIndex index(dim);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker cpu(index);
+  const nowrec::CudaRanker gpu(index);
+  std::vector<float> queries(batch * dim);
+  for (float& x : queries) x = float(small(rng));
+  std::vector<nowrec::RankRequest> requests(batch);
+  for (std::size_t q = 0; q < batch; ++q) {
+    requests[q].query = std::span<const float>(queries.data() + q * dim, dim);
+  }
+  const nowrec::RankOptions options{.k = k};
+  std::vector<nowrec::ScoredItem> got(batch * k), expected(batch * k);
+  std::vector<std::size_t> got_counts(batch), expected_counts(batch);
+  gpu.rank(requests, options, got, got_counts);
+  cpu.rank(requests, options, expected, expected_counts);
+  CHECK(got_counts == expected_counts);
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) mismatches += got[i] == expected[i] ? 0 : 1;
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("CudaRanker answers callers on several threads at once" * doctest::skip(!has_gpu)) {
+  std::mt19937 rng(27);
+  const auto catalog = random_catalog(rng, 20000, 32);
+  nowrec::ItemIndex index(32);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker cpu(index);
+  const nowrec::CudaRanker gpu(index);
+  std::vector<std::vector<float>> queries;
+  for (int t = 0; t < 4; ++t) queries.push_back(random_vector(rng, 32));
+  std::vector<std::vector<nowrec::ScoredItem>> answers(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int repeat = 0; repeat < 20; ++repeat) answers[t] = gpu.top_k(queries[t], 10);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (std::size_t t = 0; t < 4; ++t) check_same(answers[t], cpu.top_k(queries[t], 10));
 }
