@@ -62,7 +62,10 @@ inline NpyArray read_npy_f32(const std::filesystem::path& path) {
   const std::size_t data_start = header_start + header_len;
   if (bytes.size() - data_start != count * sizeof(float)) fail("data size does not match shape");
   array.values.resize(count);
-  std::memcpy(array.values.data(), bytes.data() + data_start, count * sizeof(float));
+  // An empty array has no data pointer to copy into.
+  if (count > 0) {
+    std::memcpy(array.values.data(), bytes.data() + data_start, count * sizeof(float));
+  }
   return array;
 }
 
