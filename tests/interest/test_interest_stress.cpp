@@ -39,21 +39,23 @@ TEST_CASE("writers, readers, snapshots and expiry run together on shared users")
   for (int r = 0; r < readers; ++r) {
     threads.emplace_back([&, r] {
       std::size_t seen = 0;
-      while (!done.load()) {
+      // Each reader reads at least once after users exist, however fast the writers finish.
+      do {
         const std::string user = "user-" + std::to_string((seen + r) % users);
         for (const auto& interest : tracker.interests(user, 1'000'000))
           seen += interest.vector.size();
         seen += tracker.recent_events(user).size();
         seen += tracker.stats().users;
-      }
+      } while (!done.load() || seen == 0);
       CHECK(seen > 0);
     });
   }
   threads.emplace_back([&] {
-    while (!done.load()) {
+    // At least one snapshot, however fast the writers finish.
+    do {
       tracker.snapshot(dir.path() / "s.nrs", static_cast<std::uint64_t>(snapshots.fetch_add(1)));
       tracker.expire(0);
-    }
+    } while (!done.load());
   });
   for (int w = 0; w < writers; ++w) threads[w].join();
   done.store(true);
