@@ -8,6 +8,7 @@
 #include "cuda/cuda_check.cuh"
 #include "encoder/gpu_batch_plan.hpp"
 #include "encoder/gpu_encoder.hpp"
+#include "encoder/token_sequence_check.hpp"
 #include "nowrec/device.hpp"
 
 namespace nowrec::cuda {
@@ -92,24 +93,7 @@ class CudaEncoder final : public encoder::GpuEncoder {
   }
 
   void check_ids(std::span<const std::span<const std::int32_t>> sequences) const {
-    for (std::size_t i = 0; i < sequences.size(); ++i) {
-      const auto& sequence = sequences[i];
-      auto refuse = [&](const std::string& why) {
-        throw Error(ErrorCode::InvalidArgument,
-                    "SequenceEncoder::encode_ids: sequence " + std::to_string(i) + " " + why);
-      };
-      if (sequence.empty()) refuse("is empty");
-      if (sequence.size() > max_length_) {
-        refuse("has " + std::to_string(sequence.size()) + " tokens; the model takes at most " +
-               std::to_string(max_length_));
-      }
-      for (std::size_t t = 0; t < sequence.size(); ++t) {
-        if (sequence[t] < 0 || static_cast<std::size_t>(sequence[t]) >= model_.vocab_size()) {
-          refuse("holds id " + std::to_string(sequence[t]) + " at position " + std::to_string(t) +
-                 ", outside the vocabulary of " + std::to_string(model_.vocab_size()));
-        }
-      }
-    }
+    detail::check_token_sequences(sequences, max_length_, model_.vocab_size());
   }
 
   // Callers hold mutex_.

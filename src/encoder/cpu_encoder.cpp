@@ -1,5 +1,6 @@
 // CpuEncoder: from texts or token ids to pooled embeddings, in bounded chunks of packed tokens.
 #include "encoder/cpu_encoder.hpp"
+#include "encoder/token_sequence_check.hpp"
 
 #include <algorithm>
 #include <string>
@@ -121,26 +122,8 @@ void CpuEncoder::encode_tokens(std::span<const std::string_view> texts, std::vec
 
 void CpuEncoder::encode_ids(std::span<const std::span<const std::int32_t>> sequences,
                             std::span<float> out, BertCpuModel::Output output) const {
-  std::size_t tokens = 0;
-  for (std::size_t i = 0; i < sequences.size(); ++i) {
-    const auto& sequence = sequences[i];
-    auto refuse = [&](const std::string& why) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "SequenceEncoder::encode_ids: sequence " + std::to_string(i) + " " + why);
-    };
-    if (sequence.empty()) refuse("is empty");
-    if (sequence.size() > max_length_) {
-      refuse("has " + std::to_string(sequence.size()) + " tokens; the model takes at most " +
-             std::to_string(max_length_));
-    }
-    for (std::size_t t = 0; t < sequence.size(); ++t) {
-      if (sequence[t] < 0 || static_cast<std::size_t>(sequence[t]) >= model_.vocab_size()) {
-        refuse("holds id " + std::to_string(sequence[t]) + " at position " + std::to_string(t) +
-               ", outside the vocabulary of " + std::to_string(model_.vocab_size()));
-      }
-    }
-    tokens += sequence.size();
-  }
+  const std::size_t tokens =
+      detail::check_token_sequences(sequences, max_length_, model_.vocab_size());
   const bool per_token = output == BertCpuModel::Output::Tokens;
   check_out_size("encode_ids", per_token ? tokens : sequences.size(), dim(), out.size());
   run(
