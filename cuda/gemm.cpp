@@ -5,6 +5,7 @@
 // A = weight (transposed), B = x, gives D = w·xᵀ (out x rows): read row-major, y = x·wᵀ. The
 // bias epilogue adds per row of D, i.e. per output feature.
 #include "cuda/gemm.cuh"
+#include "cuda/cublaslt_handles.hpp"
 
 #include <memory>
 #include <string>
@@ -14,28 +15,10 @@ namespace {
 
 cudaDataType_t data_type(HalfType type) { return type == HalfType::F16 ? CUDA_R_16F : CUDA_R_16BF; }
 
-struct DescDeleter {
-  void operator()(cublasLtMatmulDescOpaque_t* desc) const noexcept {
-    cublasLtMatmulDescDestroy(desc);
-  }
-  void operator()(cublasLtMatrixLayoutOpaque_t* layout) const noexcept {
-    cublasLtMatrixLayoutDestroy(layout);
-  }
-  void operator()(cublasLtMatmulPreferenceOpaque_t* preference) const noexcept {
-    cublasLtMatmulPreferenceDestroy(preference);
-  }
-};
-using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, DescDeleter>;
-using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, DescDeleter>;
-using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, DescDeleter>;
-
-Layout make_layout(cudaDataType_t type, int rows, int cols, int leading) {
-  cublasLtMatrixLayout_t layout = nullptr;
-  check(cublasLtMatrixLayoutCreate(&layout, type, static_cast<std::uint64_t>(rows),
-                                   static_cast<std::uint64_t>(cols), leading),
-        "cublasLtMatrixLayoutCreate");
-  return Layout(layout);
-}
+using cublaslt::Layout;
+using cublaslt::make_layout;
+using cublaslt::MatmulDesc;
+using cublaslt::Preference;
 
 }  // namespace
 

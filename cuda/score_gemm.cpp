@@ -4,6 +4,7 @@
 // R (dim x rows), the queries Q (dim x batch); D = Rᵀ·Q is rows x batch, which read row-major
 // is [batch][rows]: each query's scores contiguous, as the select kernel wants them.
 #include "cuda/score_gemm.cuh"
+#include "cuda/cublaslt_handles.hpp"
 
 #include <memory>
 #include <string>
@@ -11,27 +12,10 @@
 namespace nowrec::cuda {
 namespace {
 
-struct DescDeleter {
-  void operator()(cublasLtMatmulDescOpaque_t* desc) const noexcept {
-    cublasLtMatmulDescDestroy(desc);
-  }
-  void operator()(cublasLtMatrixLayoutOpaque_t* layout) const noexcept {
-    cublasLtMatrixLayoutDestroy(layout);
-  }
-  void operator()(cublasLtMatmulPreferenceOpaque_t* preference) const noexcept {
-    cublasLtMatmulPreferenceDestroy(preference);
-  }
-};
-using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, DescDeleter>;
-using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, DescDeleter>;
-using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, DescDeleter>;
-
-Layout make_layout(cudaDataType_t type, std::size_t rows, std::size_t cols, std::size_t leading) {
-  cublasLtMatrixLayout_t layout = nullptr;
-  check(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, static_cast<std::int64_t>(leading)),
-        "cublasLtMatrixLayoutCreate");
-  return Layout(layout);
-}
+using cublaslt::Layout;
+using cublaslt::make_layout;
+using cublaslt::MatmulDesc;
+using cublaslt::Preference;
 
 }  // namespace
 
