@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "encoder/npy_reader.hpp"
+#include "encoder/minilm_fixture.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -37,20 +37,11 @@ EncoderOptions cuda_options(Dtype dtype) {
   return options;
 }
 
-struct Fixture {
-  std::vector<std::string> texts;
-  nowrec::test::NpyArray embeddings;
-};
+using Fixture = nowrec::test::MinilmFixture;
 
 const Fixture& fixture() {
   static const Fixture loaded = [] {
-    Fixture f;
-    const auto dir = nowrec::test::fixtures_dir() / "encoder";
-    std::ifstream lines(dir / "minilm_texts.jsonl");
-    for (std::string line; std::getline(lines, line);) {
-      f.texts.push_back(nlohmann::json::parse(line).get<std::string>());
-    }
-    f.embeddings = nowrec::test::read_npy_f32(dir / "minilm_embeddings.npy");
+    Fixture f = nowrec::test::load_minilm_fixture();
     // compute-sanitizer runs the tests on a prefix of the texts to stay within its time.
     if (const char* limit = std::getenv("NOWREC_TEST_TEXT_LIMIT")) {
       const std::size_t count = std::min<std::size_t>(std::stoul(limit), f.texts.size());

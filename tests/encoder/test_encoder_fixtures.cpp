@@ -15,7 +15,7 @@
 
 #include "cpu/dispatch.hpp"
 #include "encoder/cpu_encoder.hpp"
-#include "encoder/npy_reader.hpp"
+#include "encoder/minilm_fixture.hpp"
 #include "nowrec/cpu_isa.hpp"
 #include "nowrec/model_folder.hpp"
 #include "test_support.hpp"
@@ -24,22 +24,10 @@ using nowrec::CpuIsa;
 
 namespace {
 
-struct Fixture {
-  std::vector<std::string> texts;
-  nowrec::test::NpyArray embeddings;
-};
+using Fixture = nowrec::test::MinilmFixture;
 
 const Fixture& fixture() {
-  static const Fixture loaded = [] {
-    Fixture f;
-    const auto dir = nowrec::test::fixtures_dir() / "encoder";
-    std::ifstream lines(dir / "minilm_texts.jsonl");
-    for (std::string line; std::getline(lines, line);) {
-      f.texts.push_back(nlohmann::json::parse(line).get<std::string>());
-    }
-    f.embeddings = nowrec::test::read_npy_f32(dir / "minilm_embeddings.npy");
-    return f;
-  }();
+  static const Fixture loaded = nowrec::test::load_minilm_fixture();
   return loaded;
 }
 

@@ -1,6 +1,8 @@
 // Test helpers for the ranker: random catalogs and a double-precision brute-force reference.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -76,6 +78,17 @@ inline double recall(const std::vector<ScoredItem>& got, const std::vector<Score
     hits += std::any_of(got.begin(), got.end(), [&](const ScoredItem& g) { return g.id == e.id; });
   }
   return double(hits) / double(expected.size());
+}
+
+// Same ids in the same order, scores within float rounding of the reference.
+inline void check_same(const std::vector<ScoredItem>& got,
+                       const std::vector<ScoredItem>& expected) {
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i].id == expected[i].id);
+    CHECK(got[i].score == doctest::Approx(expected[i].score).epsilon(1e-4));
+  }
 }
 
 }  // namespace nowrec::test

@@ -9,23 +9,10 @@
 #include "nowrec/ranker.hpp"
 #include "ranker/reference.hpp"
 
+using nowrec::test::check_same;
 using nowrec::test::brute_force_query;
 using nowrec::test::random_catalog;
 using nowrec::test::random_vector;
-
-namespace {
-
-void check_same(const std::vector<nowrec::ScoredItem>& got,
-                const std::vector<nowrec::ScoredItem>& expected) {
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got[i].id == expected[i].id);
-    CHECK(got[i].score == doctest::Approx(expected[i].score).epsilon(1e-4));
-  }
-}
-
-}  // namespace
 
 TEST_CASE("fp32 top_k equals a double-precision brute force") {
   std::mt19937 rng(1);

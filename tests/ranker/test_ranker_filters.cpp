@@ -9,22 +9,13 @@
 #include "nowrec/ranker.hpp"
 #include "ranker/reference.hpp"
 
+using nowrec::test::check_same;
 using nowrec::test::brute_force;
 using nowrec::test::dot;
 using nowrec::test::random_catalog;
 using nowrec::test::random_vector;
 
 namespace {
-
-void check_same(const std::vector<nowrec::ScoredItem>& got,
-                const std::vector<nowrec::ScoredItem>& expected) {
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got[i].id == expected[i].id);
-    CHECK(got[i].score == doctest::Approx(expected[i].score).epsilon(1e-4));
-  }
-}
 
 // Catalog rows get categories row % 7 and (row % 5) + 100; every 11th row is unavailable.
 struct Fixture {
