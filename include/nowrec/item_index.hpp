@@ -57,6 +57,12 @@ class ItemIndex {
   // Throws Error(NotFound) for an unknown id (nothing is removed then).
   void remove(std::span<const std::int64_t> ids);
 
+  // Sets each item's prior (e.g. log popularity), which RankRequest::prior_weight adds to its
+  // score; items start with prior 0. Writes only the priors of the segments touched. Throws
+  // Error(NotFound) for an unknown id and Error(InvalidArgument) for a size mismatch or a
+  // non-finite prior; on error nothing changes.
+  void set_priors(std::span<const std::int64_t> ids, std::span<const float> priors);
+
   bool contains(std::int64_t id) const;
   std::size_t size() const;
   std::size_t dim() const noexcept { return dim_; }

@@ -37,6 +37,8 @@ struct RankRequest {
   // Subtracted from every score: negative_weight * (negative . item). Empty: no penalty.
   std::span<const float> negative;
   float negative_weight = 0.0f;
+  // Added to every score: prior_weight * the item's prior (ItemIndex::set_priors). 0: none.
+  float prior_weight = 0.0f;
   std::span<const std::int64_t> exclude;
   std::span<const std::int64_t> allow;
   std::span<const std::uint32_t> categories;
