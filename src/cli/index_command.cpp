@@ -1,6 +1,4 @@
 // `nowrec index`: embeds the texts of an items file and writes an ItemIndex file.
-#include <unistd.h>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -10,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/item_table.hpp"
 #include "cli/model_locator.hpp"
+#include "cli/progress.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/item_index.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -35,35 +34,6 @@ StorageType parse_storage(const std::string& name) {
   if (name == "int8") return StorageType::Int8;
   throw Error(ErrorCode::InvalidArgument, "--storage '" + name + "' is not one of f32, bf16, int8");
 }
-
-// One line on stderr, redrawn in place on a terminal and printed every tenth of the way
-// otherwise, so logs of long runs stay short.
-class Progress {
- public:
-  explicit Progress(std::size_t total) : total_(total), terminal_(::isatty(2) != 0) {}
-  void update(std::size_t done) {
-    const double seconds = elapsed();
-    const double rate = seconds > 0 ? double(done) / seconds : 0.0;
-    const int percent = total_ == 0 ? 100 : int(100 * done / total_);
-    if (!terminal_ && percent / 10 == last_tenth_ && done != total_) return;
-    last_tenth_ = percent / 10;
-    constexpr int kWidth = 30;
-    const int filled = kWidth * percent / 100;
-    std::fprintf(stderr, "%s[%s%s] %3d%% %zu/%zu items, %.0f items/s%s", terminal_ ? "\r" : "",
-                 std::string(filled, '#').c_str(), std::string(kWidth - filled, ' ').c_str(),
-                 percent, done, total_, rate, terminal_ ? "" : "\n");
-    if (terminal_ && done == total_) std::fputc('\n', stderr);
-  }
-  double elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-
- private:
-  std::size_t total_;
-  bool terminal_;
-  int last_tenth_ = -1;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 int run_index(const IndexArgs& args) {
   const StorageType storage = parse_storage(args.storage);

@@ -1,4 +1,4 @@
-// The nowrec command line: tokenize, encode, info, demo.
+// The nowrec command line: tokenize, encode, info, demo, index, catalog.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   nowrec::cli::add_info_command(app, exit_status);
   nowrec::cli::add_demo_command(app, exit_status);
   nowrec::cli::add_index_command(app, exit_status);
+  nowrec::cli::add_catalog_command(app, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
