@@ -54,11 +54,13 @@ void fold_request(const RankRequest& request, std::size_t index, std::size_t dim
   }
   if (!request.negative.empty()) check_vector(request.negative, dim, name + " negative");
   check_weight(request.negative_weight, name + " negative_weight");
+  check_weight(request.prior_weight, name + " prior_weight");
   if (aggregation == Aggregation::Max && request.interests.size() > 1) {
     unsupported(name + ": max over several interests");
   }
   if (!request.allow.empty()) unsupported(name + ": an allow list");
   if (!request.categories.empty()) unsupported(name + ": a category filter");
+  if (request.prior_weight != 0.0f) unsupported(name + ": item priors (prior_weight)");
 
   const std::size_t start = queries.size();
   if (!request.query.empty()) {

@@ -2,15 +2,18 @@
 //
 // Layout (native little-endian x86-64): a 64-byte header, then sections each starting on a
 // 64-byte boundary: ids (int64), vectors (dim values of the storage type per row), scales (float
-// per row, Int8 only), available (uint8 per row), category offsets (uint64, rows + 1), categories
-// (uint32). The checksum covers every byte after the header.
+// per row, Int8 only), priors (float per row; since version 2), available (uint8 per row),
+// category offsets (uint64, rows + 1), categories (uint32). The checksum covers every byte after
+// the header. Version 1 files (no priors section) are still read, with every prior 0.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -24,7 +27,8 @@ namespace nowrec {
 namespace {
 
 constexpr std::array<char, 8> kMagic = {'N', 'O', 'W', 'R', 'I', 'D', 'X', '\0'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kOldestVersion = 1;
 constexpr std::size_t kAlign = 64;
 
 struct FileHeader {
@@ -43,7 +47,7 @@ std::uint64_t align_up(std::uint64_t n) { return (n + kAlign - 1) / kAlign * kAl
 
 // Where each section starts, from the header's counts; false when the sizes overflow.
 struct Layout {
-  std::uint64_t ids, vectors, scales, available, category_offsets, categories, end;
+  std::uint64_t ids, vectors, scales, priors, available, category_offsets, categories, end;
 };
 
 bool overflows_mul(std::uint64_t a, std::uint64_t b, std::uint64_t& out) {
@@ -61,8 +65,10 @@ bool compute_layout(const FileHeader& h, Layout& layout) {
   layout.ids = sizeof(FileHeader);
   layout.vectors = align_up(layout.ids + h.rows * 8);
   if (vector_bytes > (std::uint64_t(1) << 50)) return false;
+  const bool has_priors = h.version >= 2;
   layout.scales = align_up(layout.vectors + vector_bytes);
-  layout.available = align_up(layout.scales + (int8 ? h.rows * 4 : 0));
+  layout.priors = align_up(layout.scales + (int8 ? h.rows * 4 : 0));
+  layout.available = align_up(layout.priors + (has_priors ? h.rows * 4 : 0));
   layout.category_offsets = align_up(layout.available + h.rows);
   layout.categories = align_up(layout.category_offsets + (h.rows + 1) * 8);
   layout.end = layout.categories + h.category_count * 4;
@@ -215,6 +221,15 @@ void ItemIndex::save(const std::filesystem::path& path) const {
   if (snap->storage == StorageType::Int8) {
     for (const auto& s : snap->segments) out.write(s->scales, s->rows * 4);
   }
+  out.pad_to(layout.priors);
+  for (const auto& s : snap->segments) {
+    if (s->priors != nullptr) {
+      out.write(s->priors, s->rows * 4);
+    } else {
+      const std::vector<float> zeros(s->rows, 0.0f);
+      out.write(zeros.data(), s->rows * 4);
+    }
+  }
   out.pad_to(layout.available);
   for (const auto& s : snap->segments) out.write(s->available, s->rows);
   out.pad_to(layout.category_offsets);
@@ -277,8 +292,9 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
   FileHeader h;
   std::memcpy(&h, base, sizeof h);
   if (h.magic != kMagic) throw format_error(path, "bad magic (not an index file)");
-  if (h.version != kVersion) {
+  if (h.version < kOldestVersion || h.version > kVersion) {
     throw format_error(path, "version " + std::to_string(h.version) + " (this build reads " +
+                                 std::to_string(kOldestVersion) + " to " +
                                  std::to_string(kVersion) + ")");
   }
   if (h.storage > std::uint32_t(StorageType::Int8)) {
@@ -303,7 +319,12 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
   if (offsets[0] != 0 || offsets[h.rows] != h.category_count) {
     throw format_error(path, "category offsets do not span the category list");
   }
+  const float* priors =
+      h.version >= 2 ? reinterpret_cast<const float*>(base + layout.priors) : nullptr;
   for (std::uint64_t row = 0; row < h.rows; ++row) {
+    if (priors != nullptr && !std::isfinite(priors[row])) {
+      throw format_error(path, "the prior of row " + std::to_string(row) + " is not finite");
+    }
     if (offsets[row + 1] < offsets[row]) {
       throw format_error(path, "category offsets decrease at row " + std::to_string(row));
     }
@@ -328,6 +349,11 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
     segment->scales = snap->storage == StorageType::Int8
                           ? reinterpret_cast<const float*>(base + layout.scales) + first
                           : nullptr;
+    // A segment whose priors are all 0 gets none, so scans skip them (see Segment::priors).
+    if (priors != nullptr && std::any_of(priors + first, priors + first + segment->rows,
+                                         [](float x) { return x != 0.0f; })) {
+      segment->priors = priors + first;
+    }
     segment->available = available + first;
     segment->category_offsets = offsets + first;
     segment->categories = reinterpret_cast<const std::uint32_t*>(base + layout.categories);

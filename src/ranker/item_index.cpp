@@ -161,10 +161,46 @@ void ItemIndex::update(std::span<const std::int64_t> ids, std::span<const float>
       } else {
         const ItemAttributes& attrs = attributes[input->second];
         builder.append(old.ids[row], vectors.data() + input->second * dim_, attrs.categories,
-                       attrs.available);
+                       attrs.available, old.prior_of(row));
       }
     }
     next->segments[segment_index] = builder.finish();
+  }
+  writer_->publish(std::move(next));
+}
+
+void ItemIndex::set_priors(std::span<const std::int64_t> ids, std::span<const float> priors) {
+  if (priors.size() != ids.size()) {
+    throw Error(ErrorCode::InvalidArgument, "ItemIndex::set_priors: " + std::to_string(ids.size()) +
+                                                " ids but " + std::to_string(priors.size()) +
+                                                " priors");
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!std::isfinite(priors[i])) {
+      throw Error(ErrorCode::InvalidArgument, "ItemIndex::set_priors: the prior of item " +
+                                                  std::to_string(ids[i]) + " is not finite");
+    }
+  }
+  check_unique("ItemIndex::set_priors", ids);
+  std::lock_guard lock(writer_->write_mutex);
+  std::unordered_map<std::uint32_t, std::unordered_map<std::int64_t, float>> by_segment;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto found = writer_->segment_of.find(ids[i]);
+    if (found == writer_->segment_of.end()) {
+      throw Error(ErrorCode::NotFound, "ItemIndex::set_priors: item id " + std::to_string(ids[i]) +
+                                           " is not in the index");
+    }
+    by_segment[found->second][ids[i]] = priors[i];
+  }
+  auto next = std::make_shared<Snapshot>(*snapshot());
+  for (const auto& [segment_index, inputs] : by_segment) {
+    const auto& old = next->segments[segment_index];
+    std::vector<float> values(old->rows);
+    for (std::size_t row = 0; row < old->rows; ++row) {
+      const auto input = inputs.find(old->ids[row]);
+      values[row] = input != inputs.end() ? input->second : old->prior_of(row);
+    }
+    next->segments[segment_index] = ranker::with_priors(old, std::move(values));
   }
   writer_->publish(std::move(next));
 }

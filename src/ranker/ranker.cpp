@@ -54,6 +54,7 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
   const bool has_negative = !request.negative.empty() && request.negative_weight != 0.0f;
   if (!request.negative.empty()) check_vector(request.negative, dim, name + " negative");
   check_weight(request.negative_weight, name + " negative_weight");
+  check_weight(request.prior_weight, name + " prior_weight");
 
   ranker::ScanUser user;
   user.first_vector = plan.vectors.size() / dim;
@@ -90,6 +91,7 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
   if (!request.allow.empty()) {
     user.allow = &filters.sets.emplace_back(request.allow.begin(), request.allow.end());
   }
+  user.prior_weight = request.prior_weight;
   user.categories.assign(request.categories.begin(), request.categories.end());
   std::sort(user.categories.begin(), user.categories.end());
   plan.users.push_back(std::move(user));

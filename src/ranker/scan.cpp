@@ -161,7 +161,10 @@ class Scanner {
     for (std::size_t u = 0; u < plan_.users.size(); ++u) {
       const ScanUser& user = plan_.users[u];
       const float* user_scores = state.scores.data() + user.first_vector * block.rows;
-      if (user.interest_count > 1 || user.has_negative) {
+      // Priors are added here, after any kernel or matmul, so every scoring path gets them the
+      // same way; an index or request without priors skips this pass entirely.
+      const bool add_priors = user.prior_weight != 0.0f && segment.priors != nullptr;
+      if (user.interest_count > 1 || user.has_negative || add_priors) {
         float* combined = state.combined.data();
         std::copy_n(user_scores, block.rows, combined);
         for (std::size_t i = 1; i < user.interest_count; ++i) {
@@ -171,6 +174,12 @@ class Scanner {
         if (user.has_negative) {
           const float* penalty = user_scores + user.interest_count * block.rows;
           for (std::size_t r = 0; r < block.rows; ++r) combined[r] += penalty[r];
+        }
+        if (add_priors) {
+          const float* priors = segment.priors + block.first;
+          for (std::size_t r = 0; r < block.rows; ++r) {
+            combined[r] += user.prior_weight * priors[r];
+          }
         }
         user_scores = combined;
       }

@@ -13,11 +13,13 @@ namespace nowrec::ranker {
 
 // One user's part of a scan. Its score for a row is the maximum over its `interest_count`
 // vectors' inner products, plus the inner product of one more vector when has_negative (that
-// vector already carries the minus sign and the penalty weight).
+// vector already carries the minus sign and the penalty weight), plus prior_weight times the
+// row's prior.
 struct ScanUser {
   std::size_t first_vector = 0;
   std::size_t interest_count = 1;
   bool has_negative = false;
+  float prior_weight = 0.0f;  // times each row's prior, added to its score
   const std::unordered_set<std::int64_t>* exclude = nullptr;  // null: none
   const std::unordered_set<std::int64_t>* allow = nullptr;    // null: every id
   std::vector<std::uint32_t> categories;                      // sorted; empty: every category

@@ -20,10 +20,10 @@ class SegmentBuilder {
   void reserve(std::size_t rows);
 
   void append(std::int64_t id, const float* vector, std::span<const std::uint32_t> categories,
-              bool available);
+              bool available, float prior = 0.0f);
   // Copies row `row` of `from` as stored (no re-encoding, so no extra rounding).
   void append_copy(const Segment& from, std::size_t row);
-  // Row `row` of `from` with a new vector; the attributes stay.
+  // Row `row` of `from` with a new vector; the attributes and the prior stay.
   void append_with_vector(const Segment& from, std::size_t row, const float* vector);
 
   std::shared_ptr<const Segment> finish();
@@ -35,9 +35,15 @@ class SegmentBuilder {
   std::vector<std::int64_t> ids_;
   std::vector<std::byte> vectors_;
   std::vector<float> scales_;
+  std::vector<float> priors_;
   std::vector<std::uint8_t> available_;
   std::vector<std::uint64_t> category_offsets_{0};
   std::vector<std::uint32_t> categories_;
 };
+
+// `old` with row r's prior replaced by priors[r] (rows() floats). The new segment shares every
+// other buffer with `old`, so setting priors copies no embeddings.
+std::shared_ptr<const Segment> with_priors(const std::shared_ptr<const Segment>& old,
+                                           std::vector<float> priors);
 
 }  // namespace nowrec::ranker

@@ -22,12 +22,19 @@ struct Segment {
   const std::int64_t* ids = nullptr;
   const std::byte* vectors = nullptr;  // rows x dim values of the snapshot's storage type
   const float* scales = nullptr;       // one per row for Int8, else null
+  // One per row (ItemIndex::set_priors); null when every prior of the segment is 0, so scans
+  // of an index without priors never read them.
+  const float* priors = nullptr;
   const std::uint8_t* available = nullptr;
   // Row r's categories are categories[category_offsets[r] .. category_offsets[r + 1]).
   const std::uint64_t* category_offsets = nullptr;
   const std::uint32_t* categories = nullptr;
   std::shared_ptr<const void> owner;
+  // Keeps `priors` alive when they were set after the segment was built (ItemIndex::set_priors
+  // replaces them without copying the rest); null when `owner` holds them.
+  std::shared_ptr<const void> priors_owner;
 
+  float prior_of(std::size_t row) const noexcept { return priors != nullptr ? priors[row] : 0.0f; }
   std::span<const std::uint32_t> categories_of(std::size_t row) const noexcept {
     return {categories + category_offsets[row], categories + category_offsets[row + 1]};
   }

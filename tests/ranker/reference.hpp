@@ -19,7 +19,9 @@ struct Catalog {
   std::size_t dim = 0;
   std::vector<std::int64_t> ids;
   std::vector<float> vectors;
+  std::vector<float> priors;  // one per row (ItemIndex::set_priors), or empty: every prior 0
   std::span<const float> row(std::size_t i) const { return {vectors.data() + i * dim, dim}; }
+  double prior(std::size_t i) const { return priors.empty() ? 0.0 : double(priors[i]); }
 };
 
 inline Catalog random_catalog(std::mt19937& rng, std::size_t n, std::size_t dim,
@@ -33,6 +35,14 @@ inline Catalog random_catalog(std::mt19937& rng, std::size_t n, std::size_t dim,
   catalog.vectors.resize(n * dim);
   for (float& x : catalog.vectors) x = dist(rng);
   return catalog;
+}
+
+// Priors spread like log popularity (0 to about 5), with a quarter of the items at 0.
+inline std::vector<float> random_priors(std::mt19937& rng, std::size_t n) {
+  std::uniform_real_distribution<float> dist(-1.5f, 5.0f);
+  std::vector<float> priors(n);
+  for (float& x : priors) x = std::max(0.0f, dist(rng));
+  return priors;
 }
 
 inline std::vector<float> random_vector(std::mt19937& rng, std::size_t dim) {
@@ -69,6 +79,15 @@ inline std::vector<ScoredItem> brute_force(
 inline std::vector<ScoredItem> brute_force_query(const Catalog& catalog,
                                                  std::span<const float> query, std::size_t k) {
   return brute_force(catalog, k, [&](std::size_t row) { return dot(query, catalog.row(row)); });
+}
+
+// query . row + prior_weight * prior(row), as RankRequest::prior_weight asks.
+inline std::vector<ScoredItem> brute_force_query_prior(const Catalog& catalog,
+                                                       std::span<const float> query,
+                                                       double prior_weight, std::size_t k) {
+  return brute_force(catalog, k, [&](std::size_t row) {
+    return dot(query, catalog.row(row)) + prior_weight * catalog.prior(row);
+  });
 }
 
 // Fraction of `expected` ids found in `got`.
