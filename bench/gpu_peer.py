@@ -9,16 +9,20 @@ no hub downloads):
   tokens_128      1024 pre-tokenized sequences of 128 ids through the transformer + mean pooling
                   + normalisation, 256 per forward call: tokens/s
 
-Needs torch with CUDA and sentence-transformers. --dry-run parses the arguments and prints the
+Needs torch with CUDA and sentence-transformers (written against 6.x, whose tokenizer output holds
+non-tensor entries such as "modality"). A workload that fails prints its error to stderr and the
+next one still runs; the exit status is then 1. --dry-run parses the arguments and prints the
 plan without importing torch.
 Usage: gpu_peer.py --model DIR --texts FILE.jsonl --latency-text TEXT [--titles 256]
-                   [--long 1024] [--long-tokens 128] [--long-batch 256] [--dry-run]
+                   [--long 1024] [--long-tokens 128] [--long-batch 256] [--device cuda]
+                   [--dry-run]
 """
 
 import argparse
 import json
 import sys
 import time
+import traceback
 
 
 def emit(workload, metric, value, unit, **extra):
@@ -67,6 +71,8 @@ def main():
     parser.add_argument("--long", type=int, default=1024)
     parser.add_argument("--long-tokens", type=int, default=128)
     parser.add_argument("--long-batch", type=int, default=256)
+    parser.add_argument("--device", default="cuda",
+                        help="cuda (fp16, the measurement) or cpu (fp32, to check the script)")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
     titles = read_texts(args.texts, args.titles)
@@ -80,60 +86,92 @@ def main():
     import torch
     import transformers
 
-    if not torch.cuda.is_available():
+    device = args.device
+    if device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_peer.py: torch sees no CUDA device")
-    model = sentence_transformers.SentenceTransformer(args.model, device="cuda",
+    model = sentence_transformers.SentenceTransformer(args.model, device=device,
                                                       local_files_only=True)
-    model.half().eval()
-    sync = torch.cuda.synchronize
+    if device == "cuda":
+        model.half()
+    model.eval()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu (fp32)"
     print(json.dumps({"impl": "torch_fp16", "info": {
-        "device": torch.cuda.get_device_name(0), "torch": torch.__version__,
+        "device": name, "torch": torch.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "transformers": transformers.__version__}}), flush=True)
 
-    # (a) latency of one text, as a user calls it and as a bare forward pass.
-    samples = []
-    for i in range(520):
-        start = time.perf_counter()
-        model.encode([args.latency_text], batch_size=1, convert_to_numpy=True)
-        if i >= 20:
-            samples.append((time.perf_counter() - start) * 1e3)
-    tokens = len(model.tokenizer(args.latency_text)["input_ids"])
-    emit("latency_16", "p50", percentile(samples, 0.5), "ms", tokens=tokens)
-    emit("latency_16", "p99", percentile(samples, 0.99), "ms", tokens=tokens)
-    transformer = model[0].auto_model
-    features = model.tokenize([args.latency_text])
-    features = {k: v.to("cuda") for k, v in features.items()}
-    samples = []
-    with torch.inference_mode():
-        for i in range(1020):
+    # Tokenizer output on the device: tensors moved, the other entries (sentence-transformers
+    # 6.x adds strings such as "modality") passed through as the model's forward expects them.
+    def features_of(texts):
+        return {k: v.to(device) if isinstance(v, torch.Tensor) else v
+                for k, v in model.tokenize(texts).items()}
+
+    def token_count():
+        return len(model.tokenizer(args.latency_text)["input_ids"])
+
+    def latency_16():
+        # One text, as a user calls it.
+        samples = []
+        for i in range(520):
             start = time.perf_counter()
-            model(features)["sentence_embedding"].cpu()
+            model.encode([args.latency_text], batch_size=1, convert_to_numpy=True)
             if i >= 20:
                 samples.append((time.perf_counter() - start) * 1e3)
-    emit("latency_16_ids", "p50", percentile(samples, 0.5), "ms", tokens=tokens)
+        emit("latency_16", "p50", percentile(samples, 0.5), "ms", tokens=token_count())
+        emit("latency_16", "p99", percentile(samples, 0.99), "ms", tokens=token_count())
 
-    # (b) mixed-length titles in one call, tokenization included.
-    seconds = time_per_run(lambda: model.encode(titles, batch_size=len(titles),
-                                                convert_to_numpy=True), sync, 20, 1.0)
-    emit("titles_256", "texts_per_s", len(titles) / seconds, "texts/s")
-
-    # (c) pre-tokenized sequences of a fixed length: transformer + mean pooling + normalize.
-    generator = torch.Generator(device="cuda").manual_seed(5)
-    ids = torch.randint(1000, transformer.config.vocab_size, (args.long, args.long_tokens),
-                        device="cuda", generator=generator)
-    mask = torch.ones_like(ids)
-
-    def long_pass():
+    def latency_16_ids():
+        # The bare forward pass on the tokenized text.
+        features = features_of([args.latency_text])
+        samples = []
         with torch.inference_mode():
-            for begin in range(0, args.long, args.long_batch):
-                batch = {"input_ids": ids[begin:begin + args.long_batch],
-                         "attention_mask": mask[begin:begin + args.long_batch]}
-                model(batch)["sentence_embedding"].float().cpu()
+            for i in range(1020):
+                start = time.perf_counter()
+                model(dict(features))["sentence_embedding"].cpu()
+                if i >= 20:
+                    samples.append((time.perf_counter() - start) * 1e3)
+        emit("latency_16_ids", "p50", percentile(samples, 0.5), "ms", tokens=token_count())
 
-    seconds = time_per_run(long_pass, sync, 5, 2.0)
-    emit("tokens_128", "tokens_per_s", args.long * args.long_tokens / seconds, "tokens/s")
+    def titles_256():
+        # Mixed-length titles in one call, tokenization included.
+        seconds = time_per_run(lambda: model.encode(titles, batch_size=len(titles),
+                                                    convert_to_numpy=True), sync, 20, 1.0)
+        emit("titles_256", "texts_per_s", len(titles) / seconds, "texts/s")
 
+    def tokens_128():
+        # Pre-tokenized sequences of a fixed length: transformer + mean pooling + normalize.
+        extras = {k: v for k, v in features_of([args.latency_text]).items()
+                  if not isinstance(v, torch.Tensor)}
+        vocab = model[0].auto_model.config.vocab_size
+        generator = torch.Generator(device=device).manual_seed(5)
+        ids = torch.randint(1000, vocab, (args.long, args.long_tokens), device=device,
+                            generator=generator)
+        mask = torch.ones_like(ids)
+        types = torch.zeros_like(ids)
+
+        def long_pass():
+            with torch.inference_mode():
+                for begin in range(0, args.long, args.long_batch):
+                    end = begin + args.long_batch
+                    batch = dict(extras, input_ids=ids[begin:end], attention_mask=mask[begin:end],
+                                 token_type_ids=types[begin:end])
+                    model(batch)["sentence_embedding"].float().cpu()
+
+        seconds = time_per_run(long_pass, sync, 5, 2.0)
+        emit("tokens_128", "tokens_per_s", args.long * args.long_tokens / seconds, "tokens/s")
+
+    failed = []
+    for workload in (latency_16, latency_16_ids, titles_256, tokens_128):
+        try:
+            workload()
+        except Exception as error:  # one failing workload must not cost the others' numbers
+            failed.append(workload.__name__)
+            print(f"gpu_peer.py: {workload.__name__} failed: {type(error).__name__}: {error}",
+                  file=sys.stderr, flush=True)
+            traceback.print_exc(file=sys.stderr)
+    if failed:
+        sys.exit(f"gpu_peer.py: failed workloads: {', '.join(failed)}")
 
 if __name__ == "__main__":
     main()
