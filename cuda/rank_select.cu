@@ -1,7 +1,9 @@
-// Block top-k for the CUDA ranker: each block fills kChunk (score, row) entries in shared memory,
-// sorts them with the bitonic network from ranker/gpu_select.hpp and writes the best `keep`.
-// A full sort costs more compares than a threshold select, but it is exact with ties broken by
-// row, has no data-dependent control flow and hides behind the catalog read it follows.
+// Block top-k for the CUDA ranker: each block fills kChunk (score, row) entries in shared memory
+// and keeps the best `keep` with the top-k bitonic network from ranker/gpu_select.hpp (sorted
+// runs of run_length(keep), halved until one is left), the same passes the host reference runs.
+// It is exact with ties broken by row and has no data-dependent control flow; against a full
+// sort of the chunk it saves most compare-exchanges, which is what bounds the matmul path's
+// select kernel (one block per chunk and query).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -17,12 +19,41 @@ using ranker::gpu::padding_pick;
 constexpr int kThreads = 512;
 constexpr int kWarps = kThreads / 32;
 
-__device__ void sort_block(Pick* entries) {
-  for (std::uint32_t size = 2; size <= kChunk; size *= 2) {
+// Pairs of a pass over all kChunk entries that one thread handles, at most.
+constexpr int kPairsPerThread = kChunk / 2 / kThreads;
+static_assert(kChunk % (2 * kThreads) == 0, "every thread takes the same number of pairs");
+
+// Leaves the best run_length(keep) of the block's kChunk entries, best first, at the front.
+// Every pass starts after a barrier, so no pass reads an entry that the one before still writes.
+__device__ void select_best(Pick* entries, std::uint32_t run) {
+  for (std::uint32_t size = 2; size <= run; size *= 2) {
     for (std::uint32_t stride = size / 2; stride > 0; stride /= 2) {
       __syncthreads();
       for (std::uint32_t pair = threadIdx.x; pair < kChunk / 2; pair += kThreads) {
         ranker::gpu::bitonic_exchange(entries, size, stride, pair);
+      }
+    }
+  }
+  for (std::uint32_t left = kChunk; left > run; left /= 2) {
+    // Survivors go to index `pair`, which another thread may still have to read: all are read
+    // into registers first, then written after a barrier.
+    Pick survivors[kPairsPerThread];
+    __syncthreads();
+#pragma unroll
+    for (int p = 0; p < kPairsPerThread; ++p) {
+      const std::uint32_t pair = threadIdx.x + p * kThreads;
+      if (pair < left / 2) survivors[p] = ranker::gpu::better_of_pair(entries, run, pair);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int p = 0; p < kPairsPerThread; ++p) {
+      const std::uint32_t pair = threadIdx.x + p * kThreads;
+      if (pair < left / 2) entries[pair] = survivors[p];
+    }
+    for (std::uint32_t stride = run / 2; stride > 0; stride /= 2) {
+      __syncthreads();
+      for (std::uint32_t pair = threadIdx.x; pair < left / 4; pair += kThreads) {
+        ranker::gpu::bitonic_exchange(entries, run, stride, pair);
       }
     }
   }
@@ -94,7 +125,7 @@ __global__ void __launch_bounds__(kThreads)
     }
     if (lane == 0) entries[r] = pick;
   }
-  sort_block(entries);
+  select_best(entries, ranker::gpu::run_length(keep));
   write_best(entries, keep, out + (query * gridDim.x + chunk) * keep);
 }
 
@@ -111,7 +142,7 @@ __global__ void __launch_bounds__(kThreads)
     entries[i] =
         i < count ? Pick{s[i], static_cast<std::uint32_t>(first_row + local + i)} : padding_pick();
   }
-  sort_block(entries);
+  select_best(entries, ranker::gpu::run_length(keep));
   const std::size_t chunk = first_row / kChunk + blockIdx.x;
   write_best(entries, keep, out + (query * chunks + chunk) * keep);
 }
@@ -127,7 +158,7 @@ __global__ void __launch_bounds__(kThreads)
   for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
     entries[i] = i < count ? source[i] : padding_pick();
   }
-  sort_block(entries);
+  select_best(entries, ranker::gpu::run_length(keep));
   write_best(entries, keep, out + (query * gridDim.x + blockIdx.x) * keep);
 }
 

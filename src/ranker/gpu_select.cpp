@@ -47,13 +47,36 @@ void bitonic_sort_on_host(Pick* entries, std::uint32_t count) {
   }
 }
 
+void select_best_on_host(Pick* entries, std::uint32_t count, std::uint32_t run) {
+  for (std::uint32_t size = 2; size <= run; size *= 2) {
+    for (std::uint32_t stride = size / 2; stride > 0; stride /= 2) {
+      for (std::uint32_t pair = 0; pair < count / 2; ++pair) {
+        bitonic_exchange(entries, size, stride, pair);
+      }
+    }
+  }
+  std::vector<Pick> survivors(count / 2);
+  for (std::uint32_t left = count; left > run; left /= 2) {
+    // All survivors are read before any is written, as the device does between two barriers.
+    for (std::uint32_t pair = 0; pair < left / 2; ++pair) {
+      survivors[pair] = better_of_pair(entries, run, pair);
+    }
+    std::copy_n(survivors.begin(), left / 2, entries);
+    for (std::uint32_t stride = run / 2; stride > 0; stride /= 2) {
+      for (std::uint32_t pair = 0; pair < left / 4; ++pair) {
+        bitonic_exchange(entries, run, stride, pair);
+      }
+    }
+  }
+}
+
 namespace {
 
-// One block's work: up to kChunk entries from `source`, padded, sorted, the best `keep` kept.
+// One block's work: up to kChunk entries from `source`, padded, the best `keep` kept in order.
 void select_block(std::span<const Pick> source, std::size_t keep, Pick* out) {
   std::vector<Pick> block(kChunk, padding_pick());
   std::copy(source.begin(), source.end(), block.begin());
-  bitonic_sort_on_host(block.data(), kChunk);
+  select_best_on_host(block.data(), kChunk, run_length(keep));
   std::copy_n(block.begin(), keep, out);
 }
 

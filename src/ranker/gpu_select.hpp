@@ -49,6 +49,27 @@ NOWREC_HOST_DEVICE inline void bitonic_exchange(Pick* entries, std::uint32_t siz
   }
 }
 
+// The best `keep` of a block's entries without sorting all of them (the top-k bitonic network):
+// sort runs of `run` entries (the smallest power of two >= keep) in alternating directions with
+// the passes of size <= run of the sort above; then, while more than one run is left, keep the
+// better of entries[i] and entries[i + run] of each pair of runs (the top `run` of the two, in
+// bitonic order) at index `pair`, halving the entries, and sort each run again with the passes
+// of size `run`. The last run is sorted best first. For keep 10 this is about a fifth of the
+// compare-exchanges of a full 4096-entry sort.
+NOWREC_HOST_DEVICE inline std::uint32_t run_length(std::size_t keep) {
+  std::uint32_t run = 1;
+  while (run < keep) run *= 2;
+  return run;
+}
+
+// The survivor of pair `pair` in [0, entries / 2) of one halving step over runs of `run`.
+NOWREC_HOST_DEVICE inline Pick better_of_pair(const Pick* entries, std::uint32_t run,
+                                              std::uint32_t pair) {
+  const std::uint32_t i = 2 * pair - (pair & (run - 1));
+  const Pick a = entries[i], b = entries[i + run];
+  return pick_before(b, a) ? b : a;
+}
+
 // How one call's selection runs for `batch` queries over `rows` device rows, keeping `keep`.
 //
 // Pass 1 cuts the rows into ceil(rows / kChunk) chunks and keeps the `keep` best of each (padded
@@ -84,5 +105,10 @@ std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectP
 
 // Sorts `count` entries (a power of two) best first with the bitonic network.
 void bitonic_sort_on_host(Pick* entries, std::uint32_t count);
+
+// The top-k network on the host, pass for pass what a device block runs: afterwards the first
+// `run` of `count` entries (count a power of two, run = run_length(keep) <= count) are the best
+// `run`, best first; the rest is scratch.
+void select_best_on_host(Pick* entries, std::uint32_t count, std::uint32_t run);
 
 }  // namespace nowrec::ranker::gpu

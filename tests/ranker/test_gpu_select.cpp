@@ -126,6 +126,50 @@ TEST_CASE("the bitonic network sorts best first, ties by row") {
   }
 }
 
+TEST_CASE("the top-k network keeps the best run_length(keep) entries, best first") {
+  CHECK(gpu::run_length(1) == 1);
+  CHECK(gpu::run_length(10) == 16);
+  CHECK(gpu::run_length(16) == 16);
+  CHECK(gpu::run_length(100) == 128);
+  CHECK(gpu::run_length(gpu::kMaxKeep) == gpu::kMaxKeep);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> coarse(-10, 10);  // many ties, broken by row
+  std::normal_distribution<float> fine(0.0f, 1.0f);
+  for (const std::size_t keep : {1u, 2u, 3u, 10u, 16u, 17u, 100u, 1000u, 1024u}) {
+    for (int trial = 0; trial < 6; ++trial) {
+      CAPTURE(keep);
+      CAPTURE(trial);
+      // Rows are distinct (a permutation), as within a chunk; some entries are padding.
+      std::vector<std::uint32_t> rows(gpu::kChunk);
+      for (std::uint32_t i = 0; i < gpu::kChunk; ++i) rows[i] = i * 7 + 3;
+      std::shuffle(rows.begin(), rows.end(), rng);
+      std::vector<gpu::Pick> picks(gpu::kChunk);
+      for (std::uint32_t i = 0; i < gpu::kChunk; ++i) {
+        float score = trial % 2 == 0 ? float(coarse(rng)) : fine(rng);
+        if (score == 0.0f && rng() % 2 == 0) score = -0.0f;  // equal to +0: a tie
+        picks[i] = {score, rows[i]};
+      }
+      if (trial >= 2) {
+        for (std::uint32_t i = 0; i < gpu::kChunk; i += trial) picks[i] = gpu::padding_pick();
+      }
+      if (trial == 5) {  // mostly padding: fewer real entries than keep
+        for (std::uint32_t i = 0; i < gpu::kChunk; ++i) {
+          if (i % 512 != 1) picks[i] = gpu::padding_pick();
+        }
+      }
+      std::vector<gpu::Pick> expected = picks;
+      std::sort(expected.begin(), expected.end(), gpu::pick_before);
+      const std::uint32_t run = gpu::run_length(keep);
+      gpu::select_best_on_host(picks.data(), gpu::kChunk, run);
+      for (std::size_t i = 0; i < run; ++i) {
+        CAPTURE(i);
+        REQUIRE(picks[i].score == expected[i].score);
+        REQUIRE(picks[i].row == expected[i].row);
+      }
+    }
+  }
+}
+
 TEST_CASE("device rows are the available items in id order") {
   std::mt19937 rng(4);
   const auto catalog = random_catalog(rng, 9000, 8);
