@@ -70,42 +70,76 @@ __device__ float warp_sum(float value) {
   return value;
 }
 
-// Partial dot of one row on one lane; the caller sums the lanes.
-__device__ float lane_dot(const float* row, const float* query, std::size_t dim, int lane) {
-  float sum = 0.0f;
+// Rows one warp scores at once: their loads are issued together, so that each warp keeps
+// several rows' bytes in flight (a batch-1 scan has only ceil(rows / kChunk) blocks to hide the
+// memory latency with). Each row's sum runs in the same order as with one row at a time.
+constexpr int kRowsPerWarp = 4;
+static_assert(kChunk % (kWarps * kRowsPerWarp) == 0, "a chunk is whole rounds of every warp");
+
+// Partial dots of kRowsPerWarp rows on one lane; the caller sums the lanes.
+__device__ __forceinline__ void lane_dots(const float* const (&rows)[kRowsPerWarp],
+                                          const float* query, std::size_t dim, int lane,
+                                          float (&sum)[kRowsPerWarp]) {
   if (dim % 4 == 0) {
-    const float4* r = reinterpret_cast<const float4*>(row);
     const float4* q = reinterpret_cast<const float4*>(query);
     for (std::size_t j = lane; j < dim / 4; j += 32) {
-      const float4 a = __ldg(r + j), b = __ldg(q + j);
-      sum += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
-    }
-  } else {
-    for (std::size_t j = lane; j < dim; j += 32) sum += __ldg(row + j) * __ldg(query + j);
-  }
-  return sum;
-}
-
-__device__ float lane_dot(const __nv_bfloat16* row, const float* query, std::size_t dim, int lane) {
-  float sum = 0.0f;
-  if (dim % 8 == 0) {
-    const uint4* r = reinterpret_cast<const uint4*>(row);
-    for (std::size_t j = lane; j < dim / 8; j += 32) {
-      const uint4 packed = __ldg(r + j);
-      const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
-      const float* q = query + 8 * j;
-      for (int p = 0; p < 4; ++p) {
-        const float2 values = __bfloat1622float2(pairs[p]);
-        sum += values.x * __ldg(q + 2 * p) + values.y * __ldg(q + 2 * p + 1);
+      const float4 b = __ldg(q + j);
+      float4 a[kRowsPerWarp];
+#pragma unroll
+      for (int u = 0; u < kRowsPerWarp; ++u)
+        a[u] = __ldg(reinterpret_cast<const float4*>(rows[u]) + j);
+#pragma unroll
+      for (int u = 0; u < kRowsPerWarp; ++u) {
+        sum[u] += a[u].x * b.x + a[u].y * b.y + a[u].z * b.z + a[u].w * b.w;
       }
     }
   } else {
-    for (std::size_t j = lane; j < dim; j += 32) sum += __bfloat162float(row[j]) * __ldg(query + j);
+    for (std::size_t j = lane; j < dim; j += 32) {
+      const float b = __ldg(query + j);
+#pragma unroll
+      for (int u = 0; u < kRowsPerWarp; ++u) sum[u] += __ldg(rows[u] + j) * b;
+    }
   }
-  return sum;
 }
 
-// grid (chunks, batch): one warp per row, the chunk's scores straight into shared memory.
+// Eight bf16 values (16 bytes) times eight query values, added to sum in order.
+__device__ __forceinline__ void add_bf16x8(float& sum, const uint4& packed, const float4& lo,
+                                           const float4& hi) {
+  const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
+  const float2 v0 = __bfloat1622float2(pairs[0]), v1 = __bfloat1622float2(pairs[1]);
+  const float2 v2 = __bfloat1622float2(pairs[2]), v3 = __bfloat1622float2(pairs[3]);
+  sum += v0.x * lo.x + v0.y * lo.y;
+  sum += v1.x * lo.z + v1.y * lo.w;
+  sum += v2.x * hi.x + v2.y * hi.y;
+  sum += v3.x * hi.z + v3.y * hi.w;
+}
+
+__device__ __forceinline__ void lane_dots(const __nv_bfloat16* const (&rows)[kRowsPerWarp],
+                                          const float* query, std::size_t dim, int lane,
+                                          float (&sum)[kRowsPerWarp]) {
+  if (dim % 8 == 0) {
+    // 16-byte loads of rows and query: dim % 8 == 0 keeps both aligned.
+    const float4* q = reinterpret_cast<const float4*>(query);
+    for (std::size_t j = lane; j < dim / 8; j += 32) {
+      uint4 packed[kRowsPerWarp];
+#pragma unroll
+      for (int u = 0; u < kRowsPerWarp; ++u)
+        packed[u] = __ldg(reinterpret_cast<const uint4*>(rows[u]) + j);
+      const float4 lo = __ldg(q + 2 * j), hi = __ldg(q + 2 * j + 1);
+#pragma unroll
+      for (int u = 0; u < kRowsPerWarp; ++u) add_bf16x8(sum[u], packed[u], lo, hi);
+    }
+  } else {
+    for (std::size_t j = lane; j < dim; j += 32) {
+      const float b = __ldg(query + j);
+#pragma unroll
+      for (int u = 0; u < kRowsPerWarp; ++u) sum[u] += __bfloat162float(rows[u][j]) * b;
+    }
+  }
+}
+
+// grid (chunks, batch): each warp scores kRowsPerWarp rows at a time, one warp per row, the
+// chunk's scores straight into shared memory.
 template <typename Row>
 __global__ void __launch_bounds__(kThreads)
     score_select_kernel(const Row* catalog, std::size_t rows, std::size_t dim, const float* queries,
@@ -117,13 +151,25 @@ __global__ void __launch_bounds__(kThreads)
       static_cast<std::uint32_t>(rows - first < kChunk ? rows - first : kChunk);
   const float* q = queries + query * dim;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (std::uint32_t r = warp; r < kChunk; r += kWarps) {
-    Pick pick = padding_pick();
-    if (r < count) {
-      const float score = warp_sum(lane_dot(catalog + (first + r) * dim, q, dim, lane));
-      pick = {score, static_cast<std::uint32_t>(first + r)};
+  for (std::uint32_t base = warp; base < kChunk; base += kWarps * kRowsPerWarp) {
+    // Slots past the chunk's last row read that row again (in bounds) and are then padded.
+    const Row* row[kRowsPerWarp];
+#pragma unroll
+    for (int u = 0; u < kRowsPerWarp; ++u) {
+      const std::uint32_t r = base + u * kWarps;
+      row[u] = catalog + (first + (r < count ? r : count - 1)) * dim;
     }
-    if (lane == 0) entries[r] = pick;
+    float sum[kRowsPerWarp] = {};
+    lane_dots(row, q, dim, lane, sum);
+#pragma unroll
+    for (int u = 0; u < kRowsPerWarp; ++u) {
+      const std::uint32_t r = base + u * kWarps;
+      const float score = warp_sum(sum[u]);
+      if (lane == 0) {
+        entries[r] =
+            r < count ? Pick{score, static_cast<std::uint32_t>(first + r)} : padding_pick();
+      }
+    }
   }
   select_best(entries, ranker::gpu::run_length(keep));
   write_best(entries, keep, out + (query * gridDim.x + chunk) * keep);
