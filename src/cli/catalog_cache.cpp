@@ -159,6 +159,16 @@ std::string catalog_manifest(const CatalogSource& source, const SequenceEncoder&
   return manifest_json(source, encoder).dump(2);
 }
 
+bool catalog_cache_is_current(const CatalogSource& source, const SequenceEncoder& encoder,
+                              const std::filesystem::path& cache_dir) {
+  CatalogEmbeddings catalog;
+  catalog.items = load_item_catalog(source.data_dir / "movies.csv", tags_file(source),
+                                    {.max_tags = source.max_tags});
+  catalog.dim = encoder.dim();
+  for (const CatalogItem& item : catalog.items) catalog.ids.push_back(item.id);
+  return read_cache(cache_dir, manifest_json(source, encoder), catalog);
+}
+
 CatalogEmbeddings load_or_build_catalog(const CatalogSource& source, const SequenceEncoder& encoder,
                                         const std::filesystem::path& cache_dir,
                                         const CatalogBuildOptions& options) {

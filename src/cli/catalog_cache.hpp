@@ -54,6 +54,11 @@ CatalogEmbeddings load_or_build_catalog(const CatalogSource& source, const Seque
                                         const std::filesystem::path& cache_dir,
                                         const CatalogBuildOptions& options = {});
 
+// True when `cache_dir` holds whole catalog files made from these inputs, so that
+// load_or_build_catalog would embed nothing (callers may then skip loading a build encoder).
+bool catalog_cache_is_current(const CatalogSource& source, const SequenceEncoder& encoder,
+                              const std::filesystem::path& cache_dir);
+
 // The manifest text load_or_build_catalog writes for these inputs (for tests and diagnostics).
 std::string catalog_manifest(const CatalogSource& source, const SequenceEncoder& encoder);
 
