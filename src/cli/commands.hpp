@@ -12,5 +12,6 @@ void add_encode_command(CLI::App& app, int& exit_status);
 void add_demo_command(CLI::App& app, int& exit_status);
 void add_index_command(CLI::App& app, int& exit_status);
 void add_catalog_command(CLI::App& app, int& exit_status);
+void add_replay_command(CLI::App& app, int& exit_status);
 
 }  // namespace nowrec::cli

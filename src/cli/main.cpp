@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   nowrec::cli::add_demo_command(app, exit_status);
   nowrec::cli::add_index_command(app, exit_status);
   nowrec::cli::add_catalog_command(app, exit_status);
+  nowrec::cli::add_replay_command(app, exit_status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,83 @@
+// Drives a method through the leave-one-out and streaming protocols and sums the metrics.
+#include "cli/replay/protocols.hpp"
+
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace nowrec::cli::replay {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Observes an event and returns how long it took, in milliseconds.
+double timed_observe(ReplayMethod& method, const ReplayEvent& event) {
+  const auto start = Clock::now();
+  method.observe(event);
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::size_t evaluated_user_count(std::size_t users, const ProtocolOptions& options) {
+  return options.limit_users == 0 ? users : std::min(users, options.limit_users);
+}
+
+}  // namespace
+
+ProtocolResult run_leave_one_out(const ReplayData& data, const LeaveOneOutSplit& split,
+                                 ReplayMethod& method, HeldOut held_out,
+                                 const ProtocolOptions& options) {
+  MetricsAccumulator metrics(options.k, data.item_ids.size());
+  LatencyRecorder latency;
+  std::vector<std::uint32_t> seen;
+  const std::size_t users = evaluated_user_count(split.users.size(), options);
+  for (std::size_t u = 0; u < users; ++u) {
+    const UserSplit& user = split.users[u];
+    std::vector<std::uint32_t> history = user.train;
+    if (held_out == HeldOut::Test) history.push_back(user.validation);
+    const std::uint32_t target = held_out == HeldOut::Test ? user.test : user.validation;
+    seen.clear();
+    double update_ms = 0;
+    for (std::uint32_t index : history) {
+      update_ms = timed_observe(method, data.events[index]);
+      seen.push_back(data.events[index].row);
+    }
+    const ReplayEvent& event = data.events[target];
+    const Prediction prediction = method.predict(
+        {.user = user.user, .now = event.timestamp, .seen_rows = seen, .target_row = event.row});
+    metrics.add(prediction.ranking, !split.in_training[event.row]);
+    latency.add(update_ms + prediction.serve_ms);
+  }
+  return {.metrics = metrics.result(), .latency = latency.summary()};
+}
+
+ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
+                             const ProtocolOptions& options) {
+  MetricsAccumulator metrics(options.k, data.item_ids.size());
+  LatencyRecorder latency;
+  const std::size_t users = evaluated_user_count(data.users.size(), options);
+  const std::unordered_set<std::int64_t> evaluated(data.users.begin(),
+                                                   data.users.begin() + std::ptrdiff_t(users));
+  struct UserState {
+    std::vector<std::uint32_t> seen;
+    double last_update_ms = 0;
+  };
+  std::unordered_map<std::int64_t, UserState> states;
+  std::vector<bool> item_seen(data.item_ids.size(), false);
+  for (const ReplayEvent& event : data.events) {
+    UserState& state = states[event.user];
+    if (!state.seen.empty() && evaluated.contains(event.user)) {
+      const Prediction prediction = method.predict({.user = event.user,
+                                                    .now = event.timestamp,
+                                                    .seen_rows = state.seen,
+                                                    .target_row = event.row});
+      metrics.add(prediction.ranking, !item_seen[event.row]);
+      latency.add(state.last_update_ms + prediction.serve_ms);
+    }
+    state.last_update_ms = timed_observe(method, event);
+    state.seen.push_back(event.row);
+    item_seen[event.row] = true;
+  }
+  return {.metrics = metrics.result(), .latency = latency.summary()};
+}
+
+}  // namespace nowrec::cli::replay

@@ -1,0 +1,37 @@
+// Metrics and latency in the shared results schema.
+#include "cli/replay/results_json.hpp"
+
+namespace nowrec::cli::replay {
+
+nlohmann::json metrics_json(const Metrics& metrics, std::size_t k) {
+  const std::string at = "@" + std::to_string(k);
+  return {{"cases", metrics.count},
+          {"hr" + at, metrics.hr},
+          {"ndcg" + at, metrics.ndcg},
+          {"mrr", metrics.mrr},
+          {"coverage" + at, metrics.coverage},
+          {"cold_start",
+           {{"cases", metrics.cold_start.count},
+            {"hr" + at, metrics.cold_start.hr},
+            {"ndcg" + at, metrics.cold_start.ndcg}}}};
+}
+
+nlohmann::json latency_json(const LatencySummary& latency) {
+  return {{"p50", latency.p50_ms},
+          {"p99", latency.p99_ms},
+          {"mean", latency.mean_ms},
+          {"max", latency.max_ms},
+          {"count", latency.count}};
+}
+
+nlohmann::json result_entry(const std::string& method, const Metrics& metrics,
+                            const LatencySummary& latency, const nlohmann::json& settings,
+                            std::size_t k) {
+  nlohmann::json entry = {{"method", method}};
+  entry.update(metrics_json(metrics, k));
+  entry["latency_ms"] = latency_json(latency);
+  entry["settings"] = settings;
+  return entry;
+}
+
+}  // namespace nowrec::cli::replay

@@ -1,0 +1,244 @@
+// `nowrec replay`: replays an interaction log against the catalog and scores each method's
+// rankings under the leave-one-out or the streaming protocol (docs/quality.md).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/model_locator.hpp"
+#include "cli/replay/catalog_space.hpp"
+#include "cli/replay/method_grid.hpp"
+#include "cli/replay/protocols.hpp"
+#include "cli/replay/results_json.hpp"
+#include "cli/replay/split.hpp"
+#include "cli/replay/tuning.hpp"
+#include "nowrec/dataset.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/sequence_encoder.hpp"
+
+namespace nowrec::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace replay;
+
+const std::vector<std::string> kMethods = {"popular", "cooccurrence", "text", "text+prior"};
+
+struct ReplayArgs {
+  std::string data;
+  std::string model;
+  std::string cache;
+  std::string protocol = "leave-one-out";
+  std::string methods = "popular,cooccurrence,text,text+prior";
+  std::string out;
+  int threads = 0;
+  std::size_t limit_users = 0;
+};
+
+void log(const std::string& line) { std::fprintf(stderr, "nowrec replay: %s\n", line.c_str()); }
+
+std::set<std::string> parse_methods(const std::string& list) {
+  std::set<std::string> methods;
+  std::stringstream stream(list);
+  std::string name;
+  while (std::getline(stream, name, ',')) {
+    if (std::find(kMethods.begin(), kMethods.end(), name) == kMethods.end()) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "--methods: '" + name +
+                      "' is not one of popular, cooccurrence, text, text+prior");
+    }
+    methods.insert(name);
+  }
+  if (methods.empty()) throw Error(ErrorCode::InvalidArgument, "--methods names no method");
+  return methods;
+}
+
+// The catalog's text embeddings, one row per item in catalog order.
+std::vector<float> embed_catalog(const std::vector<CatalogItem>& catalog,
+                                 const SequenceEncoder& encoder) {
+  constexpr std::size_t kBatch = 64;
+  std::vector<float> embeddings(catalog.size() * encoder.dim());
+  std::vector<std::string_view> texts;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t first = 0; first < catalog.size(); first += kBatch) {
+    const std::size_t count = std::min(kBatch, catalog.size() - first);
+    texts.clear();
+    for (std::size_t i = first; i < first + count; ++i) texts.push_back(catalog[i].text);
+    encoder.encode(texts, std::span(embeddings).subspan(first * encoder.dim(),
+                                                        count * encoder.dim()));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log("embedded " + std::to_string(catalog.size()) + " item texts in " +
+      std::to_string(int(seconds)) + " s");
+  return embeddings;
+}
+
+struct Evaluated {
+  std::string method;
+  TuningResult tuning;
+  nlohmann::json settings;
+  ProtocolResult result;
+};
+
+int run_replay(const ReplayArgs& args) {
+  const bool streaming = args.protocol == "streaming";
+  if (!streaming && args.protocol != "leave-one-out") {
+    throw Error(ErrorCode::InvalidArgument,
+                "--protocol '" + args.protocol + "' is not leave-one-out or streaming");
+  }
+  const std::set<std::string> methods = parse_methods(args.methods);
+  const bool wants_text = methods.contains("text") || methods.contains("text+prior");
+  const auto started = std::chrono::steady_clock::now();
+
+  const fs::path dir = args.data;
+  const fs::path ratings = dir / "ratings.csv", movies = dir / "movies.csv",
+                 tags = dir / "tags.csv";
+  const std::vector<CatalogItem> catalog =
+      load_item_catalog(movies, fs::exists(tags) ? tags : fs::path());
+  std::vector<std::int64_t> ids;
+  for (const CatalogItem& item : catalog) ids.push_back(item.id);
+  const ReplayData data =
+      make_replay_data(load_interactions(ratings), ids, ratings.string(), movies.string());
+  const LeaveOneOutSplit split = leave_one_out(data);
+  if (split.users.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                ratings.string() + ": no user has the 3 interactions leave-one-out needs");
+  }
+  log(std::to_string(data.events.size()) + " interactions, " + std::to_string(data.users.size()) +
+      " users, " + std::to_string(ids.size()) + " catalog items; " +
+      std::to_string(split.users.size()) + " users with a validation and a test target");
+
+  const ProtocolOptions options{.k = 10, .limit_users = args.limit_users};
+  MethodContext context{.data = &data, .ranking = {.k = options.k, .threads = args.threads}};
+
+  std::optional<SequenceEncoder> encoder;
+  std::vector<float> embeddings;
+  std::optional<CatalogStore> store;
+  std::optional<ItemIndex> text_index;
+  fs::path model_dir;
+  if (wants_text) {
+    model_dir = resolve_model_dir(args.model);
+    encoder.emplace(SequenceEncoder::load(model_dir, {.threads = args.threads}));
+    embeddings = embed_catalog(catalog, *encoder);
+    store.emplace(data, embeddings, encoder->dim());
+    text_index.emplace(make_catalog_index(data, embeddings, encoder->dim()));
+    context.text_store = &*store;
+    context.text_index = &*text_index;
+  }
+
+  // Tunes on validation, then runs the chosen setting under the protocol asked for.
+  std::vector<Evaluated> evaluated;
+  const auto evaluate = [&](const std::string& name, const std::vector<MethodCandidate>& grid) {
+    log(name + ": tuning " + std::to_string(grid.size()) + " settings on validation");
+    const auto tag = [&](const std::string& line) { log("  " + name + " " + line); };
+    TuningResult tuning = tune_on_validation(grid, data, split, options, tag);
+    const MethodCandidate& chosen = grid[tuning.best];
+    ProtocolResult result;
+    if (methods.contains(name)) {
+      log(name + ": " + (streaming ? "streaming" : "test") + " with " + chosen.params.dump());
+      const auto method = chosen.make(streaming ? nullptr : &split);
+      result = streaming ? run_streaming(data, *method, options)
+                         : run_leave_one_out(data, split, *method, HeldOut::Test, options);
+      evaluated.push_back({name, tuning, chosen.params, result});
+    }
+    return tuning.best;
+  };
+
+  const bool wants_prior = methods.contains("text+prior");
+  std::int64_t prior_window = 0;
+  if (methods.contains("popular") || wants_prior) {
+    prior_window = popular_windows()[evaluate("popular", popular_candidates(context))];
+  }
+  if (methods.contains("cooccurrence")) evaluate("cooccurrence", cooccurrence_candidates(context));
+  if (methods.contains("text") || methods.contains("text+prior")) {
+    const std::vector<TextSettings> grid = text_grid();
+    const TextSettings best = grid[evaluate("text", text_candidates(context, grid))];
+    if (methods.contains("text+prior")) {
+      evaluate("text+prior", text_candidates(context, text_prior_grid(best, prior_window)));
+    }
+  }
+
+  nlohmann::json results = nlohmann::json::array();
+  std::size_t users = 0;
+  for (const Evaluated& entry : evaluated) {
+    nlohmann::json json = result_entry(entry.method, entry.result.metrics, entry.result.latency,
+                                       entry.settings, options.k);
+    json["validation"] = metrics_json(entry.tuning.validation.metrics, options.k);
+    json["tuning"] = entry.tuning.trials;
+    results.push_back(json);
+  }
+  if (streaming) {
+    const std::size_t evaluated_users =
+        args.limit_users == 0 ? data.users.size() : std::min(args.limit_users, data.users.size());
+    for (std::size_t u = 0; u < evaluated_users; ++u) users += data.user_events[u].size() > 1;
+  } else {
+    users = args.limit_users == 0 ? split.users.size()
+                                  : std::min(args.limit_users, split.users.size());
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  nlohmann::json document = {
+      {"dataset", fs::absolute(dir).lexically_normal().filename().string()},
+      {"protocol", streaming ? "streaming" : "leave_one_out"},
+      {"catalog_items", ids.size()},
+      {"users", users},
+      {"results", results},
+      {"replay",
+       {{"interactions", data.events.size()},
+        {"k", options.k},
+        {"threads", args.threads},
+        {"limit_users", args.limit_users},
+        {"model", model_dir.string()},
+        {"seconds", seconds}}}};
+
+  std::printf("%-14s %8s %8s %8s %8s %8s %10s %10s\n", "method", "cases", "hr@10", "ndcg@10",
+              "mrr", "cov@10", "p50 ms", "p99 ms");
+  for (const Evaluated& entry : evaluated) {
+    const Metrics& m = entry.result.metrics;
+    std::printf("%-14s %8zu %8.4f %8.4f %8.4f %8.4f %10.3f %10.3f\n", entry.method.c_str(),
+                m.count, m.hr, m.ndcg, m.mrr, m.coverage, entry.result.latency.p50_ms,
+                entry.result.latency.p99_ms);
+  }
+  if (!args.out.empty()) {
+    std::ofstream out(args.out, std::ios::trunc);
+    out << document.dump(2) << '\n';
+    if (!out) throw Error(ErrorCode::Io, args.out + ": cannot write the results");
+    log("wrote " + args.out);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_replay_command(CLI::App& app, int& exit_status) {
+  auto args = std::make_shared<ReplayArgs>();
+  CLI::App* command = app.add_subcommand(
+      "replay", "Replay ratings.csv against movies.csv and score each method's rankings");
+  command->add_option("--data", args->data,
+                      "Folder with ratings.csv, movies.csv and (optional) tags.csv")
+      ->required();
+  command->add_option("--model", args->model,
+                      "Model folder (default: $NOWREC_MODEL or the installed all-MiniLM-L6-v2)");
+  command->add_option("--protocol", args->protocol, "leave-one-out (default) or streaming");
+  command->add_option("--methods", args->methods,
+                      "Comma-separated: popular, cooccurrence, text, text+prior "
+                      "(default: all of them)");
+  command->add_option("--out", args->out, "Results JSON to write");
+  command->add_option("--threads", args->threads, "Encoder and Ranker threads (default: all)");
+  command->add_option("--limit-users", args->limit_users,
+                      "Evaluate only the first N users by id (all events still replayed)");
+  command->callback([args, &exit_status] { exit_status = run_replay(*args); });
+}
+
+}  // namespace nowrec::cli
