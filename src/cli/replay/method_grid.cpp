@@ -1,6 +1,8 @@
 // The parameter grids and the candidates made from them.
 #include "cli/replay/method_grid.hpp"
 
+#include <cmath>
+
 #include "nowrec/error.hpp"
 
 namespace nowrec::cli::replay {
@@ -11,19 +13,22 @@ constexpr std::int64_t kDay = 86400;
 // and priors log(1 + count) of 0 to about 5.
 constexpr float kPriorWeights[] = {0.005f, 0.01f, 0.02f, 0.05f, 0.1f};
 
+// A float parameter as the decimal it was written as (0.8f would print as 0.800000011920929).
+double decimal(float value) { return std::round(double(value) * 1e6) / 1e6; }
+
 const char* aggregation_name(Aggregation aggregation) {
   return aggregation == Aggregation::Max ? "max" : "weighted_sum";
 }
 
 nlohmann::json text_params(const TextSettings& s) {
   nlohmann::json params = {{"aggregation", aggregation_name(s.aggregation)},
-                           {"short_term", s.short_term},
-                           {"long_term", s.long_term},
-                           {"clusters", s.clusters},
-                           {"negative", s.negative},
+                           {"short_term", decimal(s.short_term)},
+                           {"long_term", decimal(s.long_term)},
+                           {"clusters", decimal(s.clusters)},
+                           {"negative", decimal(s.negative)},
                            {"short_term_half_life_seconds", s.short_term_half_life_seconds}};
   if (s.prior_weight != 0.0f) {
-    params["prior_weight"] = s.prior_weight;
+    params["prior_weight"] = decimal(s.prior_weight);
     params["prior_window_days"] = double(s.prior_window_seconds) / kDay;
   }
   return params;
@@ -69,7 +74,7 @@ std::vector<MethodCandidate> cooccurrence_candidates(const MethodContext& contex
     const std::size_t k = context.ranking.k;
     candidates.push_back({.params = {{"pair_distance", settings.pair_distance},
                                      {"recent_items", settings.recent_items},
-                                     {"recency_decay", settings.recency_decay}},
+                                     {"recency_decay", decimal(settings.recency_decay)}},
                           .make = [data, settings, k](const LeaveOneOutSplit* split) {
                             return make_cooccurrence(*data, split, settings, k);
                           }});
@@ -154,7 +159,7 @@ std::vector<MethodCandidate> learned_candidates(const MethodContext& context,
     const MethodContext c = context;
     nlohmann::json params = {{"recent_window", settings.recent_window}};
     if (settings.prior_weight != 0.0f) {
-      params["prior_weight"] = settings.prior_weight;
+      params["prior_weight"] = decimal(settings.prior_weight);
       params["prior_window_days"] = double(settings.prior_window_seconds) / kDay;
     }
     candidates.push_back({.params = params, .make = [c, settings](const LeaveOneOutSplit*) {

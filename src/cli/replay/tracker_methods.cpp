@@ -34,11 +34,13 @@ class TrackerMethod : public ReplayMethod {
 
   void observe(const ReplayEvent& event) override {
     const std::string user = std::to_string(event.user);
-    tracker_.update({.user = user,
-                     .item_embedding = store_.row(event.row),
-                     .timestamp = event.timestamp,
-                     .item = data_.item_ids[event.row],
-                     .action = event.action});
+    InterestEvent update;
+    update.user = user;
+    update.item_embedding = store_.row(event.row);
+    update.timestamp = event.timestamp;
+    update.item = data_.item_ids[event.row];
+    update.action = event.action;
+    tracker_.update(update);
   }
 
   Prediction predict(const Query& query) override {
@@ -52,7 +54,10 @@ class TrackerMethod : public ReplayMethod {
     RankRequest request = make_request(interests);
     request.exclude = exclude_;
     request.prior_weight = prior_weight_;
-    RankOptions options{.k = ranking_.k, .aggregation = aggregation(), .threads = ranking_.threads};
+    // A catalog smaller than k returns all of it.
+    RankOptions options{.k = std::min(ranking_.k, index_.size()),
+                        .aggregation = aggregation(),
+                        .threads = ranking_.threads};
     const std::vector<ScoredItem> top = ranker_.rank(request, options);
     prediction.serve_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 
