@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/catalog_cache.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_locator.hpp"
 #include "cli/replay/catalog_space.hpp"
@@ -37,7 +38,7 @@ const std::vector<std::string> kMethods = {"popular", "cooccurrence", "text", "t
 struct ReplayArgs {
   std::string data;
   std::string model;
-  std::string cache;
+  std::string cache = "catalog";
   std::string protocol = "leave-one-out";
   std::string methods = "popular,cooccurrence,text,text+prior";
   std::string out;
@@ -63,27 +64,6 @@ std::set<std::string> parse_methods(const std::string& list) {
   return methods;
 }
 
-// The catalog's text embeddings, one row per item in catalog order.
-std::vector<float> embed_catalog(const std::vector<CatalogItem>& catalog,
-                                 const SequenceEncoder& encoder) {
-  constexpr std::size_t kBatch = 64;
-  std::vector<float> embeddings(catalog.size() * encoder.dim());
-  std::vector<std::string_view> texts;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t first = 0; first < catalog.size(); first += kBatch) {
-    const std::size_t count = std::min(kBatch, catalog.size() - first);
-    texts.clear();
-    for (std::size_t i = first; i < first + count; ++i) texts.push_back(catalog[i].text);
-    encoder.encode(texts, std::span(embeddings).subspan(first * encoder.dim(),
-                                                        count * encoder.dim()));
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  log("embedded " + std::to_string(catalog.size()) + " item texts in " +
-      std::to_string(int(seconds)) + " s");
-  return embeddings;
-}
-
 struct Evaluated {
   std::string method;
   TuningResult tuning;
@@ -104,10 +84,22 @@ int run_replay(const ReplayArgs& args) {
   const fs::path dir = args.data;
   const fs::path ratings = dir / "ratings.csv", movies = dir / "movies.csv",
                  tags = dir / "tags.csv";
-  const std::vector<CatalogItem> catalog =
-      load_item_catalog(movies, fs::exists(tags) ? tags : fs::path());
-  std::vector<std::int64_t> ids;
-  for (const CatalogItem& item : catalog) ids.push_back(item.id);
+  // The text methods need the catalog's embeddings, from the cache `nowrec catalog` writes
+  // (built here when missing or stale); the others need its ids only.
+  std::optional<SequenceEncoder> encoder;
+  CatalogEmbeddings catalog;
+  fs::path model_dir;
+  if (wants_text) {
+    model_dir = resolve_model_dir(args.model);
+    encoder.emplace(SequenceEncoder::load(model_dir, {.threads = args.threads}));
+    catalog = load_or_build_catalog({.data_dir = dir, .model_dir = model_dir}, *encoder,
+                                    args.cache, {.log_prefix = "nowrec replay: "});
+  } else {
+    for (const CatalogItem& item : load_item_catalog(movies, fs::exists(tags) ? tags : fs::path())) {
+      catalog.ids.push_back(item.id);
+    }
+  }
+  const std::vector<std::int64_t>& ids = catalog.ids;
   const ReplayData data =
       make_replay_data(load_interactions(ratings), ids, ratings.string(), movies.string());
   const LeaveOneOutSplit split = leave_one_out(data);
@@ -122,17 +114,11 @@ int run_replay(const ReplayArgs& args) {
   const ProtocolOptions options{.k = 10, .limit_users = args.limit_users};
   MethodContext context{.data = &data, .ranking = {.k = options.k, .threads = args.threads}};
 
-  std::optional<SequenceEncoder> encoder;
-  std::vector<float> embeddings;
   std::optional<CatalogStore> store;
   std::optional<ItemIndex> text_index;
-  fs::path model_dir;
   if (wants_text) {
-    model_dir = resolve_model_dir(args.model);
-    encoder.emplace(SequenceEncoder::load(model_dir, {.threads = args.threads}));
-    embeddings = embed_catalog(catalog, *encoder);
-    store.emplace(data, embeddings, encoder->dim());
-    text_index.emplace(make_catalog_index(data, embeddings, encoder->dim()));
+    store.emplace(data, catalog.embeddings, catalog.dim);
+    text_index.emplace(make_catalog_index(data, catalog.embeddings, catalog.dim));
     context.text_store = &*store;
     context.text_index = &*text_index;
   }
@@ -230,6 +216,9 @@ void add_replay_command(CLI::App& app, int& exit_status) {
       ->required();
   command->add_option("--model", args->model,
                       "Model folder (default: $NOWREC_MODEL or the installed all-MiniLM-L6-v2)");
+  command->add_option("--cache", args->cache,
+                      "Catalog folder of `nowrec catalog`, reused when up to date, else written "
+                      "(default: catalog)");
   command->add_option("--protocol", args->protocol, "leave-one-out (default) or streaming");
   command->add_option("--methods", args->methods,
                       "Comma-separated: popular, cooccurrence, text, text+prior "
