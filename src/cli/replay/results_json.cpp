@@ -3,17 +3,28 @@
 
 namespace nowrec::cli::replay {
 
+namespace {
+
+// "hr@10" for ("hr", 10).
+std::string at_k(const char* name, std::size_t k) {
+  std::string key(name);
+  key.push_back('@');
+  key.append(std::to_string(k));
+  return key;
+}
+
+}  // namespace
+
 nlohmann::json metrics_json(const Metrics& metrics, std::size_t k) {
-  const std::string at = "@" + std::to_string(k);
   return {{"cases", metrics.count},
-          {"hr" + at, metrics.hr},
-          {"ndcg" + at, metrics.ndcg},
+          {at_k("hr", k), metrics.hr},
+          {at_k("ndcg", k), metrics.ndcg},
           {"mrr", metrics.mrr},
-          {"coverage" + at, metrics.coverage},
+          {at_k("coverage", k), metrics.coverage},
           {"cold_start",
            {{"cases", metrics.cold_start.count},
-            {"hr" + at, metrics.cold_start.hr},
-            {"ndcg" + at, metrics.cold_start.ndcg}}}};
+            {at_k("hr", k), metrics.cold_start.hr},
+            {at_k("ndcg", k), metrics.cold_start.ndcg}}}};
 }
 
 nlohmann::json latency_json(const LatencySummary& latency) {
