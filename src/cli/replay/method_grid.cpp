@@ -10,8 +10,8 @@ namespace {
 
 constexpr std::int64_t kDay = 86400;
 // Prior weights, against cosine scores that mostly differ by a few hundredths between items
-// and priors log(1 + count) of 0 to about 5.
-constexpr float kPriorWeights[] = {0.005f, 0.01f, 0.02f, 0.05f, 0.1f};
+// and priors log(1 + count) of 0 to about 6: from text first to popularity first.
+constexpr float kPriorWeights[] = {0.01f, 0.02f, 0.05f, 0.1f, 0.2f, 0.5f, 1.0f};
 
 // A float parameter as the decimal it was written as (0.8f would print as 0.800000011920929).
 double decimal(float value) { return std::round(double(value) * 1e6) / 1e6; }
