@@ -40,7 +40,7 @@ struct DemoArgs {
   std::string data;
   std::string cache;
   // user:warm-up:shown — replay `warm-up` ratings silently, then show `shown` one by one.
-  std::string users = "401:10:3,533:16:4,12:12:3";
+  std::string users = "401:10:2,303:16:2,533:16:3,12:12:2";
   std::string english = "something like a space adventure with robots";
   std::string chinese = "我想看一部关于太空和机器人的冒险电影";
   float prior_weight = 0.02f;
