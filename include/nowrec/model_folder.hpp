@@ -70,13 +70,17 @@ class ModelFolder {
   // Error(InvalidModel) naming the file and field at fault, Error(NotFound) for missing files,
   // Error(Unsupported) for a pooling nowrec does not compute (several modes at once, weighted
   // mean) and Error(InvalidFormat) for a malformed model.safetensors. A folder without
-  // modules.json or 1_Pooling/ mean-pools, as sentence-transformers does.
+  // modules.json or 1_Pooling/ mean-pools, as sentence-transformers does. A folder without
+  // tokenizer files (neither vocab.txt nor a SentencePiece model) loads too: such a model takes
+  // vector sequences only (SequenceEncoder::encode_vectors).
   static ModelFolder load(const std::filesystem::path& dir);
 
   const std::filesystem::path& path() const noexcept { return dir_; }
   const TransformerConfig& config() const noexcept { return config_; }
   const PoolingConfig& pooling() const noexcept { return pooling_; }
-  const TokenizerFiles& tokenizer_files() const noexcept { return tokenizer_; }
+  bool has_tokenizer() const noexcept { return tokenizer_.has_value(); }
+  // Throws Error(NotFound) when the folder has no tokenizer.
+  const TokenizerFiles& tokenizer_files() const;
   // Tokens per sequence, special tokens included: sentence_bert_config.json's max_seq_length,
   // else the tokenizer's model_max_length, bounded by the position table.
   std::size_t max_sequence_length() const noexcept { return max_sequence_length_; }
@@ -88,7 +92,7 @@ class ModelFolder {
   std::filesystem::path dir_;
   TransformerConfig config_;
   PoolingConfig pooling_;
-  TokenizerFiles tokenizer_;
+  std::optional<TokenizerFiles> tokenizer_;
   std::size_t max_sequence_length_ = 0;
   std::shared_ptr<const SafetensorsFile> weights_;
 };

@@ -90,7 +90,10 @@ class SequenceEncoder {
 
   std::size_t dim() const noexcept { return info_.dim; }
   const EncoderInfo& info() const noexcept { return info_; }
-  const Tokenizer& tokenizer() const noexcept;
+  // False for a model folder without tokenizer files, which takes vector sequences only: its
+  // tokenizer(), encode() and encode_tokens() throw Error(Unsupported).
+  bool has_tokenizer() const noexcept;
+  const Tokenizer& tokenizer() const;
 
   // Embeds each text (tokenized with tokenizer(), truncated to info().max_length tokens) into
   // out: texts.size() rows of dim() floats, row-major. Throws Error(InvalidArgument) when

@@ -39,7 +39,8 @@ int run_info(const std::string& model_option) {
       {"max_sequence_length", model.max_sequence_length()},
       {"pooling", std::string(pooling_mode_name(model.pooling().mode))},
       {"normalize", model.pooling().normalize},
-      {"tokenizer", tokenizer_kind_name(model.tokenizer_files().kind)},
+      {"tokenizer",
+       model.has_tokenizer() ? tokenizer_kind_name(model.tokenizer_files().kind) : "none"},
       {"weights", model.has_weights() ? model.weights().tensors().size() : 0},
   };
   std::cout << info.dump(2) << '\n';

@@ -28,16 +28,26 @@ void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::
 
 CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
                        MatmulPrecision precision)
-    : tokenizer_(Tokenizer::load(model)),
-      model_(model, kernels, resolve_thread_count(threads), precision),
+    : model_(model, kernels, resolve_thread_count(threads), precision),
       max_length_(model.max_sequence_length()) {
+  if (!model.has_tokenizer()) return;
+  tokenizer_.emplace(Tokenizer::load(model));
   // Every id the tokenizer can produce must have a row in the embedding table.
-  if (tokenizer_.vocab_size() > model_.vocab_size()) {
+  if (tokenizer_->vocab_size() > model_.vocab_size()) {
     throw Error(ErrorCode::InvalidModel, model.path().string() + ": the tokenizer has " +
-                                             std::to_string(tokenizer_.vocab_size()) +
+                                             std::to_string(tokenizer_->vocab_size()) +
                                              " tokens but config.json's vocab_size is " +
                                              std::to_string(model_.vocab_size()));
   }
+}
+
+const Tokenizer& CpuEncoder::tokenizer() const {
+  if (!tokenizer_) {
+    throw Error(ErrorCode::Unsupported,
+                "this model has no tokenizer: its folder holds neither vocab.txt nor a "
+                "SentencePiece model, so it encodes vector sequences only");
+  }
+  return *tokenizer_;
 }
 
 template <typename Prepare, typename Append>
@@ -85,12 +95,13 @@ TokenizeOptions truncating(std::size_t max_length) {
 }  // namespace
 
 void CpuEncoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
+  const Tokenizer& tokenizer = this->tokenizer();
   check_out_size("encode", texts.size(), dim(), out.size());
   const TokenizeOptions options = truncating(max_length_);
   run(
       texts.size(), out.data(), BertCpuModel::Output::Pooled, false, false,
       [&](std::size_t i, ScratchArena& arena) {
-        tokenizer_.encode_ids(texts[i], arena.sequence_ids, options);
+        tokenizer.encode_ids(texts[i], arena.sequence_ids, options);
         return arena.sequence_ids.size();
       },
       [](std::size_t, ScratchArena& arena) {
@@ -100,19 +111,20 @@ void CpuEncoder::encode(std::span<const std::string_view> texts, std::span<float
 
 void CpuEncoder::encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
                                std::vector<std::size_t>& offsets) const {
+  const Tokenizer& tokenizer = this->tokenizer();
   // Tokenizing twice is cheap beside the forward pass, and sizes out exactly.
   const TokenizeOptions options = truncating(max_length_);
   offsets.assign(1, 0);
   std::vector<std::int32_t> ids;
   for (std::string_view text : texts) {
-    tokenizer_.encode_ids(text, ids, options);
+    tokenizer.encode_ids(text, ids, options);
     offsets.push_back(offsets.back() + ids.size());
   }
   out.assign(offsets.back() * dim(), 0.0f);
   run(
       texts.size(), out.data(), BertCpuModel::Output::Tokens, false, false,
       [&](std::size_t i, ScratchArena& arena) {
-        tokenizer_.encode_ids(texts[i], arena.sequence_ids, options);
+        tokenizer.encode_ids(texts[i], arena.sequence_ids, options);
         return arena.sequence_ids.size();
       },
       [](std::size_t, ScratchArena& arena) {

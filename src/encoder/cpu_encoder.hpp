@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -24,7 +25,9 @@ class CpuEncoder {
 
   std::size_t dim() const noexcept { return model_.hidden(); }
   std::size_t max_length() const noexcept { return max_length_; }
-  const Tokenizer& tokenizer() const noexcept { return tokenizer_; }
+  bool has_tokenizer() const noexcept { return tokenizer_.has_value(); }
+  // Throws Error(Unsupported) for a model folder without a tokenizer.
+  const Tokenizer& tokenizer() const;
   MatmulPrecision precision() const noexcept { return model_.precision(); }
   // Scratch memory held between calls (see ArenaPool::reserved_bytes).
   std::size_t scratch_reserved_bytes() const { return arenas_.reserved_bytes(); }
@@ -51,7 +54,7 @@ class CpuEncoder {
   void run(std::size_t count, float* out, BertCpuModel::Output output, bool vectors, bool causal,
            Prepare&& prepare, Append&& append) const;
 
-  Tokenizer tokenizer_;
+  std::optional<Tokenizer> tokenizer_;  // absent: the model takes vector sequences only
   BertCpuModel model_;
   std::size_t max_length_;
   mutable ArenaPool arenas_;

@@ -33,7 +33,9 @@ std::string_view dtype_name(Dtype dtype) noexcept {
   return "unknown";
 }
 
-const Tokenizer& SequenceEncoder::tokenizer() const noexcept { return impl_->tokenizer(); }
+const Tokenizer& SequenceEncoder::tokenizer() const { return impl_->tokenizer(); }
+
+bool SequenceEncoder::has_tokenizer() const noexcept { return impl_->has_tokenizer(); }
 
 void SequenceEncoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
   encode(texts, out, CudaStream{});

@@ -16,7 +16,8 @@ struct SequenceEncoder::Impl {
   std::optional<encoder::CpuEncoder> cpu;     // Device::CPU
   std::unique_ptr<encoder::GpuEncoder> gpu;   // Device::CUDA
 
-  const Tokenizer& tokenizer() const noexcept { return cpu ? cpu->tokenizer() : gpu->tokenizer(); }
+  bool has_tokenizer() const noexcept { return cpu ? cpu->has_tokenizer() : true; }
+  const Tokenizer& tokenizer() const { return cpu ? cpu->tokenizer() : gpu->tokenizer(); }
 };
 
 }  // namespace nowrec

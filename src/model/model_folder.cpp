@@ -334,6 +334,11 @@ bool file_exists(const std::filesystem::path& path) {
   return std::filesystem::is_regular_file(path, ignored);
 }
 
+bool has_tokenizer_files(const std::filesystem::path& dir) {
+  return file_exists(dir / "vocab.txt") || file_exists(dir / "sentencepiece.bpe.model") ||
+         file_exists(dir / "spiece.model");
+}
+
 TokenizerKind detect_tokenizer_kind(const std::filesystem::path& dir,
                                     std::filesystem::path& sentencepiece_model) {
   if (file_exists(dir / "vocab.txt")) return TokenizerKind::WordPiece;
@@ -438,7 +443,7 @@ ModelFolder ModelFolder::load(const std::filesystem::path& dir) {
   folder.config_ = model_files::parse_transformer_config(json_fields::read_text_file(config_file),
                                                          config_file.string());
   folder.pooling_ = read_pooling(dir, folder.config_);
-  folder.tokenizer_ = read_tokenizer_files(dir);
+  if (has_tokenizer_files(dir)) folder.tokenizer_ = read_tokenizer_files(dir);
 
   std::optional<std::int64_t> sentence_bert_length;
   if (const auto path = dir / "sentence_bert_config.json"; file_exists(path)) {
@@ -446,12 +451,23 @@ ModelFolder ModelFolder::load(const std::filesystem::path& dir) {
         json_fields::read_text_file(path), path.string());
   }
   folder.max_sequence_length_ = model_files::resolve_max_sequence_length(
-      folder.config_, config_file.string(), sentence_bert_length, folder.tokenizer_);
+      folder.config_, config_file.string(), sentence_bert_length,
+      folder.tokenizer_.value_or(TokenizerFiles{}));
 
   if (const auto path = dir / "model.safetensors"; file_exists(path)) {
     folder.weights_ = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(path));
   }
   return folder;
+}
+
+const TokenizerFiles& ModelFolder::tokenizer_files() const {
+  if (!tokenizer_) {
+    throw Error(ErrorCode::NotFound,
+                dir_.string() +
+                    ": the model folder has no tokenizer (neither vocab.txt nor "
+                    "sentencepiece.bpe.model / spiece.model); it takes vector sequences only");
+  }
+  return *tokenizer_;
 }
 
 const SafetensorsFile& ModelFolder::weights() const {

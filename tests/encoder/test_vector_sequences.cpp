@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -178,4 +180,40 @@ TEST_CASE("bad vector sequences are refused with the sequence named") {
   refused({std::vector<float>(dim + 1)}, 1, "not a multiple of dim 40");
   refused({std::vector<float>(dim * (encoder.info().max_length + 1))}, 1, "takes at most");
   refused({std::vector<float>(dim)}, 2, "out holds");
+}
+
+TEST_CASE("a model folder without a tokenizer encodes vector sequences only") {
+  const auto& f = fixture();
+  nowrec::test::TempDir dir;
+  for (const char* name : {"config.json", "model.safetensors"}) {
+    std::filesystem::copy_file(f.model / name, dir.path() / name);
+  }
+  const nowrec::ModelFolder folder = nowrec::ModelFolder::load(dir.path());
+  CHECK_FALSE(folder.has_tokenizer());
+  CHECK_THROWS_WITH_AS(folder.tokenizer_files(), doctest::Contains("no tokenizer"), nowrec::Error);
+  CHECK(folder.max_sequence_length() == 64);
+
+  const SequenceEncoder encoder = SequenceEncoder::load(folder, {.threads = 1});
+  CHECK_FALSE(encoder.has_tokenizer());
+  CHECK(SequenceEncoder::load(f.model).has_tokenizer());
+  const auto sequences = f.input_sequences();
+  const auto states = encoder.encode_vectors_tokens(sequences, AttentionMask::Causal);
+  CHECK(max_abs_diff(states.values, f.causal.values) <= 1e-4);
+  // Token ids still run: the embedding table is there, only the text-to-ids step is missing.
+  CHECK(encoder.encode_ids(f.id_sequences()).size() == f.ids.size() * encoder.dim());
+
+  const std::vector<std::string_view> texts{"hello"};
+  for (const auto& call : std::vector<std::function<void()>>{
+           [&] { (void)encoder.encode(texts); },
+           [&] { (void)encoder.encode_tokens(texts); },
+           [&] { (void)encoder.tokenizer(); },
+       }) {
+    try {
+      call();
+      FAIL("a text call succeeded without a tokenizer");
+    } catch (const nowrec::Error& error) {
+      CHECK(error.code() == nowrec::ErrorCode::Unsupported);
+      CHECK(std::string(error.what()).find("this model has no tokenizer") != std::string::npos);
+    }
+  }
 }
