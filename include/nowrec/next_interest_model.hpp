@@ -46,6 +46,10 @@ class LearnedNextInterestModel final : public NextInterestModel {
 
   std::size_t item_dim() const noexcept;
   std::size_t window() const noexcept;  // most recent events used
+  // The weight of the popularity prior in the ranking score the model was trained with:
+  //   prediction . item_vector + prior_weight() * log(1 + the item's count in the training data)
+  // (RankRequest::prior_weight, with the log counts given to ItemIndex::set_priors). 0: none.
+  float prior_weight() const noexcept;
 
   struct Impl;
 

@@ -1,0 +1,97 @@
+// Reading and checking the learned next-interest model's own tensors.
+#include "interest/next_interest_weights.hpp"
+
+#include <cmath>
+#include <cstdint>
+
+#include "cpu/dispatch.hpp"
+#include "encoder/weight_conversion.hpp"
+#include "nowrec/error.hpp"
+
+namespace nowrec::interest {
+namespace {
+
+constexpr const char* kPrefix = "next_interest.";
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+std::vector<float> read_tensor(const SafetensorsFile& weights, const std::string& label,
+                               const std::string& name, std::vector<std::int64_t> shape) {
+  const std::string full = kPrefix + name;
+  const TensorView* tensor = weights.find(full);
+  if (tensor == nullptr) {
+    throw Error(ErrorCode::InvalidModel, label + ": tensor '" + full +
+                                             "' is missing (config.json implies shape " +
+                                             shape_text(shape) + ")");
+  }
+  if (tensor->shape != shape) {
+    throw Error(ErrorCode::InvalidModel, label + ": tensor '" + full + "' has shape " +
+                                             shape_text(tensor->shape) +
+                                             " but config.json implies " + shape_text(shape));
+  }
+  std::vector<float> values = encoder::tensor_to_f32(*tensor);
+  for (float value : values) {
+    if (!std::isfinite(value)) {
+      throw Error(ErrorCode::InvalidModel,
+                  label + ": tensor '" + full + "' holds a non-finite value");
+    }
+  }
+  return values;
+}
+
+DenseLayer read_dense(const SafetensorsFile& weights, const std::string& label,
+                      const std::string& name, std::size_t out, std::size_t in) {
+  const auto rows = static_cast<std::int64_t>(out);
+  DenseLayer layer;
+  layer.weight =
+      read_tensor(weights, label, name + ".weight", {rows, static_cast<std::int64_t>(in)});
+  layer.bias = read_tensor(weights, label, name + ".bias", {rows});
+  layer.out = out;
+  layer.in = in;
+  return layer;
+}
+
+}  // namespace
+
+void DenseLayer::apply(std::span<const float> x, std::size_t rows,
+                       std::span<float> y) const noexcept {
+  // score_rows_f32 writes y[r][o] = x[r] . weight[o]: the whole layer as one ISA-dispatched call.
+  cpu::kernels().score_rows_f32(x.data(), rows, weight.data(), out, in, y.data());
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = y.data() + r * out;
+    for (std::size_t o = 0; o < out; ++o) row[o] += bias[o];
+  }
+}
+
+NextInterestWeights read_next_interest_weights(const SafetensorsFile& weights,
+                                               const std::string& label,
+                                               const NextInterestConfig& config,
+                                               std::size_t hidden) {
+  const auto h = static_cast<std::int64_t>(hidden);
+  NextInterestWeights result;
+  result.input_projection = read_dense(weights, label, "input_projection", hidden, config.text_dim);
+  result.action_embeddings = read_tensor(weights, label, "action_embeddings",
+                                         {static_cast<std::int64_t>(config.actions.size() + 1), h});
+  result.gap_embeddings = read_tensor(weights, label, "gap_embeddings",
+                                      {static_cast<std::int64_t>(config.gap_buckets), h});
+  result.output_projection =
+      read_dense(weights, label, "output_projection", config.item_space_dim, hidden);
+  result.item_projection =
+      read_dense(weights, label, "item_projection", config.item_space_dim, config.text_dim);
+  if (config.item_mlp_hidden > 0) {
+    result.item_mlp_in =
+        read_dense(weights, label, "item_mlp_in", config.item_mlp_hidden, config.text_dim);
+    result.item_mlp_out =
+        read_dense(weights, label, "item_mlp_out", config.item_space_dim, config.item_mlp_hidden);
+  }
+  return result;
+}
+
+}  // namespace nowrec::interest
