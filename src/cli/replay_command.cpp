@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "cli/replay/results_json.hpp"
 #include "cli/replay/split.hpp"
 #include "cli/replay/tuning.hpp"
+#include "nowrec/cpu_isa.hpp"
 #include "nowrec/dataset.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -159,7 +161,7 @@ int run_replay(const ReplayArgs& args) {
   std::size_t users = 0;
   for (const Evaluated& entry : evaluated) {
     nlohmann::json json = result_entry(entry.method, entry.result.metrics, entry.result.latency,
-                                       entry.settings, options.k);
+                                       entry.result.cpu, entry.settings, options.k);
     json["validation"] = metrics_json(entry.tuning.validation.metrics, options.k);
     json["tuning"] = entry.tuning.trials;
     results.push_back(json);
@@ -186,15 +188,17 @@ int run_replay(const ReplayArgs& args) {
         {"threads", args.threads},
         {"limit_users", args.limit_users},
         {"model", model_dir.string()},
-        {"seconds", seconds}}}};
+        {"seconds", seconds},
+        {"cpu_kernels", std::string(cpu_isa_name(active_cpu_isa()))},
+        {"hardware_threads", std::thread::hardware_concurrency()}}}};
 
-  std::printf("%-14s %8s %8s %8s %8s %8s %10s %10s\n", "method", "cases", "hr@10", "ndcg@10",
-              "mrr", "cov@10", "p50 ms", "p99 ms");
+  std::printf("%-14s %8s %8s %8s %8s %8s %10s %10s %10s\n", "method", "cases", "hr@10",
+              "ndcg@10", "mrr", "cov@10", "p50 ms", "p99 ms", "cpu p99");
   for (const Evaluated& entry : evaluated) {
     const Metrics& m = entry.result.metrics;
-    std::printf("%-14s %8zu %8.4f %8.4f %8.4f %8.4f %10.3f %10.3f\n", entry.method.c_str(),
-                m.count, m.hr, m.ndcg, m.mrr, m.coverage, entry.result.latency.p50_ms,
-                entry.result.latency.p99_ms);
+    std::printf("%-14s %8zu %8.4f %8.4f %8.4f %8.4f %10.3f %10.3f %10.3f\n",
+                entry.method.c_str(), m.count, m.hr, m.ndcg, m.mrr, m.coverage,
+                entry.result.latency.p50_ms, entry.result.latency.p99_ms, entry.result.cpu.p99_ms);
   }
   if (!args.out.empty()) {
     std::ofstream out(args.out, std::ios::trunc);

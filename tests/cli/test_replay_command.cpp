@@ -59,6 +59,7 @@ TEST_CASE("replay: leave-one-out baselines write the shared results schema") {
   CHECK(popular["cold_start"]["ndcg@10"].get<double>() ==
         doctest::Approx((gain(3) + gain(4)) / 2));
   CHECK(popular["latency_ms"]["count"] == 3);
+  CHECK(popular["cpu_ms"]["count"] == 3);
   CHECK(popular["validation"]["ndcg@10"].get<double>() == doctest::Approx(1.0));
   CHECK(popular["tuning"].size() == 6);
   CHECK(document["results"][1]["method"] == "cooccurrence");

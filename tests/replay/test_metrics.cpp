@@ -74,3 +74,13 @@ TEST_CASE("LatencyRecorder: percentiles interpolate between samples as numpy doe
   CHECK(two.summary().p50_ms == doctest::Approx(2.0));
   CHECK(two.summary().p99_ms == doctest::Approx(2.98));
 }
+
+TEST_CASE("Stopwatch: the thread's CPU time counts work and never exceeds the wall time") {
+  const Stopwatch stopwatch;
+  volatile double sink = 0;
+  const double start_cpu = Stopwatch::thread_cpu_ms();
+  while (Stopwatch::thread_cpu_ms() - start_cpu < 20.0) sink = sink + 1.0;
+  const Elapsed elapsed = stopwatch.elapsed();
+  CHECK(elapsed.cpu_ms >= 20.0);
+  CHECK(elapsed.wall_ms >= elapsed.cpu_ms - 0.5);  // clocks read a moment apart
+}

@@ -1,7 +1,6 @@
 // Popularity in a recent window, and co-occurrence of items in users' sequences.
 #include "cli/replay/baseline_methods.hpp"
 
-#include <chrono>
 #include <deque>
 #include <unordered_map>
 
@@ -9,12 +8,6 @@
 
 namespace nowrec::cli::replay {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 class PopularMethod final : public ReplayMethod {
  public:
@@ -25,11 +18,11 @@ class PopularMethod final : public ReplayMethod {
   void observe(const ReplayEvent&) override {}
 
   Prediction predict(const Query& query) override {
-    const auto start = Clock::now();
+    const Stopwatch stopwatch;
     const std::span<const float> counts = popularity_.counts_at(query.now);
     Prediction prediction;
     prediction.ranking = rank_dense(counts, data_, query, k_);
-    prediction.serve_ms = ms_since(start);
+    prediction.serve = stopwatch.elapsed();
     return prediction;
   }
 
@@ -66,7 +59,7 @@ class CooccurrenceMethod final : public ReplayMethod {
   }
 
   Prediction predict(const Query& query) override {
-    const auto start = Clock::now();
+    const Stopwatch stopwatch;
     std::fill(scores_.begin(), scores_.end(), 0.0f);
     const auto found = recent_.find(query.user);
     if (found != recent_.end()) {
@@ -81,7 +74,7 @@ class CooccurrenceMethod final : public ReplayMethod {
     }
     Prediction prediction;
     prediction.ranking = rank_dense(scores_, data_, query, k_);
-    prediction.serve_ms = ms_since(start);
+    prediction.serve = stopwatch.elapsed();
     return prediction;
   }
 

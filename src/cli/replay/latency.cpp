@@ -1,11 +1,26 @@
-// Percentiles of latency samples.
+// Thread CPU time, and percentiles of latency samples.
 #include "cli/replay/latency.hpp"
+
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
 namespace nowrec::cli::replay {
+
+double Stopwatch::thread_cpu_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return double(now.tv_sec) * 1e3 + double(now.tv_nsec) * 1e-6;
+}
+
+Elapsed Stopwatch::elapsed() const {
+  return {.wall_ms =
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_)
+                  .count(),
+          .cpu_ms = thread_cpu_ms() - cpu_};
+}
 
 LatencySummary LatencyRecorder::summary() const {
   LatencySummary summary;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/replay/latency.hpp"
 #include "cli/replay/ranking_metrics.hpp"
 #include "cli/replay/replay_data.hpp"
 #include "cli/replay/split.hpp"
@@ -28,7 +29,7 @@ struct Prediction {
   Ranking ranking;
   // Time to produce the top k as a server would (state lookup, scoring, selection), without
   // the extra work the evaluation does to find the target's rank in the whole catalog.
-  double serve_ms = 0;
+  Elapsed serve;
 };
 
 // Thread-safety: none; a protocol drives one method from one thread.

@@ -1,21 +1,27 @@
 // Drives a method through the leave-one-out and streaming protocols and sums the metrics.
 #include "cli/replay/protocols.hpp"
 
-#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace nowrec::cli::replay {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Observes an event and returns how long it took, in milliseconds.
-double timed_observe(ReplayMethod& method, const ReplayEvent& event) {
-  const auto start = Clock::now();
+// Observes an event and returns how long it took.
+Elapsed timed_observe(ReplayMethod& method, const ReplayEvent& event) {
+  const Stopwatch stopwatch;
   method.observe(event);
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return stopwatch.elapsed();
 }
+
+struct LatencyRecorders {
+  LatencyRecorder wall, cpu;
+  void add(Elapsed update, const Elapsed& serve) {
+    update += serve;
+    wall.add(update.wall_ms);
+    cpu.add(update.cpu_ms);
+  }
+};
 
 std::size_t evaluated_user_count(std::size_t users, const ProtocolOptions& options) {
   return options.limit_users == 0 ? users : std::min(users, options.limit_users);
@@ -27,7 +33,7 @@ ProtocolResult run_leave_one_out(const ReplayData& data, const LeaveOneOutSplit&
                                  ReplayMethod& method, HeldOut held_out,
                                  const ProtocolOptions& options) {
   MetricsAccumulator metrics(options.k, data.item_ids.size());
-  LatencyRecorder latency;
+  LatencyRecorders latency;
   std::vector<std::uint32_t> seen;
   const std::size_t users = evaluated_user_count(split.users.size(), options);
   for (std::size_t u = 0; u < users; ++u) {
@@ -36,30 +42,32 @@ ProtocolResult run_leave_one_out(const ReplayData& data, const LeaveOneOutSplit&
     if (held_out == HeldOut::Test) history.push_back(user.validation);
     const std::uint32_t target = held_out == HeldOut::Test ? user.test : user.validation;
     seen.clear();
-    double update_ms = 0;
+    Elapsed update;
     for (std::uint32_t index : history) {
-      update_ms = timed_observe(method, data.events[index]);
+      update = timed_observe(method, data.events[index]);
       seen.push_back(data.events[index].row);
     }
     const ReplayEvent& event = data.events[target];
     const Prediction prediction = method.predict(
         {.user = user.user, .now = event.timestamp, .seen_rows = seen, .target_row = event.row});
     metrics.add(prediction.ranking, !split.in_training[event.row]);
-    latency.add(update_ms + prediction.serve_ms);
+    latency.add(update, prediction.serve);
   }
-  return {.metrics = metrics.result(), .latency = latency.summary()};
+  return {.metrics = metrics.result(),
+          .latency = latency.wall.summary(),
+          .cpu = latency.cpu.summary()};
 }
 
 ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
                              const ProtocolOptions& options) {
   MetricsAccumulator metrics(options.k, data.item_ids.size());
-  LatencyRecorder latency;
+  LatencyRecorders latency;
   const std::size_t users = evaluated_user_count(data.users.size(), options);
   const std::unordered_set<std::int64_t> evaluated(data.users.begin(),
                                                    data.users.begin() + std::ptrdiff_t(users));
   struct UserState {
     std::vector<std::uint32_t> seen;
-    double last_update_ms = 0;
+    Elapsed last_update;
   };
   std::unordered_map<std::int64_t, UserState> states;
   std::vector<bool> item_seen(data.item_ids.size(), false);
@@ -71,13 +79,15 @@ ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
                                                     .seen_rows = state.seen,
                                                     .target_row = event.row});
       metrics.add(prediction.ranking, !item_seen[event.row]);
-      latency.add(state.last_update_ms + prediction.serve_ms);
+      latency.add(state.last_update, prediction.serve);
     }
-    state.last_update_ms = timed_observe(method, event);
+    state.last_update = timed_observe(method, event);
     state.seen.push_back(event.row);
     item_seen[event.row] = true;
   }
-  return {.metrics = metrics.result(), .latency = latency.summary()};
+  return {.metrics = metrics.result(),
+          .latency = latency.wall.summary(),
+          .cpu = latency.cpu.summary()};
 }
 
 }  // namespace nowrec::cli::replay

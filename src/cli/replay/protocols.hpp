@@ -18,8 +18,10 @@ struct ProtocolOptions {
 
 struct ProtocolResult {
   Metrics metrics;
-  // Per prediction: the update that applied the user's latest event plus the method's serve time.
+  // Per prediction: the update that applied the user's latest event plus the method's serve time,
+  // in wall time and in the thread's CPU time.
   LatencySummary latency;
+  LatencySummary cpu;
 };
 
 enum class HeldOut { Validation, Test };

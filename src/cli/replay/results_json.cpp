@@ -36,11 +36,12 @@ nlohmann::json latency_json(const LatencySummary& latency) {
 }
 
 nlohmann::json result_entry(const std::string& method, const Metrics& metrics,
-                            const LatencySummary& latency, const nlohmann::json& settings,
-                            std::size_t k) {
+                            const LatencySummary& latency, const LatencySummary& cpu,
+                            const nlohmann::json& settings, std::size_t k) {
   nlohmann::json entry = {{"method", method}};
   entry.update(metrics_json(metrics, k));
   entry["latency_ms"] = latency_json(latency);
+  entry["cpu_ms"] = latency_json(cpu);
   entry["settings"] = settings;
   return entry;
 }

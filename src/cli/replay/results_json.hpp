@@ -19,9 +19,10 @@ nlohmann::json metrics_json(const Metrics& metrics, std::size_t k);
 // {"p50", "p99", "mean", "max", "count"} in milliseconds.
 nlohmann::json latency_json(const LatencySummary& latency);
 
-// One "results" entry: {"method", metrics_json..., "latency_ms", "settings"}.
+// One "results" entry: {"method", metrics_json..., "latency_ms" (wall), "cpu_ms" (the thread's
+// CPU time), "settings"}.
 nlohmann::json result_entry(const std::string& method, const Metrics& metrics,
-                            const LatencySummary& latency, const nlohmann::json& settings,
-                            std::size_t k);
+                            const LatencySummary& latency, const LatencySummary& cpu,
+                            const nlohmann::json& settings, std::size_t k);
 
 }  // namespace nowrec::cli::replay

@@ -3,7 +3,6 @@
 #include "cli/replay/tracker_methods.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <optional>
 #include <string>
 
@@ -13,8 +12,6 @@
 
 namespace nowrec::cli::replay {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // The shared part: the tracker, the optional prior and the two Ranker calls of a prediction.
 class TrackerMethod : public ReplayMethod {
@@ -49,7 +46,7 @@ class TrackerMethod : public ReplayMethod {
     exclude_.clear();
     for (std::uint32_t row : query.seen_rows) exclude_.push_back(data_.item_ids[row]);
 
-    const auto start = Clock::now();
+    const Stopwatch stopwatch;
     const std::vector<Interest> interests = tracker_.interests(std::to_string(query.user), query.now);
     RankRequest request = make_request(interests);
     request.exclude = exclude_;
@@ -59,7 +56,7 @@ class TrackerMethod : public ReplayMethod {
                         .aggregation = aggregation(),
                         .threads = ranking_.threads};
     const std::vector<ScoredItem> top = ranker_.rank(request, options);
-    prediction.serve_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    prediction.serve = stopwatch.elapsed();
 
     for (const ScoredItem& item : top) prediction.ranking.top.push_back(item.id);
     // The target's rank in the whole catalog, from the same scores and order. The target stays
