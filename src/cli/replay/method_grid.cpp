@@ -142,11 +142,16 @@ std::vector<LearnedSettings> learned_grid(std::size_t model_window) {
 
 std::vector<LearnedSettings> learned_prior_grid(std::size_t model_window,
                                                 std::int64_t window_seconds) {
+  // The model may have been trained beside a prior of all-time counts: that window is tried too.
+  std::vector<std::int64_t> windows = {window_seconds};
+  if (window_seconds != 0) windows.push_back(0);
   std::vector<LearnedSettings> grid;
-  for (float weight : kPriorWeights) {
-    grid.push_back({.recent_window = std::max<std::size_t>(50, model_window),
-                    .prior_weight = weight,
-                    .prior_window_seconds = window_seconds});
+  for (std::int64_t window : windows) {
+    for (float weight : kPriorWeights) {
+      grid.push_back({.recent_window = std::max<std::size_t>(50, model_window),
+                      .prior_weight = weight,
+                      .prior_window_seconds = window});
+    }
   }
   return grid;
 }

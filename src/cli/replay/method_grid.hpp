@@ -38,6 +38,7 @@ std::vector<MethodCandidate> text_candidates(const MethodContext& context,
 std::vector<TextSettings> text_prior_grid(const TextSettings& best, std::int64_t window_seconds);
 
 std::vector<LearnedSettings> learned_grid(std::size_t model_window);
+// Each prior weight over the given popularity window and over all time.
 std::vector<LearnedSettings> learned_prior_grid(std::size_t model_window,
                                                 std::int64_t window_seconds);
 std::vector<MethodCandidate> learned_candidates(const MethodContext& context,
