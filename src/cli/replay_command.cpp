@@ -27,6 +27,7 @@
 #include "nowrec/cpu_isa.hpp"
 #include "nowrec/dataset.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/next_interest_model.hpp"
 #include "nowrec/sequence_encoder.hpp"
 
 namespace nowrec::cli {
@@ -35,7 +36,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace replay;
 
-const std::vector<std::string> kMethods = {"popular", "cooccurrence", "text", "text+prior"};
+const std::vector<std::string> kMethods = {"popular",    "cooccurrence", "text",
+                                           "text+prior", "learned",      "learned+prior"};
 
 struct ReplayArgs {
   std::string data;
@@ -43,6 +45,7 @@ struct ReplayArgs {
   std::string cache = "catalog";
   std::string protocol = "leave-one-out";
   std::string methods = "popular,cooccurrence,text,text+prior";
+  std::string next_interest_model;
   std::string out;
   int threads = 0;
   std::size_t limit_users = 0;
@@ -58,7 +61,8 @@ std::set<std::string> parse_methods(const std::string& list) {
     if (std::find(kMethods.begin(), kMethods.end(), name) == kMethods.end()) {
       throw Error(ErrorCode::InvalidArgument,
                   "--methods: '" + name +
-                      "' is not one of popular, cooccurrence, text, text+prior");
+                      "' is not one of popular, cooccurrence, text, text+prior, learned, "
+                      "learned+prior");
     }
     methods.insert(name);
   }
@@ -80,7 +84,13 @@ int run_replay(const ReplayArgs& args) {
                 "--protocol '" + args.protocol + "' is not leave-one-out or streaming");
   }
   const std::set<std::string> methods = parse_methods(args.methods);
-  const bool wants_text = methods.contains("text") || methods.contains("text+prior");
+  const bool wants_learned = methods.contains("learned") || methods.contains("learned+prior");
+  if (wants_learned && args.next_interest_model.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "--methods learned and learned+prior need --next-interest-model");
+  }
+  const bool wants_text =
+      wants_learned || methods.contains("text") || methods.contains("text+prior");
   const auto started = std::chrono::steady_clock::now();
 
   const fs::path dir = args.data;
@@ -118,11 +128,23 @@ int run_replay(const ReplayArgs& args) {
 
   std::optional<CatalogStore> store;
   std::optional<ItemIndex> text_index;
+  std::optional<LearnedNextInterestModel> model;
+  std::optional<ItemIndex> learned_index;
   if (wants_text) {
     store.emplace(data, catalog.embeddings, catalog.dim);
     text_index.emplace(make_catalog_index(data, catalog.embeddings, catalog.dim));
     context.text_store = &*store;
     context.text_index = &*text_index;
+  }
+  if (wants_learned) {
+    model.emplace(LearnedNextInterestModel::load(args.next_interest_model, *store, catalog.dim,
+                                                 {.threads = args.threads}));
+    const std::vector<float> vectors = model->item_vectors(catalog.embeddings);
+    learned_index.emplace(make_catalog_index(data, vectors, model->item_dim()));
+    context.model = &*model;
+    context.learned_index = &*learned_index;
+    log("next-interest model " + args.next_interest_model + ": window " +
+        std::to_string(model->window()) + ", item dim " + std::to_string(model->item_dim()));
   }
 
   // Tunes on validation, then runs the chosen setting under the protocol asked for.
@@ -143,7 +165,7 @@ int run_replay(const ReplayArgs& args) {
     return tuning.best;
   };
 
-  const bool wants_prior = methods.contains("text+prior");
+  const bool wants_prior = methods.contains("text+prior") || methods.contains("learned+prior");
   std::int64_t prior_window = 0;
   if (methods.contains("popular") || wants_prior) {
     prior_window = popular_windows()[evaluate("popular", popular_candidates(context))];
@@ -155,6 +177,15 @@ int run_replay(const ReplayArgs& args) {
     if (methods.contains("text+prior")) {
       evaluate("text+prior", text_candidates(context, text_prior_grid(best, prior_window)));
     }
+  }
+
+  if (methods.contains("learned")) {
+    evaluate("learned", learned_candidates(context, learned_grid(model->window())));
+  }
+  if (methods.contains("learned+prior")) {
+    evaluate("learned+prior",
+             learned_candidates(context, learned_prior_grid(model->window(), prior_window,
+                                                            model->prior_weight())));
   }
 
   nlohmann::json results = nlohmann::json::array();
@@ -188,6 +219,7 @@ int run_replay(const ReplayArgs& args) {
         {"threads", args.threads},
         {"limit_users", args.limit_users},
         {"model", model_dir.string()},
+        {"next_interest_model", args.next_interest_model},
         {"seconds", seconds},
         {"cpu_kernels", std::string(cpu_isa_name(active_cpu_isa()))},
         {"hardware_threads", std::thread::hardware_concurrency()}}}};
@@ -225,8 +257,10 @@ void add_replay_command(CLI::App& app, int& exit_status) {
                       "(default: catalog)");
   command->add_option("--protocol", args->protocol, "leave-one-out (default) or streaming");
   command->add_option("--methods", args->methods,
-                      "Comma-separated: popular, cooccurrence, text, text+prior "
-                      "(default: all of them)");
+                      "Comma-separated: popular, cooccurrence, text, text+prior, learned, "
+                      "learned+prior (default: popular,cooccurrence,text,text+prior)");
+  command->add_option("--next-interest-model", args->next_interest_model,
+                      "Folder of a trained LearnedNextInterestModel (for the learned methods)");
   command->add_option("--out", args->out, "Results JSON to write");
   command->add_option("--threads", args->threads, "Encoder and Ranker threads (default: all)");
   command->add_option("--limit-users", args->limit_users,

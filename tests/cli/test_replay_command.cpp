@@ -136,4 +136,16 @@ TEST_CASE("replay: bad input fails with a message naming what is wrong") {
   CHECK(nowrec::test::read_file(log).find("random") != std::string::npos);
   CHECK(replay(dir.path() / "missing", "--methods popular", log) != 0);
   CHECK(nowrec::test::read_file(log).find("movies.csv") != std::string::npos);
+
+  // The learned methods without a model, and with one made for other item embeddings (24-dim
+  // against all-MiniLM-L6-v2's 384).
+  CHECK(replay(fixture(), "--methods learned", log) != 0);
+  CHECK(nowrec::test::read_file(log).find("--next-interest-model") != std::string::npos);
+  const fs::path small_model = nowrec::test::fixtures_dir() / "next_interest" / "model";
+  CHECK(replay(fixture(),
+               "--methods learned --model '" + nowrec::test::model_dir().string() + "' --cache '" +
+                   (dir.path() / "catalog").string() + "' --next-interest-model '" +
+                   small_model.string() + "'",
+               log) != 0);
+  CHECK(nowrec::test::read_file(log).find("dim") != std::string::npos);
 }

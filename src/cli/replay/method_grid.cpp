@@ -1,6 +1,7 @@
 // The parameter grids and the candidates made from them.
 #include "cli/replay/method_grid.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nowrec/error.hpp"
@@ -141,13 +142,20 @@ std::vector<LearnedSettings> learned_grid(std::size_t model_window) {
 }
 
 std::vector<LearnedSettings> learned_prior_grid(std::size_t model_window,
-                                                std::int64_t window_seconds) {
-  // The model may have been trained beside a prior of all-time counts: that window is tried too.
+                                                std::int64_t window_seconds,
+                                                float model_prior_weight) {
+  // The model may have been trained beside a prior of all-time counts: that window is tried too,
+  // and so is the weight it was trained with.
   std::vector<std::int64_t> windows = {window_seconds};
   if (window_seconds != 0) windows.push_back(0);
+  std::vector<float> weights(std::begin(kPriorWeights), std::end(kPriorWeights));
+  if (model_prior_weight > 0 &&
+      std::find(weights.begin(), weights.end(), model_prior_weight) == weights.end()) {
+    weights.push_back(model_prior_weight);
+  }
   std::vector<LearnedSettings> grid;
   for (std::int64_t window : windows) {
-    for (float weight : kPriorWeights) {
+    for (float weight : weights) {
       grid.push_back({.recent_window = std::max<std::size_t>(50, model_window),
                       .prior_weight = weight,
                       .prior_window_seconds = window});

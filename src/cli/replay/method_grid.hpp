@@ -38,9 +38,11 @@ std::vector<MethodCandidate> text_candidates(const MethodContext& context,
 std::vector<TextSettings> text_prior_grid(const TextSettings& best, std::int64_t window_seconds);
 
 std::vector<LearnedSettings> learned_grid(std::size_t model_window);
-// Each prior weight over the given popularity window and over all time.
+// Each prior weight (and the model's own, when it has one) over the given popularity window and
+// over all time.
 std::vector<LearnedSettings> learned_prior_grid(std::size_t model_window,
-                                                std::int64_t window_seconds);
+                                                std::int64_t window_seconds,
+                                                float model_prior_weight);
 std::vector<MethodCandidate> learned_candidates(const MethodContext& context,
                                                 const std::vector<LearnedSettings>& grid);
 
