@@ -104,10 +104,11 @@ int run_replay(const ReplayArgs& args) {
   if (wants_text) {
     model_dir = resolve_model_dir(args.model);
     encoder.emplace(SequenceEncoder::load(model_dir, {.threads = args.threads}));
-    catalog = load_or_build_catalog({.data_dir = dir, .model_dir = model_dir}, *encoder,
-                                    args.cache, {.log_prefix = "nowrec replay: "});
+    catalog = load_or_build_catalog({.data_dir = dir, .model_dir = model_dir}, *encoder, args.cache,
+                                    {.log_prefix = "nowrec replay: "});
   } else {
-    for (const CatalogItem& item : load_item_catalog(movies, fs::exists(tags) ? tags : fs::path())) {
+    for (const CatalogItem& item :
+         load_item_catalog(movies, fs::exists(tags) ? tags : fs::path())) {
       catalog.ids.push_back(item.id);
     }
   }
@@ -202,35 +203,34 @@ int run_replay(const ReplayArgs& args) {
         args.limit_users == 0 ? data.users.size() : std::min(args.limit_users, data.users.size());
     for (std::size_t u = 0; u < evaluated_users; ++u) users += data.user_events[u].size() > 1;
   } else {
-    users = args.limit_users == 0 ? split.users.size()
-                                  : std::min(args.limit_users, split.users.size());
+    users =
+        args.limit_users == 0 ? split.users.size() : std::min(args.limit_users, split.users.size());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  nlohmann::json document = {
-      {"dataset", fs::absolute(dir).lexically_normal().filename().string()},
-      {"protocol", streaming ? "streaming" : "leave_one_out"},
-      {"catalog_items", ids.size()},
-      {"users", users},
-      {"results", results},
-      {"replay",
-       {{"interactions", data.events.size()},
-        {"k", options.k},
-        {"threads", args.threads},
-        {"limit_users", args.limit_users},
-        {"model", model_dir.string()},
-        {"next_interest_model", args.next_interest_model},
-        {"seconds", seconds},
-        {"cpu_kernels", std::string(cpu_isa_name(active_cpu_isa()))},
-        {"hardware_threads", std::thread::hardware_concurrency()}}}};
+  nlohmann::json document = {{"dataset", fs::absolute(dir).lexically_normal().filename().string()},
+                             {"protocol", streaming ? "streaming" : "leave_one_out"},
+                             {"catalog_items", ids.size()},
+                             {"users", users},
+                             {"results", results},
+                             {"replay",
+                              {{"interactions", data.events.size()},
+                               {"k", options.k},
+                               {"threads", args.threads},
+                               {"limit_users", args.limit_users},
+                               {"model", model_dir.string()},
+                               {"next_interest_model", args.next_interest_model},
+                               {"seconds", seconds},
+                               {"cpu_kernels", std::string(cpu_isa_name(active_cpu_isa()))},
+                               {"hardware_threads", std::thread::hardware_concurrency()}}}};
 
-  std::printf("%-14s %8s %8s %8s %8s %8s %10s %10s %10s\n", "method", "cases", "hr@10",
-              "ndcg@10", "mrr", "cov@10", "p50 ms", "p99 ms", "cpu p99");
+  std::printf("%-14s %8s %8s %8s %8s %8s %10s %10s %10s\n", "method", "cases", "hr@10", "ndcg@10",
+              "mrr", "cov@10", "p50 ms", "p99 ms", "cpu p99");
   for (const Evaluated& entry : evaluated) {
     const Metrics& m = entry.result.metrics;
-    std::printf("%-14s %8zu %8.4f %8.4f %8.4f %8.4f %10.3f %10.3f %10.3f\n",
-                entry.method.c_str(), m.count, m.hr, m.ndcg, m.mrr, m.coverage,
-                entry.result.latency.p50_ms, entry.result.latency.p99_ms, entry.result.cpu.p99_ms);
+    std::printf("%-14s %8zu %8.4f %8.4f %8.4f %8.4f %10.3f %10.3f %10.3f\n", entry.method.c_str(),
+                m.count, m.hr, m.ndcg, m.mrr, m.coverage, entry.result.latency.p50_ms,
+                entry.result.latency.p99_ms, entry.result.cpu.p99_ms);
   }
   if (!args.out.empty()) {
     std::ofstream out(args.out, std::ios::trunc);
@@ -247,8 +247,9 @@ void add_replay_command(CLI::App& app, int& exit_status) {
   auto args = std::make_shared<ReplayArgs>();
   CLI::App* command = app.add_subcommand(
       "replay", "Replay ratings.csv against movies.csv and score each method's rankings");
-  command->add_option("--data", args->data,
-                      "Folder with ratings.csv, movies.csv and (optional) tags.csv")
+  command
+      ->add_option("--data", args->data,
+                   "Folder with ratings.csv, movies.csv and (optional) tags.csv")
       ->required();
   command->add_option("--model", args->model,
                       "Model folder (default: $NOWREC_MODEL or the installed all-MiniLM-L6-v2)");

@@ -50,14 +50,12 @@ TEST_CASE("replay: leave-one-out baselines write the shared results schema") {
   CHECK(popular["cases"] == 3);
   // Every window covers the fixture's 330 seconds, so all tie and the first (1 day) is kept.
   CHECK(popular["settings"]["window_days"] == 1.0);
-  CHECK(popular["ndcg@10"].get<double>() ==
-        doctest::Approx((gain(3) + gain(4) + gain(1)) / 3));
+  CHECK(popular["ndcg@10"].get<double>() == doctest::Approx((gain(3) + gain(4) + gain(1)) / 3));
   CHECK(popular["mrr"].get<double>() == doctest::Approx((1.0 / 3 + 1.0 / 4 + 1.0) / 3));
   CHECK(popular["hr@10"].get<double>() == doctest::Approx(1.0));
   CHECK(popular["coverage@10"].get<double>() == doctest::Approx(5.0 / 6));
   CHECK(popular["cold_start"]["cases"] == 2);
-  CHECK(popular["cold_start"]["ndcg@10"].get<double>() ==
-        doctest::Approx((gain(3) + gain(4)) / 2));
+  CHECK(popular["cold_start"]["ndcg@10"].get<double>() == doctest::Approx((gain(3) + gain(4)) / 2));
   CHECK(popular["latency_ms"]["count"] == 3);
   CHECK(popular["cpu_ms"]["count"] == 3);
   CHECK(popular["validation"]["ndcg@10"].get<double>() == doctest::Approx(1.0));
@@ -75,8 +73,7 @@ TEST_CASE("replay: the streaming protocol predicts each event from its user's se
   CHECK(document["users"] == 4);
   const auto& popular = document["results"][0];
   CHECK(popular["cases"] == 9);
-  CHECK(popular["ndcg@10"].get<double>() ==
-        doctest::Approx((6 + gain(3) + gain(4) + gain(3)) / 9));
+  CHECK(popular["ndcg@10"].get<double>() == doctest::Approx((6 + gain(3) + gain(4) + gain(3)) / 9));
   CHECK(popular["cold_start"]["cases"] == 3);
 }
 
@@ -85,8 +82,8 @@ TEST_CASE("replay: the text method ranks with the tracker and builds the catalog
   const fs::path out = dir.path() / "text.json";
   const fs::path cache = dir.path() / "catalog";
   REQUIRE(replay(fixture(),
-                 "--methods text --model '" + nowrec::test::model_dir().string() +
-                     "' --cache '" + cache.string() + "' --threads 1 --out '" + out.string() + "'",
+                 "--methods text --model '" + nowrec::test::model_dir().string() + "' --cache '" +
+                     cache.string() + "' --threads 1 --out '" + out.string() + "'",
                  dir.path() / "log") == 0);
   CHECK(fs::exists(cache / "item_embeddings.npy"));
   const auto document = nlohmann::json::parse(nowrec::test::read_file(out));

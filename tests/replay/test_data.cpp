@@ -22,10 +22,11 @@ Interaction rating(std::int64_t user, std::int64_t item, std::int64_t time, floa
 
 TEST_CASE("make_replay_data: sorts by (timestamp, user, item) and groups per user") {
   const std::vector<std::int64_t> catalog = {7, 5, 9};
-  const ReplayData data = make_replay_data(
-      {rating(2, 9, 50, 1.0f), rating(1, 7, 10, 4.0f), rating(1, 9, 10, 3.5f),
-       {.user = 2, .item = 5, .timestamp = 5}},
-      catalog);
+  const ReplayData data = make_replay_data({rating(2, 9, 50, 1.0f),
+                                            rating(1, 7, 10, 4.0f),
+                                            rating(1, 9, 10, 3.5f),
+                                            {.user = 2, .item = 5, .timestamp = 5}},
+                                           catalog);
   REQUIRE(data.events.size() == 4);
   CHECK(data.events[0].timestamp == 5);
   CHECK(data.events[1].row == 0);  // user 1, time 10, item 7 before item 9
@@ -57,10 +58,10 @@ TEST_CASE("make_replay_data: an item missing from the catalog is an error naming
 
 TEST_CASE("leave_one_out: last is test, second last validation, users under 3 skipped") {
   const std::vector<std::int64_t> catalog = {1, 2, 3, 4};
-  const ReplayData data = make_replay_data(
-      {rating(1, 1, 10, 4.0f), rating(1, 2, 20, 4.0f), rating(1, 3, 30, 4.0f),
-       rating(1, 4, 40, 4.0f), rating(2, 4, 15, 4.0f), rating(2, 3, 25, 4.0f)},
-      catalog);
+  const ReplayData data =
+      make_replay_data({rating(1, 1, 10, 4.0f), rating(1, 2, 20, 4.0f), rating(1, 3, 30, 4.0f),
+                        rating(1, 4, 40, 4.0f), rating(2, 4, 15, 4.0f), rating(2, 3, 25, 4.0f)},
+                       catalog);
   const LeaveOneOutSplit split = leave_one_out(data);
   REQUIRE(split.users.size() == 1);
   CHECK(split.users_skipped == 1);
@@ -77,10 +78,9 @@ TEST_CASE("leave_one_out: last is test, second last validation, users under 3 sk
 
 TEST_CASE("WindowedPopularity: counts [now - window, now), never the present or the future") {
   const std::vector<std::int64_t> catalog = {1, 2};
-  const ReplayData data = make_replay_data(
-      {rating(1, 1, 100, 4.0f), rating(2, 1, 200, 4.0f), rating(3, 2, 200, 4.0f),
-       rating(4, 2, 300, 4.0f)},
-      catalog);
+  const ReplayData data = make_replay_data({rating(1, 1, 100, 4.0f), rating(2, 1, 200, 4.0f),
+                                            rating(3, 2, 200, 4.0f), rating(4, 2, 300, 4.0f)},
+                                           catalog);
   WindowedPopularity all(data.events, 2, 0);
   CHECK(all.counts_at(100)[0] == 0);  // the event at 100 is not before 100
   CHECK(all.counts_at(200)[0] == 1);

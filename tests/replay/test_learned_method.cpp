@@ -26,7 +26,9 @@ TEST_CASE("learned method: the top 10 and the rank come from the model's predict
   // One user likes four items an hour apart, then the target comes.
   std::vector<nowrec::Interaction> rows;
   for (int i = 0; i < 4; ++i) {
-    rows.push_back({.user = 7, .item = ids[std::size_t(3 * i)], .timestamp = 3600 * i,
+    rows.push_back({.user = 7,
+                    .item = ids[std::size_t(3 * i)],
+                    .timestamp = 3600 * i,
                     .rating = i == 2 ? 3.0f : 5.0f});
   }
   rows.push_back({.user = 7, .item = ids[5], .timestamp = 4 * 3600, .rating = 4.0f});

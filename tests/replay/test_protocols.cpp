@@ -97,8 +97,7 @@ TEST_CASE("streaming popularity: each event from its user's second, ranked befor
 
 TEST_CASE("streaming co-occurrence: pairs learned online from earlier events only") {
   const ReplayData data = fixture();
-  const auto method =
-      make_cooccurrence(data, nullptr, {.pair_distance = 1, .recent_items = 1}, 10);
+  const auto method = make_cooccurrence(data, nullptr, {.pair_distance = 1, .recent_items = 1}, 10);
   // Ranks: 1, 1, 1, 3 (no pair with 6 yet), 1, 3, 2, 2, 1.
   const ProtocolResult result = run_streaming(data, *method, {});
   CHECK(result.metrics.count == 9);

@@ -20,8 +20,7 @@ void check_shape(const ReplayData& data, std::span<const float> vectors, std::si
 
 }  // namespace
 
-CatalogStore::CatalogStore(const ReplayData& data, std::span<const float> vectors,
-                           std::size_t dim)
+CatalogStore::CatalogStore(const ReplayData& data, std::span<const float> vectors, std::size_t dim)
     : data_(data), vectors_(vectors), dim_(dim) {
   check_shape(data, vectors, dim);
 }

@@ -16,10 +16,10 @@ double Stopwatch::thread_cpu_ms() {
 }
 
 Elapsed Stopwatch::elapsed() const {
-  return {.wall_ms =
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_)
-                  .count(),
-          .cpu_ms = thread_cpu_ms() - cpu_};
+  return {
+      .wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_)
+                     .count(),
+      .cpu_ms = thread_cpu_ms() - cpu_};
 }
 
 LatencySummary LatencyRecorder::summary() const {

@@ -117,11 +117,10 @@ std::vector<MethodCandidate> text_candidates(const MethodContext& context,
   std::vector<MethodCandidate> candidates;
   for (const TextSettings& settings : grid) {
     const MethodContext c = context;
-    candidates.push_back({.params = text_params(settings),
-                          .make = [c, settings](const LeaveOneOutSplit*) {
-                            return make_text_method(*c.data, *c.text_store, *c.text_index,
-                                                    settings, c.ranking);
-                          }});
+    candidates.push_back(
+        {.params = text_params(settings), .make = [c, settings](const LeaveOneOutSplit*) {
+           return make_text_method(*c.data, *c.text_store, *c.text_index, settings, c.ranking);
+         }});
   }
   return candidates;
 }

@@ -53,9 +53,8 @@ ProtocolResult run_leave_one_out(const ReplayData& data, const LeaveOneOutSplit&
     metrics.add(prediction.ranking, !split.in_training[event.row]);
     latency.add(update, prediction.serve);
   }
-  return {.metrics = metrics.result(),
-          .latency = latency.wall.summary(),
-          .cpu = latency.cpu.summary()};
+  return {
+      .metrics = metrics.result(), .latency = latency.wall.summary(), .cpu = latency.cpu.summary()};
 }
 
 ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
@@ -85,9 +84,8 @@ ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
     state.seen.push_back(event.row);
     item_seen[event.row] = true;
   }
-  return {.metrics = metrics.result(),
-          .latency = latency.wall.summary(),
-          .cpu = latency.cpu.summary()};
+  return {
+      .metrics = metrics.result(), .latency = latency.wall.summary(), .cpu = latency.cpu.summary()};
 }
 
 }  // namespace nowrec::cli::replay

@@ -47,7 +47,8 @@ struct Metrics {
 // Sums predictions into Metrics.
 class MetricsAccumulator {
  public:
-  MetricsAccumulator(std::size_t k, std::size_t catalog_size) : k_(k), catalog_size_(catalog_size) {}
+  MetricsAccumulator(std::size_t k, std::size_t catalog_size)
+      : k_(k), catalog_size_(catalog_size) {}
   void add(const Ranking& ranking, bool cold_start);
   Metrics result() const;
 

@@ -16,8 +16,7 @@ std::string_view action_for_rating(const std::optional<float>& rating) {
 
 ReplayData make_replay_data(std::vector<Interaction> interactions,
                             std::span<const std::int64_t> catalog_ids,
-                            const std::string& interactions_name,
-                            const std::string& catalog_name) {
+                            const std::string& interactions_name, const std::string& catalog_name) {
   if (catalog_ids.empty()) {
     throw Error(ErrorCode::InvalidArgument, catalog_name + ": the catalog has no items");
   }
@@ -32,11 +31,10 @@ ReplayData make_replay_data(std::vector<Interaction> interactions,
   }
   // The loader sorts already; sorting again makes any caller's order safe (stable, so equal
   // keys keep the file order).
-  std::stable_sort(interactions.begin(), interactions.end(),
-                   [](const Interaction& a, const Interaction& b) {
-                     return std::tie(a.timestamp, a.user, a.item) <
-                            std::tie(b.timestamp, b.user, b.item);
-                   });
+  std::stable_sort(
+      interactions.begin(), interactions.end(), [](const Interaction& a, const Interaction& b) {
+        return std::tie(a.timestamp, a.user, a.item) < std::tie(b.timestamp, b.user, b.item);
+      });
   data.events.reserve(interactions.size());
   std::map<std::int64_t, std::vector<std::uint32_t>> per_user;
   for (const Interaction& interaction : interactions) {
@@ -44,8 +42,8 @@ ReplayData make_replay_data(std::vector<Interaction> interactions,
     if (found == data.row_of.end()) {
       throw Error(ErrorCode::InvalidArgument,
                   interactions_name + ": user " + std::to_string(interaction.user) +
-                      " interacted with item " + std::to_string(interaction.item) +
-                      ", which " + catalog_name + " does not list");
+                      " interacted with item " + std::to_string(interaction.item) + ", which " +
+                      catalog_name + " does not list");
     }
     per_user[interaction.user].push_back(std::uint32_t(data.events.size()));
     data.events.push_back({.user = interaction.user,

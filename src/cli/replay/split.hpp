@@ -18,7 +18,7 @@ struct UserSplit {
 };
 
 struct LeaveOneOutSplit {
-  std::vector<UserSplit> users;  // users with at least 3 interactions, by increasing id
+  std::vector<UserSplit> users;   // users with at least 3 interactions, by increasing id
   std::size_t users_skipped = 0;  // fewer than 3 interactions: no target is held out
   // Per catalog row: whether any user's training portion holds the item. A target whose item
   // none holds is cold-start.

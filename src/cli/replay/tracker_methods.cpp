@@ -47,7 +47,8 @@ class TrackerMethod : public ReplayMethod {
     for (std::uint32_t row : query.seen_rows) exclude_.push_back(data_.item_ids[row]);
 
     const Stopwatch stopwatch;
-    const std::vector<Interest> interests = tracker_.interests(std::to_string(query.user), query.now);
+    const std::vector<Interest> interests =
+        tracker_.interests(std::to_string(query.user), query.now);
     RankRequest request = make_request(interests);
     request.exclude = exclude_;
     request.prior_weight = prior_weight_;
@@ -128,8 +129,12 @@ class TextMethod final : public TrackerMethod {
     for (const Interest& interest : interests) {
       float weight = 0;
       switch (interest.kind) {
-        case InterestKind::ShortTerm: weight = settings_.short_term; break;
-        case InterestKind::LongTerm: weight = settings_.long_term; break;
+        case InterestKind::ShortTerm:
+          weight = settings_.short_term;
+          break;
+        case InterestKind::LongTerm:
+          weight = settings_.long_term;
+          break;
         case InterestKind::Cluster:
           weight = top_cluster > 0 ? settings_.clusters * interest.weight / top_cluster : 0;
           break;
@@ -137,7 +142,8 @@ class TextMethod final : public TrackerMethod {
           request.negative = interest.vector;
           request.negative_weight = settings_.negative * interest.weight;
           break;
-        case InterestKind::Predicted: break;
+        case InterestKind::Predicted:
+          break;
       }
       if (weight > 0) weighted_.push_back({.vector = interest.vector, .weight = weight});
     }
@@ -159,9 +165,8 @@ class TextMethod final : public TrackerMethod {
 
 class LearnedMethod final : public TrackerMethod {
  public:
-  LearnedMethod(const ReplayData& data, const CatalogStore& store,
-                const NextInterestModel& model, ItemIndex& index,
-                const LearnedSettings& settings, const RankingSettings& ranking)
+  LearnedMethod(const ReplayData& data, const CatalogStore& store, const NextInterestModel& model,
+                ItemIndex& index, const LearnedSettings& settings, const RankingSettings& ranking)
       : TrackerMethod(data, store, index, learned_options(store, model, settings),
                       settings.prior_weight, settings.prior_window_seconds, ranking),
         zero_(store.dim(), 0.0f) {}
@@ -208,17 +213,14 @@ std::unique_ptr<ReplayMethod> make_text_method(const ReplayData& data, const Cat
   return std::make_unique<TextMethod>(data, store, index, settings, ranking);
 }
 
-std::unique_ptr<ReplayMethod> make_learned_method(const ReplayData& data,
-                                                  const CatalogStore& store,
-                                                  const NextInterestModel& model,
-                                                  ItemIndex& index,
+std::unique_ptr<ReplayMethod> make_learned_method(const ReplayData& data, const CatalogStore& store,
+                                                  const NextInterestModel& model, ItemIndex& index,
                                                   const LearnedSettings& settings,
                                                   const RankingSettings& ranking) {
   if (index.dim() != store.dim()) {
     throw Error(ErrorCode::InvalidArgument,
-                "replay: the learned model's item vectors have dim " +
-                    std::to_string(index.dim()) + ", the text embeddings " +
-                    std::to_string(store.dim()));
+                "replay: the learned model's item vectors have dim " + std::to_string(index.dim()) +
+                    ", the text embeddings " + std::to_string(store.dim()));
   }
   return std::make_unique<LearnedMethod>(data, store, model, index, settings, ranking);
 }

@@ -47,10 +47,8 @@ struct LearnedSettings {
 // Ranks `index` (the model's item_vectors of the catalog) against the Predicted interest the
 // tracker returns with `model` configured; a user for whom the model predicts nothing is ranked
 // by the short-term interest.
-std::unique_ptr<ReplayMethod> make_learned_method(const ReplayData& data,
-                                                  const CatalogStore& store,
-                                                  const NextInterestModel& model,
-                                                  ItemIndex& index,
+std::unique_ptr<ReplayMethod> make_learned_method(const ReplayData& data, const CatalogStore& store,
+                                                  const NextInterestModel& model, ItemIndex& index,
                                                   const LearnedSettings& settings,
                                                   const RankingSettings& ranking);
 

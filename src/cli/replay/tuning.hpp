@@ -15,9 +15,9 @@
 namespace nowrec::cli::replay {
 
 struct TuningResult {
-  std::size_t best = 0;      // index into the candidates
+  std::size_t best = 0;       // index into the candidates
   ProtocolResult validation;  // of the best candidate
-  nlohmann::json trials;     // per candidate: its params and validation metrics
+  nlohmann::json trials;      // per candidate: its params and validation metrics
 };
 
 // Runs each candidate on the validation targets and keeps the highest NDCG@10 (the earliest
