@@ -51,6 +51,19 @@ DATASET = "ml-latest-small"
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
+def machine_name() -> str:
+    """CPU model and count, for the record of where a number was measured."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs"
+
+
 def default_data_dir() -> pathlib.Path:
     carried = REPO / "examples" / "data" / DATASET
     return carried if carried.exists() else pathlib.Path("/work/shared/data") / DATASET
@@ -259,7 +272,7 @@ def main() -> None:
         "implementation": f"RecBole {recbole.__version__} SASRec",
         "torch": torch.__version__,
         "numpy": np.__version__,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "machine": machine_name(),
         "threads": args.threads,
         "seed": args.seed,
         "hidden_size": 64, "inner_size": 256, "n_layers": 2, "n_heads": 2, "max_seq_len": max_len,

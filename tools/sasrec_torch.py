@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import pathlib
 import platform
 import random
@@ -49,6 +50,19 @@ import interaction_split as isp  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DATASET = "ml-latest-small"
+
+
+def machine_name() -> str:
+    """CPU model and count, for the record of where a number was measured."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs"
 
 
 def default_data_dir() -> pathlib.Path:
@@ -313,7 +327,7 @@ def main() -> None:
     settings = {
         "implementation": "tools/sasrec_torch.py (SASRec, Kang & McAuley 2018, in PyTorch)",
         "torch": torch.__version__, "numpy": np.__version__,
-        "machine": f"{platform.machine()} CPU", "threads": args.threads, "threads_per_trial": threads_per_trial, "seed": args.seed,
+        "machine": machine_name(), "threads": args.threads, "threads_per_trial": threads_per_trial, "seed": args.seed,
         "hidden_size": args.hidden, "inner_size": args.inner, "n_layers": args.blocks, "n_heads": args.heads,
         "max_seq_len": args.max_len, "dropout": trial["dropout"],
         "loss": "softmax cross-entropy over all items at every position",
