@@ -144,7 +144,7 @@ def check_split(dataset, loader, splits: dict[int, isp.UserSplit], which: str, m
 
 
 def score_cases(model, dataset, catalog: list[int], splits: dict[int, isp.UserSplit], which: str,
-                max_len: int, device) -> tuple[isp.RankingAccumulator, list[float]]:
+                max_len: int, device) -> tuple[isp.RankingAccumulator, list[float], isp.RankingAccumulator]:
     """Ranks every target of `which` with the model over the whole catalog (unknown items -inf)."""
     from recbole.data.interaction import Interaction
 
@@ -154,6 +154,9 @@ def score_cases(model, dataset, catalog: list[int], splits: dict[int, isp.UserSp
     columns = np.asarray([token2id.get(str(item), -1) for item in catalog], dtype=np.int64)
     known = columns >= 0
     accumulator = isp.RankingAccumulator(catalog_ids, cold_reference=isp.training_items(splits))
+    # The same ranks over RecBole's own candidates (its items, seen items kept), to compare our
+    # metric code with RecBole's on one model.
+    recbole_like = isp.RankingAccumulator(catalog_ids[known])
     latencies: list[float] = []
     model.eval()
     with torch.no_grad():
@@ -175,7 +178,8 @@ def score_cases(model, dataset, catalog: list[int], splits: dict[int, isp.UserSp
             scores = np.full(len(catalog), -np.inf)
             scores[known] = model_scores[columns[known]]
             accumulator.add(scores, target, excluded=history)
-    return accumulator, latencies
+            recbole_like.add(scores[known], target)
+    return accumulator, latencies, recbole_like
 
 
 def numpy2_aliases_for_recbole() -> None:
@@ -204,14 +208,19 @@ def train_one(args, work: pathlib.Path, dropout: float):
     trainer = Trainer(config, model)
     start = time.perf_counter()
     best_valid, best_epoch = {}, None
-    if args.epochs > 0:
-        best_valid, _ = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+    if args.checkpoint:
+        checkpoint = torch.load(args.checkpoint, map_location=config["device"], weights_only=False)
+        model.load_state_dict(checkpoint["state_dict"])
+        best_epoch = int(checkpoint["epoch"]) + 1
+        best_valid = {config["valid_metric"].lower(): float(checkpoint["best_valid_score"])}
+    elif args.epochs > 0:
+        _, best_valid = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
         # torch >= 2.6 loads weights only by default; RecBole's checkpoint also holds its config.
         checkpoint = torch.load(trainer.saved_model_file, map_location=config["device"], weights_only=False)
         model.load_state_dict(checkpoint["state_dict"])
         best_epoch = int(checkpoint["epoch"]) + 1  # RecBole counts epochs from 0
-    train_seconds = time.perf_counter() - start
-    epochs_trained = len(trainer.train_loss_dict)
+    train_seconds = None if args.checkpoint else time.perf_counter() - start
+    epochs_trained = best_epoch if args.checkpoint else len(trainer.train_loss_dict)
     recbole_test = trainer.evaluate(test_data, load_best_model=False, show_progress=False)
     return {
         "config": config, "dataset": dataset, "model": model, "valid_data": valid_data,
@@ -227,6 +236,9 @@ def main() -> None:
     parser.add_argument("--work", type=pathlib.Path, default=REPO / "build" / "sasrec_peer")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--method", default="sasrec-recbole")
+    parser.add_argument("--checkpoint", type=pathlib.Path,
+                        help="a RecBole SASRec checkpoint (.pth) of these settings to evaluate instead "
+                             "of training (its training time is not known then)")
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--stopping-step", type=int, default=10)
@@ -253,10 +265,10 @@ def main() -> None:
         max_len = run["config"]["MAX_ITEM_LIST_LENGTH"]
         valid_users = check_split(run["dataset"], run["valid_data"], splits, "valid", max_len)
         test_users = check_split(run["dataset"], run["test_data"], splits, "test", max_len)
-        valid_acc, _ = score_cases(run["model"], run["dataset"], catalog, splits, "valid", max_len,
+        valid_acc, _, _ = score_cases(run["model"], run["dataset"], catalog, splits, "valid", max_len,
                                    run["config"]["device"])
         valid_metrics = isp.ranking_metrics(valid_acc.ranks)
-        trial = {"dropout": dropout, "best_epoch": run["best_epoch"], "epochs_trained": run["epochs_trained"], "train_seconds": round(run["train_seconds"], 1),
+        trial = {"dropout": dropout, "best_epoch": run["best_epoch"], "epochs_trained": run["epochs_trained"], "train_seconds": None if run["train_seconds"] is None else round(run["train_seconds"], 1),
                  "valid_ndcg@10": valid_metrics["ndcg@10"], "valid_hr@10": valid_metrics["hr@10"],
                  "recbole_valid": run["best_valid"], "recbole_test": run["recbole_test"]}
         logging.info("trial %s", json.dumps(trial))
@@ -266,7 +278,7 @@ def main() -> None:
 
     trial, run, valid_users, test_users = best
     max_len = run["config"]["MAX_ITEM_LIST_LENGTH"]
-    test_acc, latencies = score_cases(run["model"], run["dataset"], catalog, splits, "test", max_len,
+    test_acc, latencies, recbole_like = score_cases(run["model"], run["dataset"], catalog, splits, "test", max_len,
                                       run["config"]["device"])
     settings = {
         "implementation": f"RecBole {recbole.__version__} SASRec",
@@ -284,6 +296,7 @@ def main() -> None:
                        "targets and histories equal interaction_split.leave_one_out's",
         "validation": {"hr@10": trial["valid_hr@10"], "ndcg@10": trial["valid_ndcg@10"]},
         "recbole_reported_test": run["recbole_test"],
+        "ours_on_recbole_candidates_test": isp.ranking_metrics(recbole_like.ranks),
         "recbole_reported_note": "RecBole ranks over the items of ratings.csv only, keeps already "
                                  "seen items in the ranking, breaks ties arbitrarily and truncates "
                                  "MRR at 10",
