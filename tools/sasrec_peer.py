@@ -29,6 +29,8 @@ Usage:
   python3 tools/sasrec_peer.py [--data examples/data/ml-latest-small]
       [--out docs/quality/sasrec_recbole_check.json] [--work build/sasrec_peer] [--threads 1]
       [--seed 2020] [--epochs 300] [--dropout 0.5 [0.2 ...]]  # several: best by validation NDCG@10
+      [--checkpoint saved/SASRec-....pth]   # evaluate a trained RecBole model instead of training
+docs/quality/sasrec_recbole_check.json: --epochs 1 --threads 1 --method sasrec-recbole-1-epoch.
 """
 from __future__ import annotations
 
