@@ -32,9 +32,11 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNOWREC_SANITIZE=thread -DNOWREC_WITH_CUDA=OFF -DNOWREC_BUILD_BENCH=OFF \
   -DNOWREC_BUILD_CLI=OFF -DNOWREC_BUILD_EXAMPLES=OFF
 cmake --build build-tsan -j "$jobs" --target nowrec_interest_tests
-# The text-event case runs the encoder, whose OpenMP runtime ThreadSanitizer cannot see into.
+# The text-event and learned-model cases run the encoder, whose OpenMP runtime ThreadSanitizer
+# cannot see into.
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 NOWREC_TEST_MODEL="$NOWREC_MODEL" \
-  build-tsan/tests/nowrec_interest_tests --test-case-exclude='*text event*'
+  NOWREC_TEST_FIXTURES="$PWD/tests/fixtures" NOWREC_TEST_DATA="$PWD/examples/data" \
+  build-tsan/tests/nowrec_interest_tests --test-case-exclude='*text event*,*LearnedNextInterestModel*,*learned model*'
 tsan_tests=1
 
 echo "== libFuzzer targets, ${fuzz_seconds} s each"
