@@ -22,11 +22,16 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import pathlib
+import platform
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
+
+DATASET = "ml-latest-small"
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 TOP_K = 10
 LIKE_THRESHOLD = 4.0
@@ -319,3 +324,21 @@ def write_results(path, results: Sequence[dict], *, catalog_items: int, users: i
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return document
+
+
+def machine_name() -> str:
+    """CPU model and count, for the record of where a number was measured."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs"
+
+
+def default_data_dir() -> pathlib.Path:
+    carried = REPO / "examples" / "data" / DATASET
+    return carried if carried.exists() else pathlib.Path("/work/shared/data") / DATASET

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -49,31 +48,10 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import interaction_split as isp  # noqa: E402
 
-DATASET = "ml-latest-small"
-REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def machine_name() -> str:
-    """CPU model and count, for the record of where a number was measured."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPUs"
-
-
-def default_data_dir() -> pathlib.Path:
-    carried = REPO / "examples" / "data" / DATASET
-    return carried if carried.exists() else pathlib.Path("/work/shared/data") / DATASET
-
 
 def write_atomic_files(interactions: list[isp.Interaction], folder: pathlib.Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{DATASET}.inter", "w", encoding="utf-8") as out:
+    with open(folder / f"{isp.DATASET}.inter", "w", encoding="utf-8") as out:
         out.write("user_id:token\titem_id:token\ttimestamp:float\n")
         for order, row in enumerate(interactions):  # already in (timestamp, user, item) order
             out.write(f"{row.user}\t{row.item}\t{order}\n")
@@ -200,7 +178,7 @@ def train_one(args, work: pathlib.Path, dropout: float):
     from recbole.utils import init_seed
 
     numpy2_aliases_for_recbole()
-    config = Config(model="SASRec", dataset=DATASET, config_dict=recbole_config(args, work, dropout))
+    config = Config(model="SASRec", dataset=isp.DATASET, config_dict=recbole_config(args, work, dropout))
     init_seed(config["seed"], config["reproducibility"])
     torch.set_num_threads(args.threads)
     dataset = create_dataset(config)
@@ -233,9 +211,9 @@ def train_one(args, work: pathlib.Path, dropout: float):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=pathlib.Path, default=default_data_dir())
-    parser.add_argument("--out", type=pathlib.Path, default=REPO / "docs" / "quality" / "sasrec_recbole_check.json")
-    parser.add_argument("--work", type=pathlib.Path, default=REPO / "build" / "sasrec_peer")
+    parser.add_argument("--data", type=pathlib.Path, default=isp.default_data_dir())
+    parser.add_argument("--out", type=pathlib.Path, default=isp.REPO / "docs" / "quality" / "sasrec_recbole_check.json")
+    parser.add_argument("--work", type=pathlib.Path, default=isp.REPO / "build" / "sasrec_peer")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--method", default="sasrec-recbole")
     parser.add_argument("--checkpoint", type=pathlib.Path,
@@ -257,7 +235,7 @@ def main() -> None:
     catalog = isp.load_catalog(args.data / "movies.csv")
     splits = isp.leave_one_out(interactions)
     work = args.work.resolve()
-    write_atomic_files(interactions, work / DATASET)
+    write_atomic_files(interactions, work / isp.DATASET)
     os.chdir(work)  # RecBole writes its log/ and log_tensorboard/ folders into the working folder
 
     trials = []
@@ -286,7 +264,7 @@ def main() -> None:
         "implementation": f"RecBole {recbole.__version__} SASRec",
         "torch": torch.__version__,
         "numpy": np.__version__,
-        "machine": machine_name(),
+        "machine": isp.machine_name(),
         "threads": args.threads,
         "seed": args.seed,
         "hidden_size": 64, "inner_size": 256, "n_layers": 2, "n_heads": 2, "max_seq_len": max_len,

@@ -34,9 +34,7 @@ import json
 import logging
 import math
 import multiprocessing
-import os
 import pathlib
-import platform
 import random
 import sys
 import time
@@ -47,27 +45,6 @@ from torch import nn
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import interaction_split as isp  # noqa: E402
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
-DATASET = "ml-latest-small"
-
-
-def machine_name() -> str:
-    """CPU model and count, for the record of where a number was measured."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPUs"
-
-
-def default_data_dir() -> pathlib.Path:
-    carried = REPO / "examples" / "data" / DATASET
-    return carried if carried.exists() else pathlib.Path("/work/shared/data") / DATASET
 
 
 class SASRec(nn.Module):
@@ -279,8 +256,8 @@ def run_trial(args, dropout: float, threads: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=pathlib.Path, default=default_data_dir())
-    parser.add_argument("--out", type=pathlib.Path, default=REPO / "docs" / "quality" / "sasrec_loo.json")
+    parser.add_argument("--data", type=pathlib.Path, default=isp.default_data_dir())
+    parser.add_argument("--out", type=pathlib.Path, default=isp.REPO / "docs" / "quality" / "sasrec_loo.json")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2020)
     parser.add_argument("--dropout", type=float, nargs="+", default=[0.2, 0.5])
@@ -327,7 +304,7 @@ def main() -> None:
     settings = {
         "implementation": "tools/sasrec_torch.py (SASRec, Kang & McAuley 2018, in PyTorch)",
         "torch": torch.__version__, "numpy": np.__version__,
-        "machine": machine_name(), "threads": args.threads, "threads_per_trial": threads_per_trial, "seed": args.seed,
+        "machine": isp.machine_name(), "threads": args.threads, "threads_per_trial": threads_per_trial, "seed": args.seed,
         "hidden_size": args.hidden, "inner_size": args.inner, "n_layers": args.blocks, "n_heads": args.heads,
         "max_seq_len": args.max_len, "dropout": trial["dropout"],
         "loss": "softmax cross-entropy over all items at every position",
