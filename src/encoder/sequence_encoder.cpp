@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "encoder/sequence_encoder_impl.hpp"
+#include "encoder/weight_conversion.hpp"
 #include "nowrec/error.hpp"
 
 namespace nowrec {
@@ -93,15 +94,6 @@ std::vector<ExpectedTensor> expected_tensors(const TransformerConfig& config) {
   return tensors;
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 std::string_view find_prefix(const SafetensorsFile& weights) {
   for (std::string_view prefix : kWeightPrefixes) {
     if (weights.find(std::string(prefix) + "embeddings.word_embeddings.weight") != nullptr) {
@@ -113,18 +105,9 @@ std::string_view find_prefix(const SafetensorsFile& weights) {
 
 void check_tensor(const SafetensorsFile& weights, const std::string& weights_label,
                   const std::string& name, const std::vector<std::int64_t>& shape, bool required) {
-  const TensorView* tensor = weights.find(name);
-  if (tensor == nullptr) {
-    if (!required) return;
-    throw Error(ErrorCode::InvalidModel, weights_label + ": tensor '" + name +
-                                             "' is missing (config.json implies shape " +
-                                             shape_text(shape) + ")");
-  }
-  if (tensor->shape != shape) {
-    throw Error(ErrorCode::InvalidModel, weights_label + ": tensor '" + name + "' has shape " +
-                                             shape_text(tensor->shape) +
-                                             " but config.json implies " + shape_text(shape));
-  }
+  const TensorView* tensor =
+      encoder::find_tensor_with_shape(weights, weights_label, name, shape, required);
+  if (tensor == nullptr) return;
   if (tensor->dtype != TensorDtype::F32 && tensor->dtype != TensorDtype::F16 &&
       tensor->dtype != TensorDtype::BF16) {
     throw Error(ErrorCode::Unsupported, weights_label + ": tensor '" + name + "' has dtype " +

@@ -63,4 +63,31 @@ std::vector<float> tensor_to_f32(const TensorView& tensor) {
   return values;
 }
 
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+const TensorView* find_tensor_with_shape(const SafetensorsFile& weights, const std::string& label,
+                                         const std::string& name,
+                                         const std::vector<std::int64_t>& shape, bool required) {
+  const TensorView* tensor = weights.find(name);
+  if (tensor == nullptr) {
+    if (!required) return nullptr;
+    throw Error(ErrorCode::InvalidModel, label + ": tensor '" + name +
+                                             "' is missing (config.json implies shape " +
+                                             shape_text(shape) + ")");
+  }
+  if (tensor->shape != shape) {
+    throw Error(ErrorCode::InvalidModel, label + ": tensor '" + name + "' has shape " +
+                                             shape_text(tensor->shape) +
+                                             " but config.json implies " + shape_text(shape));
+  }
+  return tensor;
+}
+
 }  // namespace nowrec::encoder

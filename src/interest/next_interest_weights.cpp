@@ -13,29 +13,10 @@ namespace {
 
 constexpr const char* kPrefix = "next_interest.";
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 std::vector<float> read_tensor(const SafetensorsFile& weights, const std::string& label,
                                const std::string& name, std::vector<std::int64_t> shape) {
   const std::string full = kPrefix + name;
-  const TensorView* tensor = weights.find(full);
-  if (tensor == nullptr) {
-    throw Error(ErrorCode::InvalidModel, label + ": tensor '" + full +
-                                             "' is missing (config.json implies shape " +
-                                             shape_text(shape) + ")");
-  }
-  if (tensor->shape != shape) {
-    throw Error(ErrorCode::InvalidModel, label + ": tensor '" + full + "' has shape " +
-                                             shape_text(tensor->shape) +
-                                             " but config.json implies " + shape_text(shape));
-  }
+  const TensorView* tensor = encoder::find_tensor_with_shape(weights, label, full, shape, true);
   std::vector<float> values = encoder::tensor_to_f32(*tensor);
   for (float value : values) {
     if (!std::isfinite(value)) {
