@@ -9,6 +9,9 @@ method is scored with the same definitions as the C++ `nowrec replay`:
     those nobody interacted with);
   - leave_one_out(interactions): per user, train = all but the last two, validation target =
     second last, test target = last; users with fewer than 3 rows keep all in train;
+  - temporal_split(interactions, quantile): the global temporal protocol: events before the
+    validation cut train, events in [validation cut, test cut) are validation cases, events from
+    the test cut on are test cases, each predicted from its user's every earlier event;
   - action_for_rating(rating): the tracker event a rating becomes ("like" / "view" / "click");
   - rank_of_target / top_k: order (score descending, item id ascending) over the catalog minus
     the items already seen; unscorable items get -inf and still count;
@@ -34,6 +37,7 @@ DATASET = "ml-latest-small"
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 TOP_K = 10
+PROTOCOLS = ("leave_one_out", "streaming", "temporal")
 LIKE_THRESHOLD = 4.0
 
 
@@ -185,6 +189,127 @@ def training_items(splits: dict[int, UserSplit]) -> set[int]:
     return items
 
 
+@dataclass(frozen=True)
+class EvalCase:
+    """One prediction to score: the user's earlier events (oldest first) and the target event."""
+    user: int
+    history: tuple[Interaction, ...]
+    target: Interaction
+
+
+@dataclass
+class TemporalSplit:
+    """The global temporal protocol over events in (timestamp, user, item) order.
+
+    training: events strictly before `valid_cut` (what a model may be trained on);
+    validation cases: events with valid_cut <= timestamp < test_cut; test cases: timestamp >=
+    test_cut. A case needs at least one earlier event of its user (any time before it). Counting
+    methods may learn online from every event before the one they predict; trained models read
+    the history but are not retrained on it.
+    """
+    events: list[Interaction]
+    valid_cut: int
+    test_cut: int
+    quantile: float
+
+    def training(self) -> list[Interaction]:
+        return [e for e in self.events if e.timestamp < self.valid_cut]
+
+    def cases(self, stage: str) -> list[EvalCase]:
+        if stage not in ("valid", "test"):
+            raise ValueError(f"stage must be 'valid' or 'test', got {stage!r}")
+        low, high = (self.valid_cut, self.test_cut) if stage == "valid" else (self.test_cut, None)
+        history: dict[int, list[Interaction]] = {}
+        out: list[EvalCase] = []
+        for event in self.events:
+            before = history.setdefault(event.user, [])
+            if before and event.timestamp >= low and (high is None or event.timestamp < high):
+                out.append(EvalCase(event.user, tuple(before), event))
+            before.append(event)
+        return out
+
+    def known_items(self, stage: str) -> set[int]:
+        """Items of the events before the stage's cut; a case whose target is not among them is
+        cold-start (the item first occurs after the cut)."""
+        cut = self.valid_cut if stage == "valid" else self.test_cut
+        return {e.item for e in self.events if e.timestamp < cut}
+
+
+@dataclass
+class Protocol:
+    """What a trained model of either protocol sees: per-user training sequences, the validation
+    and test cases, and per stage the items known before it (for the cold-start subset)."""
+    name: str
+    training: dict[int, list[Interaction]]
+    valid: list[EvalCase]
+    test: list[EvalCase]
+    known_items: dict[str, set[int]]
+    settings: dict
+
+    def cases(self, stage: str) -> list[EvalCase]:
+        return self.valid if stage == "valid" else self.test
+
+    def validation_sample(self, count: int, seed: int = 0) -> list[EvalCase]:
+        """At most `count` validation cases drawn at random (in stream order), for the per-epoch
+        early-stopping check of the trained models; all of them when count is 0 or enough."""
+        if count <= 0 or count >= len(self.valid):
+            return list(self.valid)
+        keep = np.sort(np.random.default_rng(seed).choice(len(self.valid), size=count, replace=False))
+        return [self.valid[i] for i in keep]
+
+
+def make_protocol(interactions: Sequence[Interaction], name: str, quantile: float = 0.85) -> Protocol:
+    """leave_one_out or temporal, as lists of cases the Python tools score the same way."""
+    if name == "leave_one_out":
+        per_user: dict[int, list[Interaction]] = {}
+        for row in interactions:
+            per_user.setdefault(row.user, []).append(row)
+        training, valid, test = {}, [], []
+        for user in sorted(per_user):
+            rows = sorted(per_user[user], key=lambda r: (r.timestamp, r.item))
+            if len(rows) < 3:
+                training[user] = rows
+                continue
+            training[user] = rows[:-2]
+            valid.append(EvalCase(user, tuple(rows[:-2]), rows[-2]))
+            test.append(EvalCase(user, tuple(rows[:-1]), rows[-1]))
+        known = {r.item for rows in training.values() for r in rows}
+        return Protocol(name, training, valid, test, {"valid": known, "test": known}, {})
+    if name == "temporal":
+        split = temporal_split(interactions, quantile)
+        training: dict[int, list[Interaction]] = {}
+        for row in split.training():
+            training.setdefault(row.user, []).append(row)
+        return Protocol(name, dict(sorted(training.items())), split.cases("valid"), split.cases("test"),
+                        {"valid": split.known_items("valid"), "test": split.known_items("test")},
+                        {"cut_quantile": quantile, "valid_cut": split.valid_cut, "test_cut": split.test_cut})
+    raise ValueError(f"protocol must be 'leave_one_out' or 'temporal', got {name!r}")
+
+
+def quantile_time(timestamps: Sequence[int], quantile: float) -> int:
+    """The timestamp at position floor(quantile * n) of the sorted timestamps."""
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must lie in (0, 1), got {quantile}")
+    ordered = sorted(timestamps)
+    if not ordered:
+        raise ValueError("no timestamps to cut")
+    return int(ordered[min(len(ordered) - 1, int(math.floor(quantile * len(ordered))))])
+
+
+def temporal_split(interactions: Sequence[Interaction], quantile: float = 0.85) -> TemporalSplit:
+    """Test cut: the `quantile` of all timestamps; validation cut: the same quantile of the
+    timestamps before the test cut. The C++ replay cuts the same way (--cut-quantile)."""
+    events = sorted(interactions, key=lambda r: (r.timestamp, r.user, r.item))
+    test_cut = quantile_time([e.timestamp for e in events], quantile)
+    prefix = [e.timestamp for e in events if e.timestamp < test_cut]
+    if not prefix:
+        raise ValueError(f"no event lies before the test cut at {test_cut} (quantile {quantile})")
+    valid_cut = quantile_time(prefix, quantile)
+    if not any(e.timestamp < valid_cut for e in events):
+        raise ValueError(f"no event lies before the validation cut at {valid_cut}")
+    return TemporalSplit(events=events, valid_cut=valid_cut, test_cut=test_cut, quantile=quantile)
+
+
 def is_cold(target: int, train_items: set[int]) -> bool:
     """A case is cold when its target never occurs in any user's training portion."""
     return target not in train_items
@@ -283,6 +408,45 @@ class RankingAccumulator:
         self.cold.append(self.cold_reference is not None and is_cold(target, self.cold_reference))
         return rank
 
+    def add_batch(self, scores: np.ndarray, targets: Sequence[int],
+                  excluded: Sequence[Iterable[int]]) -> list[int]:
+        """add() for many cases at once: scores [cases][items]; the same ranks and top lists."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.ndim != 2 or scores.shape != (len(targets), len(self.item_ids)):
+            raise ValueError(f"scores has shape {scores.shape}, expected ({len(targets)}, {len(self.item_ids)})")
+        if len(excluded) != len(targets):
+            raise ValueError(f"{len(excluded)} excluded lists for {len(targets)} targets")
+        if np.isnan(scores).any() or np.isposinf(scores).any():
+            raise ValueError("scores holds NaN or +inf; give unscorable items -inf")
+        column = {int(i): c for c, i in enumerate(self.item_ids)}
+        ranks = []
+        for row, (target, seen) in enumerate(zip(targets, excluded)):
+            if int(target) not in column:
+                raise ValueError(f"target item {target} is not in item_ids")
+            values = scores[row].copy()
+            target_column = column[int(target)]
+            seen_columns = [column[int(i)] for i in seen if int(i) in column and int(i) != int(target)]
+            values[seen_columns] = -np.inf
+            target_score = values[target_column]
+            ahead = (values > target_score) | ((values == target_score) & (self.item_ids < int(target)))
+            ahead[seen_columns] = False
+            rank = int(np.count_nonzero(ahead)) + 1
+            # Top k: the candidates (every seen item out, as top_k), score descending, id ascending.
+            candidates = np.ones(len(values), dtype=bool)
+            candidates[[column[int(i)] for i in seen if int(i) in column]] = False
+            kth = min(self.k, int(candidates.sum()))
+            pool = np.nonzero(candidates)[0]
+            if kth < len(pool):
+                # Everything scoring at least the k-th best, so that ties at the edge are complete.
+                threshold = np.partition(values[pool], len(pool) - kth)[len(pool) - kth]
+                pool = pool[values[pool] >= threshold]
+            order = np.lexsort((self.item_ids[pool], -values[pool]))
+            self.ranks.append(rank)
+            self.tops.append([int(i) for i in self.item_ids[pool[order[:self.k]]]])
+            self.cold.append(self.cold_reference is not None and is_cold(int(target), self.cold_reference))
+            ranks.append(rank)
+        return ranks
+
     def result(self, method: str, settings: Optional[dict] = None,
                latency_ms: Optional[Sequence[float]] = None) -> dict:
         return method_result(method, self.ranks, self.tops, len(self.item_ids), self.cold,
@@ -312,8 +476,8 @@ def method_result(method: str, ranks: Sequence[int], top_lists: Sequence[Sequenc
 def write_results(path, results: Sequence[dict], *, catalog_items: int, users: int,
                   protocol: str = "leave_one_out", dataset: str = "ml-latest-small") -> dict:
     """Writes the results JSON shared with the C++ replay and returns the written object."""
-    if protocol not in ("leave_one_out", "streaming"):
-        raise ValueError(f"protocol must be 'leave_one_out' or 'streaming', got {protocol!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     for entry in results:
         for key in ("method", "cases", "hr@10", "ndcg@10", "mrr", "coverage@10", "cold_start", "settings"):
             if key not in entry:

@@ -9,7 +9,9 @@ runs it in PyTorch on event windows that exercise the C++ input rules:
   - the window keeps the last `window` remaining events, oldest first;
   - the first event of the window has gap bucket 0, each other one the bucket of the seconds
     since the remaining event before it (negative gaps count as 0);
-  - an action outside the model's list, or none, takes embedding row 0.
+  - an action outside the model's list, or none, takes embedding row 0;
+  - items with an id embedding (ID_ITEMS, rows given out of catalog order) add it to their input
+    and to their item vector; the other items use their text alone.
 
 Usage: tools/make_next_interest_fixture.py [OUT_DIR]  (default tests/fixtures/next_interest)
 Writes: model/ (config.json, model.safetensors, 1_Pooling/config.json), item_ids.npy (int64),
@@ -28,10 +30,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import train_next_interest as trainer  # noqa: E402
 
 SEED = 4321
-TEXT_DIM, HIDDEN, ITEM_SPACE, ITEM_MLP, WINDOW, BUCKETS = 24, 16, 8, 12, 6, 10
+TEXT_DIM, HIDDEN, ITEM_SPACE, ITEM_MLP, WINDOW, BUCKETS = 24, 16, 16, 12, 6, 10
 ACTIONS = ["like", "view"]
 ITEM_IDS = list(range(100, 120))
 UNKNOWN_ITEM = 999
+# Items with their own id embedding, in id-row order (1, 2, ...): not the catalog order, and
+# items 100, 101, 103, 105, ... have none.
+ID_ITEMS = [112, 104, 102, 119, 106, 110, 108, 114, 107, 116, 109]
 
 # (item, timestamp, action) lists; timestamps in seconds.
 WINDOWS = {
@@ -61,7 +66,8 @@ def main() -> None:
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/next_interest")
     torch.manual_seed(SEED)
     model = trainer.NextInterestModel(TEXT_DIM, HIDDEN, 2, 2, WINDOW, len(ACTIONS), BUCKETS,
-                                      ITEM_SPACE, ITEM_MLP, dropout=0.0, scale=20.0).eval()
+                                      ITEM_SPACE, ITEM_MLP, dropout=0.0, scale=20.0,
+                                      id_items=len(ID_ITEMS)).eval()
     # The default init (std 0.02) makes the transformer close to the identity; larger weights
     # make attention, the mask and every embedding matter.
     with torch.no_grad():
@@ -72,38 +78,48 @@ def main() -> None:
             elif name != "prior_weight":
                 parameter.copy_(0.3 * torch.randn_like(parameter))
         model.prior_weight.fill_(0.125)
+        model.id_embeddings.weight[0].zero_()  # the "no id" row
     # Stored as float16, as the trained model is: the reference runs on the rounded weights.
     trainer.round_weights(model, "float16")
 
     generator = torch.Generator().manual_seed(SEED + 1)
     text = torch.nn.functional.normalize(torch.randn(len(ITEM_IDS), TEXT_DIM, generator=generator), dim=-1)
     row_of = {item: r for r, item in enumerate(ITEM_IDS)}
+    id_rows = np.zeros(len(ITEM_IDS), dtype=np.int64)
+    for id_row, item in enumerate(ID_ITEMS, start=1):
+        id_rows[row_of[item]] = id_row
+    id_rows_t = torch.as_tensor(id_rows)
 
     out.mkdir(parents=True, exist_ok=True)
     trainer.export(model, out / "model", actions=ACTIONS, buckets=BUCKETS,
                    window=WINDOW, text_dim=TEXT_DIM, item_space=ITEM_SPACE, prediction_weight=0.75,
-                   dtype="float16")
+                   dtype="float16", item_ids=np.asarray(ITEM_IDS, dtype=np.int64), id_rows=id_rows,
+                   id_min_count=1)
 
     predictions, described = [], []
     with torch.no_grad():
         for name, events in WINDOWS.items():
             rows, actions, gaps = reference_inputs(events, row_of)
-            states = model.states(text[torch.tensor([rows])], torch.tensor([actions]), torch.tensor([gaps]))
+            states = model.states(text[torch.tensor([rows])], torch.tensor([actions]), torch.tensor([gaps]),
+                                  id_rows_t[torch.tensor([rows])])
             padded = torch.zeros(TEXT_DIM)
             padded[:ITEM_SPACE] = states[0, -1]
             predictions.append(padded)
             described.append({"name": name, "used_events": len(rows),
                               "events": [{"item": i, "timestamp": t, "action": a} for i, t, a in events]})
         vectors = torch.zeros(len(ITEM_IDS), TEXT_DIM)
-        vectors[:, :ITEM_SPACE] = model.item_vectors(text)
+        vectors[:, :ITEM_SPACE] = model.item_vectors(text, id_rows_t)
 
         # The causal mask must matter: changing the first event changes the prediction, and a
         # prediction depends on the window's order.
         first = WINDOWS["full window"]
         rows, actions, gaps = reference_inputs(first, row_of)
         swapped = model.states(text[torch.tensor([rows[::-1]])], torch.tensor([actions]),
-                               torch.tensor([gaps]))[0, -1]
+                               torch.tensor([gaps]), id_rows_t[torch.tensor([rows[::-1]])])[0, -1]
         assert not torch.allclose(swapped, predictions[2][:ITEM_SPACE], atol=1e-3)
+        # The id embeddings must matter: without them the same window predicts otherwise.
+        text_only = model.states(text[torch.tensor([rows])], torch.tensor([actions]), torch.tensor([gaps]))[0, -1]
+        assert not torch.allclose(text_only, predictions[2][:ITEM_SPACE], atol=1e-3)
 
     np.save(out / "item_ids.npy", np.asarray(ITEM_IDS, dtype=np.int64))
     np.save(out / "item_embeddings.npy", text.numpy().astype(np.float32))
@@ -111,6 +127,7 @@ def main() -> None:
     np.save(out / "item_vectors.npy", vectors.numpy().astype(np.float32))
     (out / "windows.json").write_text(json.dumps(
         {"item_ids": ITEM_IDS, "unknown_item": UNKNOWN_ITEM, "prediction_weight": 0.75, "prior_weight": 0.125,
+         "id_items": ID_ITEMS,
          "windows": described}, indent=1) + "\n")
     print(f"wrote {len(described)} windows to {out}")
 

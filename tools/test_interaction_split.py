@@ -176,6 +176,53 @@ def test_metrics(folder):
     raises(lambda: isp.write_results(path, [], catalog_items=1, users=1, protocol="random"), "protocol")
 
 
+def test_temporal(folder):
+    rows = isp.load_interactions(write(folder, "ratings.csv", RATINGS))
+    # Timestamps sorted: 50 100 150 160 200 200 250 300 400 500; quantile 0.7 -> position 7 (300);
+    # before it 7 events, 0.7 of them -> position 4 (200).
+    split = isp.temporal_split(rows, quantile=0.7)
+    check((split.valid_cut, split.test_cut) == (200, 300), f"cuts {split.valid_cut} {split.test_cut}")
+    check([(e.user, e.item) for e in split.training()] == [(2, 10), (1, 10), (3, 10), (3, 99)],
+          f"training {split.training()}")
+    valid = split.cases("valid")
+    check([(c.user, c.target.item, [h.item for h in c.history]) for c in valid] ==
+          [(1, 11, [10]), (1, 12, [10, 11]), (2, 20, [10])], f"valid cases {valid}")
+    test = split.cases("test")
+    check([(c.user, c.target.item, len(c.history)) for c in test] == [(2, 30, 2), (1, 13, 3), (1, 14, 4)],
+          f"test cases {test}")
+    check(split.known_items("valid") == {10, 99} and split.known_items("test") == {10, 11, 12, 20, 99},
+          f"known {split.known_items('test')}")
+    protocol = isp.make_protocol(rows, "temporal", 0.7)
+    check(list(protocol.training) == [1, 2, 3] and len(protocol.test) == 3, "temporal protocol")
+    loo = isp.make_protocol(rows, "leave_one_out")
+    check([(c.user, c.target.item) for c in loo.test] == [(1, 14), (2, 30)], f"loo {loo.test}")
+    check([h.item for h in loo.valid[0].history] == [10, 11, 12], "loo valid history")
+    raises(lambda: isp.temporal_split(rows, quantile=1.0), "quantile")
+    raises(lambda: isp.make_protocol(rows, "random"), "protocol")
+
+
+def test_batched_ranks():
+    rng = __import__("numpy").random.default_rng(3)
+    ids = [14, 10, 13, 11, 12, 15]
+    one = isp.RankingAccumulator(ids, cold_reference={10, 11}, k=3)
+    many = isp.RankingAccumulator(ids, cold_reference={10, 11}, k=3)
+    scores, targets, seen = [], [], []
+    for case in range(40):
+        row = rng.integers(0, 3, size=len(ids)).astype(float)  # many ties
+        if case % 5 == 0:
+            row[rng.integers(0, len(ids))] = INF
+        target = ids[case % len(ids)]
+        excluded = [ids[j] for j in rng.choice(len(ids), size=case % 4, replace=False)]
+        one.add(row, target, excluded)
+        scores.append(row)
+        targets.append(target)
+        seen.append(excluded)
+    many.add_batch(__import__("numpy").array(scores), targets, seen)
+    check(one.ranks == many.ranks, f"batched ranks {many.ranks} != {one.ranks}")
+    check(one.tops == many.tops, f"batched tops {many.tops} != {one.tops}")
+    check(one.cold == many.cold, "batched cold flags")
+
+
 def main():
     with tempfile.TemporaryDirectory() as folder:
         test_load_and_split(folder)
@@ -183,6 +230,8 @@ def main():
         test_actions()
         test_ranks()
         test_metrics(folder)
+        test_temporal(folder)
+        test_batched_ranks()
     print(f"test_interaction_split: {checks} checks passed")
 
 

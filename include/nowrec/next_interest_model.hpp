@@ -18,9 +18,12 @@ namespace nowrec {
 
 // Loaded from a folder written by tools/train_next_interest.py: config.json and
 // model.safetensors. Each recent event becomes one input vector built from the item's text
-// embedding (looked up in the ItemStore), its action and the time since the event before it; the
-// transformer runs with a causal mask and the last event's state is projected into the item
-// space. The prediction is scored against item_vectors() of the catalog.
+// embedding (looked up in the ItemStore), the item's own id embedding when the model learned one
+// for it (items seen often enough in training), its action and the time since the event before
+// it; the transformer runs with a causal mask and the last event's state is projected into the
+// item space. The prediction is scored against item_vectors() of the catalog, where an item is
+// its projected text plus its id embedding, or its text alone for an item without one (new items
+// rank from their text).
 //
 // Thread-safety: const methods may be called concurrently. The ItemStore must outlive the model.
 class LearnedNextInterestModel final : public NextInterestModel {
@@ -38,14 +41,16 @@ class LearnedNextInterestModel final : public NextInterestModel {
   std::optional<float> predict(std::string_view user, std::span<const RecentEvent> recent,
                                std::int64_t now, std::span<float> out) const override;
 
-  // The vectors the predictions are scored against, from the items' text embeddings (rows of
-  // item_dim() floats): unit-length rows, the text embeddings themselves or their learned
-  // projection when the model has one. Throws Error(InvalidArgument) for a size that is not a
-  // multiple of item_dim() or a non-finite value.
-  std::vector<float> item_vectors(std::span<const float> text_embeddings) const;
+  // The vectors the predictions are scored against, one per item: `text_embeddings` holds the
+  // items' text embeddings (rows of item_dim() floats) in the order of `item_ids`. Unit-length
+  // rows of item_dim() floats. Throws Error(InvalidArgument) for a size that is not a multiple of
+  // item_dim(), a count of ids that differs from the rows, or a non-finite value.
+  std::vector<float> item_vectors(std::span<const std::int64_t> item_ids,
+                                  std::span<const float> text_embeddings) const;
 
   std::size_t item_dim() const noexcept;
-  std::size_t window() const noexcept;  // most recent events used
+  std::size_t window() const noexcept;    // most recent events used
+  std::size_t id_items() const noexcept;  // items with their own id embedding; 0: text alone
   // The weight of the popularity prior in the ranking score the model was trained with:
   //   prediction . item_vector + prior_weight() * log(1 + the item's count in the training data)
   // (RankRequest::prior_weight, with the log counts given to ItemIndex::set_priors). 0: none.

@@ -140,7 +140,7 @@ int run_replay(const ReplayArgs& args) {
   if (wants_learned) {
     model.emplace(LearnedNextInterestModel::load(args.next_interest_model, *store, catalog.dim,
                                                  {.threads = args.threads}));
-    const std::vector<float> vectors = model->item_vectors(catalog.embeddings);
+    const std::vector<float> vectors = model->item_vectors(data.item_ids, catalog.embeddings);
     learned_index.emplace(make_catalog_index(data, vectors, model->item_dim()));
     context.model = &*model;
     context.learned_index = &*learned_index;

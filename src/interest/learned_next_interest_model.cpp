@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "cpu/dispatch.hpp"
@@ -21,6 +22,16 @@ struct LearnedNextInterestModel::Impl {
   interest::NextInterestConfig config;
   interest::NextInterestWeights weights;
   std::size_t hidden = 0;
+  // Item id -> its row of weights.id_embeddings (>= 1); items without one are absent.
+  std::unordered_map<std::int64_t, std::size_t> id_row_of;
+
+  // The item's id embedding (item_space_dim floats), or null when it has none.
+  const float* id_embedding(std::int64_t item) const {
+    if (id_row_of.empty()) return nullptr;
+    const auto it = id_row_of.find(item);
+    if (it == id_row_of.end()) return nullptr;
+    return weights.id_embeddings.data() + it->second * config.item_space_dim;
+  }
 };
 
 namespace {
@@ -97,8 +108,19 @@ LearnedNextInterestModel LearnedNextInterestModel::load(const std::filesystem::p
                     std::to_string(config.text_dim) + " floats (config.json's text_dim)");
   }
   impl->hidden = info.dim;
+  if (config.id_items > 0 && config.item_space_dim != impl->hidden) {
+    throw Error(ErrorCode::InvalidModel,
+                config_label + ": field 'nowrec_next_interest.item_space_dim' (" +
+                    std::to_string(config.item_space_dim) +
+                    ") must equal the hidden size (" + std::to_string(impl->hidden) +
+                    ") when the model has id embeddings, which the input and the item space share");
+  }
   impl->weights = interest::read_next_interest_weights(
       model.weights(), (folder / "model.safetensors").string(), config, impl->hidden);
+  impl->id_row_of.reserve(impl->weights.id_item_ids.size());
+  for (std::size_t r = 0; r < impl->weights.id_item_ids.size(); ++r) {
+    impl->id_row_of.emplace(impl->weights.id_item_ids[r], r + 1);
+  }
   impl->items = &items;
   return LearnedNextInterestModel(std::move(impl));
 }
@@ -155,6 +177,10 @@ std::optional<float> LearnedNextInterestModel::predict(std::string_view /*user*/
     const float* action_row_values = m.weights.action_embeddings.data() + action * hidden;
     const float* gap_row_values = m.weights.gap_embeddings.data() + gap * hidden;
     for (std::size_t j = 0; j < hidden; ++j) input[j] += action_row_values[j] + gap_row_values[j];
+    // The shared id embedding (hidden == item_space_dim was checked at load).
+    if (const float* id = m.id_embedding(event.item)) {
+      for (std::size_t j = 0; j < hidden; ++j) input[j] += id[j];
+    }
   }
 
   scratch.state.resize(hidden + config.item_space_dim);
@@ -168,7 +194,7 @@ std::optional<float> LearnedNextInterestModel::predict(std::string_view /*user*/
 }
 
 std::vector<float> LearnedNextInterestModel::item_vectors(
-    std::span<const float> text_embeddings) const {
+    std::span<const std::int64_t> item_ids, std::span<const float> text_embeddings) const {
   const Impl& m = *impl_;
   const interest::NextInterestConfig& config = m.config;
   const std::size_t dim = config.text_dim;
@@ -177,6 +203,12 @@ std::vector<float> LearnedNextInterestModel::item_vectors(
                 "LearnedNextInterestModel::item_vectors: text_embeddings holds " +
                     std::to_string(text_embeddings.size()) +
                     " floats, not a multiple of the item dim " + std::to_string(dim));
+  }
+  if (item_ids.size() != text_embeddings.size() / dim) {
+    throw Error(ErrorCode::InvalidArgument,
+                "LearnedNextInterestModel::item_vectors: " + std::to_string(item_ids.size()) +
+                    " item ids for " + std::to_string(text_embeddings.size() / dim) +
+                    " rows of text embeddings");
   }
   if (!all_finite(text_embeddings)) {
     throw Error(ErrorCode::InvalidArgument,
@@ -201,6 +233,12 @@ std::vector<float> LearnedNextInterestModel::item_vectors(
       for (std::size_t i = 0; i < rows * space; ++i) projected[i] += residual[i];
     }
     for (std::size_t r = 0; r < rows; ++r) {
+      if (const float* id = m.id_embedding(item_ids[first + r])) {
+        float* row = projected.data() + r * space;
+        for (std::size_t j = 0; j < space; ++j) row[j] += id[j];
+      }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
       write_unit(std::span(projected.data() + r * space, space),
                  std::span(out.data() + (first + r) * dim, dim));
     }
@@ -210,6 +248,9 @@ std::vector<float> LearnedNextInterestModel::item_vectors(
 
 std::size_t LearnedNextInterestModel::item_dim() const noexcept { return impl_->config.text_dim; }
 std::size_t LearnedNextInterestModel::window() const noexcept { return impl_->config.window; }
+std::size_t LearnedNextInterestModel::id_items() const noexcept {
+  return impl_->config.id_items;
+}
 float LearnedNextInterestModel::prior_weight() const noexcept { return impl_->config.prior_weight; }
 
 }  // namespace nowrec

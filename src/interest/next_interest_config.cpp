@@ -12,7 +12,8 @@
 namespace nowrec::interest {
 namespace {
 
-constexpr int kFormatVersion = 1;
+// 1: text-only item vectors; 2: adds the per-item id embeddings (`id_items`).
+constexpr int kFormatVersion = 2;
 constexpr const char* kSection = "nowrec_next_interest";
 
 std::vector<std::string> read_actions(const json_fields::FieldReader& fields) {
@@ -56,10 +57,10 @@ NextInterestConfig parse_next_interest_config(std::string_view text, const std::
   }
   const json_fields::FieldReader& fields = *section;
   const int version = fields.required_positive_int("format_version");
-  if (version != kFormatVersion) {
+  if (version > kFormatVersion) {
     throw Error(ErrorCode::Unsupported,
                 label + ": field '" + kSection + ".format_version' is " + std::to_string(version) +
-                    "; this build reads version " + std::to_string(kFormatVersion));
+                    "; this build reads versions 1 to " + std::to_string(kFormatVersion));
   }
   NextInterestConfig config;
   config.window = static_cast<std::size_t>(fields.required_positive_int("window"));
@@ -72,6 +73,10 @@ NextInterestConfig parse_next_interest_config(std::string_view text, const std::
   }
   config.item_mlp_hidden =
       static_cast<std::size_t>(fields.optional_non_negative_int("item_mlp_hidden").value_or(0));
+  if (version >= 2) {
+    config.id_items =
+        static_cast<std::size_t>(fields.optional_non_negative_int("id_items").value_or(0));
+  }
   config.actions = read_actions(fields);
   const int buckets = fields.required_positive_int("gap_buckets");
   if (buckets < 2) fields.fail("gap_buckets", "must be at least 2");

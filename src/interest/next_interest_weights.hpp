@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,12 +30,16 @@ struct NextInterestWeights {
   DenseLayer item_projection;            // text_dim -> item_space_dim
   DenseLayer item_mlp_in, item_mlp_out;  // text_dim -> item_mlp_hidden -> item_space_dim; empty
                                          // when config.item_mlp_hidden is 0
+  // [id_items + 1][item_space_dim]; row 0 is the "no id" row (zero). Empty without ids.
+  std::vector<float> id_embeddings;
+  // The item of id rows 1, 2, ...: id_item_ids[r - 1] owns row r. Distinct.
+  std::vector<std::int64_t> id_item_ids;
 };
 
 // Reads the "next_interest.*" tensors with the shapes `config` and the transformer's hidden
 // size imply. Throws Error(InvalidModel) naming `label` (the weights file) and the tensor for a
-// missing or misshapen tensor or a non-finite value, Error(Unsupported) for a dtype other than
-// F32, F16 or BF16.
+// missing or misshapen tensor, a non-finite value, a repeated id item or a non-zero "no id" row,
+// Error(Unsupported) for a dtype other than F32, F16 or BF16 (I64 for the id items).
 NextInterestWeights read_next_interest_weights(const SafetensorsFile& weights,
                                                const std::string& label,
                                                const NextInterestConfig& config,

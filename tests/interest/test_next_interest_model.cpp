@@ -102,9 +102,11 @@ void copy_folder(const std::filesystem::path& from, const std::filesystem::path&
 
 // Rewrites dir/model.safetensors keeping each tensor's dtype and bytes, after `edit` may drop
 // (return false) or reshape a tensor (its bytes are then cut or zero-padded to the new shape).
+// `patch`, when given, may then change a kept tensor's bytes (name, bytes).
 void rewrite_weights(
     const std::filesystem::path& dir,
-    const std::function<bool(std::string& name, std::vector<std::int64_t>& shape)>& edit) {
+    const std::function<bool(std::string& name, std::vector<std::int64_t>& shape)>& edit,
+    const std::function<void(const std::string& name, std::string& bytes)>& patch = {}) {
   const auto file = nowrec::SafetensorsFile::open(dir / "model.safetensors");
   nlohmann::json header = nlohmann::json::object();
   std::string data;
@@ -116,6 +118,7 @@ void rewrite_weights(
     for (std::int64_t d : shape) count *= d;
     std::string bytes(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size());
     bytes.resize(static_cast<std::size_t>(count) * nowrec::tensor_dtype_size(tensor.dtype), '\0');
+    if (patch) patch(name, bytes);
     header[name] = {{"dtype", std::string(nowrec::tensor_dtype_name(tensor.dtype))},
                     {"shape", shape},
                     {"data_offsets", {data.size(), data.size() + bytes.size()}}};
@@ -182,7 +185,7 @@ TEST_CASE("LearnedNextInterestModel: item vectors match PyTorch and have unit le
   const Fixture fixture;
   const MapItemStore store = fixture.store();
   const auto model = LearnedNextInterestModel::load(model_dir(), store, fixture.dim);
-  const std::vector<float> vectors = model.item_vectors(fixture.embeddings.values);
+  const std::vector<float> vectors = model.item_vectors(fixture.item_ids, fixture.embeddings.values);
   CHECK(max_abs_diff(vectors, fixture.item_vectors.values) <= 1e-5f);
   for (std::size_t r = 0; r < fixture.item_ids.size(); ++r) {
     double norm = 0.0;
@@ -190,13 +193,43 @@ TEST_CASE("LearnedNextInterestModel: item vectors match PyTorch and have unit le
       norm += vectors[r * fixture.dim + j] * vectors[r * fixture.dim + j];
     CHECK(std::sqrt(norm) == doctest::Approx(1.0).epsilon(1e-5));
   }
-  CHECK(model.item_vectors({}).empty());
+  CHECK(model.item_vectors({}, {}).empty());
   std::vector<float> ragged(fixture.dim + 1, 0.1f);
-  CHECK_THROWS_WITH_AS(model.item_vectors(ragged), doctest::Contains("not a multiple"),
+  const std::vector<std::int64_t> one_id{fixture.item_ids[0]};
+  CHECK_THROWS_WITH_AS(model.item_vectors(one_id, ragged), doctest::Contains("not a multiple"),
+                       nowrec::Error);
+  const std::vector<std::int64_t> two_ids{fixture.item_ids[0], fixture.item_ids[1]};
+  std::vector<float> one_row(fixture.dim, 0.1f);
+  CHECK_THROWS_WITH_AS(model.item_vectors(two_ids, one_row), doctest::Contains("2 item ids for 1"),
                        nowrec::Error);
   std::vector<float> bad(fixture.dim, 0.1f);
   bad[3] = std::nanf("");
-  CHECK_THROWS_WITH_AS(model.item_vectors(bad), doctest::Contains("non-finite"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(model.item_vectors(one_id, bad), doctest::Contains("non-finite"),
+                       nowrec::Error);
+}
+
+TEST_CASE("LearnedNextInterestModel: id embeddings shape the inputs and the item vectors") {
+  const Fixture fixture;
+  const MapItemStore store = fixture.store();
+  const auto model = LearnedNextInterestModel::load(model_dir(), store, fixture.dim);
+  const auto with_ids = fixture.windows["id_items"].get<std::vector<std::int64_t>>();
+  CHECK(model.id_items() == with_ids.size());
+  // Two items with the same text embedding: the one with an id gets another vector, the one
+  // without gets the vector of its text alone, like an item the model never saw.
+  const std::int64_t owner = with_ids[0];
+  const std::int64_t plain = 100;  // no id row
+  REQUIRE(std::find(with_ids.begin(), with_ids.end(), plain) == with_ids.end());
+  const std::int64_t never_seen = 5000;
+  const std::span<const float> text(fixture.embeddings.values.data(), fixture.dim);
+  std::vector<float> same_text(text.begin(), text.end());
+  same_text.insert(same_text.end(), text.begin(), text.end());
+  same_text.insert(same_text.end(), text.begin(), text.end());
+  const std::vector<std::int64_t> ids{owner, plain, never_seen};
+  const std::vector<float> vectors = model.item_vectors(ids, same_text);
+  const std::span<const float> v(vectors);
+  CHECK(max_abs_diff(v.subspan(0, fixture.dim), v.subspan(fixture.dim, fixture.dim)) > 1e-3f);
+  CHECK(max_abs_diff(v.subspan(fixture.dim, fixture.dim), v.subspan(2 * fixture.dim, fixture.dim)) ==
+        0.0f);
 }
 
 TEST_CASE("LearnedNextInterestModel: nothing to predict, wrong out size, order matters") {
@@ -312,7 +345,9 @@ TEST_CASE("LearnedNextInterestModel: bad folders name the file and field") {
       {"gap_buckets", 1, ErrorCode::InvalidModel, "at least 2"},
       {"prediction_weight", -1, ErrorCode::InvalidModel, "prediction_weight"},
       {"prior_weight", "high", ErrorCode::InvalidModel, "prior_weight"},
-      {"format_version", 2, ErrorCode::Unsupported, "format_version"},
+      {"format_version", 3, ErrorCode::Unsupported, "format_version"},
+      {"id_items", 12, ErrorCode::InvalidModel, "id_embeddings"},
+      {"id_items", -1, ErrorCode::InvalidModel, "id_items"},
   };
   SUBCASE("malformed fields of the next-interest section") {
     for (const ConfigCase& c : cases) {
@@ -329,6 +364,39 @@ TEST_CASE("LearnedNextInterestModel: bad folders name the file and field") {
       });
       check_load_fails(dir.path() / "m", store, c.code, {"config.json", c.says});
     }
+  }
+  SUBCASE("id embeddings: missing, wrong dtype, repeated item, non-zero 'no id' row") {
+    TempDir dir;
+    copy_folder(model_dir(), dir.path() / "a");
+    rewrite_weights(dir.path() / "a", [](std::string& name, std::vector<std::int64_t>&) {
+      return name != "next_interest.id_item_ids";
+    });
+    check_load_fails(dir.path() / "a", store, ErrorCode::InvalidModel,
+                     {"next_interest.id_item_ids", "missing", "[11]"});
+    copy_folder(model_dir(), dir.path() / "b");
+    rewrite_weights(
+        dir.path() / "b", [](std::string&, std::vector<std::int64_t>&) { return true; },
+        [](const std::string& name, std::string& bytes) {
+          // The second id row's item becomes the first's.
+          if (name == "next_interest.id_item_ids") std::memcpy(&bytes[8], &bytes[0], 8);
+        });
+    check_load_fails(dir.path() / "b", store, ErrorCode::InvalidModel,
+                     {"next_interest.id_item_ids", "repeats the item 112"});
+    copy_folder(model_dir(), dir.path() / "c");
+    rewrite_weights(
+        dir.path() / "c", [](std::string&, std::vector<std::int64_t>&) { return true; },
+        [](const std::string& name, std::string& bytes) {
+          if (name == "next_interest.id_embeddings") bytes[1] = 0x3c;  // float16 1.0 in row 0
+        });
+    check_load_fails(dir.path() / "c", store, ErrorCode::InvalidModel,
+                     {"next_interest.id_embeddings", "row 0"});
+  }
+  SUBCASE("id embeddings need the item space as wide as the hidden size") {
+    TempDir dir;
+    copy_folder(model_dir(), dir.path() / "m");
+    edit_section(dir.path() / "m", [](nlohmann::json& section) { section["item_space_dim"] = 8; });
+    check_load_fails(dir.path() / "m", store, ErrorCode::InvalidModel,
+                     {"item_space_dim", "hidden size (16)"});
   }
   SUBCASE("no next-interest section") {
     TempDir dir;

@@ -36,7 +36,7 @@ TEST_CASE("learned method: the top 10 and the rank come from the model's predict
   const CatalogStore store(data, embeddings.values, dim);
   const auto model =
       nowrec::LearnedNextInterestModel::load(dir / "model", store, dim, {.threads = 1});
-  const std::vector<float> vectors = model.item_vectors(embeddings.values);
+  const std::vector<float> vectors = model.item_vectors(ids, embeddings.values);
   nowrec::ItemIndex index = make_catalog_index(data, vectors, model.item_dim());
   const auto method = make_learned_method(data, store, model, index, {}, {.k = 10, .threads = 1});
   for (std::size_t i = 0; i < 4; ++i) method->observe(data.events[i]);
