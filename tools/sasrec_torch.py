@@ -153,11 +153,11 @@ def catalog_scores(model_scores: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 
 def evaluate(model: SASRec, data: dict, max_len: int, stage: str, batch: int = 256,
-             latency_cases: int = 0) -> tuple[isp.RankingAccumulator, list[float]]:
-    """Every case of the stage, scored over the whole catalog, seen items excluded; the first
-    latency_cases cases are also timed one at a time (batch 1)."""
+             latency_cases: int = 0, cases: list | None = None) -> tuple[isp.RankingAccumulator, list[float]]:
+    """Every case of the stage (or `cases`), scored over the whole catalog, seen items excluded;
+    the first latency_cases cases are also timed one at a time (batch 1)."""
     protocol = data["protocol"]
-    cases = protocol.cases(stage)
+    cases = protocol.cases(stage) if cases is None else cases
     accumulator = isp.RankingAccumulator(data["catalog_ids"], cold_reference=protocol.known_items[stage])
     latencies: list[float] = []
     index, columns = data["index"], data["columns"]
@@ -192,6 +192,8 @@ def train(args, dropout: float, data: dict):
     generator = torch.Generator().manual_seed(args.seed)
     loss_fn = nn.CrossEntropyLoss()
     best = {"ndcg@10": -1.0, "epoch": 0, "state": None}
+    # The per-epoch check: at most --valid-cases validation cases (all 610 of leave-one-out).
+    valid_cases = data["protocol"].validation_sample(args.valid_cases, args.seed)
     history = []
     stopped = f"max epochs ({args.max_epochs})"
     start = time.perf_counter()
@@ -212,7 +214,7 @@ def train(args, dropout: float, data: dict):
             optimizer.step()
             total += loss.item()
             batches += 1
-        valid = evaluate(model, data, args.max_len, "valid")[0].result("valid")
+        valid = evaluate(model, data, args.max_len, "valid", cases=valid_cases)[0].result("valid")
         history.append({"epoch": epoch, "loss": round(total / batches, 4), "valid_ndcg@10": round(valid["ndcg@10"], 4),
                         "seconds": round(time.perf_counter() - start, 1)})
         logging.info("dropout %.2f epoch %d loss %.4f valid ndcg@10 %.4f hr@10 %.4f (%.0f s)", dropout, epoch,
@@ -284,6 +286,8 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=2)
     parser.add_argument("--max-len", type=int, default=200)
     parser.add_argument("--protocol", choices=["leave_one_out", "temporal"], default="leave_one_out")
+    parser.add_argument("--valid-cases", type=int, default=2000,
+                        help="validation cases drawn for the per-epoch check (0: all)")
     parser.add_argument("--cut-quantile", type=float, default=0.85,
                         help="temporal: the test cut is this quantile of all timestamps")
     args = parser.parse_args()
@@ -314,6 +318,7 @@ def main() -> None:
     catalog, vocabulary, protocol = data["catalog"], data["vocabulary"], data["protocol"]
     trial = best[1]
     test, latencies = evaluate(model, data, args.max_len, "test", latency_cases=min(610, len(protocol.test)))
+    full_valid = evaluate(model, data, args.max_len, "valid")[0].result("valid")
     settings = {
         "implementation": "tools/sasrec_torch.py (SASRec, Kang & McAuley 2018, in PyTorch)",
         "protocol": args.protocol, **protocol.settings,
@@ -328,7 +333,10 @@ def main() -> None:
                           f"at most {args.max_epochs}",
         "best_epoch": trial["best_epoch"], "epochs_trained": trial["epochs_trained"],
         "train_seconds": trial["train_seconds"], "stopped_by": trial["stopped_by"],
-        "validation": {"hr@10": trial["valid_hr@10"], "ndcg@10": trial["valid_ndcg@10"]},
+        "validation": {"hr@10": full_valid["hr@10"], "ndcg@10": full_valid["ndcg@10"],
+                       "cases": full_valid["cases"]},
+        "validation_checked_per_epoch": {"hr@10": trial["valid_hr@10"], "ndcg@10": trial["valid_ndcg@10"],
+                                         "cases": len(data["protocol"].validation_sample(args.valid_cases, args.seed))},
         "vocabulary_items": len(vocabulary),
         "latency_note": "latency_ms: one user's history to scores of all items, batch 1, on CPU "
                         "(the first 610 test cases)",

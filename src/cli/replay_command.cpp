@@ -1,5 +1,5 @@
 // `nowrec replay`: replays an interaction log against the catalog and scores each method's
-// rankings under the leave-one-out or the streaming protocol (docs/quality.md).
+// rankings under the leave-one-out, the streaming or the temporal protocol (docs/quality.md).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,6 +49,7 @@ struct ReplayArgs {
   std::string out;
   int threads = 0;
   std::size_t limit_users = 0;
+  double cut_quantile = 0.85;  // temporal: where the test period starts
 };
 
 void log(const std::string& line) { std::fprintf(stderr, "nowrec replay: %s\n", line.c_str()); }
@@ -79,9 +80,10 @@ struct Evaluated {
 
 int run_replay(const ReplayArgs& args) {
   const bool streaming = args.protocol == "streaming";
-  if (!streaming && args.protocol != "leave-one-out") {
+  const bool temporal = args.protocol == "temporal";
+  if (!streaming && !temporal && args.protocol != "leave-one-out") {
     throw Error(ErrorCode::InvalidArgument,
-                "--protocol '" + args.protocol + "' is not leave-one-out or streaming");
+                "--protocol '" + args.protocol + "' is not leave-one-out, streaming or temporal");
   }
   const std::set<std::string> methods = parse_methods(args.methods);
   const bool wants_learned = methods.contains("learned") || methods.contains("learned+prior");
@@ -125,6 +127,16 @@ int run_replay(const ReplayArgs& args) {
       std::to_string(split.users.size()) + " users with a validation and a test target");
 
   const ProtocolOptions options{.k = 10, .limit_users = args.limit_users};
+  // Leave-one-out and streaming tune on the leave-one-out validation targets; temporal on its
+  // own validation period, with every method learning online.
+  std::optional<TemporalCuts> cuts;
+  if (temporal) {
+    cuts = temporal_cuts(data, args.cut_quantile);
+    log("temporal split at quantile " + std::to_string(args.cut_quantile) + ": validation from " +
+        std::to_string(cuts->validation) + ", test from " + std::to_string(cuts->test));
+  }
+  const Validation validate = temporal ? temporal_validation(data, *cuts, options)
+                                       : leave_one_out_validation(data, split, options);
   MethodContext context{.data = &data, .ranking = {.k = options.k, .threads = args.threads}};
 
   std::optional<CatalogStore> store;
@@ -153,14 +165,19 @@ int run_replay(const ReplayArgs& args) {
   const auto evaluate = [&](const std::string& name, const std::vector<MethodCandidate>& grid) {
     log(name + ": tuning " + std::to_string(grid.size()) + " settings on validation");
     const auto tag = [&](const std::string& line) { log("  " + name + " " + line); };
-    TuningResult tuning = tune_on_validation(grid, data, split, options, tag);
+    TuningResult tuning = tune_on_validation(grid, validate, options.k, tag);
     const MethodCandidate& chosen = grid[tuning.best];
     ProtocolResult result;
     if (methods.contains(name)) {
-      log(name + ": " + (streaming ? "streaming" : "test") + " with " + chosen.params.dump());
-      const auto method = chosen.make(streaming ? nullptr : &split);
-      result = streaming ? run_streaming(data, *method, options)
-                         : run_leave_one_out(data, split, *method, HeldOut::Test, options);
+      log(name + ": " + args.protocol + " test with " + chosen.params.dump());
+      const auto method = chosen.make(streaming || temporal ? nullptr : &split);
+      if (temporal) {
+        result = run_temporal(data, *method, {.from = cuts->test}, options);
+      } else if (streaming) {
+        result = run_streaming(data, *method, options);
+      } else {
+        result = run_leave_one_out(data, split, *method, HeldOut::Test, options);
+      }
       evaluated.push_back({name, tuning, chosen.params, result});
     }
     return tuning.best;
@@ -198,10 +215,19 @@ int run_replay(const ReplayArgs& args) {
     json["tuning"] = entry.tuning.trials;
     results.push_back(json);
   }
-  if (streaming) {
+  if (streaming || temporal) {
+    // Users with at least one case: an event (at or after the test cut, for temporal) that
+    // follows another of theirs.
     const std::size_t evaluated_users =
         args.limit_users == 0 ? data.users.size() : std::min(args.limit_users, data.users.size());
-    for (std::size_t u = 0; u < evaluated_users; ++u) users += data.user_events[u].size() > 1;
+    for (std::size_t u = 0; u < evaluated_users; ++u) {
+      const auto& own = data.user_events[u];
+      if (!temporal) {
+        users += own.size() > 1;
+      } else {
+        users += own.size() > 1 && data.events[own.back()].timestamp >= cuts->test;
+      }
+    }
   } else {
     users =
         args.limit_users == 0 ? split.users.size() : std::min(args.limit_users, split.users.size());
@@ -209,7 +235,9 @@ int run_replay(const ReplayArgs& args) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json document = {{"dataset", fs::absolute(dir).lexically_normal().filename().string()},
-                             {"protocol", streaming ? "streaming" : "leave_one_out"},
+                             {"protocol", temporal    ? "temporal"
+                                          : streaming ? "streaming"
+                                                      : "leave_one_out"},
                              {"catalog_items", ids.size()},
                              {"users", users},
                              {"results", results},
@@ -231,6 +259,11 @@ int run_replay(const ReplayArgs& args) {
     std::printf("%-14s %8zu %8.4f %8.4f %8.4f %8.4f %10.3f %10.3f %10.3f\n", entry.method.c_str(),
                 m.count, m.hr, m.ndcg, m.mrr, m.coverage, entry.result.latency.p50_ms,
                 entry.result.latency.p99_ms, entry.result.cpu.p99_ms);
+  }
+  if (temporal) {
+    document["replay"]["temporal"] = {{"cut_quantile", args.cut_quantile},
+                                      {"valid_cut", cuts->validation},
+                                      {"test_cut", cuts->test}};
   }
   if (!args.out.empty()) {
     std::ofstream out(args.out, std::ios::trunc);
@@ -256,7 +289,11 @@ void add_replay_command(CLI::App& app, int& exit_status) {
   command->add_option("--cache", args->cache,
                       "Catalog folder of `nowrec catalog`, reused when up to date, else written "
                       "(default: catalog)");
-  command->add_option("--protocol", args->protocol, "leave-one-out (default) or streaming");
+  command->add_option("--protocol", args->protocol,
+                      "leave-one-out (default), streaming or temporal");
+  command->add_option("--cut-quantile", args->cut_quantile,
+                      "temporal: the test period starts at this quantile of all timestamps, the "
+                      "validation period at the same quantile of those before it (default 0.85)");
   command->add_option("--methods", args->methods,
                       "Comma-separated: popular, cooccurrence, text, text+prior, learned, "
                       "learned+prior (default: popular,cooccurrence,text,text+prior)");

@@ -13,6 +13,7 @@
 #include "cli/replay/baseline_methods.hpp"
 #include "cli/replay/protocols.hpp"
 #include "nowrec/dataset.hpp"
+#include "nowrec/error.hpp"
 #include "test_support.hpp"
 
 using namespace nowrec::cli::replay;
@@ -103,4 +104,36 @@ TEST_CASE("streaming co-occurrence: pairs learned online from earlier events onl
   CHECK(result.metrics.count == 9);
   CHECK(result.metrics.ndcg == doctest::Approx((5 + 2 * gain(3) + 2 * gain(2)) / 9));
   CHECK(result.metrics.mrr == doctest::Approx((5 + 2.0 / 3 + 1.0) / 9));
+}
+
+TEST_CASE("temporal split: cuts at the quantile, cases after the cut, cold means unseen before it") {
+  const ReplayData data = fixture();
+  // 13 sorted times: position floor(0.7 * 13) = 9 is 310; of the 9 before it, position 6 is 220.
+  const TemporalCuts cuts = temporal_cuts(data, 0.7);
+  CHECK(cuts.test == 310);
+  CHECK(cuts.validation == 220);
+
+  // Test: 310 2:5 -> 4 (new), 330 4:1 -> 1, 400 1:4 -> 3 (new), 430 4:2 -> 1, popularity counted
+  // online over every earlier event; items 5 and 4 occur in no event before 310.
+  const auto test_method = make_popular(data, 0, 10);
+  const ProtocolResult test = run_temporal(data, *test_method, {.from = cuts.test}, {});
+  CHECK(test.metrics.count == 4);
+  CHECK(test.metrics.ndcg == doctest::Approx((2 + gain(4) + gain(3)) / 4));
+  CHECK(test.metrics.cold_start.count == 2);
+  CHECK(test.metrics.cold_start.ndcg == doctest::Approx((gain(4) + gain(3)) / 2));
+
+  // Validation [220, 310): 220 3:1 -> 1, 230 4:3 -> 3, 300 1:3 -> 1; item 3 is cold at 230 and
+  // still at 300, since it first occurs after the validation cut.
+  const auto valid_method = make_popular(data, 0, 10);
+  const ProtocolResult valid =
+      run_temporal(data, *valid_method, {.from = cuts.validation, .until = cuts.test}, {});
+  CHECK(valid.metrics.count == 3);
+  CHECK(valid.metrics.ndcg == doctest::Approx((2 + gain(3)) / 3));
+  CHECK(valid.metrics.cold_start.count == 2);
+
+  CHECK_THROWS_AS(temporal_cuts(data, 1.0), nowrec::Error);
+  CHECK_THROWS_AS(temporal_cuts(data, 0.0), nowrec::Error);
+  // At quantile 0.01 the test cut is the first event: nothing lies before it.
+  CHECK_THROWS_WITH_AS(temporal_cuts(data, 0.01), doctest::Contains("before the test cut"),
+                       nowrec::Error);
 }

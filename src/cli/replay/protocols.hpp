@@ -1,8 +1,11 @@
-// The two evaluation protocols: leave-one-out (per user, hold out the last two interactions) and
-// streaming (every event predicted from the state just before it).
+// The evaluation protocols: leave-one-out (per user, hold out the last two interactions),
+// streaming (every event predicted from the state just before it) and temporal (streaming, with
+// the cases after a global cut time and the models trained before it).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 
 #include "cli/replay/latency.hpp"
 #include "cli/replay/method.hpp"
@@ -40,5 +43,27 @@ ProtocolResult run_leave_one_out(const ReplayData& data, const LeaveOneOutSplit&
 // events whose item no earlier event holds.
 ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
                              const ProtocolOptions& options);
+
+// The global temporal split (tools/interaction_split.py's temporal_split): the test cut is the
+// timestamp at position floor(quantile * n) of all n sorted timestamps, the validation cut the
+// same quantile of the timestamps before the test cut. Events before the validation cut are what
+// a trained model may learn from. Throws Error(InvalidArgument) for a quantile outside (0, 1) or
+// when no event lies before a cut.
+struct TemporalCuts {
+  std::int64_t validation = 0;
+  std::int64_t test = 0;
+};
+TemporalCuts temporal_cuts(const ReplayData& data, double quantile);
+
+// Temporal: the streaming replay of every event, where only the events at or after `from` (and
+// before `until`) are cases, each ranked from the state just before it; the replay stops at
+// `until`. Counting methods learn online from every earlier event; a trained model only reads the
+// history. Cold-start: cases whose item no event before `from` holds.
+struct StreamRange {
+  std::int64_t from = std::numeric_limits<std::int64_t>::min();
+  std::int64_t until = std::numeric_limits<std::int64_t>::max();
+};
+ProtocolResult run_temporal(const ReplayData& data, ReplayMethod& method, const StreamRange& range,
+                            const ProtocolOptions& options);
 
 }  // namespace nowrec::cli::replay

@@ -1,5 +1,5 @@
-// Choosing a method's parameters on the leave-one-out validation targets, never on the test
-// targets, and running the choice under a protocol.
+// Choosing a method's parameters on validation cases (the leave-one-out validation targets or the
+// temporal split's validation period), never on the test cases.
 #pragma once
 
 #include <cstddef>
@@ -20,12 +20,23 @@ struct TuningResult {
   nlohmann::json trials;      // per candidate: its params and validation metrics
 };
 
-// Runs each candidate on the validation targets and keeps the highest NDCG@10 (the earliest
-// candidate on a tie). `log` receives one line per candidate. Throws Error(InvalidArgument) for
-// an empty candidate list.
+// How a candidate is validated: makes the method (from the split it may learn from, or null for
+// an online one) and runs it on the validation cases.
+using Validation = std::function<ProtocolResult(const MethodCandidate&)>;
+
+// The leave-one-out validation: the method learns from `split` and ranks each validation target.
+Validation leave_one_out_validation(const ReplayData& data, const LeaveOneOutSplit& split,
+                                    const ProtocolOptions& options);
+// The temporal validation: the method learns online and ranks the events of [validation cut,
+// test cut).
+Validation temporal_validation(const ReplayData& data, const TemporalCuts& cuts,
+                               const ProtocolOptions& options);
+
+// Runs each candidate through `validate` and keeps the highest NDCG@10 (the earliest candidate on
+// a tie). `log` receives one line per candidate. Throws Error(InvalidArgument) for an empty
+// candidate list.
 TuningResult tune_on_validation(const std::vector<MethodCandidate>& candidates,
-                                const ReplayData& data, const LeaveOneOutSplit& split,
-                                const ProtocolOptions& options,
+                                const Validation& validate, std::size_t k,
                                 const std::function<void(const std::string&)>& log);
 
 }  // namespace nowrec::cli::replay
