@@ -2,6 +2,7 @@
 // InterestTracker events -> Ranker top 10, then a search that turns the top 10 at once.
 // Usage: interest_example MODEL_DIR DATA_DIR [--limit N] [--user ID]   (DATA_DIR: movies.csv,
 // tags.csv, ratings.csv as in examples/data/ml-latest-small; --limit: embed the first N movies)
+#include <nowrec/eval/dataset.hpp>
 #include <nowrec/nowrec.hpp>
 
 #include <algorithm>

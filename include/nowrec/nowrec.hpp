@@ -3,7 +3,6 @@
 
 #include "nowrec/cpu_isa.hpp"
 #include "nowrec/cuda_ranker.hpp"
-#include "nowrec/dataset.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"

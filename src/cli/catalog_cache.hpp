@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "nowrec/dataset.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "nowrec/sequence_encoder.hpp"
 
 namespace nowrec::cli {

@@ -18,14 +18,14 @@
 #include "cli/catalog_cache.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_locator.hpp"
-#include "cli/replay/catalog_space.hpp"
-#include "cli/replay/method_grid.hpp"
-#include "cli/replay/protocols.hpp"
-#include "cli/replay/results_json.hpp"
-#include "cli/replay/split.hpp"
-#include "cli/replay/tuning.hpp"
+#include "replay/catalog_space.hpp"
+#include "replay/method_grid.hpp"
+#include "replay/protocols.hpp"
+#include "replay/results_json.hpp"
+#include "replay/split.hpp"
+#include "replay/tuning.hpp"
 #include "nowrec/cpu_isa.hpp"
-#include "nowrec/dataset.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/next_interest_model.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -34,7 +34,7 @@ namespace nowrec::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace replay;
+using namespace nowrec::eval::replay;
 
 const std::vector<std::string> kMethods = {"popular",    "cooccurrence", "text",
                                            "text+prior", "learned",      "learned+prior"};

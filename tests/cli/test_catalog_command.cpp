@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "encoder/npy_reader.hpp"
-#include "nowrec/dataset.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "nowrec/ranker.hpp"
 #include "nowrec/sequence_encoder.hpp"
 #include "test_support.hpp"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "nowrec/dataset.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "nowrec/error.hpp"
 #include "test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <set>
 #include <tuple>
 
-#include "nowrec/dataset.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/replay/popularity.hpp"
-#include "cli/replay/split.hpp"
+#include "replay/popularity.hpp"
+#include "replay/split.hpp"
 #include "nowrec/error.hpp"
 
-using namespace nowrec::cli::replay;
+using namespace nowrec::eval::replay;
 using nowrec::Interaction;
 
 namespace {

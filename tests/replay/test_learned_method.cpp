@@ -8,13 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/replay/protocols.hpp"
-#include "cli/replay/tracker_methods.hpp"
+#include "replay/protocols.hpp"
+#include "replay/tracker_methods.hpp"
 #include "encoder/npy_reader.hpp"
 #include "nowrec/next_interest_model.hpp"
 #include "test_support.hpp"
 
-using namespace nowrec::cli::replay;
+using namespace nowrec::eval::replay;
 
 TEST_CASE("learned method: the top 10 and the rank come from the model's prediction") {
   const auto dir = nowrec::test::fixtures_dir() / "next_interest";

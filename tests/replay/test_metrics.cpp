@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "cli/replay/latency.hpp"
-#include "cli/replay/ranking_metrics.hpp"
+#include "replay/latency.hpp"
+#include "replay/ranking_metrics.hpp"
 #include "nowrec/error.hpp"
 
-using namespace nowrec::cli::replay;
+using namespace nowrec::eval::replay;
 
 TEST_CASE("rank_by_scores: higher score first, a tie goes to the smaller id") {
   // Rows hold ids out of order so that a row-order tie break would differ from an id one.

@@ -10,13 +10,13 @@
 
 #include <cmath>
 
-#include "cli/replay/baseline_methods.hpp"
-#include "cli/replay/protocols.hpp"
-#include "nowrec/dataset.hpp"
+#include "replay/baseline_methods.hpp"
+#include "replay/protocols.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "nowrec/error.hpp"
 #include "test_support.hpp"
 
-using namespace nowrec::cli::replay;
+using namespace nowrec::eval::replay;
 
 namespace {
 
