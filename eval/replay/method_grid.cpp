@@ -39,6 +39,15 @@ void require(const void* part, const char* what) {
   if (part == nullptr) throw Error(ErrorCode::Internal, std::string("replay: no ") + what);
 }
 
+nlohmann::json covisitation_params(const CoVisitationOptions& o) {
+  return {{"pair_distance", o.pair_distance},
+          {"distance_decay", decimal(o.distance_decay)},
+          {"voters", o.voters},
+          {"voter_decay", decimal(o.voter_decay)},
+          {"half_life_days", o.half_life_seconds / kDay},
+          {"max_neighbours", o.max_neighbours}};
+}
+
 }  // namespace
 
 std::vector<std::int64_t> popular_windows() {
@@ -134,6 +143,93 @@ std::vector<TextSettings> text_prior_grid(const TextSettings& best, std::int64_t
     grid.push_back(settings);
   }
   return grid;
+}
+
+std::vector<CoVisitationOptions> covisitation_grid() {
+  std::vector<CoVisitationOptions> grid;
+  for (std::size_t distance : {1, 3, 10}) {
+    for (float distance_decay : {1.0f, 0.7f}) {
+      // With one partner the distance decay changes nothing.
+      if (distance == 1 && distance_decay != 1.0f) continue;
+      for (std::size_t voters : {5, 20}) {
+        for (double half_life_days : {0.0, 30.0}) {
+          grid.push_back({.pair_distance = distance,
+                          .distance_decay = distance_decay,
+                          .half_life_seconds = half_life_days * kDay,
+                          .max_neighbours = 500,
+                          .voters = voters,
+                          .voter_decay = 0.8f});
+        }
+      }
+    }
+  }
+  return grid;
+}
+
+std::vector<MethodCandidate> covisitation_candidates(const MethodContext& context,
+                                                     const std::vector<CoVisitationOptions>& grid) {
+  std::vector<MethodCandidate> candidates;
+  for (const CoVisitationOptions& options : grid) {
+    const ReplayData* data = context.data;
+    const std::size_t k = context.ranking.k;
+    candidates.push_back({.params = covisitation_params(options),
+                          .make = [data, options, k](const LeaveOneOutSplit* split) {
+                            return make_covisitation_method(*data, split, options, k);
+                          }});
+  }
+  return candidates;
+}
+
+std::vector<FusedSettings> fused_covisitation_grid(const CoVisitationOptions& co_visitation,
+                                                   float prior_weight,
+                                                   std::int64_t prior_window_seconds,
+                                                   std::size_t model_window) {
+  std::vector<FusedSettings> grid;
+  // Against learned scores whose best items differ by a few units and log(1 + co-visitation)
+  // of 0 to about 5: from the model first to co-visitation first.
+  for (float weight : {0.25f, 0.5f, 1.0f, 2.0f, 4.0f}) {
+    FusedSettings settings;
+    settings.co_visitation = co_visitation;
+    settings.config.short_term = 0.0f;
+    settings.config.predicted = 1.0f;
+    settings.config.co_visitation = weight;
+    settings.config.prior = prior_weight;
+    settings.prior_window_seconds = prior_window_seconds;
+    settings.recent_window = std::max<std::size_t>(50, model_window);
+    grid.push_back(settings);
+  }
+  return grid;
+}
+
+std::vector<FusedSettings> fused_prior_grid(const FusedSettings& base) {
+  std::vector<FusedSettings> grid = {base};
+  if (base.config.prior == 0.0f) return grid;
+  for (float factor : {0.0f, 0.5f, 2.0f}) {
+    FusedSettings settings = base;
+    settings.config.prior = base.config.prior * factor;
+    grid.push_back(settings);
+  }
+  return grid;
+}
+
+std::vector<MethodCandidate> fused_candidates(const MethodContext& context,
+                                              const std::vector<FusedSettings>& grid) {
+  require(context.model, "next-interest model");
+  std::vector<MethodCandidate> candidates;
+  for (const FusedSettings& settings : grid) {
+    const MethodContext c = context;
+    nlohmann::json params = {{"co_visitation_weight", decimal(settings.config.co_visitation)},
+                             {"predicted", decimal(settings.config.predicted)},
+                             {"prior_weight", decimal(settings.config.prior)},
+                             {"prior_window_days", double(settings.prior_window_seconds) / kDay},
+                             {"recent_window", settings.recent_window},
+                             {"co_visitation", covisitation_params(settings.co_visitation)}};
+    candidates.push_back({.params = params, .make = [c, settings](const LeaveOneOutSplit* split) {
+                            return make_fused_method(*c.data, split, *c.text_store, *c.model,
+                                                     *c.learned_index, settings, c.ranking);
+                          }});
+  }
+  return candidates;
 }
 
 std::vector<LearnedSettings> learned_grid(std::size_t model_window) {

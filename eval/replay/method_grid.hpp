@@ -7,6 +7,7 @@
 #include "replay/baseline_methods.hpp"
 #include "replay/catalog_space.hpp"
 #include "replay/method.hpp"
+#include "replay/recommender_methods.hpp"
 #include "replay/tracker_methods.hpp"
 
 namespace nowrec::eval::replay {
@@ -45,5 +46,20 @@ std::vector<LearnedSettings> learned_prior_grid(std::size_t model_window,
                                                 float model_prior_weight);
 std::vector<MethodCandidate> learned_candidates(const MethodContext& context,
                                                 const std::vector<LearnedSettings>& grid);
+
+// Pair distance, its decay, the voters and the time half-life of the co-visitation graph.
+std::vector<CoVisitationOptions> covisitation_grid();
+std::vector<MethodCandidate> covisitation_candidates(const MethodContext& context,
+                                                     const std::vector<CoVisitationOptions>& grid);
+
+// The fused method's weights, in two stages: first the co-visitation weight at the given prior,
+// then the prior around it (`base` with the best co-visitation weight).
+std::vector<FusedSettings> fused_covisitation_grid(const CoVisitationOptions& co_visitation,
+                                                   float prior_weight,
+                                                   std::int64_t prior_window_seconds,
+                                                   std::size_t model_window);
+std::vector<FusedSettings> fused_prior_grid(const FusedSettings& base);
+std::vector<MethodCandidate> fused_candidates(const MethodContext& context,
+                                              const std::vector<FusedSettings>& grid);
 
 }  // namespace nowrec::eval::replay

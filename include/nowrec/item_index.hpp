@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 
 namespace nowrec {
@@ -64,6 +65,9 @@ class ItemIndex {
   void set_priors(std::span<const std::int64_t> ids, std::span<const float> priors);
 
   bool contains(std::int64_t id) const;
+  // Copies the item's embedding, decoded to fp32, into `vector` (dim() floats) and returns its
+  // prior; nullopt for an unknown id. Throws Error(InvalidArgument) for a wrong vector size.
+  std::optional<float> read(std::int64_t id, std::span<float> vector) const;
   std::size_t size() const;
   std::size_t dim() const noexcept { return dim_; }
   const ItemIndexOptions& options() const noexcept { return options_; }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "nowrec/cpu_isa.hpp"
+#include "nowrec/co_visitation.hpp"
 #include "nowrec/cuda_ranker.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"
@@ -9,6 +10,7 @@
 #include "nowrec/item_index.hpp"
 #include "nowrec/model_folder.hpp"
 #include "nowrec/ranker.hpp"
+#include "nowrec/recommender.hpp"
 #include "nowrec/safetensors.hpp"
 #include "nowrec/sequence_encoder.hpp"
 #include "nowrec/tokenizer.hpp"

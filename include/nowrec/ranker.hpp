@@ -22,6 +22,13 @@ struct WeightedInterest {
   float weight = 1.0f;
 };
 
+// An amount added to one item's score for one request (e.g. its co-visitation with the user's
+// recent items).
+struct ItemBoost {
+  std::int64_t id = 0;
+  float score = 0.0f;
+};
+
 // How the scores of a user's interests combine into one score per item.
 enum class Aggregation {
   Max,          // max over interests of weight * (interest . item)
@@ -39,6 +46,9 @@ struct RankRequest {
   float negative_weight = 0.0f;
   // Added to every score: prior_weight * the item's prior (ItemIndex::set_priors). 0: none.
   float prior_weight = 0.0f;
+  // Added to the scores of the items they name; ids need not be in the index, and an id named
+  // twice gets both. Values must be finite.
+  std::span<const ItemBoost> boosts;
   std::span<const std::int64_t> exclude;
   std::span<const std::int64_t> allow;
   std::span<const std::uint32_t> categories;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "cli/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "cli/npy_reader.hpp"
 #include "cli/npy_writer.hpp"
 #include "cli/progress.hpp"
@@ -17,6 +17,8 @@
 
 namespace nowrec::cli {
 namespace {
+
+using common::write_file_atomically;
 
 constexpr int kManifestFormat = 1;
 // Model files larger than this are identified by size and modification time rather than read

@@ -18,17 +18,18 @@
 #include "cli/catalog_cache.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_locator.hpp"
+#include "nowrec/cpu_isa.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/eval/dataset.hpp"
+#include "nowrec/next_interest_model.hpp"
+#include "nowrec/sequence_encoder.hpp"
 #include "replay/catalog_space.hpp"
 #include "replay/method_grid.hpp"
 #include "replay/protocols.hpp"
+#include "replay/recommender_methods.hpp"
 #include "replay/results_json.hpp"
 #include "replay/split.hpp"
 #include "replay/tuning.hpp"
-#include "nowrec/cpu_isa.hpp"
-#include "nowrec/eval/dataset.hpp"
-#include "nowrec/error.hpp"
-#include "nowrec/next_interest_model.hpp"
-#include "nowrec/sequence_encoder.hpp"
 
 namespace nowrec::cli {
 namespace {
@@ -36,8 +37,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace nowrec::eval::replay;
 
-const std::vector<std::string> kMethods = {"popular",    "cooccurrence", "text",
-                                           "text+prior", "learned",      "learned+prior"};
+const std::vector<std::string> kMethods = {"popular",    "cooccurrence", "covisitation",  "text",
+                                           "text+prior", "learned",      "learned+prior", "fused"};
 
 struct ReplayArgs {
   std::string data;
@@ -62,8 +63,8 @@ std::set<std::string> parse_methods(const std::string& list) {
     if (std::find(kMethods.begin(), kMethods.end(), name) == kMethods.end()) {
       throw Error(ErrorCode::InvalidArgument,
                   "--methods: '" + name +
-                      "' is not one of popular, cooccurrence, text, text+prior, learned, "
-                      "learned+prior");
+                      "' is not one of popular, cooccurrence, covisitation, text, text+prior, "
+                      "learned, learned+prior, fused");
     }
     methods.insert(name);
   }
@@ -86,10 +87,11 @@ int run_replay(const ReplayArgs& args) {
                 "--protocol '" + args.protocol + "' is not leave-one-out, streaming or temporal");
   }
   const std::set<std::string> methods = parse_methods(args.methods);
-  const bool wants_learned = methods.contains("learned") || methods.contains("learned+prior");
+  const bool wants_learned =
+      methods.contains("learned") || methods.contains("learned+prior") || methods.contains("fused");
   if (wants_learned && args.next_interest_model.empty()) {
     throw Error(ErrorCode::InvalidArgument,
-                "--methods learned and learned+prior need --next-interest-model");
+                "--methods learned, learned+prior and fused need --next-interest-model");
   }
   const bool wants_text =
       wants_learned || methods.contains("text") || methods.contains("text+prior");
@@ -162,10 +164,15 @@ int run_replay(const ReplayArgs& args) {
 
   // Tunes on validation, then runs the chosen setting under the protocol asked for.
   std::vector<Evaluated> evaluated;
-  const auto evaluate = [&](const std::string& name, const std::vector<MethodCandidate>& grid) {
+  // `earlier_trials`: the trials of a stage tuned before this grid, kept in the record.
+  const auto evaluate = [&](const std::string& name, const std::vector<MethodCandidate>& grid,
+                            const nlohmann::json& earlier_trials = nlohmann::json::array()) {
     log(name + ": tuning " + std::to_string(grid.size()) + " settings on validation");
     const auto tag = [&](const std::string& line) { log("  " + name + " " + line); };
     TuningResult tuning = tune_on_validation(grid, validate, options.k, tag);
+    nlohmann::json trials = earlier_trials;
+    for (const auto& trial : tuning.trials) trials.push_back(trial);
+    tuning.trials = trials;
     const MethodCandidate& chosen = grid[tuning.best];
     ProtocolResult result;
     if (methods.contains(name)) {
@@ -183,12 +190,18 @@ int run_replay(const ReplayArgs& args) {
     return tuning.best;
   };
 
-  const bool wants_prior = methods.contains("text+prior") || methods.contains("learned+prior");
+  const bool wants_prior = methods.contains("text+prior") || methods.contains("learned+prior") ||
+                           methods.contains("fused");
   std::int64_t prior_window = 0;
   if (methods.contains("popular") || wants_prior) {
     prior_window = popular_windows()[evaluate("popular", popular_candidates(context))];
   }
   if (methods.contains("cooccurrence")) evaluate("cooccurrence", cooccurrence_candidates(context));
+  CoVisitationOptions co_visitation;
+  if (methods.contains("covisitation") || methods.contains("fused")) {
+    const std::vector<CoVisitationOptions> grid = covisitation_grid();
+    co_visitation = grid[evaluate("covisitation", covisitation_candidates(context, grid))];
+  }
   if (methods.contains("text") || methods.contains("text+prior")) {
     const std::vector<TextSettings> grid = text_grid();
     const TextSettings best = grid[evaluate("text", text_candidates(context, grid))];
@@ -200,10 +213,25 @@ int run_replay(const ReplayArgs& args) {
   if (methods.contains("learned")) {
     evaluate("learned", learned_candidates(context, learned_grid(model->window())));
   }
-  if (methods.contains("learned+prior")) {
-    evaluate("learned+prior",
-             learned_candidates(context, learned_prior_grid(model->window(), prior_window,
-                                                            model->prior_weight())));
+  // The learned model's own prior (weight and window) unless learned+prior tunes one.
+  LearnedSettings learned_prior{.prior_weight = wants_learned ? model->prior_weight() : 0.0f,
+                                .prior_window_seconds = 0};
+  if (methods.contains("learned+prior") || methods.contains("fused")) {
+    const std::vector<LearnedSettings> grid =
+        learned_prior_grid(model->window(), prior_window, model->prior_weight());
+    learned_prior = grid[evaluate("learned+prior", learned_candidates(context, grid))];
+  }
+  if (methods.contains("fused")) {
+    // Two stages: the co-visitation weight at the learned model's prior, then the prior.
+    const std::vector<FusedSettings> first =
+        fused_covisitation_grid(co_visitation, learned_prior.prior_weight,
+                                learned_prior.prior_window_seconds, model->window());
+    const std::vector<MethodCandidate> first_candidates = fused_candidates(context, first);
+    log("fused: tuning " + std::to_string(first.size()) + " co-visitation weights on validation");
+    const TuningResult stage =
+        tune_on_validation(first_candidates, validate, options.k,
+                           [&](const std::string& line) { log("  fused " + line); });
+    evaluate("fused", fused_candidates(context, fused_prior_grid(first[stage.best])), stage.trials);
   }
 
   nlohmann::json results = nlohmann::json::array();
@@ -295,8 +323,9 @@ void add_replay_command(CLI::App& app, int& exit_status) {
                       "temporal: the test period starts at this quantile of all timestamps, the "
                       "validation period at the same quantile of those before it (default 0.85)");
   command->add_option("--methods", args->methods,
-                      "Comma-separated: popular, cooccurrence, text, text+prior, learned, "
-                      "learned+prior (default: popular,cooccurrence,text,text+prior)");
+                      "Comma-separated: popular, cooccurrence, covisitation, text, text+prior, "
+                      "learned, learned+prior, fused (default: "
+                      "popular,cooccurrence,text,text+prior)");
   command->add_option("--next-interest-model", args->next_interest_model,
                       "Folder of a trained LearnedNextInterestModel (for the learned methods)");
   command->add_option("--out", args->out, "Results JSON to write");

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "interest/snapshot_bytes.hpp"
 #include "interest/snapshot_file.hpp"
 #include "interest/tracker_impl.hpp"
 #include "nowrec/error.hpp"
@@ -16,6 +17,8 @@
 namespace nowrec {
 namespace {
 
+using interest::ByteReader;
+using interest::ByteWriter;
 using interest::UserState;
 
 constexpr std::uint32_t kFormatVersion = 1;
@@ -23,46 +26,6 @@ enum BlockKind : std::uint32_t { kHeader = 1, kUsers = 2, kEnd = 3 };
 
 // Users per block, so that a block stays a few MB however large a shard grows.
 constexpr std::size_t kUsersPerBlock = 256;
-
-class ByteWriter {
- public:
-  explicit ByteWriter(std::vector<std::byte>& out) : out_(out) {}
-  template <class T>
-  void put(const T& value) {
-    put_bytes(&value, sizeof(T));
-  }
-  void put_bytes(const void* data, std::size_t size) {
-    const auto* p = static_cast<const std::byte*>(data);
-    out_.insert(out_.end(), p, p + size);
-  }
-
- private:
-  std::vector<std::byte>& out_;
-};
-
-class ByteReader {
- public:
-  ByteReader(std::span<const std::byte> in, interest::SnapshotReader& file, std::string where)
-      : in_(in), file_(file), where_(std::move(where)) {}
-  template <class T>
-  T get() {
-    T value;
-    get_bytes(&value, sizeof(T));
-    return value;
-  }
-  void get_bytes(void* data, std::size_t size) {
-    if (size > in_.size() - pos_) file_.fail(where_ + " ends inside a record");
-    std::memcpy(data, in_.data() + pos_, size);
-    pos_ += size;
-  }
-  bool done() const noexcept { return pos_ == in_.size(); }
-
- private:
-  std::span<const std::byte> in_;
-  std::size_t pos_ = 0;
-  interest::SnapshotReader& file_;
-  std::string where_;
-};
 
 void write_user(ByteWriter& out, const interest::UserEntry& entry,
                 const interest::StateLayout& layout) {

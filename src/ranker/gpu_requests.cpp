@@ -61,6 +61,7 @@ void fold_request(const RankRequest& request, std::size_t index, std::size_t dim
   if (!request.allow.empty()) unsupported(name + ": an allow list");
   if (!request.categories.empty()) unsupported(name + ": a category filter");
   if (request.prior_weight != 0.0f) unsupported(name + ": item priors (prior_weight)");
+  if (!request.boosts.empty()) unsupported(name + ": item boosts (boosts)");
 
   const std::size_t start = queries.size();
   if (!request.query.empty()) {

@@ -1,6 +1,7 @@
 // ItemIndex: copy-on-write segments published as immutable snapshots.
 #include "nowrec/item_index.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -88,6 +89,34 @@ void ItemIndex::Writer::publish(std::shared_ptr<const Snapshot> next) {
 bool ItemIndex::contains(std::int64_t id) const {
   std::lock_guard lock(writer_->write_mutex);
   return writer_->segment_of.contains(id);
+}
+
+std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) const {
+  if (vector.size() != dim_) {
+    throw Error(ErrorCode::InvalidArgument, "ItemIndex::read: the vector has " +
+                                                std::to_string(vector.size()) +
+                                                " values, expected dim " + std::to_string(dim_));
+  }
+  std::shared_ptr<const Snapshot> current;
+  std::uint32_t segment_index = 0;
+  {
+    // Under the write lock the map and the published snapshot agree.
+    std::lock_guard lock(writer_->write_mutex);
+    const auto found = writer_->segment_of.find(id);
+    if (found == writer_->segment_of.end()) return std::nullopt;
+    segment_index = found->second;
+    current = snapshot();
+  }
+  const ranker::Segment& segment = *current->segments[segment_index];
+  const std::int64_t* end = segment.ids + segment.rows;
+  const std::int64_t* row = std::find(segment.ids, end, id);
+  if (row == end) {
+    throw Error(ErrorCode::Internal,
+                "ItemIndex::read: item " + std::to_string(id) + " is missing from its segment");
+  }
+  const auto r = static_cast<std::size_t>(row - segment.ids);
+  ranker::decode_row(current->storage, segment, r, dim_, vector.data());
+  return segment.prior_of(r);
 }
 
 std::size_t ItemIndex::size() const { return snapshot()->size; }

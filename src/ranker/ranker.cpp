@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "encoder/thread_count.hpp"
@@ -33,9 +34,10 @@ void check_weight(float weight, const std::string& what) {
   }
 }
 
-// Owns the id sets the scan's ScanUser entries point to.
+// Owns the id sets and boost tables the scan's ScanUser entries point to.
 struct RequestFilters {
   std::vector<std::unordered_set<std::int64_t>> sets;
+  std::vector<std::unordered_map<std::int64_t, float>> boosts;
 };
 
 void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
@@ -92,6 +94,18 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
     user.allow = &filters.sets.emplace_back(request.allow.begin(), request.allow.end());
   }
   user.prior_weight = request.prior_weight;
+  if (!request.boosts.empty()) {
+    auto& table = filters.boosts.emplace_back();
+    table.reserve(request.boosts.size());
+    for (std::size_t b = 0; b < request.boosts.size(); ++b) {
+      const ItemBoost& boost = request.boosts[b];
+      check_weight(boost.score, name + " boost " + std::to_string(b) + " (item " +
+                                    std::to_string(boost.id) + ")");
+      table[boost.id] += boost.score;
+    }
+    for (const auto& [id, score] : table) user.max_boost = std::max(user.max_boost, score);
+    user.boosts = &table;
+  }
   user.categories.assign(request.categories.begin(), request.categories.end());
   std::sort(user.categories.begin(), user.categories.end());
   plan.users.push_back(std::move(user));
@@ -127,6 +141,7 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   RequestFilters filters;
   // Reserved so the pointers ScanUser keeps into it stay valid.
   filters.sets.reserve(2 * requests.size());
+  filters.boosts.reserve(requests.size());
   plan.users.reserve(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
     add_user(requests[i], i, snapshot->dim, options.aggregation, plan, filters);

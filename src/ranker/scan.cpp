@@ -186,7 +186,12 @@ class Scanner {
       TopK& best = state.best[u];
       for (std::size_t r = 0; r < block.rows; ++r) {
         const std::size_t row = block.first + r;
-        const float score = user_scores[r];
+        float score = user_scores[r];
+        if (user.boosts != nullptr) {
+          if (!best.admits(score + user.max_boost, segment.ids[row])) continue;
+          const auto boost = user.boosts->find(segment.ids[row]);
+          if (boost != user.boosts->end()) score += boost->second;
+        }
         if (!best.admits(score, segment.ids[row])) continue;
         if (!passes_filters(user, segment, row)) continue;
         best.push({score, segment.ids[row], block.segment, std::uint32_t(row)});

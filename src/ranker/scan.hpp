@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -14,12 +15,16 @@ namespace nowrec::ranker {
 // One user's part of a scan. Its score for a row is the maximum over its `interest_count`
 // vectors' inner products, plus the inner product of one more vector when has_negative (that
 // vector already carries the minus sign and the penalty weight), plus prior_weight times the
-// row's prior.
+// row's prior, plus the row's boost.
 struct ScanUser {
   std::size_t first_vector = 0;
   std::size_t interest_count = 1;
   bool has_negative = false;
   float prior_weight = 0.0f;  // times each row's prior, added to its score
+  // Added to the scores of the ids it holds; null: none. max_boost bounds them from above (and
+  // is at least 0), so rows that cannot enter the top k even with it skip the lookup.
+  const std::unordered_map<std::int64_t, float>* boosts = nullptr;
+  float max_boost = 0.0f;
   const std::unordered_set<std::int64_t>* exclude = nullptr;  // null: none
   const std::unordered_set<std::int64_t>* allow = nullptr;    // null: every id
   std::vector<std::uint32_t> categories;                      // sorted; empty: every category

@@ -1,5 +1,5 @@
 // write_file_atomically: temporary file, fsync, rename, fsync of the folder.
-#include "cli/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include "nowrec/error.hpp"
 
-namespace nowrec::cli {
+namespace nowrec::common {
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
   const std::filesystem::path temporary = path.string() + ".tmp." + std::to_string(::getpid());
@@ -45,4 +45,4 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
   }
 }
 
-}  // namespace nowrec::cli
+}  // namespace nowrec::common

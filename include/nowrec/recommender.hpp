@@ -1,0 +1,125 @@
+// Recommender: one call from a user's events to an explained top k, fusing the user's interests
+// (the learned prediction among them), live co-visitation and the items' priors.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "nowrec/co_visitation.hpp"
+#include "nowrec/interest_tracker.hpp"
+#include "nowrec/interest_types.hpp"
+#include "nowrec/item_index.hpp"
+#include "nowrec/ranker.hpp"
+
+namespace nowrec {
+
+// How the signals add up to an item's score:
+//   aggregate over interests of kind_weight * (interest . item)  (Max or WeightedSum)
+//   - negative * negative_interest.weight * (negative . item)
+//   + co_visitation * log(1 + the item's co-visitation score with the user's recent items)
+//   + prior * the item's prior (ItemIndex::set_priors)
+// Every interest is scored against the one ItemIndex, so the kinds weighted must live in its
+// space: with a LearnedNextInterestModel whose item_vectors() fill the index, weigh `predicted`
+// alone (the tracker's other interests are text embeddings).
+struct RecommenderConfig {
+  float short_term = 1.0f;
+  float long_term = 0.0f;
+  float clusters = 0.0f;  // the most important cluster at this weight, the others in proportion
+  float predicted = 1.0f;
+  float negative = 1.0f;
+  Aggregation aggregation = Aggregation::Max;
+  float co_visitation = 0.0f;
+  float prior = 0.0f;
+  // observe() adds each event's pairs to the co-visitation graph. False for a graph built
+  // elsewhere (e.g. offline from a training log) that serving must only read.
+  bool learn_co_visitation = true;
+  // The items in the user's window of recent events are never recommended.
+  bool exclude_seen = true;
+  float mmr_lambda = 1.0f;  // RankOptions::mmr_lambda; 1: by score alone
+  int threads = 1;          // Ranker threads per call; 0: all cores
+
+  // JSON with these field names (aggregation "max" or "weighted_sum"); fields left out keep
+  // their defaults. Throws Error(Io) when the file cannot be read and Error(InvalidFormat),
+  // naming the file and field, for malformed JSON, an unknown field, a wrong type or a value out
+  // of range.
+  static RecommenderConfig load(const std::filesystem::path& path);
+  // Writes every field atomically (temporary file, fsync, rename). Throws Error(Io).
+  void save(const std::filesystem::path& path) const;
+};
+
+struct RecommendRequest {
+  std::size_t k = 10;
+  std::span<const std::int64_t> exclude;      // besides the seen items
+  std::span<const std::int64_t> allow;        // non-empty: only these
+  std::span<const std::uint32_t> categories;  // non-empty: only items in one of these
+  // False: item and score only, the parts left at 0 (cheaper for long lists).
+  bool explain = true;
+};
+
+// Which signal contributed most to an item's score.
+enum class Signal { Interest, CoVisitation, Prior };
+
+// One recommended item, its score and the parts it is made of (score = interest_score +
+// co_visitation_score + prior_score, up to rounding).
+struct Recommendation {
+  std::int64_t item = 0;
+  float score = 0.0f;
+  float interest_score = 0.0f;  // the interests' part, negative feedback included
+  float co_visitation_score = 0.0f;
+  float prior_score = 0.0f;
+  Signal signal = Signal::Interest;
+  // The weighted interest that scored the item highest (index into the interests() order); kind
+  // ShortTerm and index npos when no interest took part.
+  InterestKind interest_kind = InterestKind::ShortTerm;
+  std::size_t interest_index = npos;
+  // The recent item whose co-visitation vote was largest; -1 when none.
+  std::int64_t co_visited_with = -1;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+};
+
+// Thread-safety: observe() and recommend() may be called concurrently, for different users and
+// for the same one (the tracker serialises a user's updates; a recommendation sees the state of
+// some moment between them). The index, tracker and graph must outlive the Recommender; writes to
+// them by others are allowed at any time.
+class Recommender {
+ public:
+  // `co_visitation` may be null (no co-visitation). Throws Error(InvalidArgument) naming the
+  // field for a config value that is not finite or out of range, or for an index whose dim
+  // differs from the tracker's while a text interest is weighted.
+  Recommender(const ItemIndex& index, InterestTracker& tracker, CoVisitation* co_visitation,
+              const RecommenderConfig& config);
+
+  // Applies the event to the tracker; when it names an item and the config learns
+  // co-visitation, pairs the item with the user's recent items before it. Returns what
+  // InterestTracker::update returns; throws as it does, with nothing changed.
+  bool observe(const InterestEvent& event);
+
+  // The user's top k at `now` (an unknown user gets the best items by co-visitation and prior
+  // alone, ties by smaller id). Throws Error(InvalidArgument) for k = 0 or above the index size,
+  // or when `now` is older than the user's last event.
+  std::vector<Recommendation> recommend(std::string_view user, std::int64_t now,
+                                        const RecommendRequest& request) const;
+
+  // recommend() for many users at once, one catalog scan for all: result i is users[i]'s.
+  std::vector<std::vector<Recommendation>> recommend(std::span<const std::string_view> users,
+                                                     std::int64_t now,
+                                                     const RecommendRequest& request) const;
+
+  const RecommenderConfig& config() const noexcept { return config_; }
+
+ private:
+  struct UserRequest;
+  const ItemIndex& index_;
+  InterestTracker& tracker_;
+  CoVisitation* co_visitation_;
+  RecommenderConfig config_;
+  Ranker ranker_;
+};
+
+}  // namespace nowrec

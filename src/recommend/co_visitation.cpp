@@ -1,0 +1,182 @@
+// CoVisitation: adding decayed pair weights, bounded neighbour lists, and voting.
+#include "nowrec/co_visitation.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "nowrec/error.hpp"
+#include "recommend/co_visitation_impl.hpp"
+
+namespace nowrec {
+namespace {
+
+using recommend::decay_between;
+using recommend::Edge;
+using recommend::NeighbourList;
+
+void check_options(const CoVisitationOptions& o) {
+  const auto fail = [](const std::string& message) {
+    throw Error(ErrorCode::InvalidArgument, "CoVisitationOptions: " + message);
+  };
+  if (o.pair_distance == 0) fail("pair_distance must be at least 1");
+  if (o.max_neighbours == 0) fail("max_neighbours must be at least 1");
+  if (o.shards == 0) fail("shards must be at least 1");
+  if (o.voters == 0) fail("voters must be at least 1");
+  if (!(o.distance_decay > 0.0f && o.distance_decay <= 1.0f)) {
+    fail("distance_decay must be in (0, 1]");
+  }
+  if (!(o.voter_decay > 0.0f && o.voter_decay <= 1.0f)) fail("voter_decay must be in (0, 1]");
+  if (!std::isfinite(o.half_life_seconds) || o.half_life_seconds < 0) {
+    fail("half_life_seconds must be finite and not negative");
+  }
+}
+
+// What score() reuses between calls on one thread: where each candidate sits in `out`, and the
+// largest single vote it got.
+struct ScoreScratch {
+  std::unordered_map<std::int64_t, std::size_t> slot;
+  std::vector<float> largest_vote;
+};
+
+}  // namespace
+
+CoVisitation::CoVisitation(const CoVisitationOptions& options) {
+  check_options(options);
+  impl_ = std::make_unique<Impl>(options);
+}
+CoVisitation::CoVisitation(CoVisitation&&) noexcept = default;
+CoVisitation& CoVisitation::operator=(CoVisitation&&) noexcept = default;
+CoVisitation::~CoVisitation() = default;
+
+const CoVisitationOptions& CoVisitation::options() const noexcept { return impl_->options; }
+
+std::size_t CoVisitation::bytes_per_edge() noexcept { return sizeof(Edge); }
+
+void CoVisitation::add(std::span<const std::int64_t> previous, std::int64_t item,
+                       std::int64_t timestamp) {
+  const CoVisitationOptions& o = impl_->options;
+  const double half_life = o.half_life_seconds;
+  const auto add_edge = [&](std::int64_t from, std::int64_t to, float amount) {
+    recommend::CoVisitationShard& shard = impl_->shard_of(from);
+    const std::lock_guard lock(shard.mutex);
+    NeighbourList& list = shard.items[from];
+    const auto found =
+        std::find_if(list.begin(), list.end(), [&](const Edge& e) { return e.item == to; });
+    if (found != list.end()) {
+      if (timestamp >= found->timestamp) {
+        found->weight =
+            found->weight * decay_between(half_life, found->timestamp, timestamp) + amount;
+        found->timestamp = timestamp;
+      } else {
+        found->weight += amount * decay_between(half_life, timestamp, found->timestamp);
+      }
+      return;
+    }
+    if (list.size() < o.max_neighbours) {
+      if (list.empty()) list.reserve(std::min<std::size_t>(o.max_neighbours, 8));
+      list.push_back({to, timestamp, amount});
+      ++shard.edges;
+      return;
+    }
+    // Full: the weakest neighbour at this event's time makes room.
+    auto weakest = list.begin();
+    float weakest_weight =
+        weakest->weight * decay_between(half_life, weakest->timestamp, timestamp);
+    for (auto it = list.begin() + 1; it != list.end(); ++it) {
+      const float w = it->weight * decay_between(half_life, it->timestamp, timestamp);
+      if (w < weakest_weight) {
+        weakest = it;
+        weakest_weight = w;
+      }
+    }
+    *weakest = {to, timestamp, amount};
+    impl_->evictions.fetch_add(1, std::memory_order_relaxed);
+  };
+
+  const std::size_t partners = std::min(o.pair_distance, previous.size());
+  float amount = 1.0f;
+  std::uint64_t pairs = 0;
+  for (std::size_t d = 1; d <= partners; ++d, amount *= o.distance_decay) {
+    const std::int64_t other = previous[previous.size() - d];
+    if (other == item) continue;
+    add_edge(other, item, amount);
+    add_edge(item, other, amount);
+    ++pairs;
+  }
+  impl_->pairs_added.fetch_add(pairs, std::memory_order_relaxed);
+}
+
+void CoVisitation::score(std::span<const std::int64_t> recent, std::int64_t now,
+                         std::vector<CoVisitationScore>& out) const {
+  thread_local ScoreScratch scratch;
+  const CoVisitationOptions& o = impl_->options;
+  out.clear();
+  scratch.slot.clear();
+  scratch.largest_vote.clear();
+  const std::size_t voters = std::min(o.voters, recent.size());
+  float vote = 1.0f;
+  for (std::size_t i = 0; i < voters; ++i, vote *= o.voter_decay) {
+    const std::int64_t voter = recent[recent.size() - 1 - i];
+    const recommend::CoVisitationShard& shard = impl_->shard_of(voter);
+    const std::lock_guard lock(shard.mutex);
+    const auto found = shard.items.find(voter);
+    if (found == shard.items.end()) continue;
+    for (const Edge& edge : found->second) {
+      const float part =
+          vote * edge.weight * decay_between(o.half_life_seconds, edge.timestamp, now);
+      const auto [slot, inserted] = scratch.slot.try_emplace(edge.item, out.size());
+      if (inserted) {
+        out.push_back({edge.item, part, voter});
+        scratch.largest_vote.push_back(part);
+        continue;
+      }
+      CoVisitationScore& entry = out[slot->second];
+      entry.score += part;
+      if (part > scratch.largest_vote[slot->second]) {
+        scratch.largest_vote[slot->second] = part;
+        entry.via = voter;
+      }
+    }
+  }
+}
+
+std::vector<CoVisitationNeighbour> CoVisitation::neighbours(std::int64_t item,
+                                                            std::int64_t now) const {
+  std::vector<CoVisitationNeighbour> result;
+  {
+    const recommend::CoVisitationShard& shard = impl_->shard_of(item);
+    const std::lock_guard lock(shard.mutex);
+    const auto found = shard.items.find(item);
+    if (found == shard.items.end()) return result;
+    for (const Edge& edge : found->second) {
+      result.push_back({edge.item, edge.weight * decay_between(impl_->options.half_life_seconds,
+                                                               edge.timestamp, now)});
+    }
+  }
+  std::sort(result.begin(), result.end(), [](const auto& a, const auto& b) {
+    return a.weight != b.weight ? a.weight > b.weight : a.item < b.item;
+  });
+  return result;
+}
+
+CoVisitationStats CoVisitation::stats() const {
+  CoVisitationStats stats;
+  for (const recommend::CoVisitationShard& shard : impl_->shards) {
+    const std::lock_guard lock(shard.mutex);
+    stats.items += shard.items.size();
+    stats.edges += shard.edges;
+    std::size_t capacity = 0;
+    for (const auto& [item, list] : shard.items) capacity += list.capacity();
+    // A hash node holds the key, the vector and the next pointer; the table a bucket pointer
+    // per bucket.
+    stats.memory_bytes +=
+        capacity * sizeof(Edge) +
+        shard.items.size() * (sizeof(std::int64_t) + sizeof(NeighbourList) + sizeof(void*)) +
+        shard.items.bucket_count() * sizeof(void*);
+  }
+  stats.pairs_added = impl_->pairs_added.load(std::memory_order_relaxed);
+  stats.evictions = impl_->evictions.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace nowrec

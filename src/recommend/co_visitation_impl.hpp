@@ -1,0 +1,58 @@
+// CoVisitation's state: shards of per-item neighbour lists, each under its own lock.
+#pragma once
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "nowrec/co_visitation.hpp"
+
+namespace nowrec::recommend {
+
+// One directed neighbour entry. `weight` is its value at `timestamp`; at time t it is
+// weight * decay(t - timestamp).
+struct Edge {
+  std::int64_t item = 0;
+  std::int64_t timestamp = 0;
+  float weight = 0.0f;
+};
+
+using NeighbourList = std::vector<Edge>;
+
+struct CoVisitationShard {
+  mutable std::mutex mutex;
+  std::unordered_map<std::int64_t, NeighbourList> items;
+  std::size_t edges = 0;
+};
+
+// exp2(-(to - from) / half_life), 1 without decay. Above 1 when `to` is earlier than `from`, so a
+// weight moved back in time and forward again comes back unchanged.
+inline float decay_between(double half_life_seconds, std::int64_t from, std::int64_t to) {
+  if (half_life_seconds <= 0 || from == to) return 1.0f;
+  return static_cast<float>(std::exp2(-double(to - from) / half_life_seconds));
+}
+
+}  // namespace nowrec::recommend
+
+namespace nowrec {
+
+struct CoVisitation::Impl {
+  explicit Impl(const CoVisitationOptions& o) : options(o), shards(o.shards) {}
+
+  recommend::CoVisitationShard& shard_of(std::int64_t item) {
+    return shards[std::hash<std::int64_t>{}(item) % shards.size()];
+  }
+  const recommend::CoVisitationShard& shard_of(std::int64_t item) const {
+    return shards[std::hash<std::int64_t>{}(item) % shards.size()];
+  }
+
+  CoVisitationOptions options;
+  std::vector<recommend::CoVisitationShard> shards;
+  std::atomic<std::uint64_t> pairs_added{0};
+  std::atomic<std::uint64_t> evictions{0};
+};
+
+}  // namespace nowrec

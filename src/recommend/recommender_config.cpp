@@ -1,0 +1,139 @@
+// RecommenderConfig: the range check, and the JSON file a tuning run writes and a server reads.
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/recommender.hpp"
+#include "recommend/recommender_config_check.hpp"
+
+namespace nowrec {
+namespace recommend {
+
+void check_config(const RecommenderConfig& c, const std::string& where, ErrorCode code) {
+  const auto weight = [&](float value, const char* field) {
+    if (!std::isfinite(value) || value < 0.0f) {
+      throw Error(code, where + ": " + field + " must be finite and not negative, got " +
+                            std::to_string(value));
+    }
+  };
+  weight(c.short_term, "short_term");
+  weight(c.long_term, "long_term");
+  weight(c.clusters, "clusters");
+  weight(c.predicted, "predicted");
+  weight(c.negative, "negative");
+  weight(c.co_visitation, "co_visitation");
+  // A negative prior weight is a real choice (e.g. to push popular items down).
+  if (!std::isfinite(c.prior)) throw Error(code, where + ": prior must be finite");
+  if (!(c.mmr_lambda >= 0.0f && c.mmr_lambda <= 1.0f)) {
+    throw Error(code, where + ": mmr_lambda must be in [0, 1]");
+  }
+  if (c.threads < 0) throw Error(code, where + ": threads must not be negative");
+}
+
+}  // namespace recommend
+
+namespace {
+
+const char* aggregation_name(Aggregation aggregation) {
+  return aggregation == Aggregation::Max ? "max" : "weighted_sum";
+}
+
+}  // namespace
+
+RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::Io, path.string() + ": cannot open the recommender config");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string where = path.string();
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(ErrorCode::InvalidFormat, where + ": not valid JSON: " + e.what());
+  }
+  if (!json.is_object()) throw Error(ErrorCode::InvalidFormat, where + ": not a JSON object");
+
+  RecommenderConfig config;
+  const auto number = [&](const std::string& field, const nlohmann::json& value) {
+    if (!value.is_number()) {
+      throw Error(ErrorCode::InvalidFormat, where + ": field '" + field + "' must be a number");
+    }
+    return value.get<double>();
+  };
+  const auto boolean = [&](const std::string& field, const nlohmann::json& value) {
+    if (!value.is_boolean()) {
+      throw Error(ErrorCode::InvalidFormat,
+                  where + ": field '" + field + "' must be true or false");
+    }
+    return value.get<bool>();
+  };
+  for (const auto& [field, value] : json.items()) {
+    if (field == "short_term") {
+      config.short_term = float(number(field, value));
+    } else if (field == "long_term") {
+      config.long_term = float(number(field, value));
+    } else if (field == "clusters") {
+      config.clusters = float(number(field, value));
+    } else if (field == "predicted") {
+      config.predicted = float(number(field, value));
+    } else if (field == "negative") {
+      config.negative = float(number(field, value));
+    } else if (field == "co_visitation") {
+      config.co_visitation = float(number(field, value));
+    } else if (field == "prior") {
+      config.prior = float(number(field, value));
+    } else if (field == "mmr_lambda") {
+      config.mmr_lambda = float(number(field, value));
+    } else if (field == "threads") {
+      const double threads = number(field, value);
+      if (threads != std::floor(threads) || threads < 0 || threads > 4096) {
+        throw Error(ErrorCode::InvalidFormat,
+                    where + ": field 'threads' must be a whole number in [0, 4096]");
+      }
+      config.threads = int(threads);
+    } else if (field == "learn_co_visitation") {
+      config.learn_co_visitation = boolean(field, value);
+    } else if (field == "exclude_seen") {
+      config.exclude_seen = boolean(field, value);
+    } else if (field == "aggregation") {
+      const std::string name = value.is_string() ? value.get<std::string>() : "";
+      if (name == "max") {
+        config.aggregation = Aggregation::Max;
+      } else if (name == "weighted_sum") {
+        config.aggregation = Aggregation::WeightedSum;
+      } else {
+        throw Error(ErrorCode::InvalidFormat,
+                    where + ": field 'aggregation' must be \"max\" or \"weighted_sum\"");
+      }
+    } else {
+      throw Error(ErrorCode::InvalidFormat, where + ": unknown field '" + field + "'");
+    }
+  }
+  recommend::check_config(config, where, ErrorCode::InvalidFormat);
+  return config;
+}
+
+void RecommenderConfig::save(const std::filesystem::path& path) const {
+  // Floats as the decimals they were written as, not as their nearest doubles.
+  const auto decimal = [](float value) { return std::round(double(value) * 1e6) / 1e6; };
+  const nlohmann::json json = {{"short_term", decimal(short_term)},
+                               {"long_term", decimal(long_term)},
+                               {"clusters", decimal(clusters)},
+                               {"predicted", decimal(predicted)},
+                               {"negative", decimal(negative)},
+                               {"aggregation", aggregation_name(aggregation)},
+                               {"co_visitation", decimal(co_visitation)},
+                               {"prior", decimal(prior)},
+                               {"learn_co_visitation", learn_co_visitation},
+                               {"exclude_seen", exclude_seen},
+                               {"mmr_lambda", decimal(mmr_lambda)},
+                               {"threads", threads}};
+  common::write_file_atomically(path, json.dump(2) + '\n');
+}
+
+}  // namespace nowrec

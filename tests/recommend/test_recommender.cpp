@@ -1,0 +1,275 @@
+// Recommender: the fused score against a hand-computed reference, its explanation, the seen and
+// request filters, batches, co-visitation learning, bad input and the config file.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nowrec/error.hpp"
+#include "nowrec/recommender.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+constexpr std::size_t kDim = 8;
+constexpr std::size_t kItems = 200;
+
+// Random unit vectors for items 1..kItems, looked up by id.
+struct Catalog final : nowrec::ItemStore {
+  std::vector<std::int64_t> ids;
+  std::vector<float> vectors;
+  explicit Catalog(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist;
+    for (std::size_t i = 0; i < kItems; ++i) {
+      ids.push_back(std::int64_t(i) + 1);
+      float norm = 0;
+      std::vector<float> v(kDim);
+      for (float& x : v) {
+        x = dist(rng);
+        norm += x * x;
+      }
+      for (float& x : v) vectors.push_back(x / std::sqrt(norm));
+    }
+  }
+  std::span<const float> row(std::int64_t id) const {
+    return {vectors.data() + std::size_t(id - 1) * kDim, kDim};
+  }
+  bool lookup(std::int64_t item, std::span<float> out) const override {
+    if (item < 1 || item > std::int64_t(kItems)) return false;
+    std::copy_n(row(item).begin(), kDim, out.begin());
+    return true;
+  }
+};
+
+struct Setup {
+  Catalog catalog{7};
+  nowrec::ItemIndex index{kDim};
+  nowrec::InterestTracker tracker{{.dim = kDim, .item_store = &catalog}};
+  nowrec::CoVisitation graph{{.pair_distance = 2, .voters = 3, .voter_decay = 0.5f}};
+  std::vector<float> priors;
+  Setup() {
+    index.add(catalog.ids, catalog.vectors);
+    for (std::size_t i = 0; i < kItems; ++i) priors.push_back(float(i % 7) * 0.3f);
+    index.set_priors(catalog.ids, priors);
+  }
+  void observe(nowrec::Recommender& recommender, const std::string& user,
+               const std::vector<std::int64_t>& items, std::int64_t start) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      recommender.observe({.user = user,
+                           .timestamp = start + std::int64_t(i) * 60,
+                           .item = items[i],
+                           .action = "click"});
+    }
+  }
+};
+
+double dot(std::span<const float> a, std::span<const float> b) {
+  double sum = 0;
+  for (std::size_t j = 0; j < a.size(); ++j) sum += double(a[j]) * b[j];
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("Recommender: fused scores equal the reference and each item says why") {
+  Setup s;
+  nowrec::RecommenderConfig config;
+  config.short_term = 1.0f;
+  config.long_term = 0.5f;
+  config.aggregation = nowrec::Aggregation::WeightedSum;
+  config.co_visitation = 0.7f;
+  config.prior = 0.2f;
+  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, config);
+  // Other users teach the graph that 10 and 11 go with 50..53.
+  for (int u = 0; u < 5; ++u) {
+    s.observe(recommender, "other" + std::to_string(u), {10, 50, 11, 51, 52, 53}, 1000 * u);
+  }
+  s.observe(recommender, "alice", {3, 10, 11}, 10'000);
+  const std::int64_t now = 10'500;
+  const auto top = recommender.recommend("alice", now, {.k = 15});
+  REQUIRE(top.size() == 15);
+
+  // The reference: the tracker's interests and the graph's votes, scored by hand.
+  const auto interests = s.tracker.interests("alice", now);
+  std::vector<nowrec::CoVisitationScore> votes;
+  s.graph.score(std::vector<std::int64_t>{3, 10, 11}, now, votes);
+  std::map<std::int64_t, nowrec::CoVisitationScore> vote_of;
+  for (const auto& v : votes) vote_of[v.item] = v;
+  std::vector<std::pair<double, std::int64_t>> expected;
+  for (std::int64_t id : s.catalog.ids) {
+    if (id == 3 || id == 10 || id == 11) continue;  // seen
+    double interest = 0;
+    for (const auto& i : interests) {
+      if (i.kind == nowrec::InterestKind::ShortTerm) interest += dot(i.vector, s.catalog.row(id));
+      if (i.kind == nowrec::InterestKind::LongTerm) {
+        interest += 0.5 * dot(i.vector, s.catalog.row(id));
+      }
+    }
+    const double co = vote_of.contains(id) ? 0.7 * std::log1p(vote_of[id].score) : 0.0;
+    expected.emplace_back(interest + co + 0.2 * s.priors[std::size_t(id - 1)], id);
+  }
+  std::sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  bool co_visited_on_top = false;
+  for (std::size_t r = 0; r < top.size(); ++r) {
+    CAPTURE(r);
+    const nowrec::Recommendation& rec = top[r];
+    CHECK(rec.item == expected[r].second);
+    CHECK(rec.score == doctest::Approx(expected[r].first).epsilon(1e-5));
+    CHECK(rec.interest_score + rec.co_visitation_score + rec.prior_score ==
+          doctest::Approx(rec.score).epsilon(1e-5));
+    CHECK(rec.prior_score == doctest::Approx(0.2f * s.priors[std::size_t(rec.item - 1)]));
+    if (vote_of.contains(rec.item)) {
+      CHECK(rec.co_visited_with == vote_of[rec.item].via);
+      co_visited_on_top = true;
+    } else {
+      CHECK(rec.co_visitation_score == 0.0f);
+      CHECK(rec.co_visited_with == -1);
+    }
+    REQUIRE(rec.interest_index < interests.size());
+    const float parts[] = {rec.interest_score, rec.co_visitation_score, rec.prior_score};
+    const auto largest = std::max_element(std::begin(parts), std::end(parts)) - std::begin(parts);
+    CHECK(int(rec.signal) == int(largest));
+  }
+  CHECK(co_visited_on_top);
+}
+
+TEST_CASE("Recommender: request filters, the seen window, batches and unknown users") {
+  Setup s;
+  nowrec::RecommenderConfig config;
+  config.co_visitation = 1.0f;
+  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, config);
+  s.observe(recommender, "bob", {1, 2, 3, 4}, 0);
+  s.observe(recommender, "carol", {2, 3, 5, 6}, 0);
+
+  const std::int64_t allow[] = {1, 2, 5, 6, 7, 8, 9};
+  const std::int64_t exclude[] = {9};
+  const auto top = recommender.recommend("bob", 1000, {.k = 7, .exclude = exclude, .allow = allow});
+  std::vector<std::int64_t> ids;
+  for (const auto& r : top) ids.push_back(r.item);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::int64_t>{5, 6, 7, 8});  // 1, 2 seen; 9 excluded
+
+  const std::string_view users[] = {"bob", "nobody", "carol"};
+  const auto batch = recommender.recommend(users, 1000, {.k = 10});
+  REQUIRE(batch.size() == 3);
+  for (std::size_t u = 0; u < 3; ++u) {
+    const auto single = recommender.recommend(users[u], 1000, {.k = 10});
+    REQUIRE(batch[u].size() == single.size());
+    for (std::size_t r = 0; r < single.size(); ++r) {
+      CHECK(batch[u][r].item == single[r].item);
+      CHECK(batch[u][r].score == doctest::Approx(single[r].score));
+    }
+  }
+  // An unknown user has no interests and no recent items: prior alone (all 0 at weight 0),
+  // so the smallest ids.
+  CHECK(batch[1].front().item == 1);
+  CHECK(batch[1].front().interest_index == nowrec::Recommendation::npos);
+}
+
+TEST_CASE("Recommender: observe teaches the graph unless told it is read-only") {
+  Setup s;
+  nowrec::RecommenderConfig learning;
+  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, learning);
+  s.observe(recommender, "dan", {20, 21}, 0);
+  CHECK(s.graph.neighbours(20, 100).size() == 1);
+
+  nowrec::CoVisitation fixed;
+  nowrec::RecommenderConfig read_only;
+  read_only.learn_co_visitation = false;
+  nowrec::Recommender reader(s.index, s.tracker, &fixed, read_only);
+  s.observe(reader, "erin", {20, 21}, 0);
+  CHECK(fixed.stats().pairs_added == 0);
+  CHECK(s.tracker.user_stats("erin")->events == 2);
+}
+
+TEST_CASE("Recommender: bad input is an error and changes nothing") {
+  Setup s;
+  nowrec::RecommenderConfig config;
+  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, config);
+  s.observe(recommender, "fay", {1, 2}, 0);
+  const auto pairs = s.graph.stats().pairs_added;
+  // Unknown item: the tracker refuses it, the graph is untouched.
+  CHECK_THROWS_AS(recommender.observe({.user = "fay", .timestamp = 500, .item = 9999}),
+                  nowrec::Error);
+  CHECK(s.graph.stats().pairs_added == pairs);
+  CHECK(s.tracker.user_stats("fay")->events == 2);
+  // k out of range, time before the user's last event.
+  CHECK_THROWS_AS(recommender.recommend("fay", 500, {.k = 0}), nowrec::Error);
+  CHECK_THROWS_AS(recommender.recommend("fay", 500, {.k = kItems + 1}), nowrec::Error);
+  CHECK_THROWS_AS(recommender.recommend("fay", 10, {.k = 5}), nowrec::Error);
+
+  const auto rejects = [&](nowrec::RecommenderConfig bad, const char* field) {
+    try {
+      nowrec::Recommender r(s.index, s.tracker, &s.graph, bad);
+      FAIL("no error");
+    } catch (const nowrec::Error& e) {
+      CHECK(e.code() == nowrec::ErrorCode::InvalidArgument);
+      CHECK(std::string(e.what()).find(field) != std::string::npos);
+    }
+  };
+  nowrec::RecommenderConfig bad;
+  bad.co_visitation = NAN;
+  rejects(bad, "co_visitation");
+  bad = {};
+  bad.short_term = -1;
+  rejects(bad, "short_term");
+  bad = {};
+  bad.mmr_lambda = 2;
+  rejects(bad, "mmr_lambda");
+  // An index of another width than the tracker's interests.
+  nowrec::ItemIndex narrow(kDim - 1);
+  CHECK_THROWS_AS(nowrec::Recommender(narrow, s.tracker, nullptr, config), nowrec::Error);
+}
+
+TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field") {
+  nowrec::test::TempDir dir;
+  nowrec::RecommenderConfig config;
+  config.short_term = 0.0f;
+  config.predicted = 1.5f;
+  config.co_visitation = 0.25f;
+  config.prior = 0.065918f;
+  config.aggregation = nowrec::Aggregation::WeightedSum;
+  config.learn_co_visitation = false;
+  config.mmr_lambda = 0.8f;
+  config.threads = 2;
+  const auto path = dir.path() / "recommender.json";
+  config.save(path);
+  const auto loaded = nowrec::RecommenderConfig::load(path);
+  CHECK(loaded.short_term == 0.0f);
+  CHECK(loaded.predicted == 1.5f);
+  CHECK(loaded.co_visitation == 0.25f);
+  CHECK(loaded.prior == 0.065918f);
+  CHECK(loaded.aggregation == nowrec::Aggregation::WeightedSum);
+  CHECK(loaded.learn_co_visitation == false);
+  CHECK(loaded.exclude_seen == true);
+  CHECK(loaded.mmr_lambda == 0.8f);
+  CHECK(loaded.threads == 2);
+
+  const auto rejects = [&](const std::string& text, const char* words) {
+    nowrec::test::write_file(dir.path() / "bad.json", text);
+    try {
+      nowrec::RecommenderConfig::load(dir.path() / "bad.json");
+      FAIL("no error");
+    } catch (const nowrec::Error& e) {
+      CHECK(e.code() == nowrec::ErrorCode::InvalidFormat);
+      CHECK(std::string(e.what()).find(words) != std::string::npos);
+      CHECK(std::string(e.what()).find("bad.json") != std::string::npos);
+    }
+  };
+  rejects("{\"co_visitation\": 1,", "not valid JSON");
+  rejects("[1, 2]", "not a JSON object");
+  rejects("{\"co_visitaton\": 1}", "unknown field 'co_visitaton'");
+  rejects("{\"prior\": \"high\"}", "'prior' must be a number");
+  rejects("{\"short_term\": -0.5}", "short_term");
+  rejects("{\"aggregation\": \"mean\"}", "aggregation");
+  rejects("{\"threads\": 1.5}", "threads");
+  rejects("{\"exclude_seen\": 1}", "exclude_seen");
+  CHECK_THROWS_AS(nowrec::RecommenderConfig::load(dir.path() / "missing.json"), nowrec::Error);
+}
