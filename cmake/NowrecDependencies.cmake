@@ -7,3 +7,5 @@ find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(NOWREC_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(NOWREC_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# Keyed hashing of user ids (SipHash-2-4).
+pkg_check_modules(NOWREC_SODIUM REQUIRED IMPORTED_TARGET libsodium)

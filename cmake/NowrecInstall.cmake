@@ -23,7 +23,7 @@ install(FILES ${PROJECT_BINARY_DIR}/nowrecConfig.cmake ${PROJECT_BINARY_DIR}/now
         DESTINATION ${NOWREC_INSTALL_CMAKEDIR})
 
 # pkg-config: a static build also needs the private dependencies on the link line.
-set(NOWREC_PC_REQUIRES_PRIVATE "libutf8proc sentencepiece")
+set(NOWREC_PC_REQUIRES_PRIVATE "libutf8proc sentencepiece libsodium")
 set(NOWREC_PC_LIBS_PRIVATE "-ldnnl -lpthread")
 # The encoder's own OpenMP loops call the OpenMP runtime (libgomp with g++, libomp with clang).
 foreach(lib ${OpenMP_CXX_LIB_NAMES})

@@ -7,9 +7,9 @@
 #include <span>
 #include <vector>
 
-#include "replay/replay_data.hpp"
 #include "nowrec/interest_types.hpp"
 #include "nowrec/item_index.hpp"
+#include "replay/replay_data.hpp"
 
 namespace nowrec::eval::replay {
 

@@ -26,6 +26,7 @@ InterestTrackerOptions fused_tracker_options(const CatalogStore& store,
 RecommenderConfig replay_config(const FusedSettings& settings, bool offline_graph,
                                 const RankingSettings& ranking) {
   RecommenderConfig config = settings.config;
+  config.co_visitation_options = settings.co_visitation;
   config.exclude_seen = false;
   config.learn_co_visitation = !offline_graph;
   config.threads = ranking.threads;
@@ -42,9 +43,10 @@ class FusedMethod final : public ReplayMethod {
         index_(index),
         k_(ranking.k),
         tracker_(fused_tracker_options(store, model, settings)),
-        graph_(settings.co_visitation),
-        recommender_(index, tracker_, &graph_, replay_config(settings, split != nullptr, ranking)) {
-    if (split != nullptr) add_training_pairs(data, *split, graph_);
+        recommender_(index, tracker_, replay_config(settings, split != nullptr, ranking)) {
+    if (split != nullptr && recommender_.co_visitation() != nullptr) {
+      add_training_pairs(data, *split, *recommender_.co_visitation());
+    }
     // Priors are written even at weight 0, so a setting never sees another's.
     prior_.emplace(data, index, settings.prior_window_seconds);
   }
@@ -99,7 +101,6 @@ class FusedMethod final : public ReplayMethod {
   ItemIndex& index_;
   std::size_t k_;
   InterestTracker tracker_;
-  CoVisitation graph_;
   Recommender recommender_;
   std::optional<PopularityPrior> prior_;
   std::vector<std::int64_t> exclude_;

@@ -185,9 +185,9 @@ std::vector<FusedSettings> fused_covisitation_grid(const CoVisitationOptions& co
                                                    std::int64_t prior_window_seconds,
                                                    std::size_t model_window) {
   std::vector<FusedSettings> grid;
-  // Against learned scores whose best items differ by a few units and log(1 + co-visitation)
-  // of 0 to about 5: from the model first to co-visitation first.
-  for (float weight : {0.25f, 0.5f, 1.0f, 2.0f, 4.0f}) {
+  // Against the model's cosine scores (-1 to 1) and log(1 + co-visitation) of 0 to about 5:
+  // from the model first to co-visitation first.
+  for (float weight : {0.05f, 0.1f, 0.25f, 0.5f, 1.0f, 2.0f}) {
     FusedSettings settings;
     settings.co_visitation = co_visitation;
     settings.config.short_term = 0.0f;

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "replay/popularity.hpp"
 #include "nowrec/item_index.hpp"
+#include "replay/popularity.hpp"
 
 namespace nowrec::eval::replay {
 

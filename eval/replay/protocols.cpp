@@ -114,9 +114,9 @@ ProtocolResult run_streaming(const ReplayData& data, ReplayMethod& method,
 
 TemporalCuts temporal_cuts(const ReplayData& data, double quantile) {
   if (!(quantile > 0.0 && quantile < 1.0)) {
-    throw Error(ErrorCode::InvalidArgument,
-                "temporal split: the cut quantile must lie in (0, 1), got " +
-                    std::to_string(quantile));
+    throw Error(
+        ErrorCode::InvalidArgument,
+        "temporal split: the cut quantile must lie in (0, 1), got " + std::to_string(quantile));
   }
   if (data.events.empty()) {
     throw Error(ErrorCode::InvalidArgument, "temporal split: there are no interactions to cut");

@@ -26,7 +26,7 @@ std::unique_ptr<ReplayMethod> make_covisitation_method(const ReplayData& data,
                                                        std::size_t k);
 
 struct FusedSettings {
-  CoVisitationOptions co_visitation;
+  CoVisitationOptions co_visitation;  // replaces config.co_visitation_options
   RecommenderConfig config;  // its prior weighs the popularity prior of prior_window_seconds
   std::int64_t prior_window_seconds = 0;
   std::size_t recent_window = 200;  // tracker window; at least the model's

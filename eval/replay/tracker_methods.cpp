@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "replay/popularity_prior.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"
+#include "replay/popularity_prior.hpp"
 
 namespace nowrec::eval::replay {
 namespace {

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <memory>
 
-#include "replay/catalog_space.hpp"
-#include "replay/method.hpp"
 #include "nowrec/interest_types.hpp"
 #include "nowrec/ranker.hpp"
+#include "replay/catalog_space.hpp"
+#include "replay/method.hpp"
 
 namespace nowrec::eval::replay {
 

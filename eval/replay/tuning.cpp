@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "replay/results_json.hpp"
 #include "nowrec/error.hpp"
+#include "replay/results_json.hpp"
 
 namespace nowrec::eval::replay {
 

@@ -24,8 +24,7 @@ std::string_view error_code_name(ErrorCode code) noexcept;
 // Thrown by every fallible nowrec call. what() names the file, field or argument at fault.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
 
   ErrorCode code() const noexcept { return code_; }
 

@@ -64,6 +64,11 @@ class InterestTracker {
   // allocation when longer than 15 bytes is not counted).
   std::size_t bytes_per_user() const noexcept;
 
+  // Removes everything held for the user (state, interests, recent window; its memory is zeroed
+  // before it is freed), so the next snapshot no longer holds them. Returns false for an unknown
+  // user. Events of the user that arrive later start a new state.
+  bool forget(std::string_view user);
+
   // Drops the users whose last event is more than ttl_seconds before `now`; returns how many.
   std::size_t expire(std::int64_t now);
 

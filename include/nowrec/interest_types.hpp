@@ -73,6 +73,10 @@ struct InterestTrackerOptions {
   StateDtype dtype = StateDtype::F32;
   std::size_t max_memory_bytes = 0;  // 0: no cap; else least recently active users are evicted
   std::int64_t ttl_seconds = 0;      // 0: none; else users idle longer than this are dropped
+  // Empty: users are kept under their ids. Otherwise a secret of exactly 16 bytes: users are kept
+  // (and snapshotted) under the id's keyed SipHash-2-4 (libsodium's crypto_shorthash), so raw ids
+  // are never held or written; two ids share a state only on a 64-bit hash collision.
+  std::string user_id_key;
   const SequenceEncoder* encoder = nullptr;  // encodes event text; must outlive the tracker
   const ItemStore* item_store = nullptr;     // must outlive the tracker
   const NextInterestModel* next_interest_model = nullptr;  // must outlive the tracker
@@ -118,6 +122,7 @@ struct TrackerStats {
   std::uint64_t events_duplicate = 0;  // sequence already applied
   std::uint64_t users_evicted = 0;     // by the memory cap
   std::uint64_t users_expired = 0;     // by the time-to-live
+  std::uint64_t users_forgotten = 0;   // by forget()
   std::size_t memory_bytes = 0;        // all users
 };
 

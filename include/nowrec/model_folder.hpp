@@ -45,16 +45,16 @@ enum class TokenizerKind { WordPiece, SentencePiece };
 // lowercasing).
 struct TokenizerFiles {
   TokenizerKind kind = TokenizerKind::WordPiece;
-  std::filesystem::path vocab_txt;           // WordPiece vocabulary, one token a line
-  std::filesystem::path tokenizer_json;      // empty when absent
-  std::filesystem::path sentencepiece_model; // sentencepiece.bpe.model or spiece.model
+  std::filesystem::path vocab_txt;            // WordPiece vocabulary, one token a line
+  std::filesystem::path tokenizer_json;       // empty when absent
+  std::filesystem::path sentencepiece_model;  // sentencepiece.bpe.model or spiece.model
   bool lowercase = true;
-  std::optional<bool> strip_accents;         // unset: follows lowercase (BERT's rule)
+  std::optional<bool> strip_accents;  // unset: follows lowercase (BERT's rule)
   bool tokenize_chinese_chars = true;
   bool clean_text = true;
   std::string cls_token, sep_token, pad_token, unk_token, mask_token;
-  std::string bos_token, eos_token;          // SentencePiece models
-  std::int64_t model_max_length = 0;         // 0: not stated
+  std::string bos_token, eos_token;   // SentencePiece models
+  std::int64_t model_max_length = 0;  // 0: not stated
   int max_input_chars_per_word = 100;
 };
 

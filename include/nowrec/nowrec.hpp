@@ -1,8 +1,8 @@
 // Umbrella header: the whole public API of nowrec.
 #pragma once
 
-#include "nowrec/cpu_isa.hpp"
 #include "nowrec/co_visitation.hpp"
+#include "nowrec/cpu_isa.hpp"
 #include "nowrec/cuda_ranker.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"

@@ -33,7 +33,9 @@ struct RecommenderConfig {
   float predicted = 1.0f;
   float negative = 1.0f;
   Aggregation aggregation = Aggregation::Max;
+  // Above 0, the Recommender keeps a CoVisitation graph built with co_visitation_options.
   float co_visitation = 0.0f;
+  CoVisitationOptions co_visitation_options;
   float prior = 0.0f;
   // observe() adds each event's pairs to the co-visitation graph. False for a graph built
   // elsewhere (e.g. offline from a training log) that serving must only read.
@@ -43,10 +45,10 @@ struct RecommenderConfig {
   float mmr_lambda = 1.0f;  // RankOptions::mmr_lambda; 1: by score alone
   int threads = 1;          // Ranker threads per call; 0: all cores
 
-  // JSON with these field names (aggregation "max" or "weighted_sum"); fields left out keep
-  // their defaults. Throws Error(Io) when the file cannot be read and Error(InvalidFormat),
-  // naming the file and field, for malformed JSON, an unknown field, a wrong type or a value out
-  // of range.
+  // JSON with these field names (aggregation "max" or "weighted_sum"; co_visitation_options an
+  // object with CoVisitationOptions' field names); fields left out keep their defaults. Throws
+  // Error(Io) when the file cannot be read and Error(InvalidFormat), naming the file and field, for
+  // malformed JSON, an unknown field, a wrong type or a value out of range.
   static RecommenderConfig load(const std::filesystem::path& path);
   // Writes every field atomically (temporary file, fsync, rename). Throws Error(Io).
   void save(const std::filesystem::path& path) const;
@@ -83,17 +85,17 @@ struct Recommendation {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 };
 
-// Thread-safety: observe() and recommend() may be called concurrently, for different users and
-// for the same one (the tracker serialises a user's updates; a recommendation sees the state of
-// some moment between them). The index, tracker and graph must outlive the Recommender; writes to
-// them by others are allowed at any time.
+// Thread-safety: observe(), recommend() and forget() may be called concurrently, for different
+// users and for the same one (the tracker serialises a user's updates; a recommendation sees the
+// state of some moment between them). The index and tracker must outlive the Recommender; writes
+// to them by others are allowed at any time.
 class Recommender {
  public:
-  // `co_visitation` may be null (no co-visitation). Throws Error(InvalidArgument) naming the
-  // field for a config value that is not finite or out of range, or for an index whose dim
-  // differs from the tracker's while a text interest is weighted.
-  Recommender(const ItemIndex& index, InterestTracker& tracker, CoVisitation* co_visitation,
-              const RecommenderConfig& config);
+  // The tracker holds the interests, and runs the learned next-interest model when its options
+  // name one. Throws Error(InvalidArgument) naming the field for a config value that is not
+  // finite or out of range, or for an index whose dim differs from the tracker's.
+  Recommender(const ItemIndex& index, InterestTracker& tracker, const RecommenderConfig& config);
+  ~Recommender();
 
   // Applies the event to the tracker; when it names an item and the config learns
   // co-visitation, pairs the item with the user's recent items before it. Returns what
@@ -111,14 +113,23 @@ class Recommender {
                                                      std::int64_t now,
                                                      const RecommendRequest& request) const;
 
+  // Removes everything held for the user: the tracker's state and window (InterestTracker::forget).
+  // The co-visitation graph keeps no per-user state; the pair weights a user added are not
+  // attributable and stay. Returns whether the user was known.
+  bool forget(std::string_view user);
+
   const RecommenderConfig& config() const noexcept { return config_; }
+  // The co-visitation graph (for snapshots, restores and offline building); null when the config's
+  // co_visitation weight is 0.
+  CoVisitation* co_visitation() noexcept { return co_visitation_.get(); }
+  const CoVisitation* co_visitation() const noexcept { return co_visitation_.get(); }
 
  private:
   struct UserRequest;
   const ItemIndex& index_;
   InterestTracker& tracker_;
-  CoVisitation* co_visitation_;
   RecommenderConfig config_;
+  std::unique_ptr<CoVisitation> co_visitation_;
   Ranker ranker_;
 };
 

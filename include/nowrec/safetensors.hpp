@@ -18,7 +18,21 @@ namespace nowrec {
 // Element types a safetensors file can declare. nowrec computes with F32, F16 and BF16;
 // the others are recognised and named so that an error can say what a file holds.
 enum class TensorDtype {
-  BOOL, U8, I8, F8_E4M3, F8_E5M2, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64,
+  BOOL,
+  U8,
+  I8,
+  F8_E4M3,
+  F8_E5M2,
+  I16,
+  U16,
+  F16,
+  BF16,
+  I32,
+  U32,
+  F32,
+  F64,
+  I64,
+  U64,
 };
 
 std::string_view tensor_dtype_name(TensorDtype dtype) noexcept;

@@ -48,6 +48,7 @@ struct ReplayArgs {
   std::string methods = "popular,cooccurrence,text,text+prior";
   std::string next_interest_model;
   std::string out;
+  std::string write_config;
   int threads = 0;
   std::size_t limit_users = 0;
   double cut_quantile = 0.85;  // temporal: where the test period starts
@@ -92,6 +93,9 @@ int run_replay(const ReplayArgs& args) {
   if (wants_learned && args.next_interest_model.empty()) {
     throw Error(ErrorCode::InvalidArgument,
                 "--methods learned, learned+prior and fused need --next-interest-model");
+  }
+  if (!args.write_config.empty() && !methods.contains("fused")) {
+    throw Error(ErrorCode::InvalidArgument, "--write-config needs --methods with fused");
   }
   const bool wants_text =
       wants_learned || methods.contains("text") || methods.contains("text+prior");
@@ -216,13 +220,14 @@ int run_replay(const ReplayArgs& args) {
   // The learned model's own prior (weight and window) unless learned+prior tunes one.
   LearnedSettings learned_prior{.prior_weight = wants_learned ? model->prior_weight() : 0.0f,
                                 .prior_window_seconds = 0};
-  if (methods.contains("learned+prior") || methods.contains("fused")) {
+  if (methods.contains("learned+prior")) {
     const std::vector<LearnedSettings> grid =
         learned_prior_grid(model->window(), prior_window, model->prior_weight());
     learned_prior = grid[evaluate("learned+prior", learned_candidates(context, grid))];
   }
   if (methods.contains("fused")) {
-    // Two stages: the co-visitation weight at the learned model's prior, then the prior.
+    // Two stages: the co-visitation weight at the learned prior (learned+prior's when it ran, else
+    // the model's own over all time), then the prior around it.
     const std::vector<FusedSettings> first =
         fused_covisitation_grid(co_visitation, learned_prior.prior_weight,
                                 learned_prior.prior_window_seconds, model->window());
@@ -231,7 +236,17 @@ int run_replay(const ReplayArgs& args) {
     const TuningResult stage =
         tune_on_validation(first_candidates, validate, options.k,
                            [&](const std::string& line) { log("  fused " + line); });
-    evaluate("fused", fused_candidates(context, fused_prior_grid(first[stage.best])), stage.trials);
+    const std::vector<FusedSettings> second = fused_prior_grid(first[stage.best]);
+    const FusedSettings& chosen =
+        second[evaluate("fused", fused_candidates(context, second), stage.trials)];
+    if (!args.write_config.empty()) {
+      // What a server runs: the chosen weights and graph, learning online, seen items excluded.
+      RecommenderConfig config = chosen.config;
+      config.co_visitation_options = chosen.co_visitation;
+      config.threads = 1;
+      config.save(args.write_config);
+      log("wrote the fused method's configuration to " + args.write_config);
+    }
   }
 
   nlohmann::json results = nlohmann::json::array();
@@ -329,6 +344,8 @@ void add_replay_command(CLI::App& app, int& exit_status) {
   command->add_option("--next-interest-model", args->next_interest_model,
                       "Folder of a trained LearnedNextInterestModel (for the learned methods)");
   command->add_option("--out", args->out, "Results JSON to write");
+  command->add_option("--write-config", args->write_config,
+                      "Write the fused method's tuned RecommenderConfig (JSON) here");
   command->add_option("--threads", args->threads, "Encoder and Ranker threads (default: all)");
   command->add_option("--limit-users", args->limit_users,
                       "Evaluate only the first N users by id (all events still replayed)");

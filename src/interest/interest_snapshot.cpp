@@ -1,6 +1,7 @@
 // InterestTracker::snapshot and restore: users serialised per shard into checksummed blocks.
 //
-// Blocks: one Header (format version, dtype, dim, max_interests, recent_window, watermark), then
+// Blocks: one Header (format version, dtype, dim, max_interests, recent_window, watermark and,
+// from version 2, the user id key check: 0 for raw ids, else user_key_check()), then
 // Users blocks (u64 count, then per user: u32 key size, key, the state's scalars and its raw
 // block), then one End (u64 users, u64 Users blocks). A file without its End is truncated.
 #include <algorithm>
@@ -21,7 +22,7 @@ using interest::ByteReader;
 using interest::ByteWriter;
 using interest::UserState;
 
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;
 enum BlockKind : std::uint32_t { kHeader = 1, kUsers = 2, kEnd = 3 };
 
 // Users per block, so that a block stays a few MB however large a shard grows.
@@ -62,6 +63,7 @@ void InterestTracker::snapshot(const std::filesystem::path& path, std::uint64_t 
     out.put(static_cast<std::uint64_t>(layout.max_interests));
     out.put(static_cast<std::uint64_t>(layout.window));
     out.put(watermark);
+    out.put(interest::user_key_check(impl_->options));
   }
   file.write_block(kHeader, payload);
 
@@ -122,15 +124,23 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
   if (!file.next(kind, payload) || kind != kHeader) file.fail("the first block is not a header");
   ByteReader header(payload, file, "the header block");
   const auto version = header.get<std::uint32_t>();
-  if (version != kFormatVersion) {
-    file.fail("format version " + std::to_string(version) + " is not the supported " +
-              std::to_string(kFormatVersion));
+  if (version != 1 && version != kFormatVersion) {
+    file.fail("format version " + std::to_string(version) + " is not a supported one (1 to " +
+              std::to_string(kFormatVersion) + ")");
   }
   const auto dtype = header.get<std::uint32_t>();
   const auto dim = header.get<std::uint64_t>();
   const auto max_interests = header.get<std::uint64_t>();
   const auto window = header.get<std::uint64_t>();
   const auto watermark = header.get<std::uint64_t>();
+  // Version 1 had raw user ids only.
+  const auto key_check = version >= 2 ? header.get<std::uint64_t>() : std::uint64_t{0};
+  const std::uint64_t own_key_check = interest::user_key_check(impl_->options);
+  if (key_check != own_key_check) {
+    file.fail(key_check == 0       ? std::string("holds raw user ids, this tracker hashes them")
+              : own_key_check == 0 ? std::string("holds hashed user ids, this tracker has no key")
+                                   : std::string("was made with another user_id_key"));
+  }
   auto mismatch = [&](const char* field, std::uint64_t found, std::uint64_t expected) {
     if (found != expected) {
       file.fail(std::string("made with ") + field + " " + std::to_string(found) +

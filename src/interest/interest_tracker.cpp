@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -58,6 +59,10 @@ void validate(const InterestTrackerOptions& options) {
   if (!std::isfinite(options.join_min_cosine)) invalid("join_min_cosine must be finite");
   if (options.allowed_lateness_seconds < 0) invalid("allowed_lateness_seconds must be >= 0");
   if (options.ttl_seconds < 0) invalid("ttl_seconds must be >= 0");
+  if (!options.user_id_key.empty() && options.user_id_key.size() != 16) {
+    invalid("user_id_key must be empty or 16 bytes, got " +
+            std::to_string(options.user_id_key.size()));
+  }
   if (options.actions.size() >= interest::kNoAction) invalid("too many actions");
   for (std::size_t i = 0; i < options.actions.size(); ++i) {
     const ActionWeight& action = options.actions[i];
@@ -183,9 +188,10 @@ bool InterestTracker::update(const InterestEvent& event) {
     throw;
   }
 
-  interest::Shard& shard = impl_->shard_of(event.user);
+  const interest::StoredUserKey stored(impl_->options, event.user);
+  interest::Shard& shard = impl_->shard_of(stored.view());
   const std::lock_guard lock(shard.mutex);
-  auto it = shard.users.find(event.user);
+  auto it = shard.users.find(stored.view());
   if (it != shard.users.end()) {
     const UserState& state = it->second;
     if (event.sequence != 0 && event.sequence <= state.last_sequence) {
@@ -209,7 +215,7 @@ bool InterestTracker::update(const InterestEvent& event) {
     if (impl_->track_lru) shard.lru_unlink(&*it);
   } else {
     it = shard.users
-             .emplace(std::string(event.user),
+             .emplace(std::string(stored.view()),
                       interest::make_user_state(impl_->layout, event.timestamp))
              .first;
   }
@@ -259,9 +265,10 @@ Interest make_interest(InterestKind kind, float weight, std::vector<float> vecto
 
 std::optional<std::vector<float>> InterestTracker::short_term_interest(std::string_view user,
                                                                        std::int64_t now) const {
-  const interest::Shard& shard = impl_->shard_of(user);
+  const interest::StoredUserKey stored(impl_->options, user);
+  const interest::Shard& shard = impl_->shard_of(stored.view());
   const std::lock_guard lock(shard.mutex);
-  const auto it = shard.users.find(user);
+  const auto it = shard.users.find(stored.view());
   if (it == shard.users.end()) return std::nullopt;
   require_not_before_last(it->second, user, now);
   std::vector<float> out(impl_->options.dim);
@@ -276,9 +283,10 @@ std::vector<Interest> InterestTracker::interests(std::string_view user, std::int
   std::vector<Interest> result;
   std::vector<RecentEvent> recent;
   {
-    const interest::Shard& shard = impl_->shard_of(user);
+    const interest::StoredUserKey stored(impl_->options, user);
+    const interest::Shard& shard = impl_->shard_of(stored.view());
     const std::lock_guard lock(shard.mutex);
-    const auto it = shard.users.find(user);
+    const auto it = shard.users.find(stored.view());
     if (it == shard.users.end()) return result;
     const UserState& state = it->second;
     require_not_before_last(state, user, now);
@@ -326,9 +334,10 @@ std::vector<Interest> InterestTracker::interests(std::string_view user, std::int
 
 std::vector<RecentEvent> InterestTracker::recent_events(std::string_view user) const {
   std::vector<RecentEvent> recent;
-  const interest::Shard& shard = impl_->shard_of(user);
+  const interest::StoredUserKey stored(impl_->options, user);
+  const interest::Shard& shard = impl_->shard_of(stored.view());
   const std::lock_guard lock(shard.mutex);
-  const auto it = shard.users.find(user);
+  const auto it = shard.users.find(stored.view());
   if (it == shard.users.end()) return recent;
   const UserState& state = it->second;
   const interest::WindowEntry* entries = interest::window_entries(state, impl_->layout);
@@ -344,9 +353,10 @@ std::vector<RecentEvent> InterestTracker::recent_events(std::string_view user) c
 }
 
 std::optional<UserStats> InterestTracker::user_stats(std::string_view user) const {
-  const interest::Shard& shard = impl_->shard_of(user);
+  const interest::StoredUserKey stored(impl_->options, user);
+  const interest::Shard& shard = impl_->shard_of(stored.view());
   const std::lock_guard lock(shard.mutex);
-  const auto it = shard.users.find(user);
+  const auto it = shard.users.find(stored.view());
   if (it == shard.users.end()) return std::nullopt;
   const UserState& state = it->second;
   std::size_t memory = impl_->bytes_per_user;
@@ -364,6 +374,7 @@ TrackerStats InterestTracker::stats() const {
     stats.events_duplicate += shard.counters.duplicate;
     stats.users_evicted += shard.counters.evicted;
     stats.users_expired += shard.counters.expired;
+    stats.users_forgotten += shard.counters.forgotten;
     stats.memory_bytes += shard.users.size() * impl_->bytes_per_user;
   }
   stats.events_rejected = impl_->rejected.load(std::memory_order_relaxed);
@@ -380,6 +391,20 @@ std::size_t InterestTracker::user_count() const {
 }
 
 std::size_t InterestTracker::bytes_per_user() const noexcept { return impl_->bytes_per_user; }
+
+bool InterestTracker::forget(std::string_view user) {
+  const interest::StoredUserKey stored(impl_->options, user);
+  interest::Shard& shard = impl_->shard_of(stored.view());
+  const std::lock_guard lock(shard.mutex);
+  const auto found = shard.users.find(stored.view());
+  if (found == shard.users.end()) return false;
+  shard.lru_unlink(&*found);
+  // No copy of the user's vectors or window is left behind in freed memory.
+  std::memset(found->second.block.get(), 0, impl_->layout.block_bytes);
+  shard.users.erase(found);
+  ++shard.counters.forgotten;
+  return true;
+}
 
 std::size_t InterestTracker::expire(std::int64_t now) {
   if (impl_->options.ttl_seconds <= 0) return 0;

@@ -1,6 +1,7 @@
 // The inside of InterestTracker: sharded user maps with a least-recently-active list each.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,7 @@ struct ShardCounters {
   std::uint64_t duplicate = 0;
   std::uint64_t evicted = 0;
   std::uint64_t expired = 0;
+  std::uint64_t forgotten = 0;
 };
 
 // Thread-safety: every member is guarded by `mutex`.
@@ -74,4 +76,23 @@ struct InterestTracker::Impl {
   }
 };
 
+namespace interest {
+
+// The key a user is stored under: the id itself, or, when the options give user_id_key, the
+// id's keyed SipHash-2-4 (8 bytes), so raw ids are never held or persisted.
+class StoredUserKey {
+ public:
+  StoredUserKey(const InterestTrackerOptions& options, std::string_view user);
+  std::string_view view() const noexcept { return view_; }
+
+ private:
+  std::array<char, 8> hash_{};
+  std::string_view view_;
+};
+
+// The keyed hash of a fixed text, stored in snapshots so that a restore under another key fails
+// instead of losing every user; 0 without a key.
+std::uint64_t user_key_check(const InterestTrackerOptions& options);
+
+}  // namespace interest
 }  // namespace nowrec

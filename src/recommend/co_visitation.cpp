@@ -14,7 +14,9 @@ using recommend::decay_between;
 using recommend::Edge;
 using recommend::NeighbourList;
 
-void check_options(const CoVisitationOptions& o) {
+}  // namespace
+
+void recommend::check_co_visitation_options(const CoVisitationOptions& o) {
   const auto fail = [](const std::string& message) {
     throw Error(ErrorCode::InvalidArgument, "CoVisitationOptions: " + message);
   };
@@ -31,6 +33,8 @@ void check_options(const CoVisitationOptions& o) {
   }
 }
 
+namespace {
+
 // What score() reuses between calls on one thread: where each candidate sits in `out`, and the
 // largest single vote it got.
 struct ScoreScratch {
@@ -41,7 +45,7 @@ struct ScoreScratch {
 }  // namespace
 
 CoVisitation::CoVisitation(const CoVisitationOptions& options) {
-  check_options(options);
+  recommend::check_co_visitation_options(options);
   impl_ = std::make_unique<Impl>(options);
 }
 CoVisitation::CoVisitation(CoVisitation&&) noexcept = default;

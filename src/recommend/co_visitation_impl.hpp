@@ -28,6 +28,9 @@ struct CoVisitationShard {
   std::size_t edges = 0;
 };
 
+// Throws Error(InvalidArgument) "CoVisitationOptions: <field> ..." for an option out of range.
+void check_co_visitation_options(const CoVisitationOptions& options);
+
 // exp2(-(to - from) / half_life), 1 without decay. Above 1 when `to` is earlier than `from`, so a
 // weight moved back in time and forward again comes back unchanged.
 inline float decay_between(double half_life_seconds, std::int64_t from, std::int64_t to) {

@@ -51,19 +51,22 @@ float dot(std::span<const float> a, std::span<const float> b) {
 }  // namespace
 
 Recommender::Recommender(const ItemIndex& index, InterestTracker& tracker,
-                         CoVisitation* co_visitation, const RecommenderConfig& config)
-    : index_(index),
-      tracker_(tracker),
-      co_visitation_(co_visitation),
-      config_(config),
-      ranker_(index) {
+                         const RecommenderConfig& config)
+    : index_(index), tracker_(tracker), config_(config), ranker_(index) {
   recommend::check_config(config, "RecommenderConfig");
+  if (config.co_visitation > 0.0f) {
+    co_visitation_ = std::make_unique<CoVisitation>(config.co_visitation_options);
+  }
   if (index.dim() != tracker.options().dim) {
     throw Error(ErrorCode::InvalidArgument,
                 "Recommender: the index has dim " + std::to_string(index.dim()) +
                     ", the tracker's interests " + std::to_string(tracker.options().dim));
   }
 }
+
+Recommender::~Recommender() = default;
+
+bool Recommender::forget(std::string_view user) { return tracker_.forget(user); }
 
 bool Recommender::observe(const InterestEvent& event) {
   const bool pairs = co_visitation_ != nullptr && config_.learn_co_visitation && event.item >= 0;
@@ -120,12 +123,12 @@ std::vector<std::vector<Recommendation>> Recommender::recommend(
       p.request.interests = p.weighted;
     }
 
-    if (config_.exclude_seen || (co_visitation_ != nullptr && config_.co_visitation != 0.0f)) {
+    if (config_.exclude_seen || (co_visitation_ != nullptr)) {
       for (const RecentEvent& recent : tracker_.recent_events(users[u])) {
         if (recent.item >= 0) p.recent_items.push_back(recent.item);
       }
     }
-    if (co_visitation_ != nullptr && config_.co_visitation != 0.0f) {
+    if (co_visitation_ != nullptr) {
       co_visitation_->score(p.recent_items, now, p.co_visited);
       p.boosts.reserve(p.co_visited.size());
       for (const CoVisitationScore& c : p.co_visited) {

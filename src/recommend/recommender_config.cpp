@@ -8,6 +8,7 @@
 #include "common/atomic_file.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/recommender.hpp"
+#include "recommend/co_visitation_impl.hpp"
 #include "recommend/recommender_config_check.hpp"
 
 namespace nowrec {
@@ -32,6 +33,11 @@ void check_config(const RecommenderConfig& c, const std::string& where, ErrorCod
     throw Error(code, where + ": mmr_lambda must be in [0, 1]");
   }
   if (c.threads < 0) throw Error(code, where + ": threads must not be negative");
+  try {
+    check_co_visitation_options(c.co_visitation_options);
+  } catch (const Error& e) {
+    throw Error(code, where + ": co_visitation_options: " + e.what());
+  }
 }
 
 }  // namespace recommend
@@ -40,6 +46,55 @@ namespace {
 
 const char* aggregation_name(Aggregation aggregation) {
   return aggregation == Aggregation::Max ? "max" : "weighted_sum";
+}
+
+double number_field(const std::string& where, const std::string& field,
+                    const nlohmann::json& value) {
+  if (!value.is_number()) {
+    throw Error(ErrorCode::InvalidFormat, where + ": field '" + field + "' must be a number");
+  }
+  return value.get<double>();
+}
+
+std::size_t count_field(const std::string& where, const std::string& field,
+                        const nlohmann::json& value) {
+  const double number = number_field(where, field, value);
+  if (number != std::floor(number) || number < 0 || number > 1e9) {
+    throw Error(ErrorCode::InvalidFormat,
+                where + ": field '" + field + "' must be a whole number in [0, 1e9]");
+  }
+  return std::size_t(number);
+}
+
+CoVisitationOptions load_co_visitation_options(const std::string& where,
+                                               const nlohmann::json& json) {
+  const std::string prefix = "co_visitation_options.";
+  if (!json.is_object()) {
+    throw Error(ErrorCode::InvalidFormat,
+                where + ": field 'co_visitation_options' must be an object");
+  }
+  CoVisitationOptions o;
+  for (const auto& [field, value] : json.items()) {
+    const std::string name = prefix + field;
+    if (field == "pair_distance") {
+      o.pair_distance = count_field(where, name, value);
+    } else if (field == "distance_decay") {
+      o.distance_decay = float(number_field(where, name, value));
+    } else if (field == "half_life_seconds") {
+      o.half_life_seconds = number_field(where, name, value);
+    } else if (field == "max_neighbours") {
+      o.max_neighbours = count_field(where, name, value);
+    } else if (field == "shards") {
+      o.shards = count_field(where, name, value);
+    } else if (field == "voters") {
+      o.voters = count_field(where, name, value);
+    } else if (field == "voter_decay") {
+      o.voter_decay = float(number_field(where, name, value));
+    } else {
+      throw Error(ErrorCode::InvalidFormat, where + ": unknown field '" + name + "'");
+    }
+  }
+  return o;
 }
 
 }  // namespace
@@ -60,10 +115,7 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
 
   RecommenderConfig config;
   const auto number = [&](const std::string& field, const nlohmann::json& value) {
-    if (!value.is_number()) {
-      throw Error(ErrorCode::InvalidFormat, where + ": field '" + field + "' must be a number");
-    }
-    return value.get<double>();
+    return number_field(where, field, value);
   };
   const auto boolean = [&](const std::string& field, const nlohmann::json& value) {
     if (!value.is_boolean()) {
@@ -100,6 +152,8 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
       config.learn_co_visitation = boolean(field, value);
     } else if (field == "exclude_seen") {
       config.exclude_seen = boolean(field, value);
+    } else if (field == "co_visitation_options") {
+      config.co_visitation_options = load_co_visitation_options(where, value);
     } else if (field == "aggregation") {
       const std::string name = value.is_string() ? value.get<std::string>() : "";
       if (name == "max") {
@@ -128,6 +182,14 @@ void RecommenderConfig::save(const std::filesystem::path& path) const {
                                {"negative", decimal(negative)},
                                {"aggregation", aggregation_name(aggregation)},
                                {"co_visitation", decimal(co_visitation)},
+                               {"co_visitation_options",
+                                {{"pair_distance", co_visitation_options.pair_distance},
+                                 {"distance_decay", decimal(co_visitation_options.distance_decay)},
+                                 {"half_life_seconds", co_visitation_options.half_life_seconds},
+                                 {"max_neighbours", co_visitation_options.max_neighbours},
+                                 {"shards", co_visitation_options.shards},
+                                 {"voters", co_visitation_options.voters},
+                                 {"voter_decay", decimal(co_visitation_options.voter_decay)}}},
                                {"prior", decimal(prior)},
                                {"learn_co_visitation", learn_co_visitation},
                                {"exclude_seen", exclude_seen},

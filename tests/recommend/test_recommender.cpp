@@ -46,11 +46,18 @@ struct Catalog final : nowrec::ItemStore {
   }
 };
 
+// The co-visitation weight and graph options every case starts from.
+nowrec::RecommenderConfig base_config(float co_visitation = 1.0f) {
+  nowrec::RecommenderConfig config;
+  config.co_visitation = co_visitation;
+  config.co_visitation_options = {.pair_distance = 2, .voters = 3, .voter_decay = 0.5f};
+  return config;
+}
+
 struct Setup {
   Catalog catalog{7};
   nowrec::ItemIndex index{kDim};
   nowrec::InterestTracker tracker{{.dim = kDim, .item_store = &catalog}};
-  nowrec::CoVisitation graph{{.pair_distance = 2, .voters = 3, .voter_decay = 0.5f}};
   std::vector<float> priors;
   Setup() {
     index.add(catalog.ids, catalog.vectors);
@@ -78,13 +85,13 @@ double dot(std::span<const float> a, std::span<const float> b) {
 
 TEST_CASE("Recommender: fused scores equal the reference and each item says why") {
   Setup s;
-  nowrec::RecommenderConfig config;
+  nowrec::RecommenderConfig config = base_config(0.7f);
   config.short_term = 1.0f;
   config.long_term = 0.5f;
   config.aggregation = nowrec::Aggregation::WeightedSum;
-  config.co_visitation = 0.7f;
   config.prior = 0.2f;
-  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, config);
+  nowrec::Recommender recommender(s.index, s.tracker, config);
+  const nowrec::CoVisitation& graph = *recommender.co_visitation();
   // Other users teach the graph that 10 and 11 go with 50..53.
   for (int u = 0; u < 5; ++u) {
     s.observe(recommender, "other" + std::to_string(u), {10, 50, 11, 51, 52, 53}, 1000 * u);
@@ -97,7 +104,7 @@ TEST_CASE("Recommender: fused scores equal the reference and each item says why"
   // The reference: the tracker's interests and the graph's votes, scored by hand.
   const auto interests = s.tracker.interests("alice", now);
   std::vector<nowrec::CoVisitationScore> votes;
-  s.graph.score(std::vector<std::int64_t>{3, 10, 11}, now, votes);
+  graph.score(std::vector<std::int64_t>{3, 10, 11}, now, votes);
   std::map<std::int64_t, nowrec::CoVisitationScore> vote_of;
   for (const auto& v : votes) vote_of[v.item] = v;
   std::vector<std::pair<double, std::int64_t>> expected;
@@ -142,9 +149,7 @@ TEST_CASE("Recommender: fused scores equal the reference and each item says why"
 
 TEST_CASE("Recommender: request filters, the seen window, batches and unknown users") {
   Setup s;
-  nowrec::RecommenderConfig config;
-  config.co_visitation = 1.0f;
-  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, config);
+  nowrec::Recommender recommender(s.index, s.tracker, base_config());
   s.observe(recommender, "bob", {1, 2, 3, 4}, 0);
   s.observe(recommender, "carol", {2, 3, 5, 6}, 0);
 
@@ -175,30 +180,37 @@ TEST_CASE("Recommender: request filters, the seen window, batches and unknown us
 
 TEST_CASE("Recommender: observe teaches the graph unless told it is read-only") {
   Setup s;
-  nowrec::RecommenderConfig learning;
-  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, learning);
+  nowrec::Recommender recommender(s.index, s.tracker, base_config());
   s.observe(recommender, "dan", {20, 21}, 0);
-  CHECK(s.graph.neighbours(20, 100).size() == 1);
+  CHECK(recommender.co_visitation()->neighbours(20, 100).size() == 1);
+  // Forgetting the user drops the tracker's state; the graph keeps no per-user state.
+  CHECK(recommender.forget("dan"));
+  CHECK_FALSE(s.tracker.user_stats("dan").has_value());
+  CHECK_FALSE(recommender.forget("dan"));
 
-  nowrec::CoVisitation fixed;
-  nowrec::RecommenderConfig read_only;
+  nowrec::RecommenderConfig read_only = base_config();
   read_only.learn_co_visitation = false;
-  nowrec::Recommender reader(s.index, s.tracker, &fixed, read_only);
+  nowrec::Recommender reader(s.index, s.tracker, read_only);
   s.observe(reader, "erin", {20, 21}, 0);
-  CHECK(fixed.stats().pairs_added == 0);
+  CHECK(reader.co_visitation()->stats().pairs_added == 0);
   CHECK(s.tracker.user_stats("erin")->events == 2);
+
+  // Without a co-visitation weight there is no graph to keep.
+  nowrec::Recommender plain(s.index, s.tracker, base_config(0.0f));
+  CHECK(plain.co_visitation() == nullptr);
 }
 
 TEST_CASE("Recommender: bad input is an error and changes nothing") {
   Setup s;
-  nowrec::RecommenderConfig config;
-  nowrec::Recommender recommender(s.index, s.tracker, &s.graph, config);
+  const nowrec::RecommenderConfig config = base_config();
+  nowrec::Recommender recommender(s.index, s.tracker, config);
+  const nowrec::CoVisitation& graph = *recommender.co_visitation();
   s.observe(recommender, "fay", {1, 2}, 0);
-  const auto pairs = s.graph.stats().pairs_added;
+  const auto pairs = graph.stats().pairs_added;
   // Unknown item: the tracker refuses it, the graph is untouched.
   CHECK_THROWS_AS(recommender.observe({.user = "fay", .timestamp = 500, .item = 9999}),
                   nowrec::Error);
-  CHECK(s.graph.stats().pairs_added == pairs);
+  CHECK(graph.stats().pairs_added == pairs);
   CHECK(s.tracker.user_stats("fay")->events == 2);
   // k out of range, time before the user's last event.
   CHECK_THROWS_AS(recommender.recommend("fay", 500, {.k = 0}), nowrec::Error);
@@ -207,7 +219,7 @@ TEST_CASE("Recommender: bad input is an error and changes nothing") {
 
   const auto rejects = [&](nowrec::RecommenderConfig bad, const char* field) {
     try {
-      nowrec::Recommender r(s.index, s.tracker, &s.graph, bad);
+      nowrec::Recommender r(s.index, s.tracker, bad);
       FAIL("no error");
     } catch (const nowrec::Error& e) {
       CHECK(e.code() == nowrec::ErrorCode::InvalidArgument);
@@ -223,9 +235,12 @@ TEST_CASE("Recommender: bad input is an error and changes nothing") {
   bad = {};
   bad.mmr_lambda = 2;
   rejects(bad, "mmr_lambda");
+  bad = base_config();
+  bad.co_visitation_options.voters = 0;
+  rejects(bad, "voters");
   // An index of another width than the tracker's interests.
   nowrec::ItemIndex narrow(kDim - 1);
-  CHECK_THROWS_AS(nowrec::Recommender(narrow, s.tracker, nullptr, config), nowrec::Error);
+  CHECK_THROWS_AS(nowrec::Recommender(narrow, s.tracker, config), nowrec::Error);
 }
 
 TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field") {
@@ -239,6 +254,7 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   config.learn_co_visitation = false;
   config.mmr_lambda = 0.8f;
   config.threads = 2;
+  config.co_visitation_options = {.pair_distance = 10, .distance_decay = 0.7f, .voters = 5};
   const auto path = dir.path() / "recommender.json";
   config.save(path);
   const auto loaded = nowrec::RecommenderConfig::load(path);
@@ -251,6 +267,10 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   CHECK(loaded.exclude_seen == true);
   CHECK(loaded.mmr_lambda == 0.8f);
   CHECK(loaded.threads == 2);
+  CHECK(loaded.co_visitation_options.pair_distance == 10);
+  CHECK(loaded.co_visitation_options.distance_decay == 0.7f);
+  CHECK(loaded.co_visitation_options.voters == 5);
+  CHECK(loaded.co_visitation_options.max_neighbours == 200);
 
   const auto rejects = [&](const std::string& text, const char* words) {
     nowrec::test::write_file(dir.path() / "bad.json", text);
@@ -271,5 +291,8 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   rejects("{\"aggregation\": \"mean\"}", "aggregation");
   rejects("{\"threads\": 1.5}", "threads");
   rejects("{\"exclude_seen\": 1}", "exclude_seen");
+  rejects("{\"co_visitation_options\": {\"voters\": 0}}", "voters");
+  rejects("{\"co_visitation_options\": {\"pair_distance\": 2.5}}", "pair_distance");
+  rejects("{\"co_visitation_options\": {\"neighbours\": 2}}", "co_visitation_options.neighbours");
   CHECK_THROWS_AS(nowrec::RecommenderConfig::load(dir.path() / "missing.json"), nowrec::Error);
 }
