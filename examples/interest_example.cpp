@@ -1,5 +1,6 @@
 // One MovieLens user's interests through the C++ API: catalog -> embeddings -> ItemIndex ->
-// InterestTracker events -> Ranker top 10, then a search that turns the top 10 at once.
+// InterestTracker events through a Recommender -> explained top 10, then a search that turns the
+// top 10 at once.
 // Usage: interest_example MODEL_DIR DATA_DIR [--limit N] [--user ID]   (DATA_DIR: movies.csv,
 // tags.csv, ratings.csv as in examples/data/ml-latest-small; --limit: embed the first N movies)
 #include <nowrec/eval/dataset.hpp>
@@ -35,7 +36,6 @@ int main(int argc, char** argv) {
     const std::vector<float> vectors = encoder.encode(texts);
     nowrec::ItemIndex index(encoder.dim());
     index.add(ids, vectors);
-    const nowrec::Ranker ranker(index);
     const auto row_of = [&](std::int64_t id) { return std::find(ids.begin(), ids.end(), id); };
     std::printf("embedded and indexed %zu movies\n", ids.size());
 
@@ -44,6 +44,13 @@ int main(int argc, char** argv) {
         .dim = encoder.dim(), .short_term_half_life_seconds = 600, .encoder = &encoder};
     options.actions.push_back({"rate", -1.4f, 0.5f});
     nowrec::InterestTracker tracker(options);
+    // Rank by what the user wants now (short-term), the stable picture at half weight, minus
+    // what they rated low; the items rated are never recommended again.
+    nowrec::RecommenderConfig config;
+    config.short_term = 1.0f;
+    config.long_term = 0.5f;
+    config.negative = 0.5f;
+    nowrec::Recommender recommender(index, tracker, config);
     const std::string user = std::to_string(user_id);
     std::vector<std::int64_t> seen;
     std::int64_t now = 0;
@@ -54,40 +61,31 @@ int main(int argc, char** argv) {
       event.item_embedding = std::span(vectors).subspan(row * encoder.dim(), encoder.dim());
       event.item = rating.item;
       event.value = rating.rating;
-      tracker.update(event);
+      recommender.observe(event);
       seen.push_back(rating.item);
       now = rating.timestamp;
     }
     std::printf("user %s: %zu ratings fed to the tracker\n", user.c_str(), seen.size());
 
-    // Rank by what the user wants now (short-term), the stable picture at half weight, minus
-    // what they rated low. `nowrec demo` shows a richer blend of all the interests.
     const auto print_top = [&](const char* title) {
       const char* kinds[] = {"short-term", "long-term", "cluster", "predicted", "negative"};
-      std::vector<nowrec::WeightedInterest> wanted;
-      nowrec::RankRequest request{.exclude = seen};
-      const auto interests = tracker.interests(user, now);  // `wanted` points into these
       std::printf("\n%s\n  interests:", title);
-      for (const auto& interest : interests) {
+      for (const auto& interest : tracker.interests(user, now)) {
         std::printf(" %s %.2f;", kinds[int(interest.kind)], interest.weight);
-        using Kind = nowrec::InterestKind;
-        if (interest.kind == Kind::ShortTerm) wanted.push_back({interest.vector, 1.0f});
-        if (interest.kind == Kind::LongTerm) wanted.push_back({interest.vector, 0.5f});
-        if (interest.kind == Kind::Negative && interest.weight > 0.0f) {
-          request.negative = interest.vector;
-          request.negative_weight = 0.5f;
-        }
       }
-      request.interests = wanted;
       std::printf("\n");
-      for (const auto& item : ranker.rank(request, {.k = 10})) {
-        std::printf("  %.3f  %s\n", item.score, items[row_of(item.id) - ids.begin()].title.c_str());
+      for (const auto& item : recommender.recommend(user, now, {.k = 10})) {
+        const char* why = item.interest_index == nowrec::Recommendation::npos
+                              ? "-"
+                              : kinds[int(item.interest_kind)];
+        std::printf("  %.3f  %-10s  %s\n", item.score, why,
+                    items[row_of(item.item) - ids.begin()].title.c_str());
       }
     };
     print_top("top 10 after the ratings");
     now += 1800;  // half an hour later a search (weight 4) outweighs the decayed ratings
     const std::string query = "something like a space adventure with robots";
-    tracker.update({.user = user, .timestamp = now, .action = "search", .text = query});
+    recommender.observe({.user = user, .timestamp = now, .action = "search", .text = query});
     print_top(("top 10 after searching \"" + query + "\"").c_str());
     return 0;
   } catch (const nowrec::Error& error) {
