@@ -8,7 +8,9 @@ reports none) are left out there.
 Each input is a results document in the shared schema (tools/interaction_split.py,
 write_results): {"protocol", "results": [{"method", "hr@10", "ndcg@10", "mrr", "latency_ms", ...}]}.
 Leave-one-out documents (the replay's and docs/quality/sasrec_loo.json) share the left panels,
-streaming documents the right ones; a missing file is left out with a note on stderr.
+temporal documents (the replay's and docs/quality/sasrec_temporal.json) the middle ones, streaming
+documents the right ones; a missing file is left out with a note on stderr. A method given twice
+for one protocol (e.g. an older run) keeps its last entry.
 
 Usage:
   python3 tools/plot_quality.py [--out docs/quality.png] \
@@ -32,7 +34,7 @@ COLOURS = {"ndcg@10": "#1f77b4", "hr@10": "#ff7f0e", "mrr": "#2ca02c"}
 
 def load(paths: list[pathlib.Path]) -> dict[str, list[dict]]:
     """Results entries per protocol, in file order then method order."""
-    by_protocol: dict[str, list[dict]] = {"leave_one_out": [], "streaming": []}
+    by_protocol: dict[str, list[dict]] = {"leave_one_out": [], "temporal": [], "streaming": []}
     for path in paths:
         if not path.exists():
             print(f"plot_quality: {path} does not exist, left out", file=sys.stderr)
@@ -40,12 +42,15 @@ def load(paths: list[pathlib.Path]) -> dict[str, list[dict]]:
         document = json.loads(path.read_text(encoding="utf-8"))
         protocol = document.get("protocol")
         if protocol not in by_protocol:
-            raise SystemExit(f"{path}: protocol {protocol!r} is not leave_one_out or streaming")
+            raise SystemExit(f"{path}: protocol {protocol!r} is not leave_one_out, temporal or "
+                             "streaming")
         for entry in document["results"]:
             for key in ("method",) + METRICS:
                 if key not in entry:
                     raise SystemExit(f"{path}: a result lacks '{key}'")
-            by_protocol[protocol].append(entry)
+            entries = by_protocol[protocol]
+            entries[:] = [e for e in entries if e["method"] != entry["method"]]
+            entries.append(entry)
     return by_protocol
 
 
@@ -99,11 +104,13 @@ def main() -> int:
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("docs/quality.png"))
     args = parser.parse_args()
     data = load(args.inputs)
-    figure, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    figure, axes = plt.subplots(2, 3, figsize=(18, 8.5))
     bars(axes[0][0], data["leave_one_out"], "Leave-one-out test (ml-latest-small)")
-    bars(axes[0][1], data["streaming"], "Streaming (every event from a user's 2nd)")
+    bars(axes[0][1], data["temporal"], "Temporal split test (events after the cut)")
+    bars(axes[0][2], data["streaming"], "Streaming (every event from a user's 2nd)")
     latency(axes[1][0], data["leave_one_out"], "Leave-one-out latency")
-    latency(axes[1][1], data["streaming"], "Streaming latency")
+    latency(axes[1][1], data["temporal"], "Temporal latency")
+    latency(axes[1][2], data["streaming"], "Streaming latency")
     figure.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.out, dpi=110)
