@@ -18,7 +18,8 @@ struct CoVisitationOptions {
   float distance_decay = 1.0f;
   // Pair weights halve every half_life_seconds of event time; 0: they never decay.
   double half_life_seconds = 0;
-  // Neighbours kept per item. A new neighbour of a full item replaces its weakest one.
+  // Neighbours kept per item. A new neighbour of a full item takes the place of its weakest tenth
+  // (at least one), evicted at once.
   std::size_t max_neighbours = 200;
   std::size_t shards = 64;  // independent locks
   // Scoring: the user's last `voters` items vote, the i-th most recent (i from 0) with
