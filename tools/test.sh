@@ -27,17 +27,19 @@ cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
-echo "== ThreadSanitizer: the InterestTracker tests (concurrent writers, readers and snapshots)"
+echo "== ThreadSanitizer: the InterestTracker and Recommender tests (concurrent writers, readers and" \
+  "snapshots)"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNOWREC_SANITIZE=thread -DNOWREC_WITH_CUDA=OFF -DNOWREC_BUILD_BENCH=OFF \
   -DNOWREC_BUILD_CLI=OFF -DNOWREC_BUILD_EXAMPLES=OFF
-cmake --build build-tsan -j "$jobs" --target nowrec_interest_tests
+cmake --build build-tsan -j "$jobs" --target nowrec_interest_tests nowrec_recommend_tests
 # The text-event and learned-model cases run the encoder, whose OpenMP runtime ThreadSanitizer
 # cannot see into.
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 NOWREC_TEST_MODEL="$NOWREC_MODEL" \
   NOWREC_TEST_FIXTURES="$PWD/tests/fixtures" NOWREC_TEST_DATA="$PWD/examples/data" \
   build-tsan/tests/nowrec_interest_tests --test-case-exclude='*text event*,*LearnedNextInterestModel*,*learned model*'
-tsan_tests=1
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/nowrec_recommend_tests
+tsan_tests=2
 
 echo "== libFuzzer targets, ${fuzz_seconds} s each"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
