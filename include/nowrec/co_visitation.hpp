@@ -16,7 +16,8 @@ struct CoVisitationOptions {
   // adds distance_decay^(d - 1) to the pair's weight, in both directions.
   std::size_t pair_distance = 3;
   float distance_decay = 1.0f;
-  // Pair weights halve every half_life_seconds of event time; 0: they never decay.
+  // Pair weights halve every half_life_seconds of event time; 0: they never decay. Weights never
+  // grow back: asked about a time before a pair's last update, the weight counts as it is then.
   double half_life_seconds = 0;
   // Neighbours kept per item. A new neighbour of a full item takes the place of its weakest tenth
   // (at least one), evicted at once.

@@ -93,14 +93,17 @@ void CoVisitation::add(std::span<const std::int64_t> previous, std::int64_t item
     // Full: the weakest tenth at this event's time makes room (on a tie the larger ids). Evicting a
     // batch at once keeps the cost of the scan to a tenth of an entry per insert.
     const std::size_t evict = std::max<std::size_t>(1, o.max_neighbours / kEvictionFraction);
-    // Every weight is first restated at this event's time (the same value, another reference).
+    // Every weight is first restated at the latest time any of them (or this event) has: the
+    // same values, one reference, and only ever decayed forward.
+    std::int64_t latest = timestamp;
+    for (const Edge& edge : list) latest = std::max(latest, edge.timestamp);
     for (Edge& edge : list) {
-      edge.weight *= decay_between(half_life, edge.timestamp, timestamp);
-      edge.timestamp = timestamp;
+      edge.weight *= decay_between(half_life, edge.timestamp, latest);
+      edge.timestamp = latest;
     }
     std::nth_element(list.begin(), list.begin() + std::ptrdiff_t(evict - 1), list.end(), weaker);
     list.erase(list.begin(), list.begin() + std::ptrdiff_t(evict));
-    list.push_back({to, timestamp, amount});
+    list.push_back({to, latest, amount * decay_between(half_life, timestamp, latest)});
     shard.edges -= evict - 1;
     impl_->evictions.fetch_add(evict, std::memory_order_relaxed);
   };

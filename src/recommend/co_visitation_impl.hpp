@@ -31,10 +31,11 @@ struct CoVisitationShard {
 // Throws Error(InvalidArgument) "CoVisitationOptions: <field> ..." for an option out of range.
 void check_co_visitation_options(const CoVisitationOptions& options);
 
-// exp2(-(to - from) / half_life), 1 without decay. Above 1 when `to` is earlier than `from`, so a
-// weight moved back in time and forward again comes back unchanged.
+// exp2(-(to - from) / half_life): how much of a weight stated at `from` is left at `to`; 1
+// without decay. Weights never grow: a weight stated later than `to` (an event after the time
+// asked about, as leave-one-out's training portions of other users can hold) counts as it is.
 inline float decay_between(double half_life_seconds, std::int64_t from, std::int64_t to) {
-  if (half_life_seconds <= 0 || from == to) return 1.0f;
+  if (half_life_seconds <= 0 || to <= from) return 1.0f;
   return static_cast<float>(std::exp2(-double(to - from) / half_life_seconds));
 }
 

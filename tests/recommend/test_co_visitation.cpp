@@ -70,6 +70,30 @@ TEST_CASE("CoVisitation: weights halve every half-life, whatever order the event
   }
 }
 
+TEST_CASE("CoVisitation: weights stated after the time asked about never grow or overflow") {
+  // Events decades apart with a one-second half-life, scored and evicted at every order of times:
+  // the weights stay finite and never exceed what was added.
+  CoVisitation graph({.pair_distance = 1, .half_life_seconds = 1, .max_neighbours = 3});
+  const std::vector<std::int64_t> one = {1};
+  const std::int64_t times[] = {1'000'000'000, 0, 2'000'000'000, 5, 1'500'000'000, 7};
+  for (std::size_t i = 0; i < std::size(times); ++i) {
+    graph.add(one, std::int64_t(i) + 2, times[i]);
+  }
+  for (std::int64_t now : {std::int64_t{0}, std::int64_t{1'999'999'999}, std::int64_t{3}}) {
+    for (const auto& n : graph.neighbours(1, now)) {
+      CAPTURE(now);
+      CHECK(std::isfinite(n.weight));
+      CHECK(n.weight <= 1.0f);
+      CHECK(n.weight >= 0.0f);
+    }
+  }
+  // Asked about a time before the last update, the weight counts as it is.
+  CoVisitation plain({.pair_distance = 1, .half_life_seconds = 100});
+  plain.add(one, 2, 5000);
+  CHECK(neighbour_map(plain, 1, 0).at(2) == 1.0f);
+  CHECK(neighbour_map(plain, 1, 5100).at(2) == doctest::Approx(0.5f));
+}
+
 TEST_CASE("CoVisitation: a full item drops its weakest neighbour for a new one") {
   CoVisitation graph({.pair_distance = 1, .max_neighbours = 2});
   const std::vector<std::int64_t> one = {1};
