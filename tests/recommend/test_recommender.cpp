@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nowrec/error.hpp"
@@ -295,4 +296,42 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   rejects("{\"co_visitation_options\": {\"pair_distance\": 2.5}}", "pair_distance");
   rejects("{\"co_visitation_options\": {\"neighbours\": 2}}", "co_visitation_options.neighbours");
   CHECK_THROWS_AS(nowrec::RecommenderConfig::load(dir.path() / "missing.json"), nowrec::Error);
+}
+
+TEST_CASE("Recommender: observe, recommend and forget run concurrently on the same users") {
+  Setup s;
+  nowrec::Recommender recommender(s.index, s.tracker, base_config());
+  constexpr int kThreads = 4, kEvents = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng{std::uint32_t(t)};
+      std::uniform_int_distribution<std::int64_t> item(1, std::int64_t(kItems));
+      for (int i = 0; i < kEvents; ++i) {
+        // Three users shared by every thread, all events at one time, so none is late whichever
+        // thread applies it first.
+        const std::string user = "shared" + std::to_string(i % 3);
+        try {
+          recommender.observe({.user = user, .timestamp = 1'000'000, .item = item(rng)});
+          const auto top = recommender.recommend(user, 1'000'000, {.k = 5});
+          CHECK(top.size() == 5);
+          if (i % 100 == 99) recommender.forget(user);
+        } catch (const nowrec::Error& e) {
+          FAIL(e.what());
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  // The state left is consistent: the graph holds pairs, and each user's top 5 avoids the items
+  // in the user's window.
+  CHECK(recommender.co_visitation()->stats().pairs_added > 0);
+  for (int u = 0; u < 3; ++u) {
+    const std::string user = "shared" + std::to_string(u);
+    std::vector<std::int64_t> seen;
+    for (const auto& event : s.tracker.recent_events(user)) seen.push_back(event.item);
+    for (const auto& rec : recommender.recommend(user, 1'000'000, {.k = 5})) {
+      CHECK(std::find(seen.begin(), seen.end(), rec.item) == seen.end());
+    }
+  }
 }
