@@ -41,4 +41,15 @@ ItemIndex make_catalog_index(const ReplayData& data, std::span<const float> vect
   return index;
 }
 
+InterestEvent interest_event(const ReplayData& data, const CatalogStore& store,
+                             const ReplayEvent& event, const std::string& user) {
+  InterestEvent update;
+  update.user = user;
+  update.item_embedding = store.row(event.row);
+  update.timestamp = event.timestamp;
+  update.item = data.item_ids[event.row];
+  update.action = event.action;
+  return update;
+}
+
 }  // namespace nowrec::eval::replay

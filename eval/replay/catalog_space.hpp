@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "nowrec/interest_types.hpp"
@@ -27,6 +28,11 @@ class CatalogStore final : public ItemStore {
   std::span<const float> vectors_;
   std::size_t dim_;
 };
+
+// The tracker event for a replayed interaction: its item's row of `store`, time and action, for
+// `user` (the event's user id as text, which the event points to).
+InterestEvent interest_event(const ReplayData& data, const CatalogStore& store,
+                             const ReplayEvent& event, const std::string& user);
 
 // An F32 ItemIndex of the catalog's rows. Throws Error(InvalidArgument) when `vectors` is not
 // item_ids.size() rows of dim floats.

@@ -31,13 +31,7 @@ class TrackerMethod : public ReplayMethod {
 
   void observe(const ReplayEvent& event) override {
     const std::string user = std::to_string(event.user);
-    InterestEvent update;
-    update.user = user;
-    update.item_embedding = store_.row(event.row);
-    update.timestamp = event.timestamp;
-    update.item = data_.item_ids[event.row];
-    update.action = event.action;
-    tracker_.update(update);
+    tracker_.update(interest_event(data_, store_, event, user));
   }
 
   Prediction predict(const Query& query) override {
