@@ -108,7 +108,7 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax errors and numbers out of range
     throw Error(ErrorCode::InvalidFormat, where + ": not valid JSON: " + e.what());
   }
   if (!json.is_object()) throw Error(ErrorCode::InvalidFormat, where + ": not a JSON object");

@@ -286,6 +286,7 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   };
   rejects("{\"co_visitation\": 1,", "not valid JSON");
   rejects("[1, 2]", "not a JSON object");
+  rejects("{\"prior\": 555555555e5557777777777}", "not valid JSON");  // beyond a double
   rejects("{\"co_visitaton\": 1}", "unknown field 'co_visitaton'");
   rejects("{\"prior\": \"high\"}", "'prior' must be a number");
   rejects("{\"short_term\": -0.5}", "short_term");
