@@ -94,6 +94,13 @@ int run_replay(const ReplayArgs& args) {
     throw Error(ErrorCode::InvalidArgument,
                 "--methods learned, learned+prior and fused need --next-interest-model");
   }
+  if (streaming && wants_learned) {
+    // Its cases are every event from a user's second, most of them in the leave-one-out training
+    // portions a model is trained on: it would score memorisation.
+    throw Error(ErrorCode::InvalidArgument,
+                "--protocol streaming predicts the events a trained model learned from; use "
+                "--protocol temporal (or leave-one-out) for learned, learned+prior and fused");
+  }
   if (!args.write_config.empty() && !methods.contains("fused")) {
     throw Error(ErrorCode::InvalidArgument, "--write-config needs --methods with fused");
   }

@@ -145,4 +145,11 @@ TEST_CASE("replay: bad input fails with a message naming what is wrong") {
                    small_model.string() + "'",
                log) != 0);
   CHECK(nowrec::test::read_file(log).find("dim") != std::string::npos);
+
+  // A trained model under the streaming protocol would be asked about the events it learned.
+  CHECK(replay(fixture(),
+               "--protocol streaming --methods fused --next-interest-model '" +
+                   small_model.string() + "'",
+               log) != 0);
+  CHECK(nowrec::test::read_file(log).find("--protocol temporal") != std::string::npos);
 }
