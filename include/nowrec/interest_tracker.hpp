@@ -52,9 +52,20 @@ class InterestTracker {
   // vector. Empty for an unknown user. Throws Error(InvalidArgument) when `now` is older than
   // the user's last event, or when the model returns a wrong or non-finite prediction.
   std::vector<Interest> interests(std::string_view user, std::int64_t now) const;
+  // The same into `out`, reusing its elements and their vectors' capacity: a caller that keeps
+  // `out` between calls allocates nothing once it has held as many interests (the
+  // next-interest model's own work aside).
+  void interests(std::string_view user, std::int64_t now, std::vector<Interest>& out) const;
+  // The same into the first n elements of `out`, returning n. `out` grows when it holds fewer
+  // and never shrinks, so a caller serving many users allocates nothing once `out` has held the
+  // most interests any of them has. On an error the elements' contents are unspecified.
+  std::size_t fill_interests(std::string_view user, std::int64_t now,
+                             std::vector<Interest>& out) const;
 
   // The user's recent events, oldest first; empty for an unknown user.
   std::vector<RecentEvent> recent_events(std::string_view user) const;
+  // The same into `out` (cleared first), reusing its capacity.
+  void recent_events(std::string_view user, std::vector<RecentEvent>& out) const;
 
   std::optional<UserStats> user_stats(std::string_view user) const;
   TrackerStats stats() const;

@@ -19,7 +19,8 @@
 namespace nowrec {
 
 // How the signals add up to an item's score:
-//   aggregate over interests of kind_weight * (interest . item)  (Max or WeightedSum)
+//   aggregate over interests of weight * (interest . item)  (Max or WeightedSum), where an
+//   interest's weight is its kind's weight, divided by its best match when `calibrate` is on
 //   - negative * negative_interest.weight * (negative . item)
 //   + co_visitation * log(1 + the item's co-visitation score with the user's recent items)
 //   + prior * the item's prior (ItemIndex::set_priors)
@@ -29,7 +30,11 @@ namespace nowrec {
 struct RecommenderConfig {
   float short_term = 1.0f;
   float long_term = 0.0f;
-  float clusters = 0.0f;  // the most important cluster at this weight, the others in proportion
+  // The most important cluster at `clusters`, the others between clusters_min and that in
+  // proportion to their importance: clusters_min + (clusters - clusters_min) * weight / top
+  // (0 <= clusters_min <= clusters; with clusters_min 0, in proportion to their importance).
+  float clusters = 0.0f;
+  float clusters_min = 0.0f;
   float predicted = 1.0f;
   float negative = 1.0f;
   Aggregation aggregation = Aggregation::Max;
@@ -37,6 +42,12 @@ struct RecommenderConfig {
   float co_visitation = 0.0f;
   CoVisitationOptions co_visitation_options;
   float prior = 0.0f;
+  // Divides each weighted interest's weight by its best inner product with any item the request
+  // leaves (when that is above 0), so that every interest's best match scores its kind's weight.
+  // Interests of different sources then compete fairly: a search text's cosines with item texts
+  // run near 0.6, an interest made of item embeddings near 0.85. Costs one more catalog scan
+  // (for all of a call's interests together).
+  bool calibrate = false;
   // observe() adds each event's pairs to the co-visitation graph. False for a graph built
   // elsewhere (e.g. offline from a training log) that serving must only read.
   bool learn_co_visitation = true;
@@ -72,6 +83,8 @@ struct Recommendation {
   std::int64_t item = 0;
   float score = 0.0f;
   float interest_score = 0.0f;  // the interests' part, negative feedback included
+  float interest_match = 0.0f;  // the inner product of the item and interest_index's interest
+  float negative_score = 0.0f;  // negative feedback's part of interest_score (at most 0 when alike)
   float co_visitation_score = 0.0f;
   float prior_score = 0.0f;
   Signal signal = Signal::Interest;
@@ -83,6 +96,26 @@ struct Recommendation {
   std::int64_t co_visited_with = -1;
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+};
+
+// How one of the user's interests took part in a recommendation: its place in the tracker's
+// interests() order, the tracker's weight, its kind's weight, its best match (1 unless the
+// config calibrates) and so the weight it ranked with (kind_weight / best_match). The negative
+// interest is listed with its penalty weight as `weight`.
+struct RankedInterest {
+  InterestKind kind = InterestKind::ShortTerm;
+  std::size_t index = 0;
+  float tracker_weight = 0.0f;
+  float kind_weight = 0.0f;
+  float best_match = 1.0f;
+  float weight = 0.0f;
+};
+
+// A user's recommendations and the interests behind them. Kept by a caller between calls, its
+// vectors' capacity is reused.
+struct RecommendResult {
+  std::vector<Recommendation> items;
+  std::vector<RankedInterest> interests;
 };
 
 // Thread-safety: observe(), recommend() and forget() may be called concurrently, for different
@@ -107,11 +140,19 @@ class Recommender {
   // or when `now` is older than the user's last event.
   std::vector<Recommendation> recommend(std::string_view user, std::int64_t now,
                                         const RecommendRequest& request) const;
+  // The same into `out`, with the interests that ranked. Once a thread has served a request
+  // of this shape, the call allocates nothing (the next-interest model's forward pass aside):
+  // its working storage is kept per thread, and `out` is reused.
+  void recommend(std::string_view user, std::int64_t now, const RecommendRequest& request,
+                 RecommendResult& out) const;
 
   // recommend() for many users at once, one catalog scan for all: result i is users[i]'s.
   std::vector<std::vector<Recommendation>> recommend(std::span<const std::string_view> users,
                                                      std::int64_t now,
                                                      const RecommendRequest& request) const;
+  // The same into `out` (one result per user).
+  void recommend(std::span<const std::string_view> users, std::int64_t now,
+                 const RecommendRequest& request, std::span<RecommendResult> out) const;
 
   // Removes everything held for the user: the tracker's state and window (InterestTracker::forget).
   // The co-visitation graph keeps no per-user state; the pair weights a user added are not
@@ -125,7 +166,12 @@ class Recommender {
   const CoVisitation* co_visitation() const noexcept { return co_visitation_.get(); }
 
  private:
-  struct UserRequest;
+  struct Workspace;
+  void prepare(std::string_view user, std::int64_t now, const RecommendRequest& request,
+               Workspace& work, std::size_t slot) const;
+  void calibrate(const RecommendRequest& request, Workspace& work, std::size_t users) const;
+  void explain(const RecommendRequest& request, Workspace& work, std::size_t slot,
+               RecommendResult& out) const;
   const ItemIndex& index_;
   InterestTracker& tracker_;
   RecommenderConfig config_;

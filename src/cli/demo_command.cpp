@@ -1,7 +1,7 @@
-// `nowrec demo`: real MovieLens users replayed through the InterestTracker. It embeds (or reuses)
-// the ml-latest-small catalog, feeds a few users' ratings in time order, and after each event
-// prints the interests the tracker holds, the top 10 they rank and why, and the latency; then two
-// searches, in English and in Chinese, turn the recommendations at once.
+// `nowrec demo`: real MovieLens users replayed through a Recommender. It embeds (or reuses) the
+// ml-latest-small catalog, feeds a few users' ratings in time order, and after each event prints
+// the interests the tracker holds, the top 10 the Recommender ranks and why, and the latency; then
+// two searches, in English and in Chinese, turn the recommendations at once.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,15 +10,16 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include "cli/catalog_cache.hpp"
 #include "cli/catalog_item_store.hpp"
 #include "cli/commands.hpp"
-#include "cli/demo_ranking.hpp"
 #include "cli/model_locator.hpp"
 #include "nowrec/nowrec.hpp"
 
@@ -44,6 +45,7 @@ struct DemoArgs {
   std::string english = "something like a space adventure with robots";
   std::string chinese = "我想看一部关于太空和机器人的冒险电影";
   float prior_weight = 0.02f;
+  std::string config;                  // a RecommenderConfig JSON file; empty: demo_config()
   double short_term_half_life = 60.0;  // MovieLens users rate a movie every few seconds
   std::size_t top = 10;
   // Per-event work runs on one thread by default: one user's update, rank and search encode
@@ -144,13 +146,59 @@ std::string utc_time(std::int64_t seconds) {
 }
 
 struct Latencies {
-  std::vector<double> update_us, interests_us, rank_us, encode_us;
+  std::vector<double> update_us, recommend_us, encode_us;
 };
 
 double median(std::vector<double> values) {
   if (values.empty()) return 0.0;
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+// The demo's blend without --config: the short-term interest leads (what the user does now);
+// clusters count by their importance relative to the strongest one, between 0.5 and 0.8;
+// long-term is the stable background. Calibration divides each interest's weight by its best
+// cosine with any unseen movie, so that a search text, whose cosines with movie texts run near
+// 0.6, competes fairly with interests made of movie embeddings, whose best cosines run near 0.85.
+RecommenderConfig demo_config(const DemoArgs& args) {
+  if (!args.config.empty()) return RecommenderConfig::load(args.config);
+  RecommenderConfig config;
+  config.short_term = 1.0f;
+  config.long_term = 0.6f;
+  config.clusters = 0.8f;
+  config.clusters_min = 0.5f;
+  config.negative = 0.5f;
+  config.prior = args.prior_weight;
+  config.calibrate = true;
+  config.threads = args.threads;
+  return config;
+}
+
+float dot(std::span<const float> a, std::span<const float> b) {
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// "short-term", "long-term", "interest 2" (the second cluster in the tracker's order), ...
+std::string interest_label(const std::vector<Interest>& interests, std::size_t index) {
+  if (index >= interests.size()) return "-";
+  switch (interests[index].kind) {
+    case InterestKind::ShortTerm:
+      return "short-term";
+    case InterestKind::LongTerm:
+      return "long-term";
+    case InterestKind::Predicted:
+      return "predicted";
+    case InterestKind::Negative:
+      return "negative";
+    case InterestKind::Cluster:
+      break;
+  }
+  const auto clusters =
+      std::count_if(interests.begin(), interests.begin() + std::ptrdiff_t(index) + 1,
+                    [](const Interest& i) { return i.kind == InterestKind::Cluster; });
+  return "interest " + std::to_string(clusters);
 }
 
 // Everything the event loop shares.
@@ -164,13 +212,12 @@ class Demo {
         interactions_(interactions),
         store_(catalog),
         index_(catalog.dim),
-        ranker_(index_),
-        tracker_(tracker_options()) {
+        tracker_(tracker_options()),
+        config_(demo_config(args)) {
     const auto start = Clock::now();
     index_.add(catalog.ids, catalog.embeddings);
     std::printf("index: %zu items, fp32, built in %.1f ms\n", index_.size(),
                 elapsed_us(start) / 1000.0);
-    blend_.prior = args.prior_weight;
   }
 
   void replay_user(const DemoUser& user) {
@@ -187,6 +234,7 @@ class Demo {
     user_ = std::to_string(user.id);
     seen_.clear();
     set_popularity_prior(events[user.warmup].timestamp, user.id);
+    start_recommender(events[user.warmup].timestamp, user.id);
 
     std::unordered_map<std::string, int> genres;
     for (std::size_t i = 0; i < user.warmup; ++i) {
@@ -226,7 +274,6 @@ class Demo {
   }
 
   // A search by the last replayed user: encoded here (to time it), then one tracker event.
-  // A search by the last replayed user: encoded here (to time it), then one tracker event.
   void search(const std::string& text, std::int64_t seconds_later) {
     last_time_ += seconds_later;
     const std::string_view texts[] = {text};
@@ -234,7 +281,7 @@ class Demo {
     const std::vector<float> vector = encoder_.encode(texts);
     const double encode_us = elapsed_us(start);
     start = Clock::now();
-    tracker_.update(
+    recommender_->observe(
         {.user = user_, .item_embedding = vector, .timestamp = last_time_, .action = "search"});
     const double update_us = elapsed_us(start);
     latencies_.encode_us.push_back(encode_us);
@@ -246,23 +293,29 @@ class Demo {
 
   void print_summary() const {
     std::printf(
-        "\n%s\nlatency, median over the events shown: update %.1f us | interests %.1f us | "
-        "rank %.2f ms (%zu items, %d thread(s)) | encode a search %.1f ms\n",
+        "\n%s\nlatency, median over the events shown: update %.1f us | recommend %.2f ms (%zu "
+        "items, %d thread(s)) | encode a search %.1f ms\n",
         std::string(100, '=').c_str(), median(latencies_.update_us),
-        median(latencies_.interests_us), median(latencies_.rank_us) / 1000.0, index_.size(),
-        threads(), median(latencies_.encode_us) / 1000.0);
+        median(latencies_.recommend_us) / 1000.0, index_.size(), threads(),
+        median(latencies_.encode_us) / 1000.0);
+    const RecommenderConfig& c = config_;
     std::printf(
         "\nHow to read this. Each rating updates the user's interests in the InterestTracker:\n"
         "short-term (half-life %.0f s), long-term (30 days), up to 4 distinct interests (7 days)\n"
         "and a negative one (1 day). A rating r weighs 0.5 r - 1.4 (5 -> 1.1, 3 -> 0.1, 2.5 or\n"
-        "less: negative), a search 4. An unseen movie scores the best over the interests of\n"
-        "rank weight x cosine, where rank weight = kind weight (short-term %.1f, long-term %.1f,\n"
-        "interests %.1f-%.1f by importance) / the interest's best cosine with any unseen movie,\n"
-        "minus %.1f x cosine with the negative interest, plus %.2f x log(1 + ratings the movie "
-        "had\n"
-        "from other users before). 'from' names the interest that gave the score.\n",
-        args_.short_term_half_life, blend_.short_term, blend_.long_term, blend_.cluster_min,
-        blend_.cluster_max, blend_.negative, blend_.prior);
+        "less: negative), a search 4. Recommender::recommend scores an unseen movie by the best\n"
+        "over the interests of rank weight x cosine, where rank weight = kind weight (short-term\n"
+        "%.1f, long-term %.1f, interests %.1f-%.1f by importance)%s,\n"
+        "minus %.1f x the negative interest's weight x cosine with it, plus %.2f x log(1 + "
+        "ratings\n"
+        "the movie had from other users before)",
+        args_.short_term_half_life, c.short_term, c.long_term, c.clusters_min, c.clusters,
+        c.calibrate ? " / its best cosine with any unseen movie" : "", c.negative, c.prior);
+    if (c.co_visitation > 0.0f) {
+      std::printf(",\nplus %.2f x log(1 + the movie's co-visitation votes from the recent ratings)",
+                  c.co_visitation);
+    }
+    std::printf(". 'from' names the interest that gave the score.\n");
   }
 
  private:
@@ -272,8 +325,9 @@ class Demo {
   };
 
   int threads() const {
-    return args_.threads > 0 ? args_.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return config_.threads > 0
+               ? config_.threads
+               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
 
   InterestTrackerOptions tracker_options() const {
@@ -287,11 +341,11 @@ class Demo {
   }
 
   void apply_rating(const Interaction& rating) {
-    tracker_.update({.user = user_,
-                     .timestamp = rating.timestamp,
-                     .item = rating.item,
-                     .action = "rate",
-                     .value = rating.rating});
+    recommender_->observe({.user = user_,
+                           .timestamp = rating.timestamp,
+                           .item = rating.item,
+                           .action = "rate",
+                           .value = rating.rating});
     seen_.push_back(rating.item);
   }
 
@@ -314,54 +368,82 @@ class Demo {
     }
   }
 
+  // A fresh Recommender for the next user. With co-visitation on, its graph first learns the
+  // other users' ratings before `until`, each user's in time order, as a live service would have.
+  void start_recommender(std::int64_t until, std::int64_t user) {
+    recommender_ = std::make_unique<Recommender>(index_, tracker_, config_);
+    CoVisitation* graph = recommender_->co_visitation();
+    if (graph == nullptr) return;
+    std::vector<const Interaction*> earlier;
+    for (const Interaction& row : interactions_) {
+      if (row.timestamp < until && row.user != user && store_.contains(row.item)) {
+        earlier.push_back(&row);
+      }
+    }
+    std::sort(earlier.begin(), earlier.end(), [](const Interaction* a, const Interaction* b) {
+      return std::tie(a->user, a->timestamp) < std::tie(b->user, b->timestamp);
+    });
+    const std::size_t window = graph->options().pair_distance;
+    std::vector<std::int64_t> previous;
+    for (std::size_t i = 0; i < earlier.size(); ++i) {
+      if (i > 0 && earlier[i]->user != earlier[i - 1]->user) previous.clear();
+      graph->add(previous, earlier[i]->item, earlier[i]->timestamp);
+      previous.push_back(earlier[i]->item);
+      if (previous.size() > window) previous.erase(previous.begin());
+    }
+    const CoVisitationStats stats = graph->stats();
+    std::printf(
+        "co-visitation: %zu ratings of other users before the first shown event, %zu "
+        "items, %zu edges\n",
+        earlier.size(), stats.items, stats.edges);
+  }
+
   // The interests, the top movies with the reason for each, and where `next` (the user's next
   // real rating, if any) ranks.
   void show(const std::string& title, std::int64_t now, EventTimes times, const Interaction* next) {
-    auto start = Clock::now();
+    const RecommendRequest request{.k = std::min(args_.top, index_.size()), .exclude = seen_};
+    const auto start = Clock::now();
+    recommender_->recommend(user_, now, request, result_);
+    const double recommend_us = elapsed_us(start);
+    if (times.update_us > 0.0) latencies_.recommend_us.push_back(recommend_us);
     const std::vector<Interest> interests = tracker_.interests(user_, now);
-    const double interests_us = elapsed_us(start);
-    start = Clock::now();
-    InterestQuery query(interests, blend_);
-    std::vector<ScoredItem> top;
-    if (!query.empty()) {
-      query.calibrate(ranker_, seen_, args_.threads);
-      top = ranker_.rank(query.request(seen_), {.k = args_.top, .threads = args_.threads});
-    }
-    const double rank_us = elapsed_us(start);
-    if (times.update_us > 0.0) {
-      latencies_.interests_us.push_back(interests_us);
-      latencies_.rank_us.push_back(rank_us);
-    }
 
     std::printf("\n[user %s] %s\n", user_.c_str(), title.c_str());
     std::printf("  latency: ");
     if (times.encode_us >= 0.0) std::printf("encode %.1f ms | ", times.encode_us / 1000.0);
     if (times.update_us > 0.0) std::printf("update %.1f us | ", times.update_us);
-    std::printf("interests %.1f us | rank %.2f ms (%zu items, %zu seen excluded)\n", interests_us,
-                rank_us / 1000.0, index_.size(), seen_.size());
-    print_interests(query);
-    if (top.empty()) {
-      std::printf("  no positive interest yet: nothing to rank\n");
-      return;
+    std::printf("recommend %.2f ms (%zu items, %zu seen excluded)\n", recommend_us / 1000.0,
+                index_.size(), seen_.size());
+    print_interests(interests);
+    const bool co_visiting = config_.co_visitation > 0.0f;
+    std::printf("  %-4s%-46s %6s  %-11s %6s %6s %6s%s\n", "top", "movie", "score", "from", "cosine",
+                "-neg", "+pop", co_visiting ? "  +covis  co-visited with" : "");
+    for (std::size_t i = 0; i < result_.items.size(); ++i) {
+      const Recommendation& r = result_.items[i];
+      const CatalogItem& item = *store_.item(r.item);
+      const std::string from = r.signal == Signal::CoVisitation ? "co-visits"
+                               : r.signal == Signal::Prior
+                                   ? "popularity"
+                                   : interest_label(interests, r.interest_index);
+      std::printf("  %2zu  %s %6.3f  %-11s %6.3f %6.3f %6.3f", i + 1, fit(item.title, 46).c_str(),
+                  r.score, from.c_str(), r.interest_match, 0.0f - r.negative_score, r.prior_score);
+      if (co_visiting) {
+        std::printf("  %6.3f  %s", r.co_visitation_score,
+                    r.co_visited_with >= 0
+                        ? shorten(store_.item(r.co_visited_with)->title, 36).c_str()
+                        : "-");
+      }
+      std::printf("\n");
     }
-    std::printf("  %-4s%-46s %6s  %-11s %6s %6s %6s\n", "top", "movie", "score", "from", "cosine",
-                "-neg", "+pop");
-    for (std::size_t i = 0; i < top.size(); ++i) {
-      const CatalogItem& item = *store_.item(top[i].id);
-      const auto why = query.explain(store_.embedding(top[i].id), prior_of_.at(top[i].id));
-      std::printf("  %2zu  %s %6.3f  %-11s %6.3f %6.3f %6.3f\n", i + 1, fit(item.title, 46).c_str(),
-                  top[i].score, query.interests()[why.interest].label.c_str(), why.match,
-                  why.negative, why.prior);
-    }
-    if (next != nullptr) print_next_rank(query.request(seen_), *next);
+    if (next != nullptr) print_next_rank(now, *next);
   }
 
-  void print_interests(const InterestQuery& query) const {
+  void print_interests(const std::vector<Interest>& interests) const {
     const auto recent = tracker_.recent_events(user_);
     std::printf(
         "  interests: tracker weight, rank weight (kind / best cosine), nearest recent movies\n");
-    for (const BlendedInterest& interest : query.interests()) {
-      if (interest.tracker_weight <= 0.0f) continue;
+    for (const RankedInterest& ranked : result_.interests) {
+      const Interest& interest = interests.at(ranked.index);
       std::vector<std::pair<float, std::int64_t>> near;
       std::set<std::int64_t> done;
       for (const RecentEvent& event : recent) {
@@ -376,14 +458,14 @@ class Demo {
         text += (i > 0 ? ", " : "") + shorten(store_.item(near[i].second)->title, 36) + part;
       }
       char weights[64];
-      if (interest.kind == InterestKind::Negative) {
-        std::snprintf(weights, sizeof weights, "-%.2f", interest.rank_weight);
+      if (ranked.kind == InterestKind::Negative) {
+        std::snprintf(weights, sizeof weights, "-%.2f", ranked.weight);
       } else {
-        std::snprintf(weights, sizeof weights, "%.2f (%.2f / %.2f)", interest.rank_weight,
-                      interest.kind_weight, interest.best_match);
+        std::snprintf(weights, sizeof weights, "%.2f (%.2f / %.2f)", ranked.weight,
+                      ranked.kind_weight, ranked.best_match);
       }
-      std::printf("    %-11s %6.2f  %-19s %s\n", interest.label.c_str(), interest.tracker_weight,
-                  weights, text.c_str());
+      std::printf("    %-11s %6.2f  %-19s %s\n", interest_label(interests, ranked.index).c_str(),
+                  ranked.tracker_weight, weights, text.c_str());
     }
   }
 
@@ -403,11 +485,12 @@ class Demo {
         count, encoding.ids.size());
   }
 
-  void print_next_rank(const RankRequest& request, const Interaction& next) const {
-    const std::size_t candidates = index_.size();
-    const auto all = ranker_.rank(request, {.k = candidates, .threads = args_.threads});
+  // Where the user's next real rating ranks among all unseen movies.
+  void print_next_rank(std::int64_t now, const Interaction& next) const {
+    const RecommendRequest request{.k = index_.size(), .exclude = seen_, .explain = false};
+    const std::vector<Recommendation> all = recommender_->recommend(user_, now, request);
     const auto found = std::find_if(all.begin(), all.end(),
-                                    [&](const ScoredItem& item) { return item.id == next.item; });
+                                    [&](const Recommendation& r) { return r.item == next.item; });
     const CatalogItem& item = *store_.item(next.item);
     if (found == all.end()) {
       std::printf("  next rating (%.1f): %s, already seen\n", *next.rating, item.title.c_str());
@@ -423,9 +506,10 @@ class Demo {
   const std::vector<Interaction>& interactions_;
   CatalogItemStore store_;
   ItemIndex index_;
-  Ranker ranker_;
   InterestTracker tracker_;
-  InterestBlend blend_;
+  RecommenderConfig config_;
+  std::unique_ptr<Recommender> recommender_;
+  RecommendResult result_;
   std::string user_;
   std::vector<std::int64_t> seen_;
   std::vector<float> priors_;
@@ -511,6 +595,10 @@ void add_demo_command(CLI::App& app, int& exit_status) {
   command->add_option("--chinese", args->chinese, "Chinese search after that ('' none)");
   command->add_option("--prior-weight", args->prior_weight,
                       "Weight of the popularity prior (default 0.02; 0 turns it off)");
+  command->add_option("--config", args->config,
+                      "RecommenderConfig JSON (docs/recommender.md) in place of the demo's blend; "
+                      "a co_visitation weight above 0 builds the graph from the other users' "
+                      "earlier ratings (--prior-weight and --threads are then the file's)");
   command->add_option("--short-term-half-life", args->short_term_half_life, "Seconds (default 60)");
   command->add_option("--top", args->top, "Recommendations shown (default 10)");
   command

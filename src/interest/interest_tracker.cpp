@@ -2,6 +2,7 @@
 #include "nowrec/interest_tracker.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -251,14 +252,26 @@ void require_not_before_last(const UserState& state, std::string_view user, std:
   }
 }
 
-Interest make_interest(InterestKind kind, float weight, std::vector<float> vector) {
+// Scales `vector` to unit length (a zero vector stays zero).
+void normalize(std::span<float> vector) {
   float norm = 0.0f;
   for (float x : vector) norm += x * x;
   norm = std::sqrt(norm);
   if (norm > 0.0f) {
     for (float& x : vector) x /= norm;
   }
-  return Interest{kind, weight, std::move(vector)};
+}
+
+// The next slot of `out` past `used`, reusing an element (and its vector's capacity) left from
+// an earlier call.
+Interest& next_slot(std::vector<Interest>& out, std::size_t& used, InterestKind kind, float weight,
+                    std::size_t dim) {
+  if (used == out.size()) out.emplace_back();
+  Interest& slot = out[used++];
+  slot.kind = kind;
+  slot.weight = weight;
+  slot.vector.resize(dim);
+  return slot;
 }
 
 }  // namespace
@@ -277,36 +290,58 @@ std::optional<std::vector<float>> InterestTracker::short_term_interest(std::stri
 }
 
 std::vector<Interest> InterestTracker::interests(std::string_view user, std::int64_t now) const {
+  std::vector<Interest> result;
+  interests(user, now, result);
+  return result;
+}
+
+void InterestTracker::interests(std::string_view user, std::int64_t now,
+                                std::vector<Interest>& out) const {
+  out.resize(fill_interests(user, now, out));
+}
+
+std::size_t InterestTracker::fill_interests(std::string_view user, std::int64_t now,
+                                            std::vector<Interest>& out) const {
   const std::size_t dim = impl_->options.dim;
   const auto& layout = impl_->layout;
   const auto& decay = impl_->decay;
-  std::vector<Interest> result;
-  std::vector<RecentEvent> recent;
+  const NextInterestModel* model = impl_->options.next_interest_model;
+  thread_local std::vector<RecentEvent> recent;
+  recent.clear();
+  std::size_t used = 0;
   {
     const interest::StoredUserKey stored(impl_->options, user);
     const interest::Shard& shard = impl_->shard_of(stored.view());
     const std::lock_guard lock(shard.mutex);
     const auto it = shard.users.find(stored.view());
-    if (it == shard.users.end()) return result;
+    if (it == shard.users.end()) return 0;
     const UserState& state = it->second;
     require_not_before_last(state, user, now);
     auto add = [&](InterestKind kind, Group group, std::size_t cluster) {
-      std::vector<float> vector(dim);
-      interest::read_vector(state, layout, decay, group, cluster, now, vector);
-      result.push_back(
-          make_interest(kind, interest::read_weight(state, layout, decay, group, cluster, now),
-                        std::move(vector)));
+      Interest& slot = next_slot(
+          out, used, kind, interest::read_weight(state, layout, decay, group, cluster, now), dim);
+      interest::read_vector(state, layout, decay, group, cluster, now, slot.vector);
+      normalize(slot.vector);
     };
     add(InterestKind::ShortTerm, interest::kShort, 0);
     add(InterestKind::LongTerm, interest::kLong, 0);
-    std::vector<std::size_t> order(state.clusters);
-    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    // Clusters, most important first (a stable order: equal importances keep their slots). An
+    // insertion sort: there are at most 255, and std::stable_sort would allocate.
+    std::array<std::uint8_t, 256> order;
     const float* importance = interest::importances(state, layout);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return importance[a] > importance[b]; });
-    for (std::size_t k : order) add(InterestKind::Cluster, interest::kClusters, k);
+    for (std::size_t k = 0; k < state.clusters; ++k) {
+      std::size_t at = k;
+      while (at > 0 && importance[order[at - 1]] < importance[k]) {
+        order[at] = order[at - 1];
+        --at;
+      }
+      order[at] = static_cast<std::uint8_t>(k);
+    }
+    for (std::size_t k = 0; k < state.clusters; ++k) {
+      add(InterestKind::Cluster, interest::kClusters, order[k]);
+    }
     add(InterestKind::Negative, interest::kNegative, 0);
-    if (impl_->options.next_interest_model) {
+    if (model != nullptr) {
       const interest::WindowEntry* entries = interest::window_entries(state, layout);
       for (std::size_t i = 0; i < state.window_size; ++i) {
         const auto& e = entries[(state.window_start + i) % layout.window];
@@ -318,38 +353,45 @@ std::vector<Interest> InterestTracker::interests(std::string_view user, std::int
       }
     }
   }
-  if (const NextInterestModel* model = impl_->options.next_interest_model) {
-    std::vector<float> vector(dim);
-    const std::optional<float> weight = model->predict(user, recent, now, vector);
+  if (model != nullptr) {
+    Interest& predicted = next_slot(out, used, InterestKind::Predicted, 0.0f, dim);
+    const std::optional<float> weight = model->predict(user, recent, now, predicted.vector);
     if (weight) {
       if (!std::isfinite(*weight)) invalid("the next-interest model returned a non-finite weight");
-      require_finite(vector, "the next-interest model's prediction");
+      require_finite(predicted.vector, "the next-interest model's prediction");
+      predicted.weight = *weight;
+      normalize(predicted.vector);
       // Predicted goes just before the negative-feedback vector, which stays last.
-      result.insert(result.end() - 1,
-                    make_interest(InterestKind::Predicted, *weight, std::move(vector)));
+      std::swap(out[used - 2], out[used - 1]);
+    } else {
+      --used;
     }
   }
-  return result;
+  return used;
 }
 
 std::vector<RecentEvent> InterestTracker::recent_events(std::string_view user) const {
   std::vector<RecentEvent> recent;
+  recent_events(user, recent);
+  return recent;
+}
+
+void InterestTracker::recent_events(std::string_view user, std::vector<RecentEvent>& out) const {
+  out.clear();
   const interest::StoredUserKey stored(impl_->options, user);
   const interest::Shard& shard = impl_->shard_of(stored.view());
   const std::lock_guard lock(shard.mutex);
   const auto it = shard.users.find(stored.view());
-  if (it == shard.users.end()) return recent;
+  if (it == shard.users.end()) return;
   const UserState& state = it->second;
   const interest::WindowEntry* entries = interest::window_entries(state, impl_->layout);
-  recent.reserve(state.window_size);
   for (std::size_t i = 0; i < state.window_size; ++i) {
     const auto& e = entries[(state.window_start + i) % impl_->layout.window];
-    recent.push_back(RecentEvent{e.item, state.first_timestamp + e.time_offset,
-                                 e.action == interest::kNoAction
-                                     ? std::string_view()
-                                     : std::string_view(impl_->options.actions[e.action].name)});
+    out.push_back(RecentEvent{e.item, state.first_timestamp + e.time_offset,
+                              e.action == interest::kNoAction
+                                  ? std::string_view()
+                                  : std::string_view(impl_->options.actions[e.action].name)});
   }
-  return recent;
 }
 
 std::optional<UserStats> InterestTracker::user_stats(std::string_view user) const {

@@ -4,60 +4,133 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
 #include "ranker/scan.hpp"
+#include "ranker/workspace.hpp"
 
 namespace nowrec {
 namespace {
 
-void check_vector(std::span<const float> values, std::size_t dim, const std::string& what) {
+// A thread's workspace is freed after a call that leaves it holding more than this (thousands of
+// queries in one batch, say), so one large call does not pin its buffers on that thread for good.
+// One request with a few interests, or a batch of 64 queries at k = 100, holds far less.
+constexpr std::size_t kKeptWorkspaceBytes = std::size_t(64) << 20;
+
+// The calling thread's workspace. rank() never calls itself, so one per thread is enough.
+ranker::Workspace& thread_workspace() {
+  thread_local ranker::Workspace workspace;
+  return workspace;
+}
+
+// `what()` names the value; it is called only to build an error message.
+template <class What>
+void check_vector(std::span<const float> values, std::size_t dim, const What& what) {
   if (values.size() != dim) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what + " has " +
+    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what() + " has " +
                                                 std::to_string(values.size()) +
                                                 " values, expected dim " + std::to_string(dim));
   }
   for (std::size_t j = 0; j < dim; ++j) {
     if (!std::isfinite(values[j])) {
       throw Error(ErrorCode::InvalidArgument,
-                  "Ranker: " + what + " has a non-finite value at position " + std::to_string(j));
+                  "Ranker: " + what() + " has a non-finite value at position " + std::to_string(j));
     }
   }
 }
 
-void check_weight(float weight, const std::string& what) {
+template <class What>
+void check_weight(float weight, const What& what) {
   if (!std::isfinite(weight)) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what + " is not finite");
+    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what() + " is not finite");
   }
 }
 
-// Owns the id sets and boost tables the scan's ScanUser entries point to.
-struct RequestFilters {
-  std::vector<std::unordered_set<std::int64_t>> sets;
-  std::vector<std::unordered_map<std::int64_t, float>> boosts;
-};
+// Empties the workspace for `requests`, keeping its capacity, and reserves the id, boost and
+// category storage for all of them: ScanUser spans point into it, so it must not move while the
+// users are added.
+void prepare(std::span<const RankRequest> requests, ranker::Workspace& workspace) {
+  workspace.plan.vectors.clear();
+  workspace.plan.users.clear();
+  workspace.filter_ids.clear();
+  workspace.boosts.clear();
+  workspace.categories.clear();
+  std::size_t ids = 0, boosts = 0, categories = 0;
+  for (const RankRequest& request : requests) {
+    ids += request.exclude.size() + request.allow.size();
+    boosts += request.boosts.size();
+    categories += request.categories.size();
+  }
+  workspace.plan.users.reserve(requests.size());
+  workspace.filter_ids.reserve(ids);
+  workspace.boosts.reserve(boosts);
+  workspace.categories.reserve(categories);
+}
+
+// Appends `ids` to `storage` (reserved by prepare()), sorted and without repeats; returns them.
+std::span<const std::int64_t> append_id_set(std::span<const std::int64_t> ids,
+                                            std::vector<std::int64_t>& storage) {
+  const std::size_t first = storage.size();
+  storage.insert(storage.end(), ids.begin(), ids.end());
+  std::sort(storage.begin() + std::ptrdiff_t(first), storage.end());
+  storage.erase(std::unique(storage.begin() + std::ptrdiff_t(first), storage.end()), storage.end());
+  return {storage.data() + first, storage.size() - first};
+}
+
+// Appends one entry per id that `boosts` names to workspace.boosts (reserved by prepare()), sorted
+// by id, holding the sum of that id's boosts added in the order the request gives them, from 0;
+// raises max_boost to the largest sum. Returns the entries.
+std::span<const ItemBoost> append_boost_table(std::span<const ItemBoost> boosts,
+                                              ranker::Workspace& workspace, float& max_boost) {
+  std::vector<ranker::BoostPosition>& order = workspace.boost_order;
+  order.clear();
+  for (std::size_t b = 0; b < boosts.size(); ++b) order.push_back({boosts[b].id, b});
+  std::sort(order.begin(), order.end(),
+            [](const ranker::BoostPosition& a, const ranker::BoostPosition& b) {
+              return a.id != b.id ? a.id < b.id : a.position < b.position;
+            });
+  std::vector<ItemBoost>& table = workspace.boosts;
+  const std::size_t first = table.size();
+  for (std::size_t i = 0; i < order.size();) {
+    const std::int64_t id = order[i].id;
+    float sum = 0.0f;
+    for (; i < order.size() && order[i].id == id; ++i) sum += boosts[order[i].position].score;
+    table.push_back({id, sum});
+    max_boost = std::max(max_boost, sum);
+  }
+  return {table.data() + first, table.size() - first};
+}
 
 void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
-              Aggregation aggregation, ranker::ScanPlan& plan, RequestFilters& filters) {
-  const std::string name = "request " + std::to_string(index);
+              Aggregation aggregation, ranker::Workspace& workspace) {
+  const auto name = [index] { return "request " + std::to_string(index); };
   if (request.query.empty() == request.interests.empty()) {
     throw Error(ErrorCode::InvalidArgument,
-                "Ranker: " + name + " must give exactly one of query and interests");
+                "Ranker: " + name() + " must give exactly one of query and interests");
   }
-  if (request.query.empty() == false) check_vector(request.query, dim, name + " query");
+  if (request.query.empty() == false) {
+    check_vector(request.query, dim, [&] { return name() + " query"; });
+  }
   for (std::size_t i = 0; i < request.interests.size(); ++i) {
-    const std::string interest = name + " interest " + std::to_string(i);
+    const auto interest = [&] { return name() + " interest " + std::to_string(i); };
     check_vector(request.interests[i].vector, dim, interest);
-    check_weight(request.interests[i].weight, interest + " weight");
+    check_weight(request.interests[i].weight, [&] { return interest() + " weight"; });
   }
   const bool has_negative = !request.negative.empty() && request.negative_weight != 0.0f;
-  if (!request.negative.empty()) check_vector(request.negative, dim, name + " negative");
-  check_weight(request.negative_weight, name + " negative_weight");
-  check_weight(request.prior_weight, name + " prior_weight");
+  if (!request.negative.empty()) {
+    check_vector(request.negative, dim, [&] { return name() + " negative"; });
+  }
+  check_weight(request.negative_weight, [&] { return name() + " negative_weight"; });
+  check_weight(request.prior_weight, [&] { return name() + " prior_weight"; });
+  for (std::size_t b = 0; b < request.boosts.size(); ++b) {
+    check_weight(request.boosts[b].score, [&] {
+      return name() + " boost " + std::to_string(b) + " (item " +
+             std::to_string(request.boosts[b].id) + ")";
+    });
+  }
 
+  ranker::ScanPlan& plan = workspace.plan;
   ranker::ScanUser user;
   user.first_vector = plan.vectors.size() / dim;
   const std::size_t start = plan.vectors.size();
@@ -87,28 +160,20 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
       for (float x : request.negative) plan.vectors.push_back(-request.negative_weight * x);
     }
   }
-  if (!request.exclude.empty()) {
-    user.exclude = &filters.sets.emplace_back(request.exclude.begin(), request.exclude.end());
-  }
-  if (!request.allow.empty()) {
-    user.allow = &filters.sets.emplace_back(request.allow.begin(), request.allow.end());
-  }
+  if (!request.exclude.empty()) user.exclude = append_id_set(request.exclude, workspace.filter_ids);
+  if (!request.allow.empty()) user.allow = append_id_set(request.allow, workspace.filter_ids);
   user.prior_weight = request.prior_weight;
   if (!request.boosts.empty()) {
-    auto& table = filters.boosts.emplace_back();
-    table.reserve(request.boosts.size());
-    for (std::size_t b = 0; b < request.boosts.size(); ++b) {
-      const ItemBoost& boost = request.boosts[b];
-      check_weight(boost.score, name + " boost " + std::to_string(b) + " (item " +
-                                    std::to_string(boost.id) + ")");
-      table[boost.id] += boost.score;
-    }
-    for (const auto& [id, score] : table) user.max_boost = std::max(user.max_boost, score);
-    user.boosts = &table;
+    user.boosts = append_boost_table(request.boosts, workspace, user.max_boost);
   }
-  user.categories.assign(request.categories.begin(), request.categories.end());
-  std::sort(user.categories.begin(), user.categories.end());
-  plan.users.push_back(std::move(user));
+  if (!request.categories.empty()) {
+    std::vector<std::uint32_t>& categories = workspace.categories;
+    const std::size_t first = categories.size();
+    categories.insert(categories.end(), request.categories.begin(), request.categories.end());
+    std::sort(categories.begin() + std::ptrdiff_t(first), categories.end());
+    user.categories = {categories.data() + first, categories.size() - first};
+  }
+  plan.users.push_back(user);
 }
 
 }  // namespace
@@ -137,15 +202,14 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   if (requests.empty()) return;
   const bool mmr = options.mmr_lambda < 1.0f;
 
-  ranker::ScanPlan plan;
-  RequestFilters filters;
-  // Reserved so the pointers ScanUser keeps into it stay valid.
-  filters.sets.reserve(2 * requests.size());
-  filters.boosts.reserve(requests.size());
-  plan.users.reserve(requests.size());
+  // Everything below works in the thread's workspace: cleared, not freed, so a call shaped like
+  // an earlier one on this thread allocates nothing.
+  ranker::Workspace& workspace = thread_workspace();
+  prepare(requests, workspace);
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    add_user(requests[i], i, snapshot->dim, options.aggregation, plan, filters);
+    add_user(requests[i], i, snapshot->dim, options.aggregation, workspace);
   }
+  ranker::ScanPlan& plan = workspace.plan;
   plan.keep = k;
   if (mmr) {
     const std::size_t pool = options.mmr_candidates != 0 ? options.mmr_candidates : 4 * k;
@@ -154,19 +218,19 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   plan.threads = encoder::resolve_thread_count(options.threads);
   plan.matmul_min_queries = std::max<std::size_t>(1, options.matmul_min_queries);
 
-  std::vector<std::vector<ranker::Candidate>> best;
   {
     // oneDNN's sgemm reads this thread count when the scan's own team is a single thread.
     const encoder::OmpThreadsGuard threads(plan.threads);
-    best = ranker::scan(*snapshot, plan);
+    ranker::scan(*snapshot, plan, workspace.scan);
   }
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    std::vector<ranker::Candidate> chosen =
-        mmr ? ranker::select_mmr(*snapshot, best[i], k, options.mmr_lambda) : best[i];
+    std::span<const ranker::Candidate> chosen = workspace.scan.best[i];
+    if (mmr) chosen = ranker::select_mmr(*snapshot, chosen, k, options.mmr_lambda, workspace.mmr);
     const std::size_t n = std::min(k, chosen.size());
     for (std::size_t j = 0; j < n; ++j) results[i * k + j] = {chosen[j].id, chosen[j].score};
     counts[i] = n;
   }
+  if (workspace.capacity_bytes() > kKeptWorkspaceBytes) workspace.release();
 }
 
 std::vector<ScoredItem> Ranker::rank(const RankRequest& request, const RankOptions& options) const {

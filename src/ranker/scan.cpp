@@ -23,17 +23,23 @@ constexpr std::size_t kMatmulBlockRows = 1024;
 // The score buffer of one matmul block is capped at this many floats (16 MiB).
 constexpr std::size_t kMatmulMaxScores = std::size_t(1) << 22;
 
-struct Block {
-  std::uint32_t segment;
-  std::uint32_t first;
-  std::uint32_t rows;
-};
+bool contains(std::span<const std::int64_t> sorted_ids, std::int64_t id) {
+  return std::binary_search(sorted_ids.begin(), sorted_ids.end(), id);
+}
+
+// The entry for `id` in a boost table sorted by id, or null.
+const ItemBoost* find_boost(std::span<const ItemBoost> sorted_boosts, std::int64_t id) {
+  const auto found = std::lower_bound(
+      sorted_boosts.begin(), sorted_boosts.end(), id,
+      [](const ItemBoost& boost, std::int64_t wanted) { return boost.id < wanted; });
+  return found != sorted_boosts.end() && found->id == id ? &*found : nullptr;
+}
 
 bool passes_filters(const ScanUser& user, const Segment& segment, std::size_t row) {
   if (segment.available[row] == 0) return false;
   const std::int64_t id = segment.ids[row];
-  if (user.exclude != nullptr && user.exclude->contains(id)) return false;
-  if (user.allow != nullptr && !user.allow->contains(id)) return false;
+  if (!user.exclude.empty() && contains(user.exclude, id)) return false;
+  if (!user.allow.empty() && !contains(user.allow, id)) return false;
   if (!user.categories.empty()) {
     for (std::uint32_t category : segment.categories_of(row)) {
       if (std::binary_search(user.categories.begin(), user.categories.end(), category)) {
@@ -45,18 +51,14 @@ bool passes_filters(const ScanUser& user, const Segment& segment, std::size_t ro
   return true;
 }
 
-// Everything one thread needs, allocated before the parallel loop so it never allocates.
-struct ThreadState {
-  std::vector<TopK> best;
-  std::vector<float> scores;
-  std::vector<float> combined;
-  std::vector<float> widened;
-};
-
 class Scanner {
  public:
-  Scanner(const Snapshot& snapshot, const ScanPlan& plan)
-      : snapshot_(snapshot), plan_(plan), kernels_(cpu::kernels()), dim_(snapshot.dim) {
+  Scanner(const Snapshot& snapshot, const ScanPlan& plan, ScanScratch& scratch)
+      : snapshot_(snapshot),
+        plan_(plan),
+        scratch_(scratch),
+        kernels_(cpu::kernels()),
+        dim_(snapshot.dim) {
     vector_count_ = plan.vectors.size() / dim_;
     use_matmul_ = vector_count_ >= plan.matmul_min_queries;
     block_rows_ = kFusedBlockRows;
@@ -66,53 +68,73 @@ class Scanner {
     use_bf16_dp_ = !use_matmul_ && snapshot.storage == StorageType::BF16 &&
                    kernels_.score_rows_bf16_dp != nullptr && cpu::cpu_has_avx512_bf16();
     if (use_bf16_dp_) {
-      split_queries_.resize(2 * plan.vectors.size());
+      scratch.split_queries.resize(2 * plan.vectors.size());
       for (std::size_t v = 0; v < vector_count_; ++v) {
-        split_to_bf16(plan.vectors.data() + v * dim_, dim_, split_queries_.data() + 2 * v * dim_);
+        split_to_bf16(plan.vectors.data() + v * dim_, dim_,
+                      scratch.split_queries.data() + 2 * v * dim_);
       }
     }
+    scratch.blocks.clear();
     for (std::size_t s = 0; s < snapshot.segments.size(); ++s) {
       const std::size_t rows = snapshot.segments[s]->rows;
       for (std::size_t first = 0; first < rows; first += block_rows_) {
-        blocks_.push_back({std::uint32_t(s), std::uint32_t(first),
-                           std::uint32_t(std::min(block_rows_, rows - first))});
+        scratch.blocks.push_back({std::uint32_t(s), std::uint32_t(first),
+                                  std::uint32_t(std::min(block_rows_, rows - first))});
       }
     }
   }
 
-  std::vector<std::vector<Candidate>> run() {
-    const int threads = std::max(1, std::min<int>(plan_.threads, static_cast<int>(blocks_.size())));
-    std::vector<ThreadState> states(threads);
-    for (ThreadState& state : states) {
-      state.best.assign(plan_.users.size(), TopK(plan_.keep));
+  void run() {
+    const std::vector<ScanBlock>& blocks = scratch_.blocks;
+    const std::size_t user_count = plan_.users.size();
+    const int threads = std::max(1, std::min<int>(plan_.threads, static_cast<int>(blocks.size())));
+    // Grown, never shrunk: a TopK or buffer left by an earlier call keeps its storage.
+    std::vector<ScanThreadState>& states = scratch_.threads;
+    if (states.size() < std::size_t(threads)) states.resize(std::size_t(threads));
+    for (int t = 0; t < threads; ++t) {
+      ScanThreadState& state = states[std::size_t(t)];
+      if (state.best.size() < user_count) state.best.resize(user_count);
+      for (std::size_t u = 0; u < user_count; ++u) state.best[u].reset(plan_.keep);
+      // A block writes every score and combined value it reads first, so what these buffers
+      // held before does not matter.
       state.scores.resize(vector_count_ * block_rows_);
       state.combined.resize(block_rows_);
       if (use_matmul_ && snapshot_.storage != StorageType::F32) {
         state.widened.resize(block_rows_ * dim_);
       }
     }
-    const auto block_count = static_cast<std::ptrdiff_t>(blocks_.size());
+    const auto block_count = static_cast<std::ptrdiff_t>(blocks.size());
+    if (threads == 1) {
+      // The same blocks in the same order without a parallel region: libgomp would allocate a
+      // one-thread team for it on every call.
+      for (const ScanBlock& block : blocks) {
+        score_block(block, states[0]);
+        select_block(block, states[0]);
+      }
+    } else {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (std::ptrdiff_t b = 0; b < block_count; ++b) {
-      ThreadState& state = states[omp_get_thread_num()];
-      const Block& block = blocks_[b];
-      score_block(block, state);
-      select_block(block, state);
+      for (std::ptrdiff_t b = 0; b < block_count; ++b) {
+        ScanThreadState& state = states[omp_get_thread_num()];
+        const ScanBlock& block = blocks[std::size_t(b)];
+        score_block(block, state);
+        select_block(block, state);
+      }
     }
-    std::vector<std::vector<Candidate>> result(plan_.users.size());
-    for (std::size_t u = 0; u < plan_.users.size(); ++u) {
-      for (const ThreadState& state : states) {
-        const auto& items = state.best[u].items();
+    std::vector<std::vector<Candidate>>& result = scratch_.best;
+    if (result.size() < user_count) result.resize(user_count);
+    for (std::size_t u = 0; u < user_count; ++u) {
+      result[u].clear();
+      for (int t = 0; t < threads; ++t) {
+        const auto& items = states[std::size_t(t)].best[u].items();
         result[u].insert(result[u].end(), items.begin(), items.end());
       }
       std::sort(result[u].begin(), result[u].end(), ranks_before);
       if (result[u].size() > plan_.keep) result[u].resize(plan_.keep);
     }
-    return result;
   }
 
  private:
-  void score_block(const Block& block, ThreadState& state) const {
+  void score_block(const ScanBlock& block, ScanThreadState& state) const {
     const Segment& segment = *snapshot_.segments[block.segment];
     const std::size_t value_bytes = bytes_per_value(snapshot_.storage);
     const std::byte* rows = segment.vectors + std::size_t(block.first) * dim_ * value_bytes;
@@ -140,7 +162,7 @@ class Scanner {
         return;
       case StorageType::BF16:
         if (use_bf16_dp_) {
-          kernels_.score_rows_bf16_dp(split_queries_.data(), vector_count_,
+          kernels_.score_rows_bf16_dp(scratch_.split_queries.data(), vector_count_,
                                       reinterpret_cast<const std::uint16_t*>(rows), block.rows,
                                       dim_, scores);
         } else {
@@ -156,7 +178,7 @@ class Scanner {
     }
   }
 
-  void select_block(const Block& block, ThreadState& state) const {
+  void select_block(const ScanBlock& block, ScanThreadState& state) const {
     const Segment& segment = *snapshot_.segments[block.segment];
     for (std::size_t u = 0; u < plan_.users.size(); ++u) {
       const ScanUser& user = plan_.users[u];
@@ -187,10 +209,11 @@ class Scanner {
       for (std::size_t r = 0; r < block.rows; ++r) {
         const std::size_t row = block.first + r;
         float score = user_scores[r];
-        if (user.boosts != nullptr) {
+        if (!user.boosts.empty()) {
           if (!best.admits(score + user.max_boost, segment.ids[row])) continue;
-          const auto boost = user.boosts->find(segment.ids[row]);
-          if (boost != user.boosts->end()) score += boost->second;
+          if (const ItemBoost* boost = find_boost(user.boosts, segment.ids[row])) {
+            score += boost->score;
+          }
         }
         if (!best.admits(score, segment.ids[row])) continue;
         if (!passes_filters(user, segment, row)) continue;
@@ -201,20 +224,19 @@ class Scanner {
 
   const Snapshot& snapshot_;
   const ScanPlan& plan_;
+  ScanScratch& scratch_;
   const cpu::KernelTable& kernels_;
   std::size_t dim_;
   std::size_t vector_count_ = 0;
   bool use_matmul_ = false;
   bool use_bf16_dp_ = false;
   std::size_t block_rows_ = kFusedBlockRows;
-  std::vector<std::uint16_t> split_queries_;
-  std::vector<Block> blocks_;
 };
 
 }  // namespace
 
-std::vector<std::vector<Candidate>> scan(const Snapshot& snapshot, const ScanPlan& plan) {
-  return Scanner(snapshot, plan).run();
+void scan(const Snapshot& snapshot, const ScanPlan& plan, ScanScratch& scratch) {
+  Scanner(snapshot, plan, scratch).run();
 }
 
 }  // namespace nowrec::ranker

@@ -3,10 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
-#include <unordered_set>
+#include <span>
 #include <vector>
 
+#include "nowrec/ranker.hpp"
 #include "ranker/snapshot.hpp"
 #include "ranker/top_k.hpp"
 
@@ -16,18 +16,22 @@ namespace nowrec::ranker {
 // vectors' inner products, plus the inner product of one more vector when has_negative (that
 // vector already carries the minus sign and the penalty weight), plus prior_weight times the
 // row's prior, plus the row's boost.
+//
+// The lists are sorted spans into storage the caller owns (Workspace): looked up by binary
+// search, and only for rows the user's TopK would admit, so their cost is small next to the scan.
 struct ScanUser {
   std::size_t first_vector = 0;
   std::size_t interest_count = 1;
   bool has_negative = false;
   float prior_weight = 0.0f;  // times each row's prior, added to its score
-  // Added to the scores of the ids it holds; null: none. max_boost bounds them from above (and
-  // is at least 0), so rows that cannot enter the top k even with it skip the lookup.
-  const std::unordered_map<std::int64_t, float>* boosts = nullptr;
+  // Added to the scores of the ids they name; sorted by id, one entry per id, empty: none.
+  // max_boost bounds them from above (and is at least 0), so rows that cannot enter the top k
+  // even with it skip the lookup.
+  std::span<const ItemBoost> boosts;
   float max_boost = 0.0f;
-  const std::unordered_set<std::int64_t>* exclude = nullptr;  // null: none
-  const std::unordered_set<std::int64_t>* allow = nullptr;    // null: every id
-  std::vector<std::uint32_t> categories;                      // sorted; empty: every category
+  std::span<const std::int64_t> exclude;      // sorted, unique; empty: none
+  std::span<const std::int64_t> allow;        // sorted, unique; empty: every id
+  std::span<const std::uint32_t> categories;  // sorted; empty: every category
 };
 
 struct ScanPlan {
@@ -38,14 +42,49 @@ struct ScanPlan {
   std::size_t matmul_min_queries = 16;
 };
 
-// Per user, up to plan.keep candidates, best first. The work is split into blocks of rows
-// scanned by plan.threads OpenMP threads, each keeping its own TopK per user; those are merged.
-std::vector<std::vector<Candidate>> scan(const Snapshot& snapshot, const ScanPlan& plan);
+// Rows [first, first + rows) of one segment: the unit of parallel work.
+struct ScanBlock {
+  std::uint32_t segment;
+  std::uint32_t first;
+  std::uint32_t rows;
+};
+
+// Everything one scanning thread needs, sized before the parallel loop so it never allocates.
+struct ScanThreadState {
+  std::vector<TopK> best;  // per user; the first plan.users.size() are in use
+  std::vector<float> scores;
+  std::vector<float> combined;
+  std::vector<float> widened;
+};
+
+// What a scan allocates, kept between scans (Workspace) so that a scan of the same shape as an
+// earlier one allocates nothing. The vectors of states only grow: their first entries are used.
+struct ScanScratch {
+  std::vector<ScanBlock> blocks;
+  std::vector<std::uint16_t> split_queries;
+  std::vector<ScanThreadState> threads;
+  // Per user, after scan(): up to plan.keep candidates, best first.
+  std::vector<std::vector<Candidate>> best;
+};
+
+// Leaves each user's best candidates in scratch.best[u] (u < plan.users.size()). The work is
+// split into blocks of rows scanned by plan.threads OpenMP threads, each keeping its own TopK per
+// user; those are merged.
+void scan(const Snapshot& snapshot, const ScanPlan& plan, ScanScratch& scratch);
+
+// What select_mmr allocates, kept between calls like ScanScratch.
+struct MmrScratch {
+  std::vector<float> vectors;
+  std::vector<float> max_similarity;
+  std::vector<std::uint8_t> picked;
+  std::vector<Candidate> chosen;
+};
 
 // Maximal marginal relevance over `candidates` (best first): picks `k` of them greedily, each
 // maximising lambda * score - (1 - lambda) * (max inner product with those already picked).
-std::vector<Candidate> select_mmr(const Snapshot& snapshot,
-                                  const std::vector<Candidate>& candidates, std::size_t k,
-                                  float lambda);
+// Returns the picks, which live in scratch.chosen until its next use.
+std::span<const Candidate> select_mmr(const Snapshot& snapshot,
+                                      std::span<const Candidate> candidates, std::size_t k,
+                                      float lambda, MmrScratch& scratch);
 
 }  // namespace nowrec::ranker

@@ -26,7 +26,16 @@ inline bool ranks_before(const Candidate& a, const Candidate& b) noexcept {
 // Thread-safety: none; each scanning thread has its own.
 class TopK {
  public:
-  explicit TopK(std::size_t capacity) : capacity_(capacity) { heap_.reserve(capacity); }
+  TopK() = default;
+  explicit TopK(std::size_t capacity) { reset(capacity); }
+
+  // Empties it for a new selection of `capacity`, keeping its storage, so a TopK reused across
+  // calls stops allocating once it has held the largest capacity asked of it.
+  void reset(std::size_t capacity) {
+    capacity_ = capacity;
+    heap_.clear();
+    heap_.reserve(capacity);
+  }
 
   bool admits(float score, std::int64_t id) const noexcept {
     if (heap_.size() < capacity_) return true;
@@ -45,9 +54,10 @@ class TopK {
     }
   }
   const std::vector<Candidate>& items() const noexcept { return heap_; }
+  std::size_t storage_bytes() const noexcept { return heap_.capacity() * sizeof(Candidate); }
 
  private:
-  std::size_t capacity_;
+  std::size_t capacity_ = 0;
   std::vector<Candidate> heap_;
 };
 

@@ -2,6 +2,8 @@
 #include "nowrec/co_visitation.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "nowrec/error.hpp"
@@ -43,10 +45,58 @@ bool weaker(const Edge& a, const Edge& b) {
   return a.weight != b.weight ? a.weight < b.weight : a.item > b.item;
 }
 
+// Where each candidate of score() sits in its output: an open-addressing table reused between
+// calls on one thread, so scoring allocates nothing once the table has grown to the largest
+// vote; clear() resets only the slots used.
+class CandidatePositions {
+ public:
+  // Makes room for `more` candidates besides those in `out` (keeping the load at most a half).
+  void reserve(std::size_t more, const std::vector<CoVisitationScore>& out) {
+    const std::size_t needed = 2 * (out.size() + more);
+    if (needed <= keys_.size()) return;
+    std::size_t size = 64;
+    while (size < needed) size *= 2;
+    keys_.assign(size, kEmpty);
+    positions_.resize(size);
+    used_.clear();
+    mask_ = size - 1;
+    for (std::size_t p = 0; p < out.size(); ++p) find_or_insert(out[p].item, p);
+  }
+
+  // The position of `item`, or `next` (stored) when it is new; `inserted` tells which.
+  std::size_t find_or_insert(std::int64_t item, std::size_t next, bool* inserted = nullptr) {
+    std::size_t slot = (static_cast<std::uint64_t>(item) * 0x9E3779B97F4A7C15ull >> 20) & mask_;
+    while (keys_[slot] != kEmpty) {
+      if (keys_[slot] == item) {
+        if (inserted != nullptr) *inserted = false;
+        return positions_[slot];
+      }
+      slot = (slot + 1) & mask_;
+    }
+    keys_[slot] = item;
+    positions_[slot] = static_cast<std::uint32_t>(next);
+    used_.push_back(static_cast<std::uint32_t>(slot));
+    if (inserted != nullptr) *inserted = true;
+    return next;
+  }
+
+  void clear() {
+    for (std::uint32_t slot : used_) keys_[slot] = kEmpty;
+    used_.clear();
+  }
+
+ private:
+  static constexpr std::int64_t kEmpty = std::numeric_limits<std::int64_t>::min();
+  std::vector<std::int64_t> keys_;
+  std::vector<std::uint32_t> positions_;
+  std::vector<std::uint32_t> used_;
+  std::size_t mask_ = 0;
+};
+
 // What score() reuses between calls on one thread: where each candidate sits in `out`, and the
 // largest single vote it got.
 struct ScoreScratch {
-  std::unordered_map<std::int64_t, std::size_t> slot;
+  CandidatePositions positions;
   std::vector<float> largest_vote;
 };
 
@@ -126,7 +176,7 @@ void CoVisitation::score(std::span<const std::int64_t> recent, std::int64_t now,
   thread_local ScoreScratch scratch;
   const CoVisitationOptions& o = impl_->options;
   out.clear();
-  scratch.slot.clear();
+  scratch.positions.clear();
   scratch.largest_vote.clear();
   const std::size_t voters = std::min(o.voters, recent.size());
   float vote = 1.0f;
@@ -136,19 +186,21 @@ void CoVisitation::score(std::span<const std::int64_t> recent, std::int64_t now,
     const std::lock_guard lock(shard.mutex);
     const auto found = shard.items.find(voter);
     if (found == shard.items.end()) continue;
+    scratch.positions.reserve(found->second.size(), out);
     for (const Edge& edge : found->second) {
       const float part =
           vote * edge.weight * decay_between(o.half_life_seconds, edge.timestamp, now);
-      const auto [slot, inserted] = scratch.slot.try_emplace(edge.item, out.size());
+      bool inserted = false;
+      const std::size_t position = scratch.positions.find_or_insert(edge.item, out.size(), &inserted);
       if (inserted) {
         out.push_back({edge.item, part, voter});
         scratch.largest_vote.push_back(part);
         continue;
       }
-      CoVisitationScore& entry = out[slot->second];
+      CoVisitationScore& entry = out[position];
       entry.score += part;
-      if (part > scratch.largest_vote[slot->second]) {
-        scratch.largest_vote[slot->second] = part;
+      if (part > scratch.largest_vote[position]) {
+        scratch.largest_vote[position] = part;
         entry.via = voter;
       }
     }

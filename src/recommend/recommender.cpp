@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "nowrec/error.hpp"
@@ -12,16 +13,30 @@
 
 namespace nowrec {
 
-// Everything one user's RankRequest points into, and what explaining its results needs.
-struct Recommender::UserRequest {
-  std::vector<Interest> interests;
-  std::vector<WeightedInterest> weighted;
-  std::vector<std::size_t> weighted_origin;  // index into `interests` of each weighted entry
-  std::vector<std::int64_t> recent_items;
-  std::vector<CoVisitationScore> co_visited;
-  std::vector<ItemBoost> boosts;  // sorted by id
-  std::vector<std::int64_t> exclude;
-  RankRequest request;
+// Everything a call's RankRequests point into and what explaining the results needs, kept per
+// thread and reused, so that a call of a shape seen before allocates nothing.
+struct Recommender::Workspace {
+  struct User {
+    std::vector<Interest> interests;  // the first interest_count hold the user's
+    std::size_t interest_count = 0;
+    std::vector<RecentEvent> recent;
+    std::vector<WeightedInterest> weighted;
+    // ranked[w] describes weighted[w]; the negative interest, when it takes part, comes last.
+    std::vector<RankedInterest> ranked;
+    std::vector<std::int64_t> recent_items;
+    std::vector<CoVisitationScore> co_visited;  // sorted by item
+    std::vector<ItemBoost> boosts;              // sorted by id, co_visited's order
+    std::vector<std::int64_t> exclude;
+    RankRequest request;
+  };
+  std::vector<User> users;
+  std::vector<RankRequest> requests;
+  std::vector<ScoredItem> results;
+  std::vector<std::size_t> counts;
+  // Calibration: one top-1 request per weighted interest, and whose it is (user, interest).
+  std::vector<std::pair<std::size_t, std::size_t>> calibrated;
+  std::vector<float> item;
+  std::vector<float> zero;
 };
 
 namespace {
@@ -33,7 +48,9 @@ float kind_weight(const RecommenderConfig& config, const Interest& interest, flo
     case InterestKind::LongTerm:
       return config.long_term;
     case InterestKind::Cluster:
-      return top_cluster > 0 ? config.clusters * interest.weight / top_cluster : 0.0f;
+      return top_cluster > 0 ? config.clusters_min + (config.clusters - config.clusters_min) *
+                                                         interest.weight / top_cluster
+                             : 0.0f;
     case InterestKind::Predicted:
       return config.predicted;
     case InterestKind::Negative:
@@ -46,6 +63,10 @@ float dot(std::span<const float> a, std::span<const float> b) {
   float sum = 0;
   for (std::size_t j = 0; j < a.size(); ++j) sum += a[j] * b[j];
   return sum;
+}
+
+bool is_zero(std::span<const float> values) {
+  return std::all_of(values.begin(), values.end(), [](float x) { return x == 0.0f; });
 }
 
 }  // namespace
@@ -84,126 +105,209 @@ bool Recommender::observe(const InterestEvent& event) {
 
 std::vector<Recommendation> Recommender::recommend(std::string_view user, std::int64_t now,
                                                    const RecommendRequest& request) const {
-  return std::move(recommend(std::span(&user, 1), now, request).front());
+  RecommendResult result;
+  recommend(std::span(&user, 1), now, request, std::span(&result, 1));
+  return std::move(result.items);
+}
+
+void Recommender::recommend(std::string_view user, std::int64_t now,
+                            const RecommendRequest& request, RecommendResult& out) const {
+  recommend(std::span(&user, 1), now, request, std::span(&out, 1));
 }
 
 std::vector<std::vector<Recommendation>> Recommender::recommend(
     std::span<const std::string_view> users, std::int64_t now,
     const RecommendRequest& request) const {
-  const std::size_t dim = index_.dim();
-  const std::vector<float> zero(dim, 0.0f);
-  std::vector<UserRequest> prepared(users.size());
-  for (std::size_t u = 0; u < users.size(); ++u) {
-    UserRequest& p = prepared[u];
-    p.interests = tracker_.interests(users[u], now);
-    float top_cluster = 0;
-    for (const Interest& interest : p.interests) {
-      if (interest.kind == InterestKind::Cluster) {
-        top_cluster = std::max(top_cluster, interest.weight);
-      }
-    }
-    for (std::size_t i = 0; i < p.interests.size(); ++i) {
-      const Interest& interest = p.interests[i];
-      if (interest.kind == InterestKind::Negative) {
-        if (config_.negative != 0.0f && interest.weight > 0.0f) {
-          p.request.negative = interest.vector;
-          p.request.negative_weight = config_.negative * interest.weight;
-        }
-        continue;
-      }
-      const float weight = kind_weight(config_, interest, top_cluster);
-      if (weight > 0.0f && interest.vector.size() == dim) {
-        p.weighted.push_back({.vector = interest.vector, .weight = weight});
-        p.weighted_origin.push_back(i);
-      }
-    }
-    if (p.weighted.empty()) {
-      p.request.query = zero;
-    } else {
-      p.request.interests = p.weighted;
-    }
+  std::vector<RecommendResult> results(users.size());
+  recommend(users, now, request, results);
+  std::vector<std::vector<Recommendation>> out(users.size());
+  for (std::size_t u = 0; u < users.size(); ++u) out[u] = std::move(results[u].items);
+  return out;
+}
 
-    if (config_.exclude_seen || (co_visitation_ != nullptr)) {
-      for (const RecentEvent& recent : tracker_.recent_events(users[u])) {
-        if (recent.item >= 0) p.recent_items.push_back(recent.item);
-      }
-    }
-    if (co_visitation_ != nullptr) {
-      co_visitation_->score(p.recent_items, now, p.co_visited);
-      p.boosts.reserve(p.co_visited.size());
-      for (const CoVisitationScore& c : p.co_visited) {
-        p.boosts.push_back({c.item, config_.co_visitation * std::log1p(c.score)});
-      }
-      std::sort(p.boosts.begin(), p.boosts.end(),
-                [](const ItemBoost& a, const ItemBoost& b) { return a.id < b.id; });
-      std::sort(p.co_visited.begin(), p.co_visited.end(),
-                [](const auto& a, const auto& b) { return a.item < b.item; });
-      p.request.boosts = p.boosts;
-    }
-    p.exclude.assign(request.exclude.begin(), request.exclude.end());
-    if (config_.exclude_seen) {
-      p.exclude.insert(p.exclude.end(), p.recent_items.begin(), p.recent_items.end());
-    }
-    p.request.exclude = p.exclude;
-    p.request.allow = request.allow;
-    p.request.categories = request.categories;
-    p.request.prior_weight = config_.prior;
+void Recommender::recommend(std::span<const std::string_view> users, std::int64_t now,
+                            const RecommendRequest& request, std::span<RecommendResult> out) const {
+  if (out.size() != users.size()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Recommender::recommend: " + std::to_string(users.size()) +
+                    " users need as many "
+                    "results, got " +
+                    std::to_string(out.size()));
   }
+  thread_local Workspace work;
+  if (work.users.size() < users.size()) work.users.resize(users.size());
+  work.zero.assign(index_.dim(), 0.0f);
+  for (std::size_t u = 0; u < users.size(); ++u) prepare(users[u], now, request, work, u);
+  if (config_.calibrate) calibrate(request, work, users.size());
 
-  std::vector<RankRequest> requests;
-  requests.reserve(prepared.size());
-  for (const UserRequest& p : prepared) requests.push_back(p.request);
+  work.requests.clear();
+  for (std::size_t u = 0; u < users.size(); ++u) work.requests.push_back(work.users[u].request);
   const RankOptions options{.k = request.k,
                             .aggregation = config_.aggregation,
                             .mmr_lambda = config_.mmr_lambda,
                             .threads = config_.threads};
-  std::vector<ScoredItem> results(request.k * requests.size());
-  std::vector<std::size_t> counts(requests.size());
-  ranker_.rank(requests, options, results, counts);
+  work.results.resize(request.k * users.size());
+  work.counts.resize(users.size());
+  ranker_.rank(work.requests, options, work.results, work.counts);
+  for (std::size_t u = 0; u < users.size(); ++u) explain(request, work, u, out[u]);
+}
 
-  std::vector<std::vector<Recommendation>> out(users.size());
-  std::vector<float> item(dim);
-  for (std::size_t u = 0; u < users.size(); ++u) {
-    const UserRequest& p = prepared[u];
-    for (std::size_t r = 0; r < counts[u]; ++r) {
-      const ScoredItem& scored = results[u * request.k + r];
-      Recommendation rec;
-      rec.item = scored.id;
-      rec.score = scored.score;
-      if (!request.explain) {
-        out[u].push_back(rec);
-        continue;
-      }
-      const std::optional<float> prior = index_.read(scored.id, item);
-      rec.prior_score = config_.prior * prior.value_or(0.0f);
-      const auto boost =
-          std::lower_bound(p.boosts.begin(), p.boosts.end(), scored.id,
-                           [](const ItemBoost& b, std::int64_t id) { return b.id < id; });
-      if (boost != p.boosts.end() && boost->id == scored.id) {
-        rec.co_visitation_score = boost->score;
-        rec.co_visited_with = p.co_visited[std::size_t(boost - p.boosts.begin())].via;
-      }
-      rec.interest_score = rec.score - rec.co_visitation_score - rec.prior_score;
-      float best = -INFINITY;
-      for (std::size_t w = 0; w < p.weighted.size(); ++w) {
-        const float part = p.weighted[w].weight * dot(p.weighted[w].vector, item);
-        if (part > best) {
-          best = part;
-          rec.interest_index = p.weighted_origin[w];
-          rec.interest_kind = p.interests[rec.interest_index].kind;
-        }
-      }
-      rec.signal = Signal::Interest;
-      float largest = rec.interest_index == Recommendation::npos ? -INFINITY : rec.interest_score;
-      if (rec.co_visitation_score > largest) {
-        largest = rec.co_visitation_score;
-        rec.signal = Signal::CoVisitation;
-      }
-      if (rec.prior_score > largest) rec.signal = Signal::Prior;
-      out[u].push_back(rec);
+void Recommender::prepare(std::string_view user, std::int64_t now, const RecommendRequest& request,
+                          Workspace& work, std::size_t slot) const {
+  const std::size_t dim = index_.dim();
+  Workspace::User& p = work.users[slot];
+  p.request = RankRequest{};
+  p.weighted.clear();
+  p.ranked.clear();
+  p.interest_count = tracker_.fill_interests(user, now, p.interests);
+  const std::span<const Interest> interests(p.interests.data(), p.interest_count);
+  float top_cluster = 0;
+  for (const Interest& interest : interests) {
+    if (interest.kind == InterestKind::Cluster) {
+      top_cluster = std::max(top_cluster, interest.weight);
     }
   }
-  return out;
+  std::optional<RankedInterest> negative;
+  for (std::size_t i = 0; i < interests.size(); ++i) {
+    const Interest& interest = interests[i];
+    // A zero vector (nothing left after decay, or no event of its kind yet) ranks nothing.
+    if (interest.vector.size() != dim || is_zero(interest.vector)) continue;
+    if (interest.kind == InterestKind::Negative) {
+      if (config_.negative != 0.0f && interest.weight > 0.0f) {
+        p.request.negative = interest.vector;
+        p.request.negative_weight = config_.negative * interest.weight;
+        negative = RankedInterest{.kind = interest.kind,
+                                  .index = i,
+                                  .tracker_weight = interest.weight,
+                                  .kind_weight = config_.negative,
+                                  .weight = p.request.negative_weight};
+      }
+      continue;
+    }
+    const float weight = kind_weight(config_, interest, top_cluster);
+    if (weight > 0.0f) {
+      p.weighted.push_back({.vector = interest.vector, .weight = weight});
+      p.ranked.push_back({.kind = interest.kind,
+                          .index = i,
+                          .tracker_weight = interest.weight,
+                          .kind_weight = weight,
+                          .weight = weight});
+    }
+  }
+  if (negative) p.ranked.push_back(*negative);
+  if (p.weighted.empty()) {
+    p.request.query = work.zero;
+  } else {
+    p.request.interests = p.weighted;
+  }
+
+  p.recent_items.clear();
+  if (config_.exclude_seen || (co_visitation_ != nullptr)) {
+    tracker_.recent_events(user, p.recent);
+    for (const RecentEvent& recent : p.recent) {
+      if (recent.item >= 0) p.recent_items.push_back(recent.item);
+    }
+  }
+  p.boosts.clear();
+  p.co_visited.clear();
+  if (co_visitation_ != nullptr) {
+    co_visitation_->score(p.recent_items, now, p.co_visited);
+    std::sort(p.co_visited.begin(), p.co_visited.end(),
+              [](const auto& a, const auto& b) { return a.item < b.item; });
+    for (const CoVisitationScore& c : p.co_visited) {
+      p.boosts.push_back({c.item, config_.co_visitation * std::log1p(c.score)});
+    }
+    p.request.boosts = p.boosts;
+  }
+  p.exclude.assign(request.exclude.begin(), request.exclude.end());
+  if (config_.exclude_seen) {
+    p.exclude.insert(p.exclude.end(), p.recent_items.begin(), p.recent_items.end());
+  }
+  p.request.exclude = p.exclude;
+  p.request.allow = request.allow;
+  p.request.categories = request.categories;
+  p.request.prior_weight = config_.prior;
+}
+
+void Recommender::calibrate(const RecommendRequest& request, Workspace& work,
+                            std::size_t users) const {
+  work.requests.clear();
+  work.calibrated.clear();
+  for (std::size_t u = 0; u < users; ++u) {
+    const Workspace::User& p = work.users[u];
+    for (std::size_t w = 0; w < p.weighted.size(); ++w) {
+      RankRequest& best_match = work.requests.emplace_back();
+      best_match.query = p.weighted[w].vector;
+      best_match.exclude = p.request.exclude;
+      best_match.allow = request.allow;
+      best_match.categories = request.categories;
+      work.calibrated.emplace_back(u, w);
+    }
+  }
+  if (work.requests.empty()) return;
+  work.results.resize(work.requests.size());
+  work.counts.resize(work.requests.size());
+  RankOptions top1;
+  top1.k = 1;
+  top1.threads = config_.threads;
+  ranker_.rank(work.requests, top1, work.results, work.counts);
+  for (std::size_t j = 0; j < work.calibrated.size(); ++j) {
+    const auto [u, w] = work.calibrated[j];
+    Workspace::User& p = work.users[u];
+    // A best match at or below 0 leaves the weight as it is: dividing would flip or blow it up.
+    const float best =
+        work.counts[j] > 0 && work.results[j].score > 0.0f ? work.results[j].score : 1.0f;
+    p.ranked[w].best_match = best;
+    p.ranked[w].weight = p.ranked[w].kind_weight / best;
+    p.weighted[w].weight = p.ranked[w].weight;
+  }
+}
+
+void Recommender::explain(const RecommendRequest& request, Workspace& work, std::size_t slot,
+                          RecommendResult& out) const {
+  const Workspace::User& p = work.users[slot];
+  out.interests.assign(p.ranked.begin(), p.ranked.end());
+  out.items.clear();
+  std::vector<float>& item = work.item;
+  item.resize(index_.dim());
+  for (std::size_t r = 0; r < work.counts[slot]; ++r) {
+    const ScoredItem& scored = work.results[slot * request.k + r];
+    Recommendation& rec = out.items.emplace_back();
+    rec.item = scored.id;
+    rec.score = scored.score;
+    if (!request.explain) continue;
+    const std::optional<float> prior = index_.read(scored.id, item);
+    rec.prior_score = config_.prior * prior.value_or(0.0f);
+    const auto boost =
+        std::lower_bound(p.boosts.begin(), p.boosts.end(), scored.id,
+                         [](const ItemBoost& b, std::int64_t id) { return b.id < id; });
+    if (boost != p.boosts.end() && boost->id == scored.id) {
+      rec.co_visitation_score = boost->score;
+      rec.co_visited_with = p.co_visited[std::size_t(boost - p.boosts.begin())].via;
+    }
+    rec.interest_score = rec.score - rec.co_visitation_score - rec.prior_score;
+    if (!p.request.negative.empty()) {
+      rec.negative_score = -p.request.negative_weight * dot(p.request.negative, item);
+    }
+    float best = -INFINITY;
+    for (std::size_t w = 0; w < p.weighted.size(); ++w) {
+      const float match = dot(p.weighted[w].vector, item);
+      const float part = p.weighted[w].weight * match;
+      if (part > best) {
+        best = part;
+        rec.interest_match = match;
+        rec.interest_index = p.ranked[w].index;
+        rec.interest_kind = p.ranked[w].kind;
+      }
+    }
+    rec.signal = Signal::Interest;
+    float largest = rec.interest_index == Recommendation::npos ? -INFINITY : rec.interest_score;
+    if (rec.co_visitation_score > largest) {
+      largest = rec.co_visitation_score;
+      rec.signal = Signal::CoVisitation;
+    }
+    if (rec.prior_score > largest) rec.signal = Signal::Prior;
+  }
 }
 
 }  // namespace nowrec

@@ -24,6 +24,11 @@ void check_config(const RecommenderConfig& c, const std::string& where, ErrorCod
   weight(c.short_term, "short_term");
   weight(c.long_term, "long_term");
   weight(c.clusters, "clusters");
+  weight(c.clusters_min, "clusters_min");
+  if (c.clusters_min > c.clusters) {
+    throw Error(code, where + ": clusters_min (" + std::to_string(c.clusters_min) +
+                          ") must not be above clusters (" + std::to_string(c.clusters) + ")");
+  }
   weight(c.predicted, "predicted");
   weight(c.negative, "negative");
   weight(c.co_visitation, "co_visitation");
@@ -131,6 +136,8 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
       config.long_term = float(number(field, value));
     } else if (field == "clusters") {
       config.clusters = float(number(field, value));
+    } else if (field == "clusters_min") {
+      config.clusters_min = float(number(field, value));
     } else if (field == "predicted") {
       config.predicted = float(number(field, value));
     } else if (field == "negative") {
@@ -150,6 +157,8 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
       config.threads = int(threads);
     } else if (field == "learn_co_visitation") {
       config.learn_co_visitation = boolean(field, value);
+    } else if (field == "calibrate") {
+      config.calibrate = boolean(field, value);
     } else if (field == "exclude_seen") {
       config.exclude_seen = boolean(field, value);
     } else if (field == "co_visitation_options") {
@@ -178,6 +187,7 @@ void RecommenderConfig::save(const std::filesystem::path& path) const {
   const nlohmann::json json = {{"short_term", decimal(short_term)},
                                {"long_term", decimal(long_term)},
                                {"clusters", decimal(clusters)},
+                               {"clusters_min", decimal(clusters_min)},
                                {"predicted", decimal(predicted)},
                                {"negative", decimal(negative)},
                                {"aggregation", aggregation_name(aggregation)},
@@ -191,6 +201,7 @@ void RecommenderConfig::save(const std::filesystem::path& path) const {
                                  {"voters", co_visitation_options.voters},
                                  {"voter_decay", decimal(co_visitation_options.voter_decay)}}},
                                {"prior", decimal(prior)},
+                               {"calibrate", calibrate},
                                {"learn_co_visitation", learn_co_visitation},
                                {"exclude_seen", exclude_seen},
                                {"mmr_lambda", decimal(mmr_lambda)},

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "interest/interest_test_util.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"
 
@@ -121,5 +122,33 @@ TEST_CASE("users updated from many threads match a sequential replay") {
   for (int u = 0; u < threads * users_per_thread; ++u) {
     const std::string user = "user-" + std::to_string(u);
     CHECK(concurrent.short_term_interest(user, 5000) == sequential.short_term_interest(user, 5000));
+  }
+}
+
+TEST_CASE("interests and recent_events into a kept buffer equal the by-value forms") {
+  std::mt19937 rng(23);
+  const std::size_t dim = 6;
+  nowrec::InterestTracker tracker({.dim = dim, .max_interests = 3});
+  for (int i = 0; i < 40; ++i) {
+    const bool disliked = i % 9 == 4;
+    tracker.update({.user = i % 2 == 0 ? "u" : "v",
+                    .item_embedding = nowrec::test::random_embedding(rng, dim),
+                    .timestamp = 100 + i * 30,
+                    .item = i,
+                    .action = disliked ? "dislike" : "click"});
+  }
+  // Kept buffers that start larger, smaller and with stale contents.
+  std::vector<nowrec::Interest> interests(9, {.kind = nowrec::InterestKind::Negative,
+                                              .weight = 7.0f,
+                                              .vector = std::vector<float>(2 * dim, 3.0f)});
+  std::vector<nowrec::RecentEvent> recent(1);
+  for (const char* user : {"u", "v", "nobody", "u"}) {
+    CAPTURE(user);
+    const nowrec::test::UserView expected = nowrec::test::view(tracker, user, 2000);
+    tracker.interests(user, 2000, interests);
+    tracker.recent_events(user, recent);
+    const nowrec::test::UserView got{interests, recent, tracker.user_stats(user)};
+    CHECK(nowrec::test::same(got, expected));
+    CHECK(interests.size() == expected.interests.size());
   }
 }

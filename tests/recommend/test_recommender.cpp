@@ -12,77 +12,10 @@
 
 #include "nowrec/error.hpp"
 #include "nowrec/recommender.hpp"
+#include "recommend/recommend_fixture.hpp"
 #include "test_support.hpp"
 
-namespace {
-
-constexpr std::size_t kDim = 8;
-constexpr std::size_t kItems = 200;
-
-// Random unit vectors for items 1..kItems, looked up by id.
-struct Catalog final : nowrec::ItemStore {
-  std::vector<std::int64_t> ids;
-  std::vector<float> vectors;
-  explicit Catalog(std::uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist;
-    for (std::size_t i = 0; i < kItems; ++i) {
-      ids.push_back(std::int64_t(i) + 1);
-      float norm = 0;
-      std::vector<float> v(kDim);
-      for (float& x : v) {
-        x = dist(rng);
-        norm += x * x;
-      }
-      for (float& x : v) vectors.push_back(x / std::sqrt(norm));
-    }
-  }
-  std::span<const float> row(std::int64_t id) const {
-    return {vectors.data() + std::size_t(id - 1) * kDim, kDim};
-  }
-  bool lookup(std::int64_t item, std::span<float> out) const override {
-    if (item < 1 || item > std::int64_t(kItems)) return false;
-    std::copy_n(row(item).begin(), kDim, out.begin());
-    return true;
-  }
-};
-
-// The co-visitation weight and graph options every case starts from.
-nowrec::RecommenderConfig base_config(float co_visitation = 1.0f) {
-  nowrec::RecommenderConfig config;
-  config.co_visitation = co_visitation;
-  config.co_visitation_options = {.pair_distance = 2, .voters = 3, .voter_decay = 0.5f};
-  return config;
-}
-
-struct Setup {
-  Catalog catalog{7};
-  nowrec::ItemIndex index{kDim};
-  nowrec::InterestTracker tracker{{.dim = kDim, .item_store = &catalog}};
-  std::vector<float> priors;
-  Setup() {
-    index.add(catalog.ids, catalog.vectors);
-    for (std::size_t i = 0; i < kItems; ++i) priors.push_back(float(i % 7) * 0.3f);
-    index.set_priors(catalog.ids, priors);
-  }
-  void observe(nowrec::Recommender& recommender, const std::string& user,
-               const std::vector<std::int64_t>& items, std::int64_t start) {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      recommender.observe({.user = user,
-                           .timestamp = start + std::int64_t(i) * 60,
-                           .item = items[i],
-                           .action = "click"});
-    }
-  }
-};
-
-double dot(std::span<const float> a, std::span<const float> b) {
-  double sum = 0;
-  for (std::size_t j = 0; j < a.size(); ++j) sum += double(a[j]) * b[j];
-  return sum;
-}
-
-}  // namespace
+using namespace nowrec::test::recommend;
 
 TEST_CASE("Recommender: fused scores equal the reference and each item says why") {
   Setup s;
@@ -255,6 +188,9 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   config.learn_co_visitation = false;
   config.mmr_lambda = 0.8f;
   config.threads = 2;
+  config.clusters = 0.8f;
+  config.clusters_min = 0.5f;
+  config.calibrate = true;
   config.co_visitation_options = {.pair_distance = 10, .distance_decay = 0.7f, .voters = 5};
   const auto path = dir.path() / "recommender.json";
   config.save(path);
@@ -268,6 +204,9 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   CHECK(loaded.exclude_seen == true);
   CHECK(loaded.mmr_lambda == 0.8f);
   CHECK(loaded.threads == 2);
+  CHECK(loaded.clusters == 0.8f);
+  CHECK(loaded.clusters_min == 0.5f);
+  CHECK(loaded.calibrate == true);
   CHECK(loaded.co_visitation_options.pair_distance == 10);
   CHECK(loaded.co_visitation_options.distance_decay == 0.7f);
   CHECK(loaded.co_visitation_options.voters == 5);
@@ -293,6 +232,8 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   rejects("{\"aggregation\": \"mean\"}", "aggregation");
   rejects("{\"threads\": 1.5}", "threads");
   rejects("{\"exclude_seen\": 1}", "exclude_seen");
+  rejects("{\"calibrate\": \"yes\"}", "calibrate");
+  rejects("{\"clusters\": 0.4, \"clusters_min\": 0.5}", "clusters_min");
   rejects("{\"co_visitation_options\": {\"voters\": 0}}", "voters");
   rejects("{\"co_visitation_options\": {\"pair_distance\": 2.5}}", "pair_distance");
   rejects("{\"co_visitation_options\": {\"neighbours\": 2}}", "co_visitation_options.neighbours");
