@@ -84,6 +84,9 @@ class Ranker {
   // `counts[i]` says how many of its slots were filled (fewer than k when filters leave fewer
   // items). Throws Error(InvalidArgument) for k = 0 or k > index size, a vector of the wrong
   // dimension, a non-finite value or a request with neither or both of query and interests.
+  // Its working storage (filters sorted for lookup, per-shard heaps) is kept per thread, so once
+  // a thread has ranked a call of the same size this form allocates nothing, except on the
+  // matrix-product path (matmul_min_queries query vectors or more), where oneDNN allocates.
   void rank(std::span<const RankRequest> requests, const RankOptions& options,
             std::span<ScoredItem> results, std::span<std::size_t> counts) const;
 

@@ -24,6 +24,7 @@ namespace nowrec {
 //   - negative * negative_interest.weight * (negative . item)
 //   + co_visitation * log(1 + the item's co-visitation score with the user's recent items)
 //   + prior * the item's prior (ItemIndex::set_priors)
+// Interests whose vector is zero or whose tracker weight is not positive rank nothing.
 // Every interest is scored against the one ItemIndex, so the kinds weighted must live in its
 // space: with a LearnedNextInterestModel whose item_vectors() fill the index, weigh `predicted`
 // alone (the tracker's other interests are text embeddings).

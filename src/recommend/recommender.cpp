@@ -184,6 +184,9 @@ void Recommender::prepare(std::string_view user, std::int64_t now, const Recomme
       }
       continue;
     }
+    // Events that net out negative (likes and dislikes cancelling in the short-term sum) leave
+    // a direction but no interest; calibration would even magnify it.
+    if (interest.weight <= 0.0f) continue;
     const float weight = kind_weight(config_, interest, top_cluster);
     if (weight > 0.0f) {
       p.weighted.push_back({.vector = interest.vector, .weight = weight});
