@@ -102,3 +102,37 @@ TEST_CASE("demo: bad arguments fail with a message") {
             (dir.path() / "cache").string() + "' >/dev/null 2>'" + err.string() + "'") != 0);
   CHECK(says(nowrec::test::read_file(err), "movies.csv"));
 }
+
+TEST_CASE("demo --config: a RecommenderConfig with co-visitation; a bad file names the field") {
+  nowrec::test::TempDir dir;
+  const auto data = dir.path() / "data";
+  write_data(data);
+  // A third user who rated 1 then 2, before user 1's shown events: the graph pairs them.
+  nowrec::test::write_file(data / "ratings.csv", nowrec::test::read_file(data / "ratings.csv") +
+                                                     "3,1,5.0,500\n3,2,5.0,510\n3,7,5.0,520\n");
+  const auto config = dir.path() / "recommender.json";
+  nowrec::test::write_file(config,
+                           "{\"short_term\": 1.0, \"calibrate\": true, \"co_visitation\": 0.5, "
+                           "\"co_visitation_options\": {\"pair_distance\": 3, \"voters\": 2}}");
+  const auto out = dir.path() / "out.txt";
+  const auto err = dir.path() / "err.txt";
+  const std::string base = cli() + " demo --model '" + nowrec::test::model_dir().string() +
+                           "' --data '" + data.string() + "' --cache '" +
+                           (dir.path() / "cache").string() +
+                           "' --users 1:1:2 --top 3 --english '' --chinese '' --config '";
+  REQUIRE(run(base + config.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'") == 0);
+  const std::string output = nowrec::test::read_file(out);
+  CAPTURE(output);
+  // The ratings before user 1's first shown event (1010) teach the graph: user 3's three and
+  // user 2's first.
+  CHECK(says(output, "co-visitation: 4 ratings of other users"));
+  CHECK(says(output, "+covis  co-visited with"));
+  // After Toy Story, user 3's Robots is co-visited with it.
+  const auto robots = output.find("Robots (2005)");
+  REQUIRE(robots != std::string::npos);
+  CHECK(says(output.substr(robots, 120), "Toy Story (1995)"));
+
+  nowrec::test::write_file(config, "{\"co_visitation\": -1}");
+  CHECK(run(base + config.string() + "' >/dev/null 2>'" + err.string() + "'") != 0);
+  CHECK(says(nowrec::test::read_file(err), "co_visitation"));
+}
