@@ -1,5 +1,5 @@
-// The methods that follow each user with the InterestTracker and rank the catalog with the
-// Ranker: zero-shot text interests, and the learned next-interest model, each optionally
+// The methods that follow each user with the InterestTracker and rank the catalog through the
+// Recommender: zero-shot text interests, and the learned next-interest model, each optionally
 // blended with a popularity prior.
 #pragma once
 
@@ -33,7 +33,8 @@ struct TextSettings {
 };
 
 // Ranks the text embeddings in `index` (the catalog's rows of `store`) against the user's
-// interests. `index` must outlive the method; with a prior, its priors are overwritten.
+// interests, each kind at its weight (RecommenderConfig's rules). `index` must outlive the
+// method; its priors are overwritten.
 std::unique_ptr<ReplayMethod> make_text_method(const ReplayData& data, const CatalogStore& store,
                                                ItemIndex& index, const TextSettings& settings,
                                                const RankingSettings& ranking);
@@ -44,9 +45,9 @@ struct LearnedSettings {
   std::int64_t prior_window_seconds = 0;
 };
 
-// Ranks `index` (the model's item_vectors of the catalog) against the Predicted interest the
-// tracker returns with `model` configured; a user for whom the model predicts nothing is ranked
-// by the short-term interest.
+// Ranks `index` (the model's item_vectors of the catalog) against the Predicted interest alone,
+// which the tracker returns with `model` configured; a user for whom the model predicts nothing
+// (no known item in the window) is ranked by the prior alone.
 std::unique_ptr<ReplayMethod> make_learned_method(const ReplayData& data, const CatalogStore& store,
                                                   const NextInterestModel& model, ItemIndex& index,
                                                   const LearnedSettings& settings,

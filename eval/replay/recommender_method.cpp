@@ -1,5 +1,6 @@
-// The fused method: every event goes through Recommender::observe, every prediction through
-// Recommender::recommend, exactly as a server would run them.
+// The methods that run the library's Recommender (text, learned and fused): every event goes
+// through Recommender::observe, every prediction through Recommender::recommend, exactly as a
+// server would run them.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -12,43 +13,31 @@
 namespace nowrec::eval::replay {
 namespace {
 
-InterestTrackerOptions fused_tracker_options(const CatalogStore& store,
-                                             const NextInterestModel& model,
-                                             const FusedSettings& settings) {
-  InterestTrackerOptions options;
-  options.dim = store.dim();
-  options.recent_window = settings.recent_window;
-  options.item_store = &store;
-  options.next_interest_model = &model;
-  return options;
-}
-
-RecommenderConfig replay_config(const FusedSettings& settings, bool offline_graph,
+RecommenderConfig replay_config(RecommenderConfig config, bool offline_graph,
                                 const RankingSettings& ranking) {
-  RecommenderConfig config = settings.config;
-  config.co_visitation_options = settings.co_visitation;
   config.exclude_seen = false;
   config.learn_co_visitation = !offline_graph;
   config.threads = ranking.threads;
   return config;
 }
 
-class FusedMethod final : public ReplayMethod {
+class RecommenderMethod final : public ReplayMethod {
  public:
-  FusedMethod(const ReplayData& data, const LeaveOneOutSplit* split, const CatalogStore& store,
-              const NextInterestModel& model, ItemIndex& index, const FusedSettings& settings,
-              const RankingSettings& ranking)
+  RecommenderMethod(const ReplayData& data, const LeaveOneOutSplit* split,
+                    const CatalogStore& store, ItemIndex& index,
+                    const InterestTrackerOptions& tracker, const RecommenderConfig& config,
+                    std::int64_t prior_window_seconds, const RankingSettings& ranking)
       : data_(data),
         store_(store),
         index_(index),
         k_(ranking.k),
-        tracker_(fused_tracker_options(store, model, settings)),
-        recommender_(index, tracker_, replay_config(settings, split != nullptr, ranking)) {
+        tracker_(tracker),
+        recommender_(index, tracker_, replay_config(config, split != nullptr, ranking)) {
     if (split != nullptr && recommender_.co_visitation() != nullptr) {
       add_training_pairs(data, *split, *recommender_.co_visitation());
     }
     // Priors are written even at weight 0, so a setting never sees another's.
-    prior_.emplace(data, index, settings.prior_window_seconds);
+    prior_.emplace(data, index, prior_window_seconds);
   }
 
   void observe(const ReplayEvent& event) override {
@@ -102,6 +91,14 @@ class FusedMethod final : public ReplayMethod {
 
 }  // namespace
 
+std::unique_ptr<ReplayMethod> make_recommender_method(
+    const ReplayData& data, const LeaveOneOutSplit* split, const CatalogStore& store,
+    ItemIndex& index, const InterestTrackerOptions& tracker, const RecommenderConfig& config,
+    std::int64_t prior_window_seconds, const RankingSettings& ranking) {
+  return std::make_unique<RecommenderMethod>(data, split, store, index, tracker, config,
+                                             prior_window_seconds, ranking);
+}
+
 std::unique_ptr<ReplayMethod> make_fused_method(const ReplayData& data,
                                                 const LeaveOneOutSplit* split,
                                                 const CatalogStore& store,
@@ -113,7 +110,15 @@ std::unique_ptr<ReplayMethod> make_fused_method(const ReplayData& data,
                 "replay: the learned model's item vectors have dim " + std::to_string(index.dim()) +
                     ", the text embeddings " + std::to_string(store.dim()));
   }
-  return std::make_unique<FusedMethod>(data, split, store, model, index, settings, ranking);
+  InterestTrackerOptions tracker;
+  tracker.dim = store.dim();
+  tracker.recent_window = settings.recent_window;
+  tracker.item_store = &store;
+  tracker.next_interest_model = &model;
+  RecommenderConfig config = settings.config;
+  config.co_visitation_options = settings.co_visitation;
+  return make_recommender_method(data, split, store, index, tracker, config,
+                                 settings.prior_window_seconds, ranking);
 }
 
 }  // namespace nowrec::eval::replay
