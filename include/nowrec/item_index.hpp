@@ -8,6 +8,8 @@
 #include <optional>
 #include <span>
 
+#include "nowrec/interest_types.hpp"
+
 namespace nowrec {
 
 // How each embedding is stored. BF16 halves and Int8 (one float scale per row) quarters the bytes
@@ -87,6 +89,19 @@ class ItemIndex {
   std::size_t dim_;
   ItemIndexOptions options_;
   std::unique_ptr<Writer> writer_;
+};
+
+// The index as the tracker's ItemStore: an item's embedding is its row, decoded to fp32. Lets
+// one catalog serve both the Ranker and InterestTracker events that name only an item. The index
+// must outlive it; rows written later are seen by later lookups.
+class ItemIndexStore final : public ItemStore {
+ public:
+  explicit ItemIndexStore(const ItemIndex& index) : index_(&index) {}
+  bool lookup(std::int64_t item, std::span<float> out) const override;
+  const ItemIndex& index() const noexcept { return *index_; }
+
+ private:
+  const ItemIndex* index_;
 };
 
 }  // namespace nowrec

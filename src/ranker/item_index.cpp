@@ -262,4 +262,8 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
   writer_->publish(std::move(next));
 }
 
+bool ItemIndexStore::lookup(std::int64_t item, std::span<float> out) const {
+  return index_->read(item, out).has_value();
+}
+
 }  // namespace nowrec

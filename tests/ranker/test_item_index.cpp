@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nowrec/error.hpp"
+#include "nowrec/interest_tracker.hpp"
 #include "nowrec/ranker.hpp"
 #include "ranker/reference.hpp"
 #include "test_support.hpp"
@@ -250,4 +251,20 @@ TEST_CASE("emptied segments, empty indexes and re-adds survive ranking and save/
   const auto loaded_empty = nowrec::ItemIndex::load(dir.path() / "empty");
   CHECK(loaded_empty.size() == 0);
   CHECK_THROWS_AS(nowrec::Ranker(loaded_empty).top_k(query, 1), nowrec::Error);
+}
+
+TEST_CASE("ItemIndexStore: the tracker reads item embeddings from the index") {
+  nowrec::ItemIndex index(4);
+  const std::int64_t ids[] = {7, 9};
+  const float vectors[] = {1, 0, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f};
+  index.add(ids, vectors);
+  const nowrec::ItemIndexStore store(index);
+  std::vector<float> out(4, -1.0f);
+  CHECK(store.lookup(9, out));
+  CHECK(out == std::vector<float>{0.5f, 0.5f, 0.5f, 0.5f});
+  CHECK_FALSE(store.lookup(8, out));
+  nowrec::InterestTracker tracker({.dim = 4, .item_store = &store});
+  tracker.update({.user = "u", .timestamp = 1, .item = 7, .action = "click"});
+  CHECK(tracker.interests("u", 1).front().vector == std::vector<float>{1, 0, 0, 0});
+  CHECK_THROWS_AS(tracker.update({.user = "u", .timestamp = 2, .item = 8}), nowrec::Error);
 }

@@ -1,0 +1,50 @@
+// NumPy arrays in and out of the module: inputs are checked (dtype, layout, shape) and read in
+// place; outputs take over a std::vector's buffer. Errors name the argument at fault.
+#pragma once
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nowrec::python {
+
+namespace nb = nanobind;
+
+// A read-only CPU array of any dtype, kept alive while its data is used.
+using AnyArray = nb::ndarray<nb::ro, nb::device::cpu>;
+
+// An input array viewed in place: `rows` x `columns` (columns 1 for a vector).
+template <class T>
+struct ArrayView {
+  AnyArray array;  // holds the reference
+  std::span<const T> values;
+  std::size_t rows = 0;
+  std::size_t columns = 0;
+};
+
+// The argument `name` as a C-contiguous array of T with `dims` dimensions (1 or 2), without a
+// copy. Throws TypeError for another type, dtype or layout and ValueError when `columns` (0: any)
+// does not match the last dimension. A 1-d array given where 2 are asked for is one row.
+template <class T>
+ArrayView<T> view_array(nb::handle object, const char* name, std::size_t dims,
+                        std::size_t columns = 0);
+
+// view_array for an optional argument: None gives an empty view.
+template <class T>
+ArrayView<T> view_optional_array(nb::handle object, const char* name);
+
+// A NumPy array that owns `values` (moved, no copy), of the given shape.
+template <class T>
+nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
+  auto* owned = new std::vector<T>(std::move(values));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
+}
+
+}  // namespace nowrec::python

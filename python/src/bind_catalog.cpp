@@ -1,0 +1,278 @@
+// ItemIndex and Ranker: the catalog from NumPy arrays (read in place) and exact top-k, batched,
+// with the GIL released during writes, saves and scans.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/vector.h>
+
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "nowrec/error.hpp"
+#include "nowrec/item_index.hpp"
+#include "nowrec/ranker.hpp"
+
+namespace nowrec::python {
+namespace {
+
+// Per-item attributes from Python lists (categories: one list of ints per item; available: one
+// bool per item); empty when both are None.
+struct Attributes {
+  std::vector<std::vector<std::uint32_t>> categories;
+  std::vector<ItemAttributes> items;
+
+  Attributes(nb::handle categories_arg, nb::handle available_arg, std::size_t count) {
+    if (categories_arg.is_none() && available_arg.is_none()) return;
+    if (!categories_arg.is_none()) {
+      categories = nb::cast<std::vector<std::vector<std::uint32_t>>>(categories_arg);
+      if (categories.size() != count) {
+        throw nb::value_error(("categories has " + std::to_string(categories.size()) +
+                               " entries for " + std::to_string(count) + " ids")
+                                  .c_str());
+      }
+    }
+    std::vector<bool> available(count, true);
+    if (!available_arg.is_none()) {
+      available = nb::cast<std::vector<bool>>(available_arg);
+      if (available.size() != count) {
+        throw nb::value_error(("available has " + std::to_string(available.size()) +
+                               " entries for " + std::to_string(count) + " ids")
+                                  .c_str());
+      }
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      items.push_back({categories.empty() ? std::span<const std::uint32_t>() : categories[i],
+                       available[i]});
+    }
+  }
+};
+
+// ids and vectors checked against each other and the index's dim.
+struct Rows {
+  ArrayView<std::int64_t> ids;
+  ArrayView<float> vectors;
+  Rows(const ItemIndex& index, nb::handle ids_arg, nb::handle vectors_arg)
+      : ids(view_array<std::int64_t>(ids_arg, "ids", 1)),
+        vectors(view_array<float>(vectors_arg, "vectors", 2, index.dim())) {
+    if (vectors.rows != ids.rows) {
+      throw nb::value_error(("vectors has " + std::to_string(vectors.rows) + " rows for " +
+                             std::to_string(ids.rows) + " ids")
+                                .c_str());
+    }
+  }
+};
+
+// The filters every request of one rank() call shares.
+struct SharedFilters {
+  ArrayView<std::int64_t> exclude, allow;
+  ArrayView<std::uint32_t> categories;
+  ArrayView<float> negative;
+  SharedFilters(nb::handle exclude_arg, nb::handle allow_arg, nb::handle categories_arg,
+                nb::handle negative_arg)
+      : exclude(view_optional_array<std::int64_t>(exclude_arg, "exclude")),
+        allow(view_optional_array<std::int64_t>(allow_arg, "allow")),
+        categories(view_optional_array<std::uint32_t>(categories_arg, "categories")),
+        negative(view_optional_array<float>(negative_arg, "negative")) {}
+  void apply(RankRequest& request, float negative_weight, float prior_weight) const {
+    request.exclude = exclude.values;
+    request.allow = allow.values;
+    request.categories = categories.values;
+    request.negative = negative.values;
+    request.negative_weight = negative_weight;
+    request.prior_weight = prior_weight;
+  }
+};
+
+// (ids int64 (rows, k), scores float32 (rows, k)); slots a filter left empty hold -1 and -inf.
+nb::tuple ranked(std::vector<ScoredItem>& results, const std::vector<std::size_t>& counts,
+                 std::size_t k, bool squeeze) {
+  std::vector<std::int64_t> ids(results.size(), -1);
+  std::vector<float> scores(results.size(), -std::numeric_limits<float>::infinity());
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    for (std::size_t j = 0; j < counts[r]; ++j) {
+      ids[r * k + j] = results[r * k + j].id;
+      scores[r * k + j] = results[r * k + j].score;
+    }
+  }
+  const std::size_t rows = counts.size();
+  if (squeeze) {
+    return nb::make_tuple(to_numpy(std::move(ids), {k}), to_numpy(std::move(scores), {k}));
+  }
+  return nb::make_tuple(to_numpy(std::move(ids), {rows, k}),
+                        to_numpy(std::move(scores), {rows, k}));
+}
+
+}  // namespace
+
+void bind_catalog(nb::module_& m) {
+  nb::enum_<StorageType>(m, "StorageType",
+                         "How the index stores each embedding: F32, BF16 (half the bytes) or Int8 "
+                         "(a quarter, one scale per row).")
+      .value("F32", StorageType::F32)
+      .value("BF16", StorageType::BF16)
+      .value("Int8", StorageType::Int8);
+  nb::enum_<Aggregation>(m, "Aggregation", "How several interests' scores combine per item.")
+      .value("Max", Aggregation::Max)
+      .value("WeightedSum", Aggregation::WeightedSum);
+
+  nb::class_<ItemIndex>(
+      m, "ItemIndex",
+      "The catalog: items with an int64 id, an embedding and optional categories and availability. "
+      "Writers publish immutable snapshots, so rankings never see half a write. Every method may "
+      "be called from any thread.")
+      .def(
+          "__init__",
+          [](ItemIndex* self, std::size_t dim, StorageType storage) {
+            new (self) ItemIndex(dim, {.storage = storage});
+          },
+          nb::arg("dim"), nb::arg("storage") = StorageType::F32)
+      .def(
+          "add",
+          [](ItemIndex& index, nb::handle ids, nb::handle vectors, nb::handle categories,
+             nb::handle available) {
+            const Rows rows(index, ids, vectors);
+            const Attributes attributes(categories, available, rows.ids.rows);
+            nb::gil_scoped_release release;
+            index.add(rows.ids.values, rows.vectors.values, attributes.items);
+          },
+          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories") = nb::none(),
+          nb::arg("available") = nb::none(),
+          "Adds items: ids int64 (n,), vectors float32 (n, dim), read in place; categories a list "
+          "of n lists of ints, available a list of n bools. Raises nowrec.Error (InvalidArgument) "
+          "for a non-finite value or an id already present; nothing changes then.")
+      .def(
+          "update",
+          [](ItemIndex& index, nb::handle ids, nb::handle vectors, nb::handle categories,
+             nb::handle available) {
+            const Rows rows(index, ids, vectors);
+            const Attributes attributes(categories, available, rows.ids.rows);
+            nb::gil_scoped_release release;
+            index.update(rows.ids.values, rows.vectors.values, attributes.items);
+          },
+          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories") = nb::none(),
+          nb::arg("available") = nb::none(),
+          "Replaces existing items' embeddings (and attributes when given). Raises nowrec.Error "
+          "(NotFound) for an unknown id.")
+      .def(
+          "remove",
+          [](ItemIndex& index, nb::handle ids) {
+            const auto view = view_array<std::int64_t>(ids, "ids", 1);
+            nb::gil_scoped_release release;
+            index.remove(view.values);
+          },
+          nb::arg("ids"), "Removes items. Raises nowrec.Error (NotFound) for an unknown id.")
+      .def(
+          "set_priors",
+          [](ItemIndex& index, nb::handle ids, nb::handle priors) {
+            const auto id_view = view_array<std::int64_t>(ids, "ids", 1);
+            const auto prior_view = view_array<float>(priors, "priors", 1);
+            nb::gil_scoped_release release;
+            index.set_priors(id_view.values, prior_view.values);
+          },
+          nb::arg("ids"), nb::arg("priors"),
+          "Sets each item's prior (e.g. log popularity), added to its score times a request's "
+          "prior_weight.")
+      .def("__contains__", &ItemIndex::contains, nb::arg("id"))
+      .def("contains", &ItemIndex::contains, nb::arg("id"))
+      .def(
+          "read",
+          [](const ItemIndex& index, std::int64_t id) -> std::optional<nb::tuple> {
+            std::vector<float> vector(index.dim());
+            const std::optional<float> prior = index.read(id, vector);
+            if (!prior) return std::nullopt;
+            const std::size_t dim = index.dim();
+            return nb::make_tuple(to_numpy(std::move(vector), {dim}), *prior);
+          },
+          nb::arg("id"),
+          "(embedding decoded to float32, prior) of an item, or None for an unknown id.")
+      .def("__len__", &ItemIndex::size)
+      .def_prop_ro("size", &ItemIndex::size)
+      .def_prop_ro("dim", &ItemIndex::dim)
+      .def_prop_ro("storage", [](const ItemIndex& index) { return index.options().storage; })
+      .def("save", &ItemIndex::save, nb::arg("path"), nb::call_guard<nb::gil_scoped_release>(),
+           "Writes a versioned, checksummed file atomically (temporary file, fsync, rename).")
+      .def_static("load", &ItemIndex::load, nb::arg("path"),
+                  nb::call_guard<nb::gil_scoped_release>(),
+                  "Maps and validates an index file. Raises nowrec.Error (Io, InvalidFormat) "
+                  "naming the file and field.");
+
+  nb::class_<Ranker>(m, "Ranker",
+                     "Exact top-k by inner product over an ItemIndex (cosine for unit vectors), "
+                     "ties by the smaller id. Calls release the GIL and may run concurrently.")
+      .def(nb::init<const ItemIndex&>(), nb::arg("index"), nb::keep_alive<1, 2>())
+      .def(
+          "rank",
+          [](const Ranker& ranker, nb::handle queries, std::size_t k, nb::handle exclude,
+             nb::handle allow, nb::handle categories, float prior_weight, nb::handle negative,
+             float negative_weight, float mmr_lambda, int threads) {
+            const std::size_t dim = ranker.index().dim();
+            const auto q = view_array<float>(queries, "queries", 2, dim);
+            const SharedFilters filters(exclude, allow, categories, negative);
+            std::vector<RankRequest> requests(q.rows);
+            for (std::size_t r = 0; r < q.rows; ++r) {
+              requests[r].query = q.values.subspan(r * dim, dim);
+              filters.apply(requests[r], negative_weight, prior_weight);
+            }
+            std::vector<ScoredItem> results(q.rows * k);
+            std::vector<std::size_t> counts(q.rows);
+            {
+              nb::gil_scoped_release release;
+              ranker.rank(requests, {.k = k, .mmr_lambda = mmr_lambda, .threads = threads},
+                          results, counts);
+            }
+            return ranked(results, counts, k, q.array.ndim() == 1);
+          },
+          nb::arg("queries"), nb::arg("k") = 10, nb::kw_only(), nb::arg("exclude") = nb::none(),
+          nb::arg("allow") = nb::none(), nb::arg("categories") = nb::none(),
+          nb::arg("prior_weight") = 0.0f, nb::arg("negative") = nb::none(),
+          nb::arg("negative_weight") = 0.0f, nb::arg("mmr_lambda") = 1.0f, nb::arg("threads") = 0,
+          "The k best items for each query row: (ids int64, scores float32), shape (rows, k), or "
+          "(k,) for a 1-d query. Every row shares the filters: exclude and allow (int64 ids), "
+          "categories (uint32), a negative vector subtracted at negative_weight, and the items' "
+          "priors at prior_weight. Slots a filter leaves empty hold id -1 and score -inf. "
+          "threads: 0 for all cores.")
+      .def(
+          "rank_interests",
+          [](const Ranker& ranker, nb::handle interests, nb::handle weights, std::size_t k,
+             Aggregation aggregation, nb::handle exclude, nb::handle allow, nb::handle categories,
+             float prior_weight, nb::handle negative, float negative_weight, int threads) {
+            const std::size_t dim = ranker.index().dim();
+            const auto vectors = view_array<float>(interests, "interests", 2, dim);
+            const auto w = view_array<float>(weights, "weights", 1);
+            if (w.rows != vectors.rows) {
+              throw nb::value_error(("weights has " + std::to_string(w.rows) + " entries for " +
+                                     std::to_string(vectors.rows) + " interests")
+                                        .c_str());
+            }
+            std::vector<WeightedInterest> weighted;
+            for (std::size_t r = 0; r < vectors.rows; ++r) {
+              weighted.push_back({vectors.values.subspan(r * dim, dim), w.values[r]});
+            }
+            const SharedFilters filters(exclude, allow, categories, negative);
+            RankRequest request{.interests = weighted};
+            filters.apply(request, negative_weight, prior_weight);
+            std::vector<ScoredItem> results(k);
+            std::vector<std::size_t> counts(1);
+            {
+              nb::gil_scoped_release release;
+              ranker.rank(std::span(&request, 1),
+                          {.k = k, .aggregation = aggregation, .threads = threads}, results,
+                          counts);
+            }
+            return ranked(results, counts, k, true);
+          },
+          nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10, nb::kw_only(),
+          nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude") = nb::none(),
+          nb::arg("allow") = nb::none(), nb::arg("categories") = nb::none(),
+          nb::arg("prior_weight") = 0.0f, nb::arg("negative") = nb::none(),
+          nb::arg("negative_weight") = 0.0f, nb::arg("threads") = 0,
+          "One user's several interests (float32 (n, dim), weights (n,)) in one pass over the "
+          "catalog: each item scores the max (or weighted sum) of weight * (interest . item). "
+          "Returns (ids, scores) of shape (k,).");
+}
+
+}  // namespace nowrec::python
