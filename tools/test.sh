@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test run on a fresh machine: install what is missing, then build and test nowrec
-# four ways: a release build (CUDA when nvcc is there), the suite again under AddressSanitizer
-# and UndefinedBehaviorSanitizer, the InterestTracker tests under ThreadSanitizer, and each
-# libFuzzer target for NOWREC_FUZZ_SECONDS (60).
+# five ways: a release build (CUDA when nvcc is there), the Python package (pip install . and its
+# pytest suite), the suite again under AddressSanitizer and UndefinedBehaviorSanitizer, the
+# InterestTracker tests under ThreadSanitizer, and each libFuzzer target for NOWREC_FUZZ_SECONDS
+# (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,11 @@ echo "== release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== Python package: pip install . (nanobind, scikit-build-core), then its pytest suite"
+python3 -m pip install --quiet . || python3 -m pip install --quiet --break-system-packages .
+python3 -m pytest -q -p no:cacheprovider python/tests
+python_tests=$((python_tests + 1))
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

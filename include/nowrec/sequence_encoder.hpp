@@ -131,8 +131,9 @@ class SequenceEncoder {
   // no padding. encode_vectors pools each sequence as encode() does (the folder's pooling and
   // normalisation) into out, sequences.size() rows of dim() floats; encode_vectors_tokens
   // returns every token's hidden state. Throws Error(InvalidArgument) for a wrong out size, an
-  // empty sequence, one whose size is not a multiple of dim(), or one longer than
-  // info().max_length; Error(Unsupported) on CUDA.
+  // empty sequence, one whose size is not a multiple of dim(), one longer than
+  // info().max_length, or a non-finite value (naming the sequence, vector and element);
+  // Error(Unsupported) on CUDA.
   void encode_vectors(std::span<const std::span<const float>> sequences, AttentionMask mask,
                       std::span<float> out) const;
   std::vector<float> encode_vectors(std::span<const std::span<const float>> sequences,

@@ -6,4 +6,6 @@ docs/python.md.
 """
 
 from ._nowrec import *  # noqa: F401,F403
-from ._nowrec import __version__, Error, ErrorCode  # noqa: F401
+from ._errors import Error  # noqa: F401
+from ._nowrec import ErrorCode  # noqa: F401
+from ._nowrec import version_string as __version__  # noqa: F401

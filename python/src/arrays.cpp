@@ -1,6 +1,8 @@
 // Checking NumPy inputs: dtype, C-contiguous layout and shape, with the argument named.
 #include "arrays.hpp"
 
+#include <nanobind/stl/string.h>
+
 #include <string>
 
 namespace nowrec::python {
@@ -15,15 +17,17 @@ const char* dtype_text() {
   return "?";
 }
 
-[[noreturn]] void type_error(const std::string& message) {
-  throw nb::type_error(message.c_str());
-}
+[[noreturn]] void type_error(const std::string& message) { throw nb::type_error(message.c_str()); }
 
 [[noreturn]] void value_error(const std::string& message) {
   throw nb::value_error(message.c_str());
 }
 
+// An empty array has no layout to speak of (NumPy gives it stride 0).
 bool c_contiguous(const AnyArray& array) {
+  for (std::size_t d = 0; d < array.ndim(); ++d) {
+    if (array.shape(d) == 0) return true;
+  }
   std::int64_t expected = 1;
   for (std::size_t d = array.ndim(); d-- > 0;) {
     if (array.shape(d) > 1 && array.stride(d) != expected) return false;
@@ -52,8 +56,9 @@ ArrayView<T> view_array(nb::handle object, const char* name, std::size_t dims,
                " must be C-contiguous (numpy.ascontiguousarray makes a contiguous copy)");
   }
   if (a.ndim() == 0 || a.ndim() > dims) {
-    value_error(std::string(name) + " must have " + (dims == 1 ? "1 dimension" : "1 or 2 dimensions") +
-                ", got " + std::to_string(a.ndim()));
+    value_error(std::string(name) + " must have " +
+                (dims == 1 ? "1 dimension" : "1 or 2 dimensions") + ", got " +
+                std::to_string(a.ndim()));
   }
   if (a.ndim() == 1) {
     view.rows = dims == 1 ? a.shape(0) : 1;
@@ -70,12 +75,6 @@ ArrayView<T> view_array(nb::handle object, const char* name, std::size_t dims,
   return view;
 }
 
-template <class T>
-ArrayView<T> view_optional_array(nb::handle object, const char* name) {
-  if (object.is_none()) return {};
-  return view_array<T>(object, name, 1);
-}
-
 template ArrayView<float> view_array<float>(nb::handle, const char*, std::size_t, std::size_t);
 template ArrayView<std::int64_t> view_array<std::int64_t>(nb::handle, const char*, std::size_t,
                                                           std::size_t);
@@ -83,8 +82,5 @@ template ArrayView<std::int32_t> view_array<std::int32_t>(nb::handle, const char
                                                           std::size_t);
 template ArrayView<std::uint32_t> view_array<std::uint32_t>(nb::handle, const char*, std::size_t,
                                                             std::size_t);
-template ArrayView<float> view_optional_array<float>(nb::handle, const char*);
-template ArrayView<std::int64_t> view_optional_array<std::int64_t>(nb::handle, const char*);
-template ArrayView<std::uint32_t> view_optional_array<std::uint32_t>(nb::handle, const char*);
 
 }  // namespace nowrec::python

@@ -3,6 +3,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 
 #include <limits>
@@ -25,10 +26,11 @@ struct Attributes {
   std::vector<std::vector<std::uint32_t>> categories;
   std::vector<ItemAttributes> items;
 
-  Attributes(nb::handle categories_arg, nb::handle available_arg, std::size_t count) {
-    if (categories_arg.is_none() && available_arg.is_none()) return;
-    if (!categories_arg.is_none()) {
-      categories = nb::cast<std::vector<std::vector<std::uint32_t>>>(categories_arg);
+  Attributes(std::optional<std::vector<std::vector<std::uint32_t>>> categories_arg,
+             std::optional<std::vector<bool>> available_arg, std::size_t count) {
+    if (!categories_arg && !available_arg) return;
+    if (categories_arg) {
+      categories = std::move(*categories_arg);
       if (categories.size() != count) {
         throw nb::value_error(("categories has " + std::to_string(categories.size()) +
                                " entries for " + std::to_string(count) + " ids")
@@ -36,8 +38,8 @@ struct Attributes {
       }
     }
     std::vector<bool> available(count, true);
-    if (!available_arg.is_none()) {
-      available = nb::cast<std::vector<bool>>(available_arg);
+    if (available_arg) {
+      available = std::move(*available_arg);
       if (available.size() != count) {
         throw nb::value_error(("available has " + std::to_string(available.size()) +
                                " entries for " + std::to_string(count) + " ids")
@@ -45,8 +47,8 @@ struct Attributes {
       }
     }
     for (std::size_t i = 0; i < count; ++i) {
-      items.push_back({categories.empty() ? std::span<const std::uint32_t>() : categories[i],
-                       available[i]});
+      items.push_back(
+          {categories.empty() ? std::span<const std::uint32_t>() : categories[i], available[i]});
     }
   }
 };
@@ -55,7 +57,7 @@ struct Attributes {
 struct Rows {
   ArrayView<std::int64_t> ids;
   ArrayView<float> vectors;
-  Rows(const ItemIndex& index, nb::handle ids_arg, nb::handle vectors_arg)
+  Rows(const ItemIndex& index, ArrayArg<std::int64_t> ids_arg, ArrayArg<float> vectors_arg)
       : ids(view_array<std::int64_t>(ids_arg, "ids", 1)),
         vectors(view_array<float>(vectors_arg, "vectors", 2, index.dim())) {
     if (vectors.rows != ids.rows) {
@@ -71,8 +73,10 @@ struct SharedFilters {
   ArrayView<std::int64_t> exclude, allow;
   ArrayView<std::uint32_t> categories;
   ArrayView<float> negative;
-  SharedFilters(nb::handle exclude_arg, nb::handle allow_arg, nb::handle categories_arg,
-                nb::handle negative_arg)
+  SharedFilters(const std::optional<ArrayArg<std::int64_t>>& exclude_arg,
+                const std::optional<ArrayArg<std::int64_t>>& allow_arg,
+                const std::optional<ArrayArg<std::uint32_t>>& categories_arg,
+                const std::optional<ArrayArg<float>>& negative_arg)
       : exclude(view_optional_array<std::int64_t>(exclude_arg, "exclude")),
         allow(view_optional_array<std::int64_t>(allow_arg, "allow")),
         categories(view_optional_array<std::uint32_t>(categories_arg, "categories")),
@@ -87,9 +91,14 @@ struct SharedFilters {
   }
 };
 
-// (ids int64 (rows, k), scores float32 (rows, k)); slots a filter left empty hold -1 and -inf.
-nb::tuple ranked(std::vector<ScoredItem>& results, const std::vector<std::size_t>& counts,
-                 std::size_t k, bool squeeze) {
+using IdArray = nb::ndarray<nb::numpy, std::int64_t>;
+using ScoreArray = nb::ndarray<nb::numpy, float>;
+
+// (ids int64 (rows, k), scores float32 (rows, k)), or of shape (k,) when `squeeze`; slots a
+// filter left empty hold -1 and -inf.
+std::pair<IdArray, ScoreArray> ranked(const std::vector<ScoredItem>& results,
+                                      const std::vector<std::size_t>& counts, std::size_t k,
+                                      bool squeeze) {
   std::vector<std::int64_t> ids(results.size(), -1);
   std::vector<float> scores(results.size(), -std::numeric_limits<float>::infinity());
   for (std::size_t r = 0; r < counts.size(); ++r) {
@@ -99,11 +108,8 @@ nb::tuple ranked(std::vector<ScoredItem>& results, const std::vector<std::size_t
     }
   }
   const std::size_t rows = counts.size();
-  if (squeeze) {
-    return nb::make_tuple(to_numpy(std::move(ids), {k}), to_numpy(std::move(scores), {k}));
-  }
-  return nb::make_tuple(to_numpy(std::move(ids), {rows, k}),
-                        to_numpy(std::move(scores), {rows, k}));
+  if (squeeze) return {to_numpy(std::move(ids), {k}), to_numpy(std::move(scores), {k})};
+  return {to_numpy(std::move(ids), {rows, k}), to_numpy(std::move(scores), {rows, k})};
 }
 
 }  // namespace
@@ -132,34 +138,36 @@ void bind_catalog(nb::module_& m) {
           nb::arg("dim"), nb::arg("storage") = StorageType::F32)
       .def(
           "add",
-          [](ItemIndex& index, nb::handle ids, nb::handle vectors, nb::handle categories,
-             nb::handle available) {
+          [](ItemIndex& index, ArrayArg<std::int64_t> ids, ArrayArg<float> vectors,
+             std::optional<std::vector<std::vector<std::uint32_t>>> categories,
+             std::optional<std::vector<bool>> available) {
             const Rows rows(index, ids, vectors);
             const Attributes attributes(categories, available, rows.ids.rows);
             nb::gil_scoped_release release;
             index.add(rows.ids.values, rows.vectors.values, attributes.items);
           },
-          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories") = nb::none(),
-          nb::arg("available") = nb::none(),
+          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories").none() = nb::none(),
+          nb::arg("available").none() = nb::none(),
           "Adds items: ids int64 (n,), vectors float32 (n, dim), read in place; categories a list "
           "of n lists of ints, available a list of n bools. Raises nowrec.Error (InvalidArgument) "
           "for a non-finite value or an id already present; nothing changes then.")
       .def(
           "update",
-          [](ItemIndex& index, nb::handle ids, nb::handle vectors, nb::handle categories,
-             nb::handle available) {
+          [](ItemIndex& index, ArrayArg<std::int64_t> ids, ArrayArg<float> vectors,
+             std::optional<std::vector<std::vector<std::uint32_t>>> categories,
+             std::optional<std::vector<bool>> available) {
             const Rows rows(index, ids, vectors);
             const Attributes attributes(categories, available, rows.ids.rows);
             nb::gil_scoped_release release;
             index.update(rows.ids.values, rows.vectors.values, attributes.items);
           },
-          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories") = nb::none(),
-          nb::arg("available") = nb::none(),
+          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories").none() = nb::none(),
+          nb::arg("available").none() = nb::none(),
           "Replaces existing items' embeddings (and attributes when given). Raises nowrec.Error "
           "(NotFound) for an unknown id.")
       .def(
           "remove",
-          [](ItemIndex& index, nb::handle ids) {
+          [](ItemIndex& index, ArrayArg<std::int64_t> ids) {
             const auto view = view_array<std::int64_t>(ids, "ids", 1);
             nb::gil_scoped_release release;
             index.remove(view.values);
@@ -167,7 +175,7 @@ void bind_catalog(nb::module_& m) {
           nb::arg("ids"), "Removes items. Raises nowrec.Error (NotFound) for an unknown id.")
       .def(
           "set_priors",
-          [](ItemIndex& index, nb::handle ids, nb::handle priors) {
+          [](ItemIndex& index, ArrayArg<std::int64_t> ids, ArrayArg<float> priors) {
             const auto id_view = view_array<std::int64_t>(ids, "ids", 1);
             const auto prior_view = view_array<float>(priors, "priors", 1);
             nb::gil_scoped_release release;
@@ -180,12 +188,13 @@ void bind_catalog(nb::module_& m) {
       .def("contains", &ItemIndex::contains, nb::arg("id"))
       .def(
           "read",
-          [](const ItemIndex& index, std::int64_t id) -> std::optional<nb::tuple> {
+          [](const ItemIndex& index,
+             std::int64_t id) -> std::optional<std::pair<ScoreArray, float>> {
             std::vector<float> vector(index.dim());
             const std::optional<float> prior = index.read(id, vector);
             if (!prior) return std::nullopt;
             const std::size_t dim = index.dim();
-            return nb::make_tuple(to_numpy(std::move(vector), {dim}), *prior);
+            return std::pair(to_numpy(std::move(vector), {dim}), *prior);
           },
           nb::arg("id"),
           "(embedding decoded to float32, prior) of an item, or None for an unknown id.")
@@ -206,9 +215,12 @@ void bind_catalog(nb::module_& m) {
       .def(nb::init<const ItemIndex&>(), nb::arg("index"), nb::keep_alive<1, 2>())
       .def(
           "rank",
-          [](const Ranker& ranker, nb::handle queries, std::size_t k, nb::handle exclude,
-             nb::handle allow, nb::handle categories, float prior_weight, nb::handle negative,
-             float negative_weight, float mmr_lambda, int threads) {
+          [](const Ranker& ranker, ArrayArg<float> queries, std::size_t k,
+             std::optional<ArrayArg<std::int64_t>> exclude,
+             std::optional<ArrayArg<std::int64_t>> allow,
+             std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
+             std::optional<ArrayArg<float>> negative, float negative_weight, float mmr_lambda,
+             int threads) {
             const std::size_t dim = ranker.index().dim();
             const auto q = view_array<float>(queries, "queries", 2, dim);
             const SharedFilters filters(exclude, allow, categories, negative);
@@ -221,15 +233,16 @@ void bind_catalog(nb::module_& m) {
             std::vector<std::size_t> counts(q.rows);
             {
               nb::gil_scoped_release release;
-              ranker.rank(requests, {.k = k, .mmr_lambda = mmr_lambda, .threads = threads},
-                          results, counts);
+              ranker.rank(requests, {.k = k, .mmr_lambda = mmr_lambda, .threads = threads}, results,
+                          counts);
             }
             return ranked(results, counts, k, q.array.ndim() == 1);
           },
-          nb::arg("queries"), nb::arg("k") = 10, nb::kw_only(), nb::arg("exclude") = nb::none(),
-          nb::arg("allow") = nb::none(), nb::arg("categories") = nb::none(),
-          nb::arg("prior_weight") = 0.0f, nb::arg("negative") = nb::none(),
-          nb::arg("negative_weight") = 0.0f, nb::arg("mmr_lambda") = 1.0f, nb::arg("threads") = 0,
+          nb::arg("queries"), nb::arg("k") = 10, nb::kw_only(),
+          nb::arg("exclude").none() = nb::none(), nb::arg("allow").none() = nb::none(),
+          nb::arg("categories").none() = nb::none(), nb::arg("prior_weight") = 0.0f,
+          nb::arg("negative").none() = nb::none(), nb::arg("negative_weight") = 0.0f,
+          nb::arg("mmr_lambda") = 1.0f, nb::arg("threads") = 0,
           "The k best items for each query row: (ids int64, scores float32), shape (rows, k), or "
           "(k,) for a 1-d query. Every row shares the filters: exclude and allow (int64 ids), "
           "categories (uint32), a negative vector subtracted at negative_weight, and the items' "
@@ -237,9 +250,11 @@ void bind_catalog(nb::module_& m) {
           "threads: 0 for all cores.")
       .def(
           "rank_interests",
-          [](const Ranker& ranker, nb::handle interests, nb::handle weights, std::size_t k,
-             Aggregation aggregation, nb::handle exclude, nb::handle allow, nb::handle categories,
-             float prior_weight, nb::handle negative, float negative_weight, int threads) {
+          [](const Ranker& ranker, ArrayArg<float> interests, ArrayArg<float> weights,
+             std::size_t k, Aggregation aggregation, std::optional<ArrayArg<std::int64_t>> exclude,
+             std::optional<ArrayArg<std::int64_t>> allow,
+             std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
+             std::optional<ArrayArg<float>> negative, float negative_weight, int threads) {
             const std::size_t dim = ranker.index().dim();
             const auto vectors = view_array<float>(interests, "interests", 2, dim);
             const auto w = view_array<float>(weights, "weights", 1);
@@ -266,9 +281,9 @@ void bind_catalog(nb::module_& m) {
             return ranked(results, counts, k, true);
           },
           nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10, nb::kw_only(),
-          nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude") = nb::none(),
-          nb::arg("allow") = nb::none(), nb::arg("categories") = nb::none(),
-          nb::arg("prior_weight") = 0.0f, nb::arg("negative") = nb::none(),
+          nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude").none() = nb::none(),
+          nb::arg("allow").none() = nb::none(), nb::arg("categories").none() = nb::none(),
+          nb::arg("prior_weight") = 0.0f, nb::arg("negative").none() = nb::none(),
           nb::arg("negative_weight") = 0.0f, nb::arg("threads") = 0,
           "One user's several interests (float32 (n, dim), weights (n,)) in one pass over the "
           "catalog: each item scores the max (or weighted sum) of weight * (interest . item). "

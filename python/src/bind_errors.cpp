@@ -1,4 +1,5 @@
-// nowrec.Error (a RuntimeError carrying a nowrec.ErrorCode) and the translation of C++ errors.
+// nowrec.ErrorCode and the translation of C++ errors into nowrec.Error (a RuntimeError carrying
+// the code).
 #include <nanobind/nanobind.h>
 
 #include "bindings.hpp"
@@ -28,12 +29,10 @@ void bind_errors(nb::module_& m) {
              "CUDA was asked for but no usable device or CUDA build exists")
       .value("Internal", ErrorCode::Internal, "a broken invariant inside nowrec");
 
-  error_type = PyErr_NewExceptionWithDoc(
-      "nowrec.Error",
-      "Raised by every fallible nowrec call. str(e) names the file, field or argument at fault;\n"
-      "e.code is the nowrec.ErrorCode.",
-      PyExc_RuntimeError, nullptr);
-  m.attr("Error") = nb::handle(error_type);
+  // The class is Python's (nowrec/_errors.py), so that type checkers and the stubs see it.
+  nb::object error = nb::module_::import_("nowrec._errors").attr("Error");
+  error_type = error.inc_ref().ptr();  // held for the translator, for the process's life
+  m.attr("Error") = error;
 
   nb::register_exception_translator([](const std::exception_ptr& thrown, void*) {
     try {

@@ -6,9 +6,12 @@
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "arrays.hpp"
@@ -52,11 +55,16 @@ InterestEvent event_of(const EventArgs& a, std::span<const float> embedding) {
 
 const char* kind_name(InterestKind kind) {
   switch (kind) {
-    case InterestKind::ShortTerm: return "short_term";
-    case InterestKind::LongTerm: return "long_term";
-    case InterestKind::Cluster: return "cluster";
-    case InterestKind::Predicted: return "predicted";
-    case InterestKind::Negative: return "negative";
+    case InterestKind::ShortTerm:
+      return "short_term";
+    case InterestKind::LongTerm:
+      return "long_term";
+    case InterestKind::Cluster:
+      return "cluster";
+    case InterestKind::Predicted:
+      return "predicted";
+    case InterestKind::Negative:
+      return "negative";
   }
   return "?";
 }
@@ -99,10 +107,10 @@ void bind_interests(nb::module_& m) {
             const std::size_t n = v.size();
             return to_numpy(std::move(v), {n});
           },
-          "Unit length (zero when nothing is left), float32.")
+          nb::rv_policy::move, "Unit length (zero when nothing is left), float32.")
       .def("__repr__", [](const Interest& i) {
-        return std::string("Interest(") + kind_name(i.kind) + ", weight=" +
-               std::to_string(i.weight) + ")";
+        return std::string("Interest(") + kind_name(i.kind) +
+               ", weight=" + std::to_string(i.weight) + ")";
       });
 
   nb::class_<UserStats>(m, "UserStats")
@@ -136,16 +144,15 @@ void bind_interests(nb::module_& m) {
                 folder, *handle->store, items.dim(), {.threads = threads}));
             return handle;
           },
-          nb::arg("folder"), nb::arg("items"), nb::arg("threads") = 1,
-          nb::keep_alive<0, 2>(),
+          nb::arg("folder"), nb::arg("items"), nb::arg("threads") = 1, nb::keep_alive<0, 2>(),
           "Loads a model folder; `items` is the ItemIndex of the items' text embeddings it reads "
           "the window's items from.")
       .def(
           "item_vectors",
-          [](const ModelHandle& h, nb::handle ids, nb::handle text_embeddings) {
+          [](const ModelHandle& h, ArrayArg<std::int64_t> ids, ArrayArg<float> text_embeddings) {
             const auto id_view = view_array<std::int64_t>(ids, "ids", 1);
-            const auto text = view_array<float>(text_embeddings, "text_embeddings", 2,
-                                                h.model->item_dim());
+            const auto text =
+                view_array<float>(text_embeddings, "text_embeddings", 2, h.model->item_dim());
             std::vector<float> out;
             {
               nb::gil_scoped_release release;
@@ -226,11 +233,11 @@ void bind_interests(nb::module_& m) {
       .def(
           "update",
           [](TrackerHandle& h, std::string user, std::int64_t timestamp, std::int64_t item,
-             nb::handle embedding, std::string action, float weight, std::optional<float> value,
-             std::optional<std::string> text, std::uint64_t sequence) {
+             std::optional<ArrayArg<float>> embedding, std::string action, float weight,
+             std::optional<float> value, std::optional<std::string> text, std::uint64_t sequence) {
             const auto vector = view_optional_array<float>(embedding, "embedding");
-            const EventArgs args{std::move(user), timestamp, item,           std::move(action),
-                                 weight,          value,     std::move(text), sequence};
+            const EventArgs args{std::move(user), timestamp, item, std::move(action), weight, value,
+                                 std::move(text), sequence};
             nb::gil_scoped_release release;
             return h.tracker->update(event_of(args, vector.values));
           },
@@ -245,24 +252,26 @@ void bind_interests(nb::module_& m) {
           "then.")
       .def(
           "update_batch",
-          [](TrackerHandle& h, const std::vector<std::string>& users, nb::handle timestamps,
-             nb::handle items, nb::handle actions, nb::handle values, nb::handle weights,
-             nb::handle embeddings) {
+          [](TrackerHandle& h, const std::vector<std::string>& users,
+             ArrayArg<std::int64_t> timestamps, std::optional<ArrayArg<std::int64_t>> items,
+             std::optional<std::variant<std::string, std::vector<std::string>>> actions,
+             std::optional<ArrayArg<float>> values, std::optional<ArrayArg<float>> weights,
+             std::optional<ArrayArg<float>> embeddings) {
             const std::size_t n = users.size();
             const auto times = view_array<std::int64_t>(timestamps, "timestamps", 1);
             const auto item_ids = view_optional_array<std::int64_t>(items, "items");
             const auto value_view = view_optional_array<float>(values, "values");
             const auto weight_view = view_optional_array<float>(weights, "weights");
             ArrayView<float> vectors;
-            if (!embeddings.is_none()) {
-              vectors = view_array<float>(embeddings, "embeddings", 2, h.tracker->options().dim);
+            if (embeddings) {
+              vectors = view_array<float>(*embeddings, "embeddings", 2, h.tracker->options().dim);
             }
             std::vector<std::string> action_list;
             std::string one_action;
-            if (nb::isinstance<nb::str>(actions)) {
-              one_action = nb::cast<std::string>(actions);
-            } else if (!actions.is_none()) {
-              action_list = nb::cast<std::vector<std::string>>(actions);
+            if (actions && std::holds_alternative<std::string>(*actions)) {
+              one_action = std::get<std::string>(*actions);
+            } else if (actions) {
+              action_list = std::move(std::get<std::vector<std::string>>(*actions));
             }
             const auto check = [n](std::size_t size, const char* name, bool given) {
               if (given && size != n) {
@@ -272,12 +281,12 @@ void bind_interests(nb::module_& m) {
               }
             };
             check(times.rows, "timestamps", true);
-            check(item_ids.rows, "items", !items.is_none());
-            check(value_view.rows, "values", !values.is_none());
-            check(weight_view.rows, "weights", !weights.is_none());
+            check(item_ids.rows, "items", items.has_value());
+            check(value_view.rows, "values", values.has_value());
+            check(weight_view.rows, "weights", weights.has_value());
             check(action_list.size(), "actions", !action_list.empty());
-            check(vectors.rows, "embeddings", !embeddings.is_none());
-            if (items.is_none() && embeddings.is_none()) {
+            check(vectors.rows, "embeddings", embeddings.has_value());
+            if (!items && !embeddings) {
               throw nb::value_error("update_batch needs items, embeddings or both");
             }
             const std::size_t dim = h.tracker->options().dim;
@@ -285,7 +294,8 @@ void bind_interests(nb::module_& m) {
             return apply_batch(*h.tracker, n, [&](std::size_t i) {
               InterestEvent event{.user = users[i], .timestamp = times.values[i]};
               if (!item_ids.values.empty()) event.item = item_ids.values[i];
-              if (!vectors.values.empty()) event.item_embedding = vectors.values.subspan(i * dim, dim);
+              if (!vectors.values.empty())
+                event.item_embedding = vectors.values.subspan(i * dim, dim);
               if (!weight_view.values.empty()) event.weight = weight_view.values[i];
               if (!value_view.values.empty()) event.value = value_view.values[i];
               event.action = action_list.empty() ? std::string_view(one_action)

@@ -21,8 +21,9 @@ struct RequestArgs {
   ArrayView<std::int64_t> exclude, allow;
   ArrayView<std::uint32_t> categories;
   RecommendRequest request;
-  RequestArgs(std::size_t k, nb::handle exclude_arg, nb::handle allow_arg,
-              nb::handle categories_arg, bool explain)
+  RequestArgs(std::size_t k, const std::optional<ArrayArg<std::int64_t>>& exclude_arg,
+              const std::optional<ArrayArg<std::int64_t>>& allow_arg,
+              const std::optional<ArrayArg<std::uint32_t>>& categories_arg, bool explain)
       : exclude(view_optional_array<std::int64_t>(exclude_arg, "exclude")),
         allow(view_optional_array<std::int64_t>(allow_arg, "allow")),
         categories(view_optional_array<std::uint32_t>(categories_arg, "categories")) {
@@ -134,8 +135,8 @@ void bind_recommender(nb::module_& m) {
       .def(
           "observe",
           [](Recommender& r, std::string user, std::int64_t timestamp, std::int64_t item,
-             nb::handle embedding, std::string action, float weight, std::optional<float> value,
-             std::optional<std::string> text, std::uint64_t sequence) {
+             std::optional<ArrayArg<float>> embedding, std::string action, float weight,
+             std::optional<float> value, std::optional<std::string> text, std::uint64_t sequence) {
             const auto vector = view_optional_array<float>(embedding, "embedding");
             InterestEvent event{.user = user,
                                 .item_embedding = vector.values,
@@ -158,34 +159,37 @@ void bind_recommender(nb::module_& m) {
       .def(
           "recommend",
           [](const Recommender& r, std::string user, std::int64_t now, std::size_t k,
-             nb::handle exclude, nb::handle allow, nb::handle categories, bool explain) {
+             std::optional<ArrayArg<std::int64_t>> exclude,
+             std::optional<ArrayArg<std::int64_t>> allow,
+             std::optional<ArrayArg<std::uint32_t>> categories, bool explain) {
             const RequestArgs args(k, exclude, allow, categories, explain);
             nb::gil_scoped_release release;
             return r.recommend(user, now, args.request);
           },
           nb::arg("user"), nb::arg("now"), nb::arg("k") = 10, nb::kw_only(),
-          nb::arg("exclude") = nb::none(), nb::arg("allow") = nb::none(),
-          nb::arg("categories") = nb::none(), nb::arg("explain") = true,
+          nb::arg("exclude").none() = nb::none(), nb::arg("allow").none() = nb::none(),
+          nb::arg("categories").none() = nb::none(), nb::arg("explain") = true,
           "The user's top k at `now` (the recent window's items excluded unless the config says "
           "otherwise), best first.")
       .def(
           "recommend_batch",
           [](const Recommender& r, const std::vector<std::string>& users, std::int64_t now,
-             std::size_t k, nb::handle exclude, nb::handle allow, nb::handle categories,
-             bool explain) {
+             std::size_t k, std::optional<ArrayArg<std::int64_t>> exclude,
+             std::optional<ArrayArg<std::int64_t>> allow,
+             std::optional<ArrayArg<std::uint32_t>> categories, bool explain) {
             const RequestArgs args(k, exclude, allow, categories, explain);
             const std::vector<std::string_view> views(users.begin(), users.end());
             nb::gil_scoped_release release;
             return r.recommend(std::span<const std::string_view>(views), now, args.request);
           },
           nb::arg("users"), nb::arg("now"), nb::arg("k") = 10, nb::kw_only(),
-          nb::arg("exclude") = nb::none(), nb::arg("allow") = nb::none(),
-          nb::arg("categories") = nb::none(), nb::arg("explain") = true,
+          nb::arg("exclude").none() = nb::none(), nb::arg("allow").none() = nb::none(),
+          nb::arg("categories").none() = nb::none(), nb::arg("explain") = true,
           "recommend() for many users in one catalog scan; result i is users[i]'s.")
       .def(
           "forget", [](Recommender& r, std::string user) { return r.forget(user); },
           nb::arg("user"))
-      .def_prop_ro("config", &Recommender::config)
+      .def_prop_ro("config", [](const Recommender& r) { return RecommenderConfig(r.config()); })
       .def_prop_ro(
           "co_visitation_stats",
           [](const Recommender& r) -> std::optional<CoVisitationStats> {

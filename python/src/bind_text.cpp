@@ -3,7 +3,9 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
 #include <nanobind/stl/vector.h>
 
 #include <string>
@@ -56,25 +58,25 @@ nb::ndarray<nb::numpy, float> embeddings(std::vector<float>&& values, std::size_
 }
 
 // A per-token result: (states [tokens, dim], offsets [sequences + 1]).
-nb::tuple token_states(TokenStates&& states, std::size_t dim) {
+std::pair<nb::ndarray<nb::numpy, float>, nb::ndarray<nb::numpy, std::int64_t>> token_states(
+    TokenStates&& states, std::size_t dim) {
   const std::size_t tokens = states.values.size() / dim;
   std::vector<std::int64_t> offsets(states.offsets.begin(), states.offsets.end());
   const std::size_t n = offsets.size();
-  return nb::make_tuple(to_numpy(std::move(states.values), {tokens, dim}),
-                        to_numpy(std::move(offsets), {n}));
+  return {to_numpy(std::move(states.values), {tokens, dim}), to_numpy(std::move(offsets), {n})};
 }
 
 }  // namespace
 
 void bind_text(nb::module_& m) {
-  nb::enum_<Dtype>(m, "Dtype", "Encoder arithmetic: Default (F32 on the CPU), F32, F16 (CUDA), BF16.")
+  nb::enum_<Dtype>(m, "Dtype",
+                   "Encoder arithmetic: Default (F32 on the CPU), F32, F16 (CUDA), BF16.")
       .value("Default", Dtype::Default)
       .value("F32", Dtype::F32)
       .value("F16", Dtype::F16)
       .value("BF16", Dtype::BF16);
   nb::enum_<Device>(m, "Device").value("CPU", Device::CPU).value("CUDA", Device::CUDA);
-  nb::enum_<AttentionMask>(m, "AttentionMask",
-                           "Which tokens of a vector sequence attend to which.")
+  nb::enum_<AttentionMask>(m, "AttentionMask", "Which tokens of a vector sequence attend to which.")
       .value("Bidirectional", AttentionMask::Bidirectional)
       .value("Causal", AttentionMask::Causal);
   nb::enum_<PoolingMode>(m, "PoolingMode")
@@ -100,24 +102,30 @@ void bind_text(nb::module_& m) {
       .def_prop_ro("has_weights", &ModelFolder::has_weights);
 
   nb::class_<Encoding>(m, "Encoding", "One tokenized text.")
-      .def_prop_ro("ids",
-                   [](const Encoding& e) {
-                     std::vector<std::int32_t> ids = e.ids;
-                     const std::size_t n = ids.size();
-                     return to_numpy(std::move(ids), {n});
-                   })
-      .def_prop_ro("type_ids",
-                   [](const Encoding& e) {
-                     std::vector<std::int32_t> ids = e.type_ids;
-                     const std::size_t n = ids.size();
-                     return to_numpy(std::move(ids), {n});
-                   })
-      .def_prop_ro("attention_mask",
-                   [](const Encoding& e) {
-                     std::vector<std::uint8_t> mask = e.attention_mask;
-                     const std::size_t n = mask.size();
-                     return to_numpy(std::move(mask), {n});
-                   })
+      .def_prop_ro(
+          "ids",
+          [](const Encoding& e) {
+            std::vector<std::int32_t> ids = e.ids;
+            const std::size_t n = ids.size();
+            return to_numpy(std::move(ids), {n});
+          },
+          nb::rv_policy::move)
+      .def_prop_ro(
+          "type_ids",
+          [](const Encoding& e) {
+            std::vector<std::int32_t> ids = e.type_ids;
+            const std::size_t n = ids.size();
+            return to_numpy(std::move(ids), {n});
+          },
+          nb::rv_policy::move)
+      .def_prop_ro(
+          "attention_mask",
+          [](const Encoding& e) {
+            std::vector<std::uint8_t> mask = e.attention_mask;
+            const std::size_t n = mask.size();
+            return to_numpy(std::move(mask), {n});
+          },
+          nb::rv_policy::move)
       .def_prop_ro(
           "offsets",
           [](const Encoding& e) {
@@ -128,6 +136,7 @@ void bind_text(nb::module_& m) {
             }
             return to_numpy(std::move(offsets), {e.offsets.size(), std::size_t(2)});
           },
+          nb::rv_policy::move,
           "Byte ranges [begin, end) of each token in the UTF-8 text, shape (tokens, 2).")
       .def("__len__", [](const Encoding& e) { return e.ids.size(); });
 
@@ -169,7 +178,7 @@ void bind_text(nb::module_& m) {
       .def("token_to_id", &Tokenizer::token_to_id, nb::arg("token"),
            "The token's id, or None when the vocabulary lacks it.")
       .def("id_to_token", &Tokenizer::id_to_token, nb::arg("id"),
-           "The id's token; raises nowrec.Error (InvalidArgument) outside the vocabulary.");
+           "The id's token; raises nowrec.Error (NotFound) outside the vocabulary.");
 
   nb::class_<EncoderInfo>(m, "EncoderInfo", "What a loaded encoder is.")
       .def_ro("model_type", &EncoderInfo::model_type)

@@ -6,7 +6,7 @@
 
 NB_MODULE(_nowrec, m) {
   m.doc() = "nowrec: real-time user-interest capture with language models";
-  m.attr("__version__") = nowrec::version_string;
+  m.attr("version_string") = nowrec::version_string;
   nowrec::python::bind_errors(m);
   nowrec::python::bind_text(m);
   nowrec::python::bind_catalog(m);

@@ -3,6 +3,7 @@
 #include "encoder/token_sequence_check.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "encoder/thread_count.hpp"
@@ -163,6 +164,13 @@ void CpuEncoder::encode_vectors(std::span<const std::span<const float>> sequence
     if (floats / dim() > max_length_) {
       refuse("has " + std::to_string(floats / dim()) + " vectors; the model takes at most " +
              std::to_string(max_length_));
+    }
+    const auto bad = std::find_if(sequences[i].begin(), sequences[i].end(),
+                                  [](float x) { return !std::isfinite(x); });
+    if (bad != sequences[i].end()) {
+      const std::size_t at = std::size_t(bad - sequences[i].begin());
+      refuse("holds a non-finite value at vector " + std::to_string(at / dim()) + ", element " +
+             std::to_string(at % dim()));
     }
     tokens += floats / dim();
   }

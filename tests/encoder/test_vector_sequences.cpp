@@ -180,6 +180,13 @@ TEST_CASE("bad vector sequences are refused with the sequence named") {
   refused({std::vector<float>(dim + 1)}, 1, "not a multiple of dim 40");
   refused({std::vector<float>(dim * (encoder.info().max_length + 1))}, 1, "takes at most");
   refused({std::vector<float>(dim)}, 2, "out holds");
+  std::vector<float> with_nan(dim * 3, 0.25f);
+  with_nan[dim * 2 + 5] = std::nanf("");
+  refused({std::vector<float>(dim, 0.5f), with_nan}, 2,
+          "sequence 1 holds a non-finite value at vector 2, element 5");
+  std::vector<float> with_inf(dim, 0.25f);
+  with_inf[0] = INFINITY;
+  refused({with_inf}, 1, "sequence 0 holds a non-finite value at vector 0, element 0");
 }
 
 TEST_CASE("a model folder without a tokenizer encodes vector sequences only") {
