@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def python_side(model, catalog, iterations):
     query = catalog[0]
     out["rank_us_p50"] = p50_us(lambda: ranker.rank(query, 10, threads=1), iterations)
 
+    queries = catalog[:64]
+    out["rank64_us_p50"] = p50_us(lambda: ranker.rank(queries, 10, threads=1), iterations // 10)
+
     rng = np.random.default_rng(7)
     events = 200_000
     users = [f"user{u % 1000}" for u in range(events)]
@@ -74,7 +78,36 @@ def python_side(model, catalog, iterations):
     start = time.perf_counter()
     batched.update_batch(users, timestamps, items=event_items, actions="click")
     out["update_batch_per_second"] = events / (time.perf_counter() - start)
+
+    # Two Python threads, each with the events of half the users (a user's events stay in order).
+    shared = nowrec.InterestTracker(dim, item_store=index)
+    halves = []
+    for parity in (0, 1):
+        rows = np.flatnonzero(np.arange(events) % 1000 % 2 == parity)
+        halves.append(([users[r] for r in rows], timestamps[rows], event_items[rows]))
+    threads = [threading.Thread(target=shared.update_batch, args=(u, t),
+                                kwargs={"items": i, "actions": "click"}) for u, t, i in halves]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out["update_batch_2_threads_per_second"] = events / (time.perf_counter() - start)
     return out
+
+
+def faiss_side(catalog, iterations):
+    """Faiss IndexFlatIP on the same vectors and queries, one thread; None without faiss."""
+    try:
+        import faiss
+    except ImportError:
+        return None
+    faiss.omp_set_num_threads(1)
+    index = faiss.IndexFlatIP(catalog.shape[1])
+    index.add(catalog)
+    return {"version": faiss.__version__,
+            "rank_us_p50": p50_us(lambda: index.search(catalog[:1], 10), iterations),
+            "rank64_us_p50": p50_us(lambda: index.search(catalog[:64], 10), iterations // 10)}
 
 
 def main():
@@ -98,6 +131,7 @@ def main():
                  str(args.dim), TEXT, str(args.iterations)],
                 check=True, capture_output=True, text=True).stdout)
     py = python_side(model, catalog, args.iterations)
+    peer = faiss_side(catalog, args.iterations)
 
     print(f"{args.items} x {args.dim} fp32 catalog, {cpp['tokens']}-token text, 1 thread, "
           f"nowrec {nowrec.__version__}, Python {sys.version.split()[0]}")
@@ -111,7 +145,15 @@ def main():
           f"{py['updates_per_second']:,.0f} | {cpp['updates_per_second'] / py['updates_per_second'] - 1:+.1%} |")
     print(f"| tracker updates/s, update_batch | {cpp['updates_per_second']:,.0f} | "
           f"{py['update_batch_per_second']:,.0f} | {cpp['updates_per_second'] / py['update_batch_per_second'] - 1:+.1%} |")
-    print(json.dumps({"cpp": cpp, "python": py}))
+    print(f"| tracker updates/s, update_batch from 2 threads | | "
+          f"{py['update_batch_2_threads_per_second']:,.0f} | |")
+    if peer is not None:
+        print(f"\nTop 10 from Python, 1 thread, against Faiss {peer['version']} IndexFlatIP:")
+        print("| batch | nowrec p50 us | Faiss p50 us | Faiss / nowrec |")
+        print("| --- | --- | --- | --- |")
+        for batch, key in [(1, "rank_us_p50"), (64, "rank64_us_p50")]:
+            print(f"| {batch} | {py[key]:.1f} | {peer[key]:.1f} | {peer[key] / py[key]:.2f}x |")
+    print(json.dumps({"cpp": cpp, "python": py, "faiss": peer}))
 
 
 if __name__ == "__main__":
