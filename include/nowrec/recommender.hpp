@@ -142,8 +142,10 @@ class Recommender {
   std::vector<Recommendation> recommend(std::string_view user, std::int64_t now,
                                         const RecommendRequest& request) const;
   // The same into `out`, with the interests that ranked. Once a thread has served a request
-  // of this shape, the call allocates nothing (the next-interest model's forward pass aside):
-  // its working storage is kept per thread, and `out` is reused.
+  // of this size (k, and users with as many interests and recent items), the call allocates
+  // nothing: its working storage is kept per thread, and `out` is reused. Exceptions: the
+  // next-interest model's forward pass, and calls with 16 or more interest vectors in all,
+  // which the Ranker scores with oneDNN's matrix product (RankOptions::matmul_min_queries).
   void recommend(std::string_view user, std::int64_t now, const RecommendRequest& request,
                  RecommendResult& out) const;
 

@@ -40,19 +40,6 @@ std::vector<ActionWeight> action_weights(const nb::dict& actions) {
   return out;
 }
 
-InterestEvent event_of(const EventArgs& a, std::span<const float> embedding) {
-  InterestEvent event{.user = a.user,
-                      .item_embedding = embedding,
-                      .weight = a.weight,
-                      .timestamp = a.timestamp,
-                      .item = a.item,
-                      .action = a.action,
-                      .value = a.value,
-                      .sequence = a.sequence};
-  if (a.text) event.text = std::string_view(*a.text);
-  return event;
-}
-
 const char* kind_name(InterestKind kind) {
   switch (kind) {
     case InterestKind::ShortTerm:
@@ -236,10 +223,10 @@ void bind_interests(nb::module_& m) {
              std::optional<ArrayArg<float>> embedding, std::string action, float weight,
              std::optional<float> value, std::optional<std::string> text, std::uint64_t sequence) {
             const auto vector = view_optional_array<float>(embedding, "embedding");
-            const EventArgs args{std::move(user), timestamp, item, std::move(action), weight, value,
-                                 std::move(text), sequence};
+            const InterestEvent event = event_of(user, timestamp, item, vector.values, action,
+                                                 weight, value, text, sequence);
             nb::gil_scoped_release release;
-            return h.tracker->update(event_of(args, vector.values));
+            return h.tracker->update(event);
           },
           nb::arg("user"), nb::arg("timestamp"), nb::kw_only(), nb::arg("item") = -1,
           nb::arg("embedding").none() = nb::none(), nb::arg("action") = "",

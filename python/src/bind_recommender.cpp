@@ -138,15 +138,8 @@ void bind_recommender(nb::module_& m) {
              std::optional<ArrayArg<float>> embedding, std::string action, float weight,
              std::optional<float> value, std::optional<std::string> text, std::uint64_t sequence) {
             const auto vector = view_optional_array<float>(embedding, "embedding");
-            InterestEvent event{.user = user,
-                                .item_embedding = vector.values,
-                                .weight = weight,
-                                .timestamp = timestamp,
-                                .item = item,
-                                .action = action,
-                                .value = value,
-                                .sequence = sequence};
-            if (text) event.text = std::string_view(*text);
+            const InterestEvent event = event_of(user, timestamp, item, vector.values, action,
+                                                 weight, value, text, sequence);
             nb::gil_scoped_release release;
             return r.observe(event);
           },

@@ -1,10 +1,13 @@
-// What the Python InterestTracker and LearnedNextInterestModel own besides the C++ object: the
-// ItemStore adapter over the ItemIndex they read item embeddings from (the Python objects they
-// were given are kept alive by the binding).
+// What the Python InterestTracker and LearnedNextInterestModel own besides the C++ object (the
+// ItemStore adapter over the ItemIndex they read item embeddings from; the Python objects they
+// were given are kept alive by the binding), and the event both update paths build.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string>
 
 #include "nowrec/interest_tracker.hpp"
 #include "nowrec/item_index.hpp"
@@ -22,16 +25,22 @@ struct ModelHandle {
   std::optional<LearnedNextInterestModel> model;
 };
 
-// The event fields Python passes, kept alive while the C++ event points into them.
-struct EventArgs {
-  std::string user;
-  std::int64_t timestamp = 0;
-  std::int64_t item = -1;
-  std::string action;
-  float weight = 1.0f;
-  std::optional<float> value;
-  std::optional<std::string> text;
-  std::uint64_t sequence = 0;
-};
+// The event InterestTracker.update and Recommender.observe take from their (same) Python
+// arguments; it points into them, so they must outlive it.
+inline InterestEvent event_of(const std::string& user, std::int64_t timestamp, std::int64_t item,
+                              std::span<const float> embedding, const std::string& action,
+                              float weight, std::optional<float> value,
+                              const std::optional<std::string>& text, std::uint64_t sequence) {
+  InterestEvent event{.user = user,
+                      .item_embedding = embedding,
+                      .weight = weight,
+                      .timestamp = timestamp,
+                      .item = item,
+                      .action = action,
+                      .value = value,
+                      .sequence = sequence};
+  if (text) event.text = std::string_view(*text);
+  return event;
+}
 
 }  // namespace nowrec::python
