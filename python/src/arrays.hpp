@@ -56,6 +56,10 @@ ArrayView<T> view_optional_array(const std::optional<ArrayArg<T>>& arg, const ch
   return view_array<T>(arg->object, name, 1);
 }
 
+// A 1-d NumPy array holding a copy of `values` (for results the C++ object keeps).
+template <class T>
+nb::ndarray<nb::numpy, T> copy_to_numpy(const std::vector<T>& values);
+
 // A NumPy array that owns `values` (moved, no copy), of the given shape.
 template <class T>
 nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& values,
@@ -63,6 +67,11 @@ nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& values,
   auto* owned = new std::vector<T>(std::move(values));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
   return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
+}
+
+template <class T>
+nb::ndarray<nb::numpy, T> copy_to_numpy(const std::vector<T>& values) {
+  return to_numpy(std::vector<T>(values), {values.size()});
 }
 
 }  // namespace nowrec::python

@@ -112,6 +112,18 @@ std::pair<IdArray, ScoreArray> ranked(const std::vector<ScoredItem>& results,
   return {to_numpy(std::move(ids), {rows, k}), to_numpy(std::move(scores), {rows, k})};
 }
 
+// ItemIndex.add and .update: the rows and attributes checked, then written without the GIL.
+template <void (ItemIndex::*write)(std::span<const std::int64_t>, std::span<const float>,
+                                   std::span<const ItemAttributes>)>
+void write_rows(ItemIndex& index, ArrayArg<std::int64_t> ids, ArrayArg<float> vectors,
+                std::optional<std::vector<std::vector<std::uint32_t>>> categories,
+                std::optional<std::vector<bool>> available) {
+  const Rows rows(index, ids, vectors);
+  const Attributes attributes(std::move(categories), std::move(available), rows.ids.rows);
+  nb::gil_scoped_release release;
+  (index.*write)(rows.ids.values, rows.vectors.values, attributes.items);
+}
+
 }  // namespace
 
 void bind_catalog(nb::module_& m) {
@@ -136,35 +148,15 @@ void bind_catalog(nb::module_& m) {
             new (self) ItemIndex(dim, {.storage = storage});
           },
           nb::arg("dim"), nb::arg("storage") = StorageType::F32)
-      .def(
-          "add",
-          [](ItemIndex& index, ArrayArg<std::int64_t> ids, ArrayArg<float> vectors,
-             std::optional<std::vector<std::vector<std::uint32_t>>> categories,
-             std::optional<std::vector<bool>> available) {
-            const Rows rows(index, ids, vectors);
-            const Attributes attributes(categories, available, rows.ids.rows);
-            nb::gil_scoped_release release;
-            index.add(rows.ids.values, rows.vectors.values, attributes.items);
-          },
-          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories").none() = nb::none(),
-          nb::arg("available").none() = nb::none(),
-          "Adds items: ids int64 (n,), vectors float32 (n, dim), read in place; categories a list "
-          "of n lists of ints, available a list of n bools. Raises nowrec.Error (InvalidArgument) "
-          "for a non-finite value or an id already present; nothing changes then.")
-      .def(
-          "update",
-          [](ItemIndex& index, ArrayArg<std::int64_t> ids, ArrayArg<float> vectors,
-             std::optional<std::vector<std::vector<std::uint32_t>>> categories,
-             std::optional<std::vector<bool>> available) {
-            const Rows rows(index, ids, vectors);
-            const Attributes attributes(categories, available, rows.ids.rows);
-            nb::gil_scoped_release release;
-            index.update(rows.ids.values, rows.vectors.values, attributes.items);
-          },
-          nb::arg("ids"), nb::arg("vectors"), nb::arg("categories").none() = nb::none(),
-          nb::arg("available").none() = nb::none(),
-          "Replaces existing items' embeddings (and attributes when given). Raises nowrec.Error "
-          "(NotFound) for an unknown id.")
+      .def("add", write_rows<&ItemIndex::add>, nb::arg("ids"), nb::arg("vectors"),
+           nb::arg("categories").none() = nb::none(), nb::arg("available").none() = nb::none(),
+           "Adds items: ids int64 (n,), vectors float32 (n, dim), read in place; categories a list "
+           "of n lists of ints, available a list of n bools. Raises nowrec.Error (InvalidArgument) "
+           "for a non-finite value or an id already present; nothing changes then.")
+      .def("update", write_rows<&ItemIndex::update>, nb::arg("ids"), nb::arg("vectors"),
+           nb::arg("categories").none() = nb::none(), nb::arg("available").none() = nb::none(),
+           "Replaces existing items' embeddings (and attributes when given). Raises nowrec.Error "
+           "(NotFound) for an unknown id.")
       .def(
           "remove",
           [](ItemIndex& index, ArrayArg<std::int64_t> ids) {

@@ -88,13 +88,8 @@ void bind_interests(nb::module_& m) {
       .def_ro("kind", &Interest::kind)
       .def_ro("weight", &Interest::weight, "The decayed sum of the action weights behind it.")
       .def_prop_ro(
-          "vector",
-          [](const Interest& i) {
-            std::vector<float> v = i.vector;
-            const std::size_t n = v.size();
-            return to_numpy(std::move(v), {n});
-          },
-          nb::rv_policy::move, "Unit length (zero when nothing is left), float32.")
+          "vector", [](const Interest& i) { return copy_to_numpy(i.vector); }, nb::rv_policy::move,
+          "Unit length (zero when nothing is left), float32.")
       .def("__repr__", [](const Interest& i) {
         return std::string("Interest(") + kind_name(i.kind) +
                ", weight=" + std::to_string(i.weight) + ")";

@@ -103,28 +103,12 @@ void bind_text(nb::module_& m) {
 
   nb::class_<Encoding>(m, "Encoding", "One tokenized text.")
       .def_prop_ro(
-          "ids",
-          [](const Encoding& e) {
-            std::vector<std::int32_t> ids = e.ids;
-            const std::size_t n = ids.size();
-            return to_numpy(std::move(ids), {n});
-          },
+          "ids", [](const Encoding& e) { return copy_to_numpy(e.ids); }, nb::rv_policy::move)
+      .def_prop_ro(
+          "type_ids", [](const Encoding& e) { return copy_to_numpy(e.type_ids); },
           nb::rv_policy::move)
       .def_prop_ro(
-          "type_ids",
-          [](const Encoding& e) {
-            std::vector<std::int32_t> ids = e.type_ids;
-            const std::size_t n = ids.size();
-            return to_numpy(std::move(ids), {n});
-          },
-          nb::rv_policy::move)
-      .def_prop_ro(
-          "attention_mask",
-          [](const Encoding& e) {
-            std::vector<std::uint8_t> mask = e.attention_mask;
-            const std::size_t n = mask.size();
-            return to_numpy(std::move(mask), {n});
-          },
+          "attention_mask", [](const Encoding& e) { return copy_to_numpy(e.attention_mask); },
           nb::rv_policy::move)
       .def_prop_ro(
           "offsets",
