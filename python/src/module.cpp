@@ -12,4 +12,5 @@ NB_MODULE(_nowrec, m) {
   nowrec::python::bind_catalog(m);
   nowrec::python::bind_interests(m);
   nowrec::python::bind_recommender(m);
+  nowrec::python::bind_item_catalog(m);
 }

