@@ -17,6 +17,7 @@ Usage: encoder_peer.py --model DIR --texts FILE [--impl onnxruntime|sentence-tra
                        [--threads T] [--repeat N] [--batches 1,32] [--latency CALLS]
                        [--workload NAME] [--embeddings NPY] [--reference NPY] [--onnx PATH]
                        [--no-fusion]
+Other scripts import peer_encoder(impl, model_dir, threads) for the same encode function.
 """
 
 import argparse
@@ -83,17 +84,9 @@ def main():
 
     with open(args.texts, encoding="utf-8") as f:
         texts = [json.loads(line) for line in f if line.strip()]
-    from tokenizers import Tokenizer
-    tok = Tokenizer.from_file(os.path.join(args.model, "tokenizer.json"))
-    tok.enable_truncation(args.max_length)
-    # all-MiniLM-L6-v2's tokenizer.json pads every text to 128 tokens; sentence-transformers pads
-    # to the longest text of a batch instead.
-    tok.no_padding()
-    tokens = sum(len(e.ids) for e in tok.encode_batch(texts))
-    if args.impl == "onnxruntime":
-        name, encode = onnxruntime_encoder(args, tok)
-    else:
-        name, encode = sentence_transformers_encoder(args)
+    tokens = sum(len(e.ids) for e in tokenizer(args.model, args.max_length).encode_batch(texts))
+    name, encode = peer_encoder(args.impl, args.model, args.threads, args.max_length, args.onnx,
+                                fusion=not args.no_fusion)
 
     def one_pass(batch):
         start = time.perf_counter()
@@ -135,14 +128,37 @@ def main():
     print()
 
 
-def sentence_transformers_encoder(args):
+def tokenizer(model_dir, max_length):
+    """Hugging Face tokenizers for the folder, truncating at max_length, without padding."""
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    tok.enable_truncation(max_length)
+    # all-MiniLM-L6-v2's tokenizer.json pads every text to 128 tokens; sentence-transformers pads
+    # to the longest text of a batch instead.
+    tok.no_padding()
+    return tok
+
+
+def peer_encoder(impl, model_dir, threads, max_length=256, onnx=None, fusion=True):
+    """(name, encode) of a peer: encode(texts, batch) returns float32 (len(texts), dim) in the
+    texts' order, `batch` texts per model call. impl: "onnxruntime" or "sentence-transformers";
+    onnx: where to reuse (or write) the exported model; fusion: ONNX Runtime's BERT fusions."""
+    if impl == "onnxruntime":
+        return onnxruntime_encoder(model_dir, threads, tokenizer(model_dir, max_length), onnx,
+                                   fusion)
+    if impl == "sentence-transformers":
+        return sentence_transformers_encoder(model_dir, threads, max_length)
+    raise ValueError(f"unknown peer {impl!r}")
+
+
+def sentence_transformers_encoder(model_dir, threads, max_length):
     import sentence_transformers
     import torch
     from sentence_transformers import SentenceTransformer
 
-    torch.set_num_threads(args.threads)
-    model = SentenceTransformer(args.model, device="cpu", local_files_only=True)
-    model.max_seq_length = args.max_length
+    torch.set_num_threads(threads)
+    model = SentenceTransformer(model_dir, device="cpu", local_files_only=True)
+    model.max_seq_length = max_length
 
     def encode(texts, batch):
         with torch.inference_mode():
@@ -153,18 +169,18 @@ def sentence_transformers_encoder(args):
             f"(torch {torch.__version__.split('+')[0]})"), encode
 
 
-def onnxruntime_encoder(args, tok):
+def onnxruntime_encoder(model_dir, threads, tok, onnx=None, fusion=True):
     import onnxruntime as ort
 
     workdir = tempfile.TemporaryDirectory()
-    onnx_path = args.onnx or os.path.join(workdir.name, "encoder.onnx")
+    onnx_path = onnx or os.path.join(workdir.name, "encoder.onnx")
     if not os.path.exists(onnx_path):
-        export(args.model, onnx_path)
-    if not args.no_fusion:
+        export(model_dir, onnx_path)
+    if fusion:
         # ONNX Runtime's own BERT fusions (EmbedLayerNormalization, Attention, BiasGelu,
         # SkipLayerNormalization): the fastest form of the model it offers.
         from onnxruntime.transformers import optimizer
-        config = json.load(open(os.path.join(args.model, "config.json")))
+        config = json.load(open(os.path.join(model_dir, "config.json")))
         fused = optimizer.optimize_model(onnx_path, model_type="bert",
                                          num_heads=config["num_attention_heads"],
                                          hidden_size=config["hidden_size"])
@@ -172,7 +188,7 @@ def onnxruntime_encoder(args, tok):
         fused.save_model_to_file(onnx_path)
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -197,7 +213,7 @@ def onnxruntime_encoder(args, tok):
             out[chunk] = embeddings
         return out
 
-    return f"onnxruntime {ort.__version__}" + (" (unfused)" if args.no_fusion else ""), encode
+    return f"onnxruntime {ort.__version__}" + ("" if fusion else " (unfused)"), encode
 
 
 if __name__ == "__main__":
