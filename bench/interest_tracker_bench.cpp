@@ -1,7 +1,8 @@
-// InterestTracker speed: updates/s on 1 and 2 threads with Zipf-distributed users, the latency of
-// one update (p50/p99), interests() latency, and snapshot/restore beside a plain sequential
-// write/read of the same bytes to the same disk (reads from disk: the files are dropped from the
-// page cache first).
+// InterestTracker speed: updates/s on 1 and 2 threads with Zipf-distributed users (one update()
+// per event, and batches; embeddings given with the event or looked up in an item store; with
+// new users arriving), the latency of one update (p50/p99), interests() latency, and
+// snapshot/restore beside a plain sequential write/read of the same bytes to the same disk
+// (reads from disk: the files are dropped from the page cache first).
 //
 // Settings from the environment: NOWREC_BENCH_USERS (default 1000000), NOWREC_BENCH_DTYPE
 // (f32 or bf16, default bf16), NOWREC_BENCH_DIR (snapshot folder, default /tmp).
@@ -43,12 +44,27 @@ std::filesystem::path bench_dir() {
   return v && *v ? v : "/tmp";
 }
 
+// The item embeddings as the tracker's item store: a copy of one row per lookup.
+class RowStore : public nowrec::ItemStore {
+ public:
+  explicit RowStore(const std::vector<float>& rows) : rows_(rows) {}
+  bool lookup(std::int64_t item, std::span<float> out) const override {
+    if (item < 0 || static_cast<std::size_t>(item) >= kItems) return false;
+    std::copy_n(rows_.begin() + item * kDim, kDim, out.begin());
+    return true;
+  }
+
+ private:
+  const std::vector<float>& rows_;
+};
+
 // Users, cached item embeddings, and per-thread Zipf(1.0) streams of (user, item) indices.
 struct World {
   std::size_t users = env_size("NOWREC_BENCH_USERS", 1'000'000);
   std::vector<std::string> user_ids;
   std::vector<float> items;
   std::vector<std::vector<std::uint32_t>> user_stream, item_stream;
+  std::unique_ptr<RowStore> store;
   std::unique_ptr<nowrec::InterestTracker> tracker;
   std::int64_t clock = 1'700'000'000;
 
@@ -78,13 +94,15 @@ struct World {
       user_stream.push_back(std::move(us));
       item_stream.push_back(std::move(is));
     }
+    store = std::make_unique<RowStore>(items);
     tracker = std::make_unique<nowrec::InterestTracker>(
         nowrec::InterestTrackerOptions{.dim = kDim,
                                        .shards = 256,
                                        .max_interests = 4,
                                        .recent_window = 50,
                                        .allowed_lateness_seconds = 3600,
-                                       .dtype = env_dtype()});
+                                       .dtype = env_dtype(),
+                                       .item_store = store.get()});
     // Every user starts with a few events, so the benchmark updates existing users.
     for (int round = 0; round < 3; ++round) {
       for (std::size_t u = 0; u < users; ++u) {
@@ -132,6 +150,75 @@ void update(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(update)->Threads(1)->Threads(2)->UseRealTime()->MinTime(2.0);
+
+// The same stream in batches of state.range(0) events; range(1) = 1: items looked up in the item
+// store instead of given with the event; range(2) = n > 0: one event in n is a new user's.
+void update_batch(benchmark::State& state) {
+  World& w = world();
+  const auto& users = w.user_stream[state.thread_index()];
+  const auto& items = w.item_stream[state.thread_index()];
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  const bool from_store = state.range(1) == 1;
+  const auto new_user_every = static_cast<std::size_t>(state.range(2));
+  std::vector<nowrec::InterestEvent> events(batch);
+  std::vector<std::string> new_users(batch);
+  static std::atomic<std::uint64_t> next_new_user{0};
+  std::size_t s = 0;
+  std::int64_t t = next_run_time.load();
+  for (auto _ : state) {
+    for (std::size_t e = 0; e < batch; ++e) {
+      nowrec::InterestEvent& event = events[e];
+      const std::size_t item = items[s];
+      event = {.user = w.user_ids[users[s]],
+               .timestamp = t + static_cast<std::int64_t>(s / 1024),
+               .item = static_cast<std::int64_t>(item),
+               .action = kActions[s % 7]};
+      if (!from_store) event.item_embedding = std::span(w.items).subspan(item * kDim, kDim);
+      if (new_user_every > 0 && s % new_user_every == 0) {
+        new_users[e] = "new-" + std::to_string(next_new_user.fetch_add(1));
+        event.user = new_users[e];
+      }
+      if (++s == kSamples) {
+        s = 0;
+        t += kSamples / 1024;
+      }
+    }
+    benchmark::DoNotOptimize(w.tracker->update(events));
+  }
+  next_run_time.fetch_add(kRunSpan);
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+BENCHMARK(update_batch)
+    ->ArgNames({"batch", "store", "new_every"})
+    ->Args({1024, 0, 0})
+    ->Args({1024, 1, 0})
+    ->Args({1024, 1, 10})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MinTime(2.0);
+
+// One update() per event, looked up in the item store.
+void update_from_store(benchmark::State& state) {
+  World& w = world();
+  const auto& users = w.user_stream[state.thread_index()];
+  const auto& items = w.item_stream[state.thread_index()];
+  std::size_t s = 0;
+  std::int64_t t = next_run_time.load();
+  for (auto _ : state) {
+    w.tracker->update({.user = w.user_ids[users[s]],
+                       .timestamp = t + static_cast<std::int64_t>(s / 1024),
+                       .item = static_cast<std::int64_t>(items[s]),
+                       .action = kActions[s % 7]});
+    if (++s == kSamples) {
+      s = 0;
+      t += kSamples / 1024;
+    }
+  }
+  next_run_time.fetch_add(kRunSpan);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(update_from_store)->Threads(1)->Threads(2)->UseRealTime()->MinTime(2.0);
 
 // Each update timed on its own: p50 and p99 in microseconds.
 void update_latency(benchmark::State& state) {

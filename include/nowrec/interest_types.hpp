@@ -96,6 +96,19 @@ struct InterestEvent {
   std::uint64_t sequence = 0;  // the host's stream offset; 0: none. See InterestTracker::update
 };
 
+// What became of one event of a batch update.
+enum class UpdateOutcome : std::uint8_t { Applied, Duplicate, Rejected };
+
+// The totals of a batch update.
+struct BatchUpdateResult {
+  std::size_t applied = 0;
+  std::size_t duplicates = 0;  // sequence already applied
+  std::size_t rejected = 0;    // bad input: nothing of it was applied
+  // The first rejected event, in the batch's order, and why; meaningful when rejected > 0.
+  std::size_t first_rejected = 0;
+  std::string first_error;
+};
+
 enum class InterestKind { ShortTerm, LongTerm, Cluster, Predicted, Negative };
 
 // A weighted interest decayed to the query time. `vector` has unit length (zero when nothing

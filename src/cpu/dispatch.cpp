@@ -3,6 +3,7 @@
 
 #include "cpu/activation_kernels.hpp"
 #include "cpu/attention_kernels.hpp"
+#include "cpu/bf16_state_kernels.hpp"
 #include "cpu/layer_norm_kernels.hpp"
 #include "cpu/pooling_kernels.hpp"
 #include "cpu/ranker_kernels.hpp"
@@ -13,7 +14,8 @@ namespace {
 
 #define NOWREC_KERNEL_TABLE(isa_enum, ns, bf16_dp)                                               \
   KernelTable {                                                                                  \
-    isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize, &ns::embedding_layer_norm,                 \
+    isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize, &ns::dot_bf16, &ns::squared_norm_bf16,     \
+        &ns::axpy_bf16, &ns::assign_bf16, &ns::embedding_layer_norm,                             \
         &ns::bias_residual_layer_norm, &ns::bias_gelu_erf, &ns::bias_gelu_tanh, &ns::exp_values, \
         &ns::erf_values, &ns::tanh_values, &ns::attention_head, &ns::causal_attention_head,      \
         &ns::sum_rows, &ns::max_rows, &ns::score_rows_f32, &ns::score_rows_bf16,                 \

@@ -14,6 +14,12 @@ struct KernelTable {
   void (*axpy)(float alpha, const float* x, float* y, std::size_t n) noexcept;
   float (*l2_normalize)(float* x, std::size_t n) noexcept;
 
+  // bfloat16 state kernels; see bf16_state_kernels.hpp.
+  float (*dot_bf16)(const std::uint16_t* stored, const float* x, std::size_t n) noexcept;
+  float (*squared_norm_bf16)(const std::uint16_t* stored, std::size_t n) noexcept;
+  void (*axpy_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
+  void (*assign_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
+
   // Encoder kernels; see layer_norm_kernels.hpp, activation_kernels.hpp, attention_kernels.hpp
   // and pooling_kernels.hpp for what each computes.
   void (*embedding_layer_norm)(const float* word, const float* position, const float* token_type,

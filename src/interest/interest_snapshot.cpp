@@ -87,14 +87,14 @@ void InterestTracker::snapshot(const std::filesystem::path& path, std::uint64_t 
         users += in_block;
         in_block = 0;
       };
-      for (const auto& entry : shard.users) {
+      shard.users.for_each([&](const interest::UserEntry& entry) {
         if (in_block == 0) {
           block_starts.push_back(shard_bytes.size());
           out.put(std::uint64_t{0});  // the count, filled in by close_block
         }
         write_user(out, entry, layout);
         if (++in_block == kUsersPerBlock) close_block();
-      }
+      });
       if (in_block > 0) close_block();
     }
     block_starts.push_back(shard_bytes.size());
@@ -153,7 +153,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
   mismatch("recent_window", window, layout.window);
 
   // Everything is built aside; the live maps are touched only once the whole file checks out.
-  std::vector<interest::UserMap> maps(impl_->shards.size());
+  std::vector<interest::UserTable> maps(impl_->shards.size());
   std::uint64_t users = 0;
   std::uint64_t user_blocks = 0;
   bool ended = false;
@@ -193,10 +193,10 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
       }
       s.block = std::make_unique_for_overwrite<std::byte[]>(layout.block_bytes);
       in.get_bytes(s.block.get(), layout.block_bytes);
-      interest::UserMap& map = maps[interest::UserHash{}(key) % maps.size()];
-      if (!map.emplace(std::move(key), std::move(s)).second) {
-        file.fail(where + ": a user appears twice");
-      }
+      const std::uint64_t hash = interest::user_hash(key);
+      interest::UserTable& map = maps[impl_->shard_index(hash)];
+      if (map.find(key, hash)) file.fail(where + ": a user appears twice");
+      map.insert(std::move(key), std::move(s), hash);
     }
     if (!in.done()) file.fail(where + " has bytes after its last user");
     users += count;

@@ -83,10 +83,12 @@ void validate(const InterestTrackerOptions& options) {
   }
 }
 
-// The entry's share of memory: the heap block, the map node and its bucket pointer.
+// The entry's share of memory: the heap block, the entry node with its allocator header, and
+// two table slots (the table is between 3/8 and 3/4 full).
 std::size_t bytes_per_user(const interest::StateLayout& layout) {
-  constexpr std::size_t node = sizeof(void*) + sizeof(UserEntry) + sizeof(std::size_t);
-  return layout.block_bytes + node + sizeof(void*);
+  constexpr std::size_t node = 2 * sizeof(void*) + sizeof(UserEntry);
+  constexpr std::size_t slots = 2 * (sizeof(std::uint64_t) + sizeof(void*));
+  return layout.block_bytes + node + slots;
 }
 
 // Where an event's vector is assembled; one per thread, so the hot path allocates nothing.
@@ -122,8 +124,8 @@ InterestTracker::InterestTracker(InterestTracker&&) noexcept = default;
 InterestTracker& InterestTracker::operator=(InterestTracker&&) noexcept = default;
 InterestTracker::~InterestTracker() = default;
 
-bool InterestTracker::update(const InterestEvent& event) {
-  const InterestTrackerOptions& options = impl_->options;
+interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event,
+                                                      std::span<float> scratch) {
   const std::size_t dim = options.dim;
   interest::AppliedEvent applied;
   applied.timestamp = event.timestamp;
@@ -145,7 +147,6 @@ bool InterestTracker::update(const InterestEvent& event) {
     applied.weight = weight;
 
     int sources = 0;
-    event_vector.resize(dim);
     if (!event.item_embedding.empty()) {
       if (event.item_embedding.size() != dim) {
         invalid("item embedding has " + std::to_string(event.item_embedding.size()) +
@@ -156,11 +157,11 @@ bool InterestTracker::update(const InterestEvent& event) {
       applied.vector = event.item_embedding;
       ++sources;
     } else if (event.item >= 0 && options.item_store) {
-      if (!options.item_store->lookup(event.item, event_vector)) {
+      if (!options.item_store->lookup(event.item, scratch)) {
         invalid("item " + std::to_string(event.item) + " is not in the item store");
       }
-      require_finite(event_vector, "the item store's embedding");
-      applied.vector = event_vector;
+      require_finite(scratch, "the item store's embedding");
+      applied.vector = scratch;
       ++sources;
     }
     if (event.text) {
@@ -171,13 +172,13 @@ bool InterestTracker::update(const InterestEvent& event) {
       options.encoder->encode(texts, text_vector);
       require_finite(text_vector, "the encoded text");
       if (sources == 0) {
-        std::copy(text_vector.begin(), text_vector.end(), event_vector.begin());
+        std::copy(text_vector.begin(), text_vector.end(), scratch.begin());
       } else {
-        // Embedding and text: their mean.
+        // Embedding and text: their mean (scratch may hold the item's vector: read it first).
         const std::span<const float> item = applied.vector;
-        for (std::size_t i = 0; i < dim; ++i) event_vector[i] = 0.5f * (item[i] + text_vector[i]);
+        for (std::size_t i = 0; i < dim; ++i) scratch[i] = 0.5f * (item[i] + text_vector[i]);
       }
-      applied.vector = event_vector;
+      applied.vector = scratch;
       ++sources;
     }
     if (sources == 0) {
@@ -185,22 +186,25 @@ bool InterestTracker::update(const InterestEvent& event) {
               "' has no vector: give item_embedding, an item with an item store, or text");
     }
   } catch (const Error&) {
-    impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+    rejected.fetch_add(1, std::memory_order_relaxed);
     throw;
   }
+  return applied;
+}
 
-  const interest::StoredUserKey stored(impl_->options, event.user);
-  interest::Shard& shard = impl_->shard_of(stored.view());
-  const std::lock_guard lock(shard.mutex);
-  auto it = shard.users.find(stored.view());
-  if (it != shard.users.end()) {
+bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
+                                         const interest::StoredUserKey& user,
+                                         const InterestEvent& event,
+                                         const interest::AppliedEvent& applied) {
+  UserEntry* it = shard.users.find(user.view(), user.hash());
+  if (it) {
     const UserState& state = it->second;
     if (event.sequence != 0 && event.sequence <= state.last_sequence) {
       ++shard.counters.duplicate;
       return false;
     }
     if (event.timestamp < state.last_timestamp - options.allowed_lateness_seconds) {
-      impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+      rejected.fetch_add(1, std::memory_order_relaxed);
       invalid("event for user '" + std::string(event.user) + "' at " +
               std::to_string(event.timestamp) + " is older than its last event at " +
               std::to_string(state.last_timestamp) + " by more than the allowed lateness of " +
@@ -209,22 +213,20 @@ bool InterestTracker::update(const InterestEvent& event) {
     const std::int64_t offset = event.timestamp - state.first_timestamp;
     if (offset > std::numeric_limits<std::int32_t>::max() ||
         offset < std::numeric_limits<std::int32_t>::min()) {
-      impl_->rejected.fetch_add(1, std::memory_order_relaxed);
+      rejected.fetch_add(1, std::memory_order_relaxed);
       invalid("event for user '" + std::string(event.user) + "' at " +
               std::to_string(event.timestamp) + " is more than 68 years from its first event");
     }
-    if (impl_->track_lru) shard.lru_unlink(&*it);
+    if (track_lru) shard.lru_unlink(it);
   } else {
-    it = shard.users
-             .emplace(std::string(stored.view()),
-                      interest::make_user_state(impl_->layout, event.timestamp))
-             .first;
+    it = shard.users.insert(std::string(user.view()),
+                            interest::make_user_state(layout, event.timestamp), user.hash());
   }
   UserState& state = it->second;
-  interest::apply_event(state, impl_->layout, impl_->decay, applied);
+  interest::apply_event(state, layout, decay, applied);
   if (event.sequence != 0) state.last_sequence = event.sequence;
   ++shard.counters.applied;
-  if (impl_->track_lru) shard.lru_push_front(&*it);
+  if (track_lru) shard.lru_push_front(it);
 
   // The user just updated is at the head, so neither loop can remove it.
   if (options.ttl_seconds > 0) {
@@ -234,13 +236,22 @@ bool InterestTracker::update(const InterestEvent& event) {
       ++shard.counters.expired;
     }
   }
-  if (impl_->max_users_per_shard > 0) {
-    while (shard.users.size() > impl_->max_users_per_shard) {
+  if (max_users_per_shard > 0) {
+    while (shard.users.size() > max_users_per_shard) {
       shard.erase_tail();
       ++shard.counters.evicted;
     }
   }
   return true;
+}
+
+bool InterestTracker::update(const InterestEvent& event) {
+  event_vector.resize(impl_->options.dim);
+  const interest::AppliedEvent applied = impl_->prepare(event, event_vector);
+  const interest::StoredUserKey stored(impl_->options, event.user);
+  interest::Shard& shard = impl_->shard_of(stored);
+  const std::lock_guard lock(shard.mutex);
+  return impl_->apply_locked(shard, stored, event, applied);
 }
 
 namespace {
@@ -279,10 +290,10 @@ Interest& next_slot(std::vector<Interest>& out, std::size_t& used, InterestKind 
 std::optional<std::vector<float>> InterestTracker::short_term_interest(std::string_view user,
                                                                        std::int64_t now) const {
   const interest::StoredUserKey stored(impl_->options, user);
-  const interest::Shard& shard = impl_->shard_of(stored.view());
+  const interest::Shard& shard = impl_->shard_of(stored);
   const std::lock_guard lock(shard.mutex);
-  const auto it = shard.users.find(stored.view());
-  if (it == shard.users.end()) return std::nullopt;
+  const UserEntry* it = shard.users.find(stored.view(), stored.hash());
+  if (!it) return std::nullopt;
   require_not_before_last(it->second, user, now);
   std::vector<float> out(impl_->options.dim);
   interest::read_vector(it->second, impl_->layout, impl_->decay, interest::kShort, 0, now, out);
@@ -311,10 +322,10 @@ std::size_t InterestTracker::fill_interests(std::string_view user, std::int64_t 
   std::size_t used = 0;
   {
     const interest::StoredUserKey stored(impl_->options, user);
-    const interest::Shard& shard = impl_->shard_of(stored.view());
+    const interest::Shard& shard = impl_->shard_of(stored);
     const std::lock_guard lock(shard.mutex);
-    const auto it = shard.users.find(stored.view());
-    if (it == shard.users.end()) return 0;
+    const UserEntry* it = shard.users.find(stored.view(), stored.hash());
+    if (!it) return 0;
     const UserState& state = it->second;
     require_not_before_last(state, user, now);
     auto add = [&](InterestKind kind, Group group, std::size_t cluster) {
@@ -379,10 +390,10 @@ std::vector<RecentEvent> InterestTracker::recent_events(std::string_view user) c
 void InterestTracker::recent_events(std::string_view user, std::vector<RecentEvent>& out) const {
   out.clear();
   const interest::StoredUserKey stored(impl_->options, user);
-  const interest::Shard& shard = impl_->shard_of(stored.view());
+  const interest::Shard& shard = impl_->shard_of(stored);
   const std::lock_guard lock(shard.mutex);
-  const auto it = shard.users.find(stored.view());
-  if (it == shard.users.end()) return;
+  const UserEntry* it = shard.users.find(stored.view(), stored.hash());
+  if (!it) return;
   const UserState& state = it->second;
   const interest::WindowEntry* entries = interest::window_entries(state, impl_->layout);
   for (std::size_t i = 0; i < state.window_size; ++i) {
@@ -396,10 +407,10 @@ void InterestTracker::recent_events(std::string_view user, std::vector<RecentEve
 
 std::optional<UserStats> InterestTracker::user_stats(std::string_view user) const {
   const interest::StoredUserKey stored(impl_->options, user);
-  const interest::Shard& shard = impl_->shard_of(stored.view());
+  const interest::Shard& shard = impl_->shard_of(stored);
   const std::lock_guard lock(shard.mutex);
-  const auto it = shard.users.find(stored.view());
-  if (it == shard.users.end()) return std::nullopt;
+  const UserEntry* it = shard.users.find(stored.view(), stored.hash());
+  if (!it) return std::nullopt;
   const UserState& state = it->second;
   std::size_t memory = impl_->bytes_per_user;
   if (it->first.capacity() > 15) memory += it->first.capacity() + 1;
@@ -436,11 +447,11 @@ std::size_t InterestTracker::bytes_per_user() const noexcept { return impl_->byt
 
 bool InterestTracker::forget(std::string_view user) {
   const interest::StoredUserKey stored(impl_->options, user);
-  interest::Shard& shard = impl_->shard_of(stored.view());
+  interest::Shard& shard = impl_->shard_of(stored);
   const std::lock_guard lock(shard.mutex);
-  const auto found = shard.users.find(stored.view());
-  if (found == shard.users.end()) return false;
-  shard.lru_unlink(&*found);
+  UserEntry* found = shard.users.find(stored.view(), stored.hash());
+  if (!found) return false;
+  shard.lru_unlink(found);
   // No copy of the user's vectors or window is left behind in freed memory.
   std::memset(found->second.block.get(), 0, impl_->layout.block_bytes);
   shard.users.erase(found);
@@ -453,16 +464,17 @@ std::size_t InterestTracker::expire(std::int64_t now) {
   std::size_t removed = 0;
   for (interest::Shard& shard : impl_->shards) {
     const std::lock_guard lock(shard.mutex);
-    for (auto it = shard.users.begin(); it != shard.users.end();) {
-      if (it->second.last_timestamp < now - impl_->options.ttl_seconds) {
-        shard.lru_unlink(&*it);
-        it = shard.users.erase(it);
-        ++shard.counters.expired;
-        ++removed;
-      } else {
-        ++it;
-      }
+    thread_local std::vector<UserEntry*> expired;
+    expired.clear();
+    shard.users.for_each([&](UserEntry& entry) {
+      if (entry.second.last_timestamp < now - impl_->options.ttl_seconds) expired.push_back(&entry);
+    });
+    for (UserEntry* entry : expired) {
+      shard.lru_unlink(entry);
+      shard.users.erase(entry);
     }
+    shard.counters.expired += expired.size();
+    removed += expired.size();
   }
   return removed;
 }

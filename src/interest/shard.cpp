@@ -26,13 +26,13 @@ void Shard::erase_tail() noexcept {
   UserEntry* victim = lru_tail;
   if (!victim) return;
   lru_unlink(victim);
-  users.erase(victim->first);
+  users.erase(victim);
 }
 
 void Shard::rebuild_lru() {
   std::vector<UserEntry*> entries;
   entries.reserve(users.size());
-  for (auto& entry : users) entries.push_back(&entry);
+  users.for_each([&](UserEntry& entry) { entries.push_back(&entry); });
   std::sort(entries.begin(), entries.end(), [](const UserEntry* a, const UserEntry* b) {
     return a->second.last_timestamp < b->second.last_timestamp;
   });

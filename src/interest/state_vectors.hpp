@@ -30,17 +30,16 @@ inline void store(Bf16& dst, float x) noexcept {
 inline float dot(const float* stored, const float* x, std::size_t n) noexcept {
   return cpu::kernels().dot(stored, x, n);
 }
-// Eight partial sums, so that the compiler can vectorise without reassociating one sum.
+inline const std::uint16_t* bits(const Bf16* stored) noexcept {
+  return reinterpret_cast<const std::uint16_t*>(stored);
+}
+inline std::uint16_t* bits(Bf16* stored) noexcept {
+  return reinterpret_cast<std::uint16_t*>(stored);
+}
+static_assert(sizeof(Bf16) == sizeof(std::uint16_t));
+
 inline float dot(const Bf16* stored, const float* x, std::size_t n) noexcept {
-  float partial[8] = {};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (std::size_t k = 0; k < 8; ++k) partial[k] += to_float(stored[i + k]) * x[i + k];
-  }
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += to_float(stored[i]) * x[i];
-  for (float p : partial) sum += p;
-  return sum;
+  return cpu::kernels().dot_bf16(bits(stored), x, n);
 }
 
 // stored += a * x
@@ -48,7 +47,7 @@ inline void axpy(float a, const float* x, float* stored, std::size_t n) noexcept
   cpu::kernels().axpy(a, x, stored, n);
 }
 inline void axpy(float a, const float* x, Bf16* stored, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) store(stored[i], to_float(stored[i]) + a * x[i]);
+  cpu::kernels().axpy_bf16(a, x, bits(stored), n);
 }
 
 // |stored|^2
@@ -56,16 +55,7 @@ inline float squared_norm(const float* stored, std::size_t n) noexcept {
   return cpu::kernels().dot(stored, stored, n);
 }
 inline float squared_norm(const Bf16* stored, std::size_t n) noexcept {
-  float partial[8] = {};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (std::size_t k = 0; k < 8; ++k)
-      partial[k] += to_float(stored[i + k]) * to_float(stored[i + k]);
-  }
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += to_float(stored[i]) * to_float(stored[i]);
-  for (float p : partial) sum += p;
-  return sum;
+  return cpu::kernels().squared_norm_bf16(bits(stored), n);
 }
 
 // stored *= s
@@ -75,9 +65,11 @@ void scale(T* stored, float s, std::size_t n) noexcept {
 }
 
 // stored = a * x
-template <class T>
-void assign(float a, const float* x, T* stored, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) store(stored[i], a * x[i]);
+inline void assign(float a, const float* x, float* stored, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) stored[i] = a * x[i];
+}
+inline void assign(float a, const float* x, Bf16* stored, std::size_t n) noexcept {
+  cpu::kernels().assign_bf16(a, x, bits(stored), n);
 }
 
 // out = s * stored

@@ -5,28 +5,18 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "interest/user_state.hpp"
+#include "interest/user_table.hpp"
 #include "nowrec/interest_tracker.hpp"
 
 namespace nowrec {
 namespace interest {
-
-// Transparent hashing so that lookups by string_view allocate nothing.
-struct UserHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view user) const noexcept {
-    return std::hash<std::string_view>{}(user);
-  }
-};
-
-using UserMap = std::unordered_map<std::string, UserState, UserHash, std::equal_to<>>;
 
 // Counters kept per shard under its lock.
 struct ShardCounters {
@@ -40,7 +30,7 @@ struct ShardCounters {
 // Thread-safety: every member is guarded by `mutex`.
 struct Shard {
   mutable std::mutex mutex;
-  UserMap users;
+  UserTable users;
   UserEntry* lru_head = nullptr;  // most recently active
   UserEntry* lru_tail = nullptr;  // least recently active
   ShardCounters counters;
@@ -52,6 +42,30 @@ struct Shard {
   // Rebuilds the list from the map, oldest last event at the tail (after a restore).
   void rebuild_lru();
 };
+
+// The key a user is stored under: the id itself, or, when the options give user_id_key, the
+// id's keyed SipHash-2-4 (8 bytes), so raw ids are never held or persisted.
+class StoredUserKey {
+ public:
+  StoredUserKey() = default;
+  StoredUserKey(const InterestTrackerOptions& options, std::string_view user);
+  // Copies stay valid: a keyed hash is viewed in the copy's own bytes.
+  std::string_view view() const noexcept {
+    return keyed_ ? std::string_view(keyed_hash_.data(), keyed_hash_.size()) : user_;
+  }
+  // user_hash(view()): the shard and the table slot.
+  std::uint64_t hash() const noexcept { return hash_; }
+
+ private:
+  std::array<char, 8> keyed_hash_{};
+  bool keyed_ = false;
+  std::string_view user_;
+  std::uint64_t hash_ = 0;
+};
+
+// The keyed hash of a fixed text, stored in snapshots so that a restore under another key fails
+// instead of losing every user; 0 without a key.
+std::uint64_t user_key_check(const InterestTrackerOptions& options);
 
 }  // namespace interest
 
@@ -68,31 +82,25 @@ struct InterestTracker::Impl {
 
   explicit Impl(const InterestTrackerOptions& opts);
 
-  interest::Shard& shard_of(std::string_view user) {
-    return shards[interest::UserHash{}(user) % shards.size()];
+  // Checks everything about an event that does not need the user's state and finds its vector:
+  // the event's own embedding where it lies, or one written into `scratch` (dim floats). Throws
+  // Error(InvalidArgument), counting the event as rejected.
+  interest::AppliedEvent prepare(const InterestEvent& event, std::span<float> scratch);
+
+  // Applies a prepared event to its user, under `shard`'s lock (held by the caller). Returns
+  // false for a sequence already applied. Throws Error(InvalidArgument), counting the event as
+  // rejected and changing nothing, for an event older than the allowed lateness or more than 68
+  // years from the user's first.
+  bool apply_locked(interest::Shard& shard, const interest::StoredUserKey& user,
+                    const InterestEvent& event, const interest::AppliedEvent& applied);
+
+  std::size_t shard_index(std::uint64_t user_hash) const { return user_hash % shards.size(); }
+  interest::Shard& shard_of(const interest::StoredUserKey& user) {
+    return shards[shard_index(user.hash())];
   }
-  const interest::Shard& shard_of(std::string_view user) const {
-    return shards[interest::UserHash{}(user) % shards.size()];
+  const interest::Shard& shard_of(const interest::StoredUserKey& user) const {
+    return shards[shard_index(user.hash())];
   }
 };
 
-namespace interest {
-
-// The key a user is stored under: the id itself, or, when the options give user_id_key, the
-// id's keyed SipHash-2-4 (8 bytes), so raw ids are never held or persisted.
-class StoredUserKey {
- public:
-  StoredUserKey(const InterestTrackerOptions& options, std::string_view user);
-  std::string_view view() const noexcept { return view_; }
-
- private:
-  std::array<char, 8> hash_{};
-  std::string_view view_;
-};
-
-// The keyed hash of a fixed text, stored in snapshots so that a restore under another key fails
-// instead of losing every user; 0 without a key.
-std::uint64_t user_key_check(const InterestTrackerOptions& options);
-
-}  // namespace interest
 }  // namespace nowrec

@@ -19,11 +19,12 @@ void keyed_hash(const std::string& key, std::string_view text, unsigned char* ou
 
 StoredUserKey::StoredUserKey(const InterestTrackerOptions& options, std::string_view user) {
   if (options.user_id_key.empty()) {
-    view_ = user;
-    return;
+    user_ = user;
+  } else {
+    keyed_hash(options.user_id_key, user, reinterpret_cast<unsigned char*>(keyed_hash_.data()));
+    keyed_ = true;
   }
-  keyed_hash(options.user_id_key, user, reinterpret_cast<unsigned char*>(hash_.data()));
-  view_ = std::string_view(hash_.data(), hash_.size());
+  hash_ = user_hash(view());
 }
 
 std::uint64_t user_key_check(const InterestTrackerOptions& options) {

@@ -194,6 +194,20 @@ UserState make_user_state(const StateLayout& layout, std::int64_t timestamp) {
   return state;
 }
 
+void prefetch_for_update(const UserState& state, const StateLayout& layout) noexcept {
+  constexpr std::size_t kLine = 64;
+  const std::byte* block = state.block.get();
+  const std::size_t vector_bytes = layout.long_offset;
+  const std::size_t vectors_end = layout.clusters_offset + state.clusters * vector_bytes;
+  for (std::size_t at = 0; at < vectors_end; at += kLine) __builtin_prefetch(block + at, 1, 3);
+  __builtin_prefetch(block + layout.importance_offset, 1, 3);
+  __builtin_prefetch(block + layout.sq_norm_offset, 1, 3);
+  if (layout.window > 0) {
+    const std::size_t end = (state.window_start + state.window_size) % layout.window;
+    __builtin_prefetch(block + layout.window_offset + end * sizeof(WindowEntry), 1, 3);
+  }
+}
+
 double decay_factor(double elapsed_seconds, double half_life_seconds) noexcept {
   return std::exp2(-elapsed_seconds / half_life_seconds);
 }

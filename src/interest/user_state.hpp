@@ -88,6 +88,10 @@ UserState make_user_state(const StateLayout& layout, std::int64_t timestamp);
 void apply_event(UserState& state, const StateLayout& layout, const DecayParams& params,
                  const AppliedEvent& event) noexcept;
 
+// Asks the caches for the parts of the state that applying an event reads or writes: the vectors
+// in use, the cluster weights and the end of the window.
+void prefetch_for_update(const UserState& state, const StateLayout& layout) noexcept;
+
 // The decay factor 2^(-elapsed / half_life).
 double decay_factor(double elapsed_seconds, double half_life_seconds) noexcept;
 

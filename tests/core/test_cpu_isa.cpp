@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -99,5 +101,80 @@ TEST_CASE("L2 normalisation leaves a zero vector unchanged") {
     std::vector<float> zeros(37, 0.0f);
     CHECK(nowrec::cpu::kernels_for(isa).l2_normalize(zeros.data(), zeros.size()) == 0.0f);
     for (float x : zeros) CHECK(x == 0.0f);
+  }
+}
+
+namespace {
+
+std::uint16_t to_bf16_truncated(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof(u));
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+double from_bf16(std::uint16_t bits) {
+  const std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
+  float x;
+  std::memcpy(&x, &u, sizeof(x));
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar reference") {
+  std::mt19937 rng(43);
+  const auto& reference = nowrec::cpu::kernels_for(CpuIsa::Scalar);
+  for (CpuIsa isa : supported_isas()) {
+    const auto& kernels = nowrec::cpu::kernels_for(isa);
+    CAPTURE(nowrec::cpu_isa_name(isa));
+    for (std::size_t n : {0u, 1u, 7u, 8u, 15u, 16u, 17u, 31u, 32u, 33u, 100u, 384u, 1000u}) {
+      CAPTURE(n);
+      const auto x = random_vector(rng, n);
+      std::vector<std::uint16_t> stored(n);
+      for (std::size_t i = 0; i < n; ++i) stored[i] = to_bf16_truncated(random_vector(rng, 1)[0]);
+
+      double exact_dot = 0.0, exact_norm = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        exact_dot += from_bf16(stored[i]) * x[i];
+        exact_norm += from_bf16(stored[i]) * from_bf16(stored[i]);
+      }
+      const double tolerance = 1e-5 * double(n + 1) * 4.0;
+      CHECK(std::abs(kernels.dot_bf16(stored.data(), x.data(), n) - exact_dot) <= tolerance);
+      CHECK(std::abs(kernels.squared_norm_bf16(stored.data(), n) - exact_norm) <= tolerance);
+
+      // Stores round to nearest even: the fused multiply-add may land one bf16 step away from
+      // the scalar code's rounded product and sum, never further.
+      auto fast = stored, slow = stored;
+      kernels.axpy_bf16(0.75f, x.data(), fast.data(), n);
+      reference.axpy_bf16(0.75f, x.data(), slow.data(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double expected = from_bf16(stored[i]) + 0.75 * x[i];
+        CHECK(std::abs(from_bf16(fast[i]) - expected) <= std::abs(expected) * (1.0 / 256) + 1e-6);
+        CHECK(std::abs(int(fast[i]) - int(slow[i])) <= 1);
+      }
+      kernels.assign_bf16(-1.5f, x.data(), fast.data(), n);
+      reference.assign_bf16(-1.5f, x.data(), slow.data(), n);
+      CHECK(fast == slow);  // one product, one rounding: exact in every variant
+      for (std::size_t i = 0; i < n; ++i) {
+        CHECK(std::abs(from_bf16(fast[i]) + 1.5 * x[i]) <= std::abs(1.5 * x[i]) * (1.0 / 256));
+      }
+    }
+  }
+}
+
+TEST_CASE("bfloat16 stores round to nearest, ties to even") {
+  // 1 + 2^-8 lies halfway between bf16 1.0 and 1 + 2^-7: the tie goes to the even 1.0; just above
+  // the tie rounds up. 1 + 3 * 2^-8 ties between 1 + 2^-7 (odd) and 1 + 2^-6: up to the even one.
+  const float inputs[] = {1.0f + 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, 1.0f + 3 * 0x1p-8f};
+  const std::uint16_t expected[] = {0x3F80, 0x3F81, 0x3F82};
+  for (CpuIsa isa : supported_isas()) {
+    CAPTURE(nowrec::cpu_isa_name(isa));
+    // 16 copies so that the vector paths run, not only the scalar tail.
+    for (std::size_t k = 0; k < 3; ++k) {
+      std::vector<float> x(16, inputs[k]);
+      std::vector<std::uint16_t> out(16);
+      nowrec::cpu::kernels_for(isa).assign_bf16(1.0f, x.data(), out.data(), out.size());
+      for (std::uint16_t bits : out) CHECK(bits == expected[k]);
+    }
   }
 }

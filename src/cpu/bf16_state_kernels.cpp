@@ -1,0 +1,157 @@
+// bfloat16 state kernels, compiled once per ISA (see cmake/NowrecIsaKernels.cmake). The scalar
+// variant is the reference; the others agree with it within fp32 rounding of the sums (their
+// fused multiply-adds round once where the scalar code rounds twice).
+//
+// Built with different -m flags per copy: only intrinsics and plain loops, no shared inline or
+// template code (see vector_kernels.cpp).
+#include "cpu/bf16_state_kernels.hpp"
+
+#include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace nowrec::cpu::NOWREC_ISA_NAMESPACE {
+namespace {
+
+float widen(std::uint16_t bits) noexcept {
+  const std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
+  float x;
+  std::memcpy(&x, &u, sizeof(x));
+  return x;
+}
+
+// Round to nearest even (finite inputs, so the NaN case never arises).
+std::uint16_t narrow(float x) noexcept {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof(u));
+  return static_cast<std::uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+#if defined(__AVX512F__)
+__m512 widen16(const std::uint16_t* p) noexcept {
+  const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+void narrow16(__m512 x, std::uint16_t* p) noexcept {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), odd), 16);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(rounded));
+}
+#elif defined(__AVX2__)
+__m256 widen8(const std::uint16_t* p) noexcept {
+  const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+}
+void narrow8(__m256 x, std::uint16_t* p) noexcept {
+  const __m256i u = _mm256_castps_si256(x);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  const __m256i rounded =
+      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), odd), 16);
+  // Pack the eight 32-bit values (each below 2^16) into eight 16-bit ones.
+  const __m128i packed =
+      _mm_packus_epi32(_mm256_castsi256_si128(rounded), _mm256_extracti128_si256(rounded, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), packed);
+}
+float horizontal_sum(__m256 v) noexcept {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+#endif
+
+}  // namespace
+
+float dot_bf16(const std::uint16_t* stored, const float* x, std::size_t n) noexcept {
+  std::size_t i = 0;
+  float sum = 0.0f;
+#if defined(__AVX512F__)
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(widen16(stored + i), _mm512_loadu_ps(x + i), acc0);
+    acc1 = _mm512_fmadd_ps(widen16(stored + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
+  }
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm512_fmadd_ps(widen16(stored + i), _mm512_loadu_ps(x + i), acc0);
+  }
+  sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#elif defined(__AVX2__)
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(widen8(stored + i), _mm256_loadu_ps(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(widen8(stored + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) {
+    acc0 = _mm256_fmadd_ps(widen8(stored + i), _mm256_loadu_ps(x + i), acc0);
+  }
+  sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) sum += widen(stored[i]) * x[i];
+  return sum;
+}
+
+float squared_norm_bf16(const std::uint16_t* stored, std::size_t n) noexcept {
+  std::size_t i = 0;
+  float sum = 0.0f;
+#if defined(__AVX512F__)
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a = widen16(stored + i), b = widen16(stored + i + 16);
+    acc0 = _mm512_fmadd_ps(a, a, acc0);
+    acc1 = _mm512_fmadd_ps(b, b, acc1);
+  }
+  for (; i + 16 <= n; i += 16) {
+    const __m512 a = widen16(stored + i);
+    acc0 = _mm512_fmadd_ps(a, a, acc0);
+  }
+  sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+#elif defined(__AVX2__)
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a = widen8(stored + i), b = widen8(stored + i + 8);
+    acc0 = _mm256_fmadd_ps(a, a, acc0);
+    acc1 = _mm256_fmadd_ps(b, b, acc1);
+  }
+  for (; i + 8 <= n; i += 8) {
+    const __m256 a = widen8(stored + i);
+    acc0 = _mm256_fmadd_ps(a, a, acc0);
+  }
+  sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) sum += widen(stored[i]) * widen(stored[i]);
+  return sum;
+}
+
+void axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
+  std::size_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 a = _mm512_set1_ps(alpha);
+  for (; i + 16 <= n; i += 16) {
+    narrow16(_mm512_fmadd_ps(a, _mm512_loadu_ps(x + i), widen16(stored + i)), stored + i);
+  }
+#elif defined(__AVX2__)
+  const __m256 a = _mm256_set1_ps(alpha);
+  for (; i + 8 <= n; i += 8) {
+    narrow8(_mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), widen8(stored + i)), stored + i);
+  }
+#endif
+  for (; i < n; ++i) stored[i] = narrow(widen(stored[i]) + alpha * x[i]);
+}
+
+void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
+  std::size_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 a = _mm512_set1_ps(alpha);
+  for (; i + 16 <= n; i += 16) narrow16(_mm512_mul_ps(a, _mm512_loadu_ps(x + i)), stored + i);
+#elif defined(__AVX2__)
+  const __m256 a = _mm256_set1_ps(alpha);
+  for (; i + 8 <= n; i += 8) narrow8(_mm256_mul_ps(a, _mm256_loadu_ps(x + i)), stored + i);
+#endif
+  for (; i < n; ++i) stored[i] = narrow(alpha * x[i]);
+}
+
+}  // namespace nowrec::cpu::NOWREC_ISA_NAMESPACE

@@ -1,0 +1,28 @@
+// Kernels over vectors stored as bfloat16 (the tracker's per-user state), declared once per ISA
+// variant. Arithmetic is fp32; stores round to nearest even. Inputs are finite.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace nowrec::cpu {
+
+#define NOWREC_DECLARE_BF16_STATE_KERNELS(isa)                                                 \
+  namespace isa {                                                                              \
+  /* sum of stored[i] * x[i] */                                                                \
+  float dot_bf16(const std::uint16_t* stored, const float* x, std::size_t n) noexcept;         \
+  /* sum of stored[i]^2 */                                                                     \
+  float squared_norm_bf16(const std::uint16_t* stored, std::size_t n) noexcept;                \
+  /* stored[i] = bf16(stored[i] + alpha * x[i]) */                                             \
+  void axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;  \
+  /* stored[i] = bf16(alpha * x[i]) */                                                         \
+  void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept; \
+  }
+
+NOWREC_DECLARE_BF16_STATE_KERNELS(scalar)
+NOWREC_DECLARE_BF16_STATE_KERNELS(avx2)
+NOWREC_DECLARE_BF16_STATE_KERNELS(avx512)
+
+#undef NOWREC_DECLARE_BF16_STATE_KERNELS
+
+}  // namespace nowrec::cpu
