@@ -454,7 +454,7 @@ bool InterestTracker::forget(std::string_view user) {
   shard.lru_unlink(found);
   // No copy of the user's vectors or window is left behind in freed memory.
   std::memset(found->second.block.get(), 0, impl_->layout.block_bytes);
-  shard.users.erase(found);
+  shard.users.erase(found, stored.hash());
   ++shard.counters.forgotten;
   return true;
 }
@@ -471,7 +471,7 @@ std::size_t InterestTracker::expire(std::int64_t now) {
     });
     for (UserEntry* entry : expired) {
       shard.lru_unlink(entry);
-      shard.users.erase(entry);
+      shard.users.erase(entry, interest::user_hash(entry->first));
     }
     shard.counters.expired += expired.size();
     removed += expired.size();

@@ -26,7 +26,7 @@ void Shard::erase_tail() noexcept {
   UserEntry* victim = lru_tail;
   if (!victim) return;
   lru_unlink(victim);
-  users.erase(victim);
+  users.erase(victim, user_hash(victim->first));
 }
 
 void Shard::rebuild_lru() {

@@ -57,9 +57,9 @@ UserEntry* UserTable::insert(std::string user, UserState state, std::uint64_t ha
   return entry.release();
 }
 
-void UserTable::erase(UserEntry* entry) noexcept {
+void UserTable::erase(UserEntry* entry, std::uint64_t hash) noexcept {
   const std::size_t mask = capacity_ - 1;
-  std::size_t hole = home(user_hash(entry->first));
+  std::size_t hole = home(hash);
   while (slots_[hole].entry != entry) hole = (hole + 1) & mask;
   delete entry;
   // Backward shift: move later slots of the run into the hole when that keeps them reachable

@@ -39,8 +39,8 @@ class UserTable {
   // Adds a user that is not in the table and returns its entry. Grows the table (a rehash of the
   // slots only) when it is three quarters full.
   UserEntry* insert(std::string user, UserState state, std::uint64_t hash);
-  // Removes and frees an entry of this table.
-  void erase(UserEntry* entry) noexcept;
+  // Removes and frees an entry of this table, stored under `hash`.
+  void erase(UserEntry* entry, std::uint64_t hash) noexcept;
 
   // For look-ahead: asks the caches for the slot `hash` probes first, and, once that slot is
   // cached, for the entry it holds when that entry's hash matches (the likely user; find() has

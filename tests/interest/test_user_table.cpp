@@ -1,0 +1,58 @@
+// UserTable against std::unordered_map under random inserts and erases, with colliding hashes.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "interest/user_table.hpp"
+
+namespace nowrec::interest {
+
+TEST_CASE("the user table finds, inserts and erases as a map does, through growth and collisions") {
+  std::mt19937 rng(5);
+  for (const bool colliding : {false, true}) {
+    CAPTURE(colliding);
+    // Colliding: only 64 distinct hashes, so probe runs are long and erases shift them.
+    const auto hash_of = [&](const std::string& key) {
+      return colliding ? user_hash(key) % 64 * 0x100000001ull : user_hash(key);
+    };
+    UserTable table;
+    std::unordered_map<std::string, std::int64_t> reference;
+    for (int step = 0; step < 40000; ++step) {
+      const std::string key = "u" + std::to_string(rng() % 3000);
+      const std::uint64_t hash = hash_of(key);
+      UserEntry* found = table.find(key, hash);
+      const auto expected = reference.find(key);
+      REQUIRE((found != nullptr) == (expected != reference.end()));
+      if (found) {
+        CHECK(found->first == key);
+        CHECK(found->second.first_timestamp == expected->second);
+        if (rng() % 2) {
+          table.erase(found, hash);
+          reference.erase(expected);
+        }
+      } else {
+        UserState state;
+        state.first_timestamp = step;
+        UserEntry* inserted = table.insert(key, std::move(state), hash);
+        CHECK(inserted->first == key);
+        reference.emplace(key, step);
+      }
+      REQUIRE(table.size() == reference.size());
+    }
+    std::size_t visited = 0;
+    table.for_each([&](UserEntry& entry) {
+      ++visited;
+      CHECK(reference.at(entry.first) == entry.second.first_timestamp);
+    });
+    CHECK(visited == reference.size());
+    UserTable moved = std::move(table);
+    CHECK(moved.size() == reference.size());
+    CHECK(table.size() == 0);
+    CHECK(table.find("u1", hash_of("u1")) == nullptr);
+  }
+}
+
+}  // namespace nowrec::interest
