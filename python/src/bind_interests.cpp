@@ -10,6 +10,7 @@
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <string>
 #include <variant>
 #include <vector>
@@ -56,19 +57,36 @@ const char* kind_name(InterestKind kind) {
   return "?";
 }
 
-// Applies events[i] for each i, or raises naming the first bad one (those before stay applied).
+// Applies make_event(i) for every i through the tracker's batched update, a few thousand events
+// at a time. Every good event is applied; with raise_on_rejected, a rejected one then raises,
+// naming the first.
 template <class MakeEvent>
-std::size_t apply_batch(InterestTracker& tracker, std::size_t count, MakeEvent make_event) {
-  std::size_t applied = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    try {
-      applied += tracker.update(make_event(i)) ? 1 : 0;
-    } catch (const Error& e) {
-      throw Error(e.code(), "update_batch: event " + std::to_string(i) + ": " + e.what() +
-                                " (the " + std::to_string(i) + " events before it were applied)");
+std::size_t apply_batch(InterestTracker& tracker, std::size_t count, bool raise_on_rejected,
+                        MakeEvent make_event) {
+  constexpr std::size_t kEventsPerCall = 4096;
+  std::vector<InterestEvent> events;
+  events.reserve(std::min(count, kEventsPerCall));
+  BatchUpdateResult total;
+  for (std::size_t begin = 0; begin < count; begin += kEventsPerCall) {
+    const std::size_t end = std::min(count, begin + kEventsPerCall);
+    events.clear();
+    for (std::size_t i = begin; i < end; ++i) events.push_back(make_event(i));
+    BatchUpdateResult part = tracker.update(events);
+    total.applied += part.applied;
+    total.duplicates += part.duplicates;
+    if (part.rejected > 0 && total.rejected == 0) {
+      total.first_rejected = begin + part.first_rejected;
+      total.first_error = std::move(part.first_error);
     }
+    total.rejected += part.rejected;
   }
-  return applied;
+  if (raise_on_rejected && total.rejected > 0) {
+    throw Error(ErrorCode::InvalidArgument,
+                "update_batch: event " + std::to_string(total.first_rejected) + ": " +
+                    total.first_error + " (" + std::to_string(total.rejected) + " of " +
+                    std::to_string(count) + " events rejected; every other event was applied)");
+  }
+  return total.applied;
 }
 
 }  // namespace
@@ -238,7 +256,7 @@ void bind_interests(nb::module_& m) {
              ArrayArg<std::int64_t> timestamps, std::optional<ArrayArg<std::int64_t>> items,
              std::optional<std::variant<std::string, std::vector<std::string>>> actions,
              std::optional<ArrayArg<float>> values, std::optional<ArrayArg<float>> weights,
-             std::optional<ArrayArg<float>> embeddings) {
+             std::optional<ArrayArg<float>> embeddings, const std::string& on_error) {
             const std::size_t n = users.size();
             const auto times = view_array<std::int64_t>(timestamps, "timestamps", 1);
             const auto item_ids = view_optional_array<std::int64_t>(items, "items");
@@ -271,9 +289,13 @@ void bind_interests(nb::module_& m) {
             if (!items && !embeddings) {
               throw nb::value_error("update_batch needs items, embeddings or both");
             }
+            if (on_error != "raise" && on_error != "skip") {
+              throw nb::value_error(
+                  ("on_error must be 'raise' or 'skip', got '" + on_error + "'").c_str());
+            }
             const std::size_t dim = h.tracker->options().dim;
             nb::gil_scoped_release release;
-            return apply_batch(*h.tracker, n, [&](std::size_t i) {
+            return apply_batch(*h.tracker, n, on_error == "raise", [&](std::size_t i) {
               InterestEvent event{.user = users[i], .timestamp = times.values[i]};
               if (!item_ids.values.empty()) event.item = item_ids.values[i];
               if (!vectors.values.empty())
@@ -288,11 +310,14 @@ void bind_interests(nb::module_& m) {
           nb::arg("users"), nb::arg("timestamps"), nb::kw_only(),
           nb::arg("items").none() = nb::none(), nb::arg("actions").none() = nb::none(),
           nb::arg("values").none() = nb::none(), nb::arg("weights").none() = nb::none(),
-          nb::arg("embeddings").none() = nb::none(),
-          "Applies many events in order without the GIL: users a list of str, timestamps int64, "
-          "items int64 and/or embeddings float32 (n, dim), actions one str or a list, values and "
-          "weights float32. Returns how many were applied. A bad event raises nowrec.Error "
-          "naming its position; the events before it stay applied.")
+          nb::arg("embeddings").none() = nb::none(), nb::arg("on_error") = "raise",
+          "Applies many events without the GIL, each user's in order, as update() would one by "
+          "one: users a list of str, timestamps int64, items int64 and/or embeddings float32 "
+          "(n, dim), actions one str or a list, values and weights float32. Returns how many "
+          "were applied (the rest were duplicates or rejected; stats() counts both). Every good "
+          "event is applied; a bad one is skipped, and then, with on_error='raise', "
+          "nowrec.Error names the first bad event's position and how many were rejected; "
+          "on_error='skip' only counts them.")
       .def(
           "interests",
           [](const TrackerHandle& h, std::string user, std::int64_t now) {

@@ -221,16 +221,28 @@ def test_update_batch_with_one_action_for_all(items):
     assert tracker.recent_events("ann") == [(100, 1, "like"), (101, 2, "like")]
 
 
-def test_update_batch_stops_at_a_bad_event_and_keeps_the_earlier_ones(items):
+def test_update_batch_applies_every_good_event_and_names_the_first_bad_one(items):
     tracker = nowrec.InterestTracker(DIM, item_store=items)
-    item_ids = np.array([100, 101, 999, 102], np.int64)
+    item_ids = np.array([100, 101, 999, 102, 998], np.int64)
     with pytest.raises(nowrec.Error) as caught:
-        tracker.update_batch(["ann"] * 4, np.array([1, 2, 3, 4], np.int64), items=item_ids,
-                             actions=["click"] * 4)
+        tracker.update_batch(["ann"] * 5, np.array([1, 2, 3, 4, 5], np.int64), items=item_ids,
+                             actions=["click"] * 5)
     assert caught.value.code == nowrec.ErrorCode.InvalidArgument
-    assert "event 2" in str(caught.value) and "999" in str(caught.value)
-    assert tracker.recent_events("ann") == [(100, 1, "click"), (101, 2, "click")]
-    assert tracker.stats().events_applied == 2 and tracker.stats().events_rejected == 1
+    message = str(caught.value)
+    assert "event 2" in message and "999" in message and "2 of 5 events rejected" in message
+    assert tracker.recent_events("ann") == [(100, 1, "click"), (101, 2, "click"), (102, 4, "click")]
+    assert tracker.stats().events_applied == 3 and tracker.stats().events_rejected == 2
+
+
+def test_update_batch_can_skip_bad_events_quietly(items):
+    tracker = nowrec.InterestTracker(DIM, item_store=items)
+    applied = tracker.update_batch(["ann", "bob", "cid"], np.array([1, 2, 3], np.int64),
+                                   items=np.array([100, 999, 101], np.int64), on_error="skip")
+    assert applied == 2
+    assert tracker.user_stats("bob") is None and tracker.stats().events_rejected == 1
+    with pytest.raises(ValueError, match="on_error must be"):
+        tracker.update_batch(["ann"], np.array([9], np.int64), items=np.array([100], np.int64),
+                             on_error="ignore")
 
 
 def test_update_batch_argument_errors(items):
