@@ -126,20 +126,35 @@ float squared_norm_bf16(const std::uint16_t* stored, std::size_t n) noexcept {
   return sum;
 }
 
-void axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
+// The squared norm is summed from the values as stored (rounded), while they are in registers,
+// so the caller needs no second pass.
+float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
   std::size_t i = 0;
+  float sum = 0.0f;
 #if defined(__AVX512F__)
   const __m512 a = _mm512_set1_ps(alpha);
+  __m512 norm = _mm512_setzero_ps();
   for (; i + 16 <= n; i += 16) {
     narrow16(_mm512_fmadd_ps(a, _mm512_loadu_ps(x + i), widen16(stored + i)), stored + i);
+    const __m512 rounded = widen16(stored + i);
+    norm = _mm512_fmadd_ps(rounded, rounded, norm);
   }
+  sum = _mm512_reduce_add_ps(norm);
 #elif defined(__AVX2__)
   const __m256 a = _mm256_set1_ps(alpha);
+  __m256 norm = _mm256_setzero_ps();
   for (; i + 8 <= n; i += 8) {
     narrow8(_mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), widen8(stored + i)), stored + i);
+    const __m256 rounded = widen8(stored + i);
+    norm = _mm256_fmadd_ps(rounded, rounded, norm);
   }
+  sum = horizontal_sum(norm);
 #endif
-  for (; i < n; ++i) stored[i] = narrow(widen(stored[i]) + alpha * x[i]);
+  for (; i < n; ++i) {
+    stored[i] = narrow(widen(stored[i]) + alpha * x[i]);
+    sum += widen(stored[i]) * widen(stored[i]);
+  }
+  return sum;
 }
 
 void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {

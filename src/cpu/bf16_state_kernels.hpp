@@ -13,8 +13,8 @@ namespace nowrec::cpu {
   float dot_bf16(const std::uint16_t* stored, const float* x, std::size_t n) noexcept;         \
   /* sum of stored[i]^2 */                                                                     \
   float squared_norm_bf16(const std::uint16_t* stored, std::size_t n) noexcept;                \
-  /* stored[i] = bf16(stored[i] + alpha * x[i]) */                                             \
-  void axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;  \
+  /* stored[i] = bf16(stored[i] + alpha * x[i]); returns the new sum of stored[i]^2 */        \
+  float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept; \
   /* stored[i] = bf16(alpha * x[i]) */                                                         \
   void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept; \
   }

@@ -17,7 +17,7 @@ struct KernelTable {
   // bfloat16 state kernels; see bf16_state_kernels.hpp.
   float (*dot_bf16)(const std::uint16_t* stored, const float* x, std::size_t n) noexcept;
   float (*squared_norm_bf16)(const std::uint16_t* stored, std::size_t n) noexcept;
-  void (*axpy_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
+  float (*axpy_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
   void (*assign_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
 
   // Encoder kernels; see layer_norm_kernels.hpp, activation_kernels.hpp, attention_kernels.hpp

@@ -4,8 +4,8 @@
 // Applying one event costs a few cache misses on the user's state, which no single update()
 // can hide. A batch knows its next events, so it can ask for their states early: events are
 // ordered by shard (stable, so one user's events keep their order), the shards ahead are locked
-// in ascending order (so two batches never wait on each other in a cycle), their users found and
-// their states prefetched while the current event is applied. Each event is then applied by the
+// when free (see HeldLocks), their users found and their states prefetched while the current
+// event is applied. Each event is then applied by the
 // same code as update(), which finds its user again: a user evicted in between is only a wasted
 // prefetch.
 #include <algorithm>
@@ -36,15 +36,22 @@ struct BatchScratch {
   std::vector<std::uint64_t> order;              // (shard << 32) | position, sorted
 };
 
-// The shard locks a batch holds: taken in ascending shard order, released oldest first.
+// The shard locks a batch holds: taken in ascending shard order, released oldest first. Only
+// the lock of the event about to be applied is waited for, and only while no other is held; the
+// locks of the shards ahead are tried, and where one is busy the look-ahead waits there. So a
+// batch never waits while holding a lock, and two batches sweeping the same shards do not
+// convoy.
 class HeldLocks {
  public:
-  void take(std::mutex& mutex, std::size_t shard) {
-    if (count_ > 0 && shard_[(first_ + count_ - 1) % kMaxLocks] == shard) return;
-    const std::size_t at = (first_ + count_) % kMaxLocks;
-    locks_[at] = std::unique_lock(mutex);
-    shard_[at] = shard;
-    ++count_;
+  bool holds(std::size_t shard) const {
+    return count_ > 0 && shard_[(first_ + count_ - 1) % kMaxLocks] == shard;
+  }
+  void take(std::mutex& mutex, std::size_t shard) { add(std::unique_lock(mutex), shard); }
+  bool try_take(std::mutex& mutex, std::size_t shard) {
+    std::unique_lock lock(mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    add(std::move(lock), shard);
+    return true;
   }
   void release_oldest() {
     locks_[first_].unlock();
@@ -53,6 +60,13 @@ class HeldLocks {
   }
 
  private:
+  void add(std::unique_lock<std::mutex> lock, std::size_t shard) {
+    const std::size_t at = (first_ + count_) % kMaxLocks;
+    locks_[at] = std::move(lock);
+    shard_[at] = shard;
+    ++count_;
+  }
+
   std::unique_lock<std::mutex> locks_[kMaxLocks];
   std::size_t shard_[kMaxLocks] = {};
   std::size_t first_ = 0;
@@ -123,16 +137,23 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
     for (std::size_t k = 0; k < total; ++k) {
       for (; slot_cursor < std::min(total, k + 1 + 3 * kStep); ++slot_cursor) {
         const std::size_t shard = shard_at(slot_cursor);
-        locks.take(impl.shards[shard].mutex, shard);
+        std::mutex& mutex = impl.shards[shard].mutex;
+        if (!locks.holds(shard)) {
+          if (slot_cursor == k) {
+            locks.take(mutex, shard);  // nothing else is held: see HeldLocks
+          } else if (!locks.try_take(mutex, shard)) {
+            break;
+          }
+        }
         impl.shards[shard].users.prefetch_slot(scratch.keys[position_at(slot_cursor)].hash());
       }
-      for (; entry_cursor < std::min(total, k + 1 + 2 * kStep); ++entry_cursor) {
+      for (; entry_cursor < std::min(slot_cursor, k + 1 + 2 * kStep); ++entry_cursor) {
         const interest::UserTable& users = impl.shards[shard_at(entry_cursor)].users;
         if (const auto* entry = users.likely_entry(scratch.keys[position_at(entry_cursor)].hash())) {
           prefetch_bytes(entry, sizeof(*entry));
         }
       }
-      for (; state_cursor < std::min(total, k + 1 + kStep); ++state_cursor) {
+      for (; state_cursor < std::min(entry_cursor, k + 1 + kStep); ++state_cursor) {
         const interest::StoredUserKey& key = scratch.keys[position_at(state_cursor)];
         const interest::UserTable& users = impl.shards[shard_at(state_cursor)].users;
         if (const auto* entry = users.find(key.view(), key.hash())) {

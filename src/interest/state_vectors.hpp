@@ -50,6 +50,15 @@ inline void axpy(float a, const float* x, Bf16* stored, std::size_t n) noexcept 
   cpu::kernels().axpy_bf16(a, x, bits(stored), n);
 }
 
+// stored += a * x; returns |stored|^2 afterwards
+inline float axpy_squared_norm(float a, const float* x, float* stored, std::size_t n) noexcept {
+  cpu::kernels().axpy(a, x, stored, n);
+  return cpu::kernels().dot(stored, stored, n);
+}
+inline float axpy_squared_norm(float a, const float* x, Bf16* stored, std::size_t n) noexcept {
+  return cpu::kernels().axpy_bf16(a, x, bits(stored), n);
+}
+
 // |stored|^2
 inline float squared_norm(const float* stored, std::size_t n) noexcept {
   return cpu::kernels().dot(stored, stored, n);

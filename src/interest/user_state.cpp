@@ -87,7 +87,7 @@ void add_to_cluster(UserState& state, const StateLayout& layout, const DecayPara
   T* target = nullptr;
   if (state.clusters > 0 && best_cosine >= params.join_min_cosine) {
     target = vector_at<T>(state, layout, kClusters, best);
-    axpy(amount, x.data(), target, dim);
+    norms[best] = axpy_squared_norm(amount, x.data(), target, dim);
     importance[best] += amount;
   } else {
     if (state.clusters < layout.max_interests) {
@@ -99,8 +99,8 @@ void add_to_cluster(UserState& state, const StateLayout& layout, const DecayPara
     target = vector_at<T>(state, layout, kClusters, best);
     assign(amount, x.data(), target, dim);
     importance[best] = amount;
+    norms[best] = squared_norm(target, dim);
   }
-  norms[best] = squared_norm(target, dim);
 }
 
 // Keeps the window sorted by time: a late event goes where it belongs, and one older than a full

@@ -145,8 +145,10 @@ TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar r
       // Stores round to nearest even: the fused multiply-add may land one bf16 step away from
       // the scalar code's rounded product and sum, never further.
       auto fast = stored, slow = stored;
-      kernels.axpy_bf16(0.75f, x.data(), fast.data(), n);
+      const float fast_norm = kernels.axpy_bf16(0.75f, x.data(), fast.data(), n);
       reference.axpy_bf16(0.75f, x.data(), slow.data(), n);
+      // The returned squared norm is that of the values as stored.
+      CHECK(std::abs(fast_norm - reference.squared_norm_bf16(fast.data(), n)) <= tolerance);
       for (std::size_t i = 0; i < n; ++i) {
         const double expected = from_bf16(stored[i]) + 0.75 * x[i];
         CHECK(std::abs(from_bf16(fast[i]) - expected) <= std::abs(expected) * (1.0 / 256) + 1e-6);
