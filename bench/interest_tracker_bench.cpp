@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bandwidth_probe.hpp"
 #include "nowrec/interest_tracker.hpp"
 
 namespace {
@@ -151,6 +152,25 @@ void update(benchmark::State& state) {
 }
 BENCHMARK(update)->Threads(1)->Threads(2)->UseRealTime()->MinTime(2.0);
 
+// Bytes of user state one event moves between memory and the core at most: S, L and the K
+// cluster vectors read (the cosines), S, L and one cluster written back, and four 64-byte lines
+// (table slot, entry, cluster weights, window). The item's fp32 row comes on top.
+double state_bytes_per_event() {
+  const double element = env_dtype() == nowrec::StateDtype::BF16 ? 2 : 4;
+  constexpr double kInterests = 4;
+  return element * kDim * ((2 + kInterests) + 3) + 4 * 64;
+}
+
+// The machine's read bandwidth with 1 and 2 threads, beside the updates' rate of state bytes.
+void read_bandwidth(benchmark::State& state) {
+  static nowrec::bench::BandwidthProbe probe;
+  for (auto _ : state) {
+    state.counters["GB_per_s"] = probe.measure(static_cast<int>(state.range(0)), 3)[1];
+  }
+  benchmark::DoNotOptimize(probe.sink());
+}
+BENCHMARK(read_bandwidth)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
+
 // The same stream in batches of state.range(0) events; range(1) = 1: items looked up in the item
 // store instead of given with the event; range(2) = n > 0: one event in n is a new user's.
 void update_batch(benchmark::State& state) {
@@ -187,6 +207,11 @@ void update_batch(benchmark::State& state) {
   }
   next_run_time.fetch_add(kRunSpan);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+  state.counters["state_bytes_per_event"] =
+      benchmark::Counter(state_bytes_per_event(), benchmark::Counter::kAvgThreads);
+  state.counters["state_GB_per_s"] = benchmark::Counter(
+      double(state.iterations()) * double(batch) * state_bytes_per_event() / 1e9,
+      benchmark::Counter::kIsRate);
 }
 BENCHMARK(update_batch)
     ->ArgNames({"batch", "store", "new_every"})

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bandwidth_probe.hpp"
 #include "nowrec/cpu_isa.hpp"
 #include "nowrec/ranker.hpp"
 
@@ -50,58 +51,6 @@ MappedFloats map_floats(const char* path) {
   ::close(fd);
   return {static_cast<const float*>(data), std::size_t(st.st_size) / sizeof(float)};
 }
-
-// Streaming read of a buffer far larger than the caches, on the given threads. The machine is
-// shared, so the batch-1 runs probe it again right before they are timed.
-class BandwidthProbe {
- public:
-  BandwidthProbe() : buffer_(static_cast<__m256i*>(std::aligned_alloc(64, kBytes))) {
-    std::memset(static_cast<void*>(buffer_), 1, kBytes);
-  }
-  ~BandwidthProbe() { std::free(buffer_); }
-  BandwidthProbe(const BandwidthProbe&) = delete;
-  BandwidthProbe& operator=(const BandwidthProbe&) = delete;
-
-  // GB/s of each of `passes` passes, sorted.
-  std::vector<double> measure(int threads, int passes) {
-    std::vector<double> rates;
-    for (int pass = 0; pass < passes; ++pass) {
-      const auto start = Clock::now();
-      sink_ += read_all(threads);
-      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      rates.push_back(double(kBytes) / seconds / 1e9);
-    }
-    std::sort(rates.begin(), rates.end());
-    return rates;
-  }
-  long long sink() const { return sink_; }
-
- private:
-  static constexpr std::size_t kBytes = std::size_t(1) << 30;
-
-  __attribute__((target("avx2"))) long long read_all(int threads) const {
-    const std::size_t words = kBytes / sizeof(__m256i);
-    const __m256i* buffer = buffer_;
-    long long total = 0;
-#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
-    for (std::size_t chunk = 0; chunk < words; chunk += 4096) {
-      __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-      const std::size_t end = std::min(words, chunk + 4096);
-      for (std::size_t i = chunk; i < end; i += 4) {
-        a0 = _mm256_add_epi64(a0, _mm256_load_si256(buffer + i));
-        a1 = _mm256_add_epi64(a1, _mm256_load_si256(buffer + i + 1));
-        a2 = _mm256_add_epi64(a2, _mm256_load_si256(buffer + i + 2));
-        a3 = _mm256_add_epi64(a3, _mm256_load_si256(buffer + i + 3));
-      }
-      const __m256i sum = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-      total += _mm256_extract_epi64(sum, 0) + _mm256_extract_epi64(sum, 3);
-    }
-    return total;
-  }
-
-  __m256i* buffer_;
-  long long sink_ = 0;
-};
 
 const char* storage_name(nowrec::StorageType storage) {
   return storage == nowrec::StorageType::F32    ? "f32"
@@ -153,7 +102,7 @@ int main(int argc, char** argv) {
   const MappedFloats queries = map_floats(queries_path);
   const std::size_t catalog_rows = catalog.count / dim;
   const std::size_t query_rows = queries.count / dim;
-  BandwidthProbe probe;
+  nowrec::bench::BandwidthProbe probe;
   const double bandwidth = probe.measure(threads, 5).back();
 
   std::printf(
