@@ -339,8 +339,8 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
   snap->storage = StorageType(h.storage);
   snap->size = h.rows;
   const std::size_t row_bytes = h.dim * ranker::bytes_per_value(snap->storage);
-  auto& segment_of = index.writer_->segment_of;
-  segment_of.reserve(h.rows);
+  auto& place_of = index.writer_->place_of;
+  place_of.reserve(h.rows);
   for (std::uint64_t first = 0; first < h.rows; first += ranker::kSegmentRows) {
     auto segment = std::make_shared<ranker::Segment>();
     segment->rows = std::min<std::uint64_t>(ranker::kSegmentRows, h.rows - first);
@@ -360,7 +360,8 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
     segment->owner = mapping;
     const auto segment_index = std::uint32_t(snap->segments.size());
     for (std::size_t row = 0; row < segment->rows; ++row) {
-      if (!segment_of.emplace(segment->ids[row], segment_index).second) {
+      const RowPlace place{segment_index, static_cast<std::uint32_t>(row)};
+      if (!place_of.emplace(segment->ids[row], place).second) {
         throw format_error(path, "item id " + std::to_string(segment->ids[row]) + " appears twice");
       }
     }

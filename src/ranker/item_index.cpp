@@ -88,7 +88,7 @@ void ItemIndex::Writer::publish(std::shared_ptr<const Snapshot> next) {
 
 bool ItemIndex::contains(std::int64_t id) const {
   std::lock_guard lock(writer_->write_mutex);
-  return writer_->segment_of.contains(id);
+  return writer_->place_of.contains(id);
 }
 
 std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) const {
@@ -98,25 +98,22 @@ std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) c
                                                 " values, expected dim " + std::to_string(dim_));
   }
   std::shared_ptr<const Snapshot> current;
-  std::uint32_t segment_index = 0;
+  RowPlace place;
   {
     // Under the write lock the map and the published snapshot agree.
     std::lock_guard lock(writer_->write_mutex);
-    const auto found = writer_->segment_of.find(id);
-    if (found == writer_->segment_of.end()) return std::nullopt;
-    segment_index = found->second;
+    const auto found = writer_->place_of.find(id);
+    if (found == writer_->place_of.end()) return std::nullopt;
+    place = found->second;
     current = snapshot();
   }
-  const ranker::Segment& segment = *current->segments[segment_index];
-  const std::int64_t* end = segment.ids + segment.rows;
-  const std::int64_t* row = std::find(segment.ids, end, id);
-  if (row == end) {
+  const ranker::Segment& segment = *current->segments[place.segment];
+  if (place.row >= segment.rows || segment.ids[place.row] != id) {
     throw Error(ErrorCode::Internal,
-                "ItemIndex::read: item " + std::to_string(id) + " is missing from its segment");
+                "ItemIndex::read: item " + std::to_string(id) + " is not where the index placed it");
   }
-  const auto r = static_cast<std::size_t>(row - segment.ids);
-  ranker::decode_row(current->storage, segment, r, dim_, vector.data());
-  return segment.prior_of(r);
+  ranker::decode_row(current->storage, segment, place.row, dim_, vector.data());
+  return segment.prior_of(place.row);
 }
 
 std::size_t ItemIndex::size() const { return snapshot()->size; }
@@ -127,7 +124,7 @@ void ItemIndex::add(std::span<const std::int64_t> ids, std::span<const float> ve
   check_unique("ItemIndex::add", ids);
   std::lock_guard lock(writer_->write_mutex);
   for (std::int64_t id : ids) {
-    if (writer_->segment_of.contains(id)) {
+    if (writer_->place_of.contains(id)) {
       throw Error(ErrorCode::InvalidArgument,
                   "ItemIndex::add: item id " + std::to_string(id) + " is already present");
     }
@@ -144,13 +141,14 @@ void ItemIndex::add(std::span<const std::int64_t> ids, std::span<const float> ve
     for (std::size_t row = 0; row < last.rows; ++row) builder.append_copy(last, row);
     next->segments.pop_back();
   }
-  std::vector<std::pair<std::int64_t, std::uint32_t>> placed;
+  std::vector<std::pair<std::int64_t, RowPlace>> placed;
   placed.reserve(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (builder.rows() == 0) builder.reserve(std::min(ranker::kSegmentRows, ids.size() - i));
     const ItemAttributes attrs = attributes.empty() ? ItemAttributes{} : attributes[i];
+    placed.emplace_back(ids[i], RowPlace{static_cast<std::uint32_t>(segment_index),
+                                         static_cast<std::uint32_t>(builder.rows())});
     builder.append(ids[i], vectors.data() + i * dim_, attrs.categories, attrs.available);
-    placed.emplace_back(ids[i], static_cast<std::uint32_t>(segment_index));
     if (builder.rows() == ranker::kSegmentRows) {
       next->segments.push_back(builder.finish());
       ++segment_index;
@@ -158,7 +156,7 @@ void ItemIndex::add(std::span<const std::int64_t> ids, std::span<const float> ve
   }
   if (builder.rows() > 0) next->segments.push_back(builder.finish());
   next->size += ids.size();
-  for (const auto& [id, segment] : placed) writer_->segment_of[id] = segment;
+  for (const auto& [id, place] : placed) writer_->place_of[id] = place;
   writer_->publish(std::move(next));
 }
 
@@ -169,12 +167,12 @@ void ItemIndex::update(std::span<const std::int64_t> ids, std::span<const float>
   std::lock_guard lock(writer_->write_mutex);
   std::unordered_map<std::uint32_t, std::unordered_map<std::int64_t, std::size_t>> by_segment;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    const auto found = writer_->segment_of.find(ids[i]);
-    if (found == writer_->segment_of.end()) {
+    const auto found = writer_->place_of.find(ids[i]);
+    if (found == writer_->place_of.end()) {
       throw Error(ErrorCode::NotFound,
                   "ItemIndex::update: item id " + std::to_string(ids[i]) + " is not in the index");
     }
-    by_segment[found->second][ids[i]] = i;
+    by_segment[found->second.segment][ids[i]] = i;
   }
   auto next = std::make_shared<Snapshot>(*snapshot());
   for (const auto& [segment_index, inputs] : by_segment) {
@@ -214,12 +212,12 @@ void ItemIndex::set_priors(std::span<const std::int64_t> ids, std::span<const fl
   std::lock_guard lock(writer_->write_mutex);
   std::unordered_map<std::uint32_t, std::unordered_map<std::int64_t, float>> by_segment;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    const auto found = writer_->segment_of.find(ids[i]);
-    if (found == writer_->segment_of.end()) {
+    const auto found = writer_->place_of.find(ids[i]);
+    if (found == writer_->place_of.end()) {
       throw Error(ErrorCode::NotFound, "ItemIndex::set_priors: item id " + std::to_string(ids[i]) +
                                            " is not in the index");
     }
-    by_segment[found->second][ids[i]] = priors[i];
+    by_segment[found->second.segment][ids[i]] = priors[i];
   }
   auto next = std::make_shared<Snapshot>(*snapshot());
   for (const auto& [segment_index, inputs] : by_segment) {
@@ -239,14 +237,14 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
   std::lock_guard lock(writer_->write_mutex);
   std::unordered_map<std::uint32_t, std::unordered_set<std::int64_t>> by_segment;
   for (std::int64_t id : ids) {
-    const auto found = writer_->segment_of.find(id);
-    if (found == writer_->segment_of.end()) {
+    const auto found = writer_->place_of.find(id);
+    if (found == writer_->place_of.end()) {
       throw Error(ErrorCode::NotFound,
                   "ItemIndex::remove: item id " + std::to_string(id) + " is not in the index");
     }
-    by_segment[found->second].insert(id);
+    by_segment[found->second.segment].insert(id);
   }
-  // Segments keep their positions (possibly emptied) so segment_of stays valid.
+  // Segments keep their positions (possibly emptied); the rows after a removed one move up.
   auto next = std::make_shared<Snapshot>(*snapshot());
   for (const auto& [segment_index, removed] : by_segment) {
     const Segment& old = *next->segments[segment_index];
@@ -256,9 +254,13 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
       if (!removed.contains(old.ids[row])) builder.append_copy(old, row);
     }
     next->segments[segment_index] = builder.finish();
+    const Segment& rebuilt = *next->segments[segment_index];
+    for (std::size_t row = 0; row < rebuilt.rows; ++row) {
+      writer_->place_of[rebuilt.ids[row]].row = static_cast<std::uint32_t>(row);
+    }
   }
   next->size -= ids.size();
-  for (std::int64_t id : ids) writer_->segment_of.erase(id);
+  for (std::int64_t id : ids) writer_->place_of.erase(id);
   writer_->publish(std::move(next));
 }
 

@@ -268,3 +268,36 @@ TEST_CASE("ItemIndexStore: the tracker reads item embeddings from the index") {
   CHECK(tracker.interests("u", 1).front().vector == std::vector<float>{1, 0, 0, 0});
   CHECK_THROWS_AS(tracker.update({.user = "u", .timestamp = 2, .item = 8}), nowrec::Error);
 }
+
+TEST_CASE("read finds every item's row through adds, removes, updates, saves and loads") {
+  std::mt19937 rng(21);
+  const std::size_t dim = 8;
+  auto catalog = random_catalog(rng, 9000, dim);  // three segments, the last one partly full
+  nowrec::ItemIndex index(dim);
+  index.add(std::span(catalog.ids).first(5000), std::span(catalog.vectors).first(5000 * dim));
+  index.add(std::span(catalog.ids).subspan(5000), std::span(catalog.vectors).subspan(5000 * dim));
+  // Removing rows moves the later rows of their segments up.
+  std::vector<std::int64_t> removed;
+  for (std::size_t i = 0; i < catalog.ids.size(); i += 7) removed.push_back(catalog.ids[i]);
+  index.remove(removed);
+  const std::vector<std::int64_t> changed = {catalog.ids[4100], catalog.ids[8999]};
+  std::vector<float> changed_vectors(2 * dim, 0.25f);
+  index.update(changed, changed_vectors);
+  std::copy_n(changed_vectors.begin(), dim, catalog.vectors.begin() + 4100 * dim);
+  std::copy_n(changed_vectors.begin(), dim, catalog.vectors.begin() + 8999 * dim);
+
+  nowrec::test::TempDir dir;
+  index.save(dir.path() / "index");
+  const auto loaded = nowrec::ItemIndex::load(dir.path() / "index");
+  std::vector<float> out(dim);
+  for (const nowrec::ItemIndex* which : {static_cast<const nowrec::ItemIndex*>(&index), &loaded}) {
+    for (std::size_t i = 0; i < catalog.ids.size(); ++i) {
+      CAPTURE(i);
+      const bool present = i % 7 != 0;
+      REQUIRE(which->read(catalog.ids[i], out).has_value() == present);
+      if (present) {
+        CHECK(std::equal(out.begin(), out.end(), catalog.vectors.begin() + i * dim));
+      }
+    }
+  }
+}
