@@ -197,9 +197,14 @@ UserState make_user_state(const StateLayout& layout, std::int64_t timestamp) {
 void prefetch_for_update(const UserState& state, const StateLayout& layout) noexcept {
   constexpr std::size_t kLine = 64;
   const std::byte* block = state.block.get();
+  // S and L, then the clusters in use; the negative vector between them is touched only by
+  // negative events.
   const std::size_t vector_bytes = layout.long_offset;
-  const std::size_t vectors_end = layout.clusters_offset + state.clusters * vector_bytes;
-  for (std::size_t at = 0; at < vectors_end; at += kLine) __builtin_prefetch(block + at, 1, 3);
+  for (std::size_t at = 0; at < 2 * vector_bytes; at += kLine) __builtin_prefetch(block + at, 1, 3);
+  const std::size_t clusters_end = layout.clusters_offset + state.clusters * vector_bytes;
+  for (std::size_t at = layout.clusters_offset; at < clusters_end; at += kLine) {
+    __builtin_prefetch(block + at, 1, 3);
+  }
   __builtin_prefetch(block + layout.importance_offset, 1, 3);
   __builtin_prefetch(block + layout.sq_norm_offset, 1, 3);
   if (layout.window > 0) {
