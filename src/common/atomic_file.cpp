@@ -1,48 +1,134 @@
-// write_file_atomically: temporary file, fsync, rename, fsync of the folder.
+// AtomicFileWriter: temporary file, fsync, rename, fsync of the folder; stale temporaries swept.
 #include "common/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include "nowrec/error.hpp"
 
 namespace nowrec::common {
+namespace {
+
+std::atomic<std::uint64_t> temporary_counter{0};
+
+std::filesystem::path folder_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
+// The pid in "<name>.tmp.<pid>.<n>", or 0 when `file` is not such a name.
+pid_t writer_pid(std::string_view file, std::string_view name) {
+  const std::string prefix = std::string(name) + ".tmp.";
+  if (file.size() <= prefix.size() || file.substr(0, prefix.size()) != prefix) return 0;
+  const std::string_view rest = file.substr(prefix.size());
+  pid_t pid = 0;
+  const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+  if (error != std::errc() || end == rest.data() + rest.size() || *end != '.') return 0;
+  return pid;
+}
+
+// Removes the temporary files of `path` whose writers are gone. Best effort: a folder that
+// cannot be listed, or a file that vanished meanwhile, is left alone.
+void remove_stale_temporaries(const std::filesystem::path& path) {
+  const std::string name = path.filename().string();
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(folder_of(path), error), end; !error && it != end;
+       it.increment(error)) {
+    const pid_t pid = writer_pid(it->path().filename().string(), name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(it->path(), error);
+  }
+}
+
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(const std::filesystem::path& path) : path_(path) {
+  temporary_ = path;
+  temporary_ += ".tmp." + std::to_string(::getpid()) + "." +
+                std::to_string(temporary_counter.fetch_add(1));
+  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("create", temporary_);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temporary_.c_str());
+  }
+}
+
+void AtomicFileWriter::fail(const char* call, const std::filesystem::path& file) const {
+  const int error = errno;
+  throw Error(ErrorCode::Io, std::string("cannot ") + call + " '" + file.string() + "' (writing '" +
+                                 path_.string() + "'): " + std::strerror(error));
+}
+
+void AtomicFileWriter::write(const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("write", temporary_);
+    if (n == 0) {
+      errno = ENOSPC;
+      fail("write", temporary_);
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void AtomicFileWriter::write_at(std::uint64_t offset, const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("write", temporary_);
+    p += n;
+    offset += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void AtomicFileWriter::commit() {
+  if (::fsync(fd_) != 0) fail("flush", temporary_);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(temporary_.c_str());
+    errno = error;
+    fail("close", temporary_);
+  }
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary_.c_str());
+    errno = error;
+    fail("rename a temporary file onto", path_);
+  }
+  // The rename is durable only once the folder's entry is.
+  const std::filesystem::path folder = folder_of(path_);
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) fail("open the folder", folder);
+  const int rc = ::fsync(dir);
+  const int error = errno;
+  ::close(dir);
+  errno = error;
+  if (rc != 0) fail("flush the folder", folder);
+  remove_stale_temporaries(path_);
+}
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-  const std::filesystem::path temporary = path.string() + ".tmp." + std::to_string(::getpid());
-  const auto fail = [&](const std::string& what) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(temporary.c_str());
-    throw Error(ErrorCode::Io, "cannot " + what + " " + path.string() + ": " + reason);
-  };
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("create a temporary file for");
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      fail("write");
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    fail("flush");
-  }
-  if (::close(fd) != 0) fail("close");
-  if (::rename(temporary.c_str(), path.c_str()) != 0) fail("rename a temporary file to");
-  // The rename itself is durable only once the folder's entry is on disk.
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
-  const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  AtomicFileWriter file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace nowrec::common

@@ -27,77 +27,22 @@ struct BlockHeader {
 };
 static_assert(sizeof(BlockHeader) == 16);
 
-// Each writer gets its own temporary name, so concurrent snapshots to one path cannot mix.
-std::atomic<std::uint64_t> temp_counter{0};
-
 }  // namespace
 
-SnapshotWriter::SnapshotWriter(const std::filesystem::path& path) : path_(path) {
-  temp_path_ = path;
-  temp_path_ += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
-  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) io_error(temp_path_, "open", errno);
-  try {
-    write_all(kSnapshotMagic, sizeof(kSnapshotMagic));
-  } catch (...) {
-    ::close(fd_);
-    ::unlink(temp_path_.c_str());
-    throw;
-  }
-}
-
-SnapshotWriter::~SnapshotWriter() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    ::unlink(temp_path_.c_str());
-  }
-}
-
-void SnapshotWriter::write_all(const void* data, std::size_t size) {
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd_, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      io_error(temp_path_, "write", errno);
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
+SnapshotWriter::SnapshotWriter(const std::filesystem::path& path) : file_(path) {
+  file_.write(kSnapshotMagic, sizeof(kSnapshotMagic));
 }
 
 void SnapshotWriter::write_block(std::uint32_t kind, std::span<const std::byte> payload) {
   const BlockHeader header{kind, 0, payload.size()};
   std::uint32_t crc = crc32c(0, &header, sizeof(header));
   crc = crc32c(crc, payload.data(), payload.size());
-  write_all(&header, sizeof(header));
-  write_all(payload.data(), payload.size());
-  write_all(&crc, sizeof(crc));
+  file_.write(&header, sizeof(header));
+  file_.write(payload.data(), payload.size());
+  file_.write(&crc, sizeof(crc));
 }
 
-void SnapshotWriter::commit() {
-  if (::fsync(fd_) != 0) io_error(temp_path_, "fsync", errno);
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    ::unlink(temp_path_.c_str());
-    io_error(temp_path_, "close", errno);
-  }
-  fd_ = -1;
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temp_path_.c_str());
-    io_error(path_, "rename", err);
-  }
-  // The rename is durable only once the folder's entry is.
-  std::filesystem::path folder = path_.parent_path();
-  if (folder.empty()) folder = ".";
-  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) io_error(folder, "open", errno);
-  const int rc = ::fsync(dir);
-  const int err = errno;
-  ::close(dir);
-  if (rc != 0) io_error(folder, "fsync", err);
-}
+void SnapshotWriter::commit() { file_.commit(); }
 
 SnapshotReader::SnapshotReader(const std::filesystem::path& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

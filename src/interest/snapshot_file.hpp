@@ -13,30 +13,25 @@
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.hpp"
+
 namespace nowrec::interest {
 
 inline constexpr char kSnapshotMagic[8] = {'N', 'O', 'W', 'R', 'E', 'C', 'I', 'T'};
 
-// Writes to a temporary file beside `path`; commit() makes it durable and renames it over
-// `path`. Destroyed without commit(), it removes the temporary file, so `path` keeps whatever
-// it held before. Throws Error(Io) naming the file and the failed call.
+// Writes blocks through a common::AtomicFileWriter: commit() makes the file durable and renames
+// it over `path`; without commit(), `path` keeps whatever it held before. Throws Error(Io) naming
+// the file and the failed call.
 // Thread-safety: none; one writer per thread.
 class SnapshotWriter {
  public:
   explicit SnapshotWriter(const std::filesystem::path& path);
-  SnapshotWriter(const SnapshotWriter&) = delete;
-  SnapshotWriter& operator=(const SnapshotWriter&) = delete;
-  ~SnapshotWriter();
 
   void write_block(std::uint32_t kind, std::span<const std::byte> payload);
   void commit();
 
  private:
-  void write_all(const void* data, std::size_t size);
-
-  std::filesystem::path path_;
-  std::filesystem::path temp_path_;
-  int fd_ = -1;
+  common::AtomicFileWriter file_;
 };
 
 // Reads blocks one at a time, checking each checksum before handing the payload out. Throws

@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "common/atomic_file.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/item_index.hpp"
 #include "ranker/item_index_writer.hpp"
@@ -135,9 +136,10 @@ Error format_error(const std::filesystem::path& path, const std::string& what) {
   return Error(ErrorCode::InvalidFormat, path.string() + ": not a valid nowrec index: " + what);
 }
 
+// Buffers the file's sections into an AtomicFileWriter, checksumming them on the way.
 class FileWriter {
  public:
-  FileWriter(int fd, const std::filesystem::path& path) : fd_(fd), path_(path) {}
+  explicit FileWriter(common::AtomicFileWriter& file) : file_(file) {}
   void write(const void* data, std::size_t n, bool hashed = true) {
     if (hashed) checksum_.update(data, n);
     offset_ += n;
@@ -151,36 +153,19 @@ class FileWriter {
     while (offset_ < offset) write(zeros, std::min<std::uint64_t>(kAlign, offset - offset_));
   }
   void flush() {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-      const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw io_error(path_, "cannot write");
-      done += std::size_t(n);
-    }
+    file_.write(buffer_.data(), buffer_.size());
     buffer_.clear();
   }
   std::uint64_t checksum() { return checksum_.finish(); }
 
  private:
-  int fd_;
-  const std::filesystem::path& path_;
+  common::AtomicFileWriter& file_;
   std::vector<char> buffer_;
   Checksum checksum_;
   std::uint64_t offset_ = 0;
 };
 
 // Closes a descriptor and, unless released, removes the temporary file it was writing.
-struct TempFile {
-  int fd = -1;
-  std::filesystem::path path;
-  bool keep = false;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!keep) ::unlink(path.c_str());
-  }
-};
-
 struct Mapping {
   void* data = MAP_FAILED;
   std::size_t size = 0;
@@ -207,12 +192,8 @@ void ItemIndex::save(const std::filesystem::path& path) const {
   Layout layout;
   compute_layout(header, layout);
 
-  TempFile temp;
-  temp.path = path;
-  temp.path += ".tmp-" + std::to_string(::getpid());
-  temp.fd = ::open(temp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (temp.fd < 0) throw io_error(temp.path, "cannot create");
-  FileWriter out(temp.fd, temp.path);
+  common::AtomicFileWriter file(path);
+  FileWriter out(file);
   out.write(&header, sizeof header, false);
   for (const auto& s : snap->segments) out.write(s->ids, s->rows * 8);
   out.pad_to(layout.vectors);
@@ -248,24 +229,8 @@ void ItemIndex::save(const std::filesystem::path& path) const {
   }
   out.flush();
   header.checksum = out.checksum();
-  if (::pwrite(temp.fd, &header, sizeof header, 0) != ssize_t(sizeof header)) {
-    throw io_error(temp.path, "cannot write the header");
-  }
-  if (::fsync(temp.fd) != 0) throw io_error(temp.path, "cannot fsync");
-  if (::close(temp.fd) != 0) {
-    temp.fd = -1;
-    throw io_error(temp.path, "cannot close");
-  }
-  temp.fd = -1;
-  if (::rename(temp.path.c_str(), path.c_str()) != 0) throw io_error(path, "cannot rename into");
-  temp.keep = true;
-  // The rename itself is durable only once the directory is synced.
-  const auto parent = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  file.write_at(0, &header, sizeof header);
+  file.commit();
 }
 
 ItemIndex ItemIndex::load(const std::filesystem::path& path) {
