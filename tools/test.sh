@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test run on a fresh machine: install what is missing, then build and test nowrec
-# five ways: a release build (CUDA when nvcc is there), the Python package (pip install . and its
-# pytest suite), the suite again under AddressSanitizer and UndefinedBehaviorSanitizer, the
-# InterestTracker tests under ThreadSanitizer, and each libFuzzer target for NOWREC_FUZZ_SECONDS
-# (60).
+# six ways: a release build (CUDA when nvcc is there), the static library installed and used by
+# an outside project, the Python package (pip install . and its pytest suite), the suite again
+# under AddressSanitizer and UndefinedBehaviorSanitizer, the InterestTracker tests under
+# ThreadSanitizer, and each libFuzzer target for NOWREC_FUZZ_SECONDS (60; tools/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,17 @@ echo "== release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== static library (BUILD_SHARED_LIBS=OFF): installed, then built and run by an outside project" \
+  "through find_package and pkg-config"
+cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+  -DNOWREC_WITH_CUDA=OFF -DNOWREC_BUILD_TESTS=OFF -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_CLI=OFF \
+  -DNOWREC_BUILD_EXAMPLES=OFF
+cmake --build build-static -j "$jobs"
+cmake -DBUILD_DIR="$PWD/build-static" -DSOURCE_DIR="$PWD/tests/install" \
+  -DWORK_DIR="$PWD/build-static/install-check" -DMODEL_DIR="$NOWREC_MODEL" -DCXX=c++ -DSHARED=OFF \
+  -P tests/install/check_install.cmake
+static_tests=1
 
 echo "== Python package: pip install . (nanobind, scikit-build-core), then its pytest suite"
 python3 -m pip install --quiet . || python3 -m pip install --quiet --break-system-packages .
@@ -48,31 +59,12 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/nowrec_rec
 tsan_tests=2
 
 echo "== libFuzzer targets, ${fuzz_seconds} s each"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DNOWREC_BUILD_FUZZERS=ON -DNOWREC_SANITIZE=address,undefined -DNOWREC_WITH_CUDA=OFF \
-  -DNOWREC_BUILD_TESTS=OFF -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_EXAMPLES=OFF \
-  -DNOWREC_BUILD_CLI=OFF
-cmake --build build-fuzz -j "$jobs"
-for fuzzer in build-fuzz/fuzz/fuzz_*; do
-  name=$(basename "$fuzzer")
-  corpus=build-fuzz/corpus/$name
-  mkdir -p "$corpus"
-  seeds=()
-  [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
-  log=build-fuzz/$name.log
-  echo "-- $name"
-  if ! "$fuzzer" "$corpus" "${seeds[@]}" -max_total_time="$fuzz_seconds" -timeout=10 \
-    -rss_limit_mb=4096 -print_final_stats=1 >"$log" 2>&1; then
-    tail -n 80 "$log"
-    echo "$name: the fuzzer found a failure (log: $log)"
-    exit 1
-  fi
-  tail -n 6 "$log"
-done
+bash tools/fuzz.sh "$fuzz_seconds"
 
 release_tests=$(ctest --test-dir build -N | sed -n 's/^Total Tests: //p')
 asan_tests=$(ctest --test-dir build-asan -N | sed -n 's/^Total Tests: //p')
 fuzzers=$(ls build-fuzz/fuzz/fuzz_* | wc -l)
-echo "== release: $release_tests tests, sanitizers: $asan_tests tests, thread sanitizer: $tsan_tests," \
-  "fuzzers: $fuzzers clean"
-echo "summary: $((python_tests + release_tests + asan_tests + tsan_tests + fuzzers)) passed, 0 failed"
+echo "== release: $release_tests tests, static library: $static_tests, sanitizers: $asan_tests tests," \
+  "thread sanitizer: $tsan_tests, fuzzers: $fuzzers clean"
+echo "summary: $((python_tests + release_tests + static_tests + asan_tests + tsan_tests + fuzzers))" \
+  "passed, 0 failed"

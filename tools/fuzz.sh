@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, AddressSanitizer + UndefinedBehaviorSanitizer) in
+# build-fuzz and runs each for SECONDS (default 60), starting from its committed seeds in
+# fuzz/corpus/<target> and the corpus grown by earlier runs in build-fuzz/corpus/<target>.
+#
+#   tools/fuzz.sh [SECONDS] [--merge]
+#
+# --merge adds the inputs that reached new code to fuzz/corpus/<target> (libFuzzer's -merge=1
+# keeps the smallest set that covers what the run found), for committing after long runs.
+# Each target's final statistics are appended to build-fuzz/fuzz-runs.log. A crash stops the
+# script with the fuzzer's log and the input that crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+merge=${2:-}
+jobs=$(nproc)
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNOWREC_BUILD_FUZZERS=ON -DNOWREC_SANITIZE=address,undefined -DNOWREC_WITH_CUDA=OFF \
+  -DNOWREC_BUILD_TESTS=OFF -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_EXAMPLES=OFF \
+  -DNOWREC_BUILD_CLI=OFF >/dev/null
+cmake --build build-fuzz -j "$jobs"
+
+for fuzzer in build-fuzz/fuzz/fuzz_*; do
+  name=$(basename "$fuzzer")
+  corpus=build-fuzz/corpus/$name
+  seeds=fuzz/corpus/$name
+  mkdir -p "$corpus" "$seeds"
+  log=build-fuzz/$name.log
+  echo "-- $name, ${seconds} s"
+  if ! "$fuzzer" "$corpus" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -print_final_stats=1 -artifact_prefix=build-fuzz/"$name"- >"$log" 2>&1; then
+    tail -n 80 "$log"
+    echo "$name: the fuzzer found a failure (log: $log)"
+    exit 1
+  fi
+  tail -n 6 "$log"
+  {
+    echo "$(date -u +%Y-%m-%dT%H:%MZ) $name ${seconds}s $(grep -h 'stat::number_of_executed_units' "$log" |
+      awk '{print "executions=" $2}') $(grep -h 'stat::new_units_added' "$log" |
+      awk '{print "new_units=" $2}') corpus=$(ls "$corpus" | wc -l) seeds=$(ls "$seeds" | wc -l)"
+  } >>build-fuzz/fuzz-runs.log
+  if [ "$merge" = "--merge" ]; then
+    "$fuzzer" -merge=1 "$seeds" "$corpus" >>"$log" 2>&1
+    echo "$name: fuzz/corpus/$name now holds $(ls "$seeds" | wc -l) inputs"
+  fi
+done
