@@ -1,0 +1,83 @@
+// PartitionedTracker: the InterestTracker split by the partitions of an event stream (Kafka's,
+// or any log partitioned by user key), so that a worker holds, snapshots, hands over and takes
+// over whole partitions.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "nowrec/interest_tracker.hpp"
+
+namespace nowrec {
+
+// The partition Kafka's default partitioner (Java client and librdkafka's murmur2 partitioner)
+// gives a message keyed by `key`: murmur2(key) with the sign bit cleared, modulo `partitions`.
+// A producer keyed by user id sends each user's events to this partition.
+std::uint32_t kafka_partition(std::string_view key, std::uint32_t partitions) noexcept;
+
+// Kafka's 32-bit murmur2 of `key` (seed 0x9747b28c), as the Java client computes it.
+std::uint32_t kafka_murmur2(std::string_view key) noexcept;
+
+// One InterestTracker per partition this worker owns, each with its own watermark: the next
+// stream offset to apply (Kafka's committed-offset convention). Events carry their offset;
+// update() applies an event of an owned partition with sequence offset + 1, so a replay from an
+// older watermark applies each event once (see InterestTracker::update).
+//
+// Thread-safety: every method may be called concurrently. Events of one partition must come in
+// offset order (as one consumer of that partition delivers them); partitions are independent.
+// adopt() and release() of a partition must not race with update() of the same partition.
+class PartitionedTracker {
+ public:
+  // `options` apply to every partition's tracker. Throws Error(InvalidArgument) for 0
+  // partitions or invalid tracker options.
+  PartitionedTracker(const InterestTrackerOptions& options, std::uint32_t partitions);
+  PartitionedTracker(PartitionedTracker&&) noexcept;
+  PartitionedTracker& operator=(PartitionedTracker&&) noexcept;
+  ~PartitionedTracker();
+
+  std::uint32_t partitions() const noexcept;
+  // The partition of a user id (kafka_partition over the id).
+  std::uint32_t partition_of(std::string_view user) const noexcept;
+  bool owns(std::uint32_t partition) const;
+  // The owned partitions, ascending.
+  std::vector<std::uint32_t> owned() const;
+
+  // Takes a partition over: restores its snapshot when one is given (else it starts empty) and
+  // returns the offset to resume consuming from (the snapshot's watermark, or 0). Throws
+  // Error(InvalidArgument) for a partition out of range or already owned, and the restore's
+  // Error(Io)/Error(InvalidFormat); the partition is then not owned.
+  std::uint64_t adopt(std::uint32_t partition,
+                      const std::optional<std::filesystem::path>& snapshot = std::nullopt);
+
+  // Writes the partition's snapshot with its watermark (atomically), then, for release(), drops
+  // the partition. Throws Error(NotFound) for a partition not owned, Error(Io) when the
+  // snapshot cannot be written; release() then keeps the partition.
+  void snapshot(std::uint32_t partition, const std::filesystem::path& path) const;
+  void release(std::uint32_t partition, const std::filesystem::path& path);
+
+  // Applies the event at `offset` of `partition`. Returns false, changing nothing, for an offset
+  // below the partition's watermark whose user already holds it (a replay). Throws
+  // Error(NotFound) for a partition not owned, Error(InvalidArgument) when the event's user
+  // belongs to another partition or for what InterestTracker::update refuses; the watermark
+  // then still moves past the offset, so a bad event is skipped, not retried forever.
+  bool update(std::uint32_t partition, std::uint64_t offset, InterestEvent event);
+
+  // The next offset to apply of an owned partition. Throws Error(NotFound) otherwise.
+  std::uint64_t watermark(std::uint32_t partition) const;
+
+  // The tracker holding `user`, for reads (interests, recent events) and for a Recommender.
+  // Throws Error(NotFound) when this worker does not own the user's partition. The reference
+  // stays valid until that partition is released.
+  const InterestTracker& tracker_of(std::string_view user) const;
+  const InterestTracker& tracker(std::uint32_t partition) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nowrec

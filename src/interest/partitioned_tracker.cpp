@@ -1,0 +1,200 @@
+// PartitionedTracker: one InterestTracker and one watermark per owned stream partition.
+#include "nowrec/partitioned_tracker.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "nowrec/error.hpp"
+
+namespace nowrec {
+
+std::uint32_t kafka_murmur2(std::string_view key) noexcept {
+  constexpr std::uint32_t seed = 0x9747b28c;
+  constexpr std::uint32_t m = 0x5bd1e995;
+  constexpr int r = 24;
+  const auto* data = reinterpret_cast<const unsigned char*>(key.data());
+  const auto length = static_cast<std::uint32_t>(key.size());
+  std::uint32_t h = seed ^ length;
+  std::size_t i = 0;
+  for (; i + 4 <= key.size(); i += 4) {
+    std::uint32_t k = static_cast<std::uint32_t>(data[i]) |
+                      static_cast<std::uint32_t>(data[i + 1]) << 8 |
+                      static_cast<std::uint32_t>(data[i + 2]) << 16 |
+                      static_cast<std::uint32_t>(data[i + 3]) << 24;
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (key.size() - i) {
+    case 3:
+      h ^= static_cast<std::uint32_t>(data[i + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<std::uint32_t>(data[i + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= static_cast<std::uint32_t>(data[i]);
+      h *= m;
+      break;
+    default:
+      break;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return h;
+}
+
+std::uint32_t kafka_partition(std::string_view key, std::uint32_t partitions) noexcept {
+  return partitions == 0 ? 0 : (kafka_murmur2(key) & 0x7fffffffu) % partitions;
+}
+
+namespace {
+
+struct Partition {
+  explicit Partition(const InterestTrackerOptions& options) : tracker(options) {}
+  InterestTracker tracker;
+  std::atomic<std::uint64_t> watermark{0};  // the next offset to apply
+
+  // Offsets of one partition arrive in order from one thread; max() keeps a replay of older
+  // offsets from moving the watermark back.
+  void passed(std::uint64_t offset) {
+    std::uint64_t current = watermark.load(std::memory_order_relaxed);
+    while (current < offset + 1 &&
+           !watermark.compare_exchange_weak(current, offset + 1, std::memory_order_release)) {
+    }
+  }
+};
+
+}  // namespace
+
+struct PartitionedTracker::Impl {
+  InterestTrackerOptions options;
+  std::uint32_t partitions = 0;
+  // adopt() and release() take it exclusively; everything else shares it.
+  mutable std::shared_mutex mutex;
+  std::vector<std::unique_ptr<Partition>> owned;
+
+  Partition& find(std::uint32_t partition) const {
+    if (partition >= partitions || !owned[partition]) {
+      throw Error(ErrorCode::NotFound, "PartitionedTracker: partition " +
+                                           std::to_string(partition) + " is not owned here");
+    }
+    return *owned[partition];
+  }
+};
+
+PartitionedTracker::PartitionedTracker(const InterestTrackerOptions& options,
+                                       std::uint32_t partitions)
+    : impl_(std::make_unique<Impl>()) {
+  if (partitions == 0) {
+    throw Error(ErrorCode::InvalidArgument, "PartitionedTracker: partitions must be positive");
+  }
+  InterestTracker check(options);  // validates the options once, up front
+  impl_->options = options;
+  impl_->partitions = partitions;
+  impl_->owned.resize(partitions);
+}
+
+PartitionedTracker::PartitionedTracker(PartitionedTracker&&) noexcept = default;
+PartitionedTracker& PartitionedTracker::operator=(PartitionedTracker&&) noexcept = default;
+PartitionedTracker::~PartitionedTracker() = default;
+
+std::uint32_t PartitionedTracker::partitions() const noexcept { return impl_->partitions; }
+
+std::uint32_t PartitionedTracker::partition_of(std::string_view user) const noexcept {
+  return kafka_partition(user, impl_->partitions);
+}
+
+bool PartitionedTracker::owns(std::uint32_t partition) const {
+  const std::shared_lock lock(impl_->mutex);
+  return partition < impl_->partitions && impl_->owned[partition] != nullptr;
+}
+
+std::vector<std::uint32_t> PartitionedTracker::owned() const {
+  const std::shared_lock lock(impl_->mutex);
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t p = 0; p < impl_->partitions; ++p) {
+    if (impl_->owned[p]) out.push_back(p);
+  }
+  return out;
+}
+
+std::uint64_t PartitionedTracker::adopt(std::uint32_t partition,
+                                        const std::optional<std::filesystem::path>& snapshot) {
+  if (partition >= impl_->partitions) {
+    throw Error(ErrorCode::InvalidArgument,
+                "PartitionedTracker::adopt: partition " + std::to_string(partition) +
+                    " is out of range (" + std::to_string(impl_->partitions) + " partitions)");
+  }
+  // Restored outside the lock, so the other partitions keep going meanwhile.
+  auto adopted = std::make_unique<Partition>(impl_->options);
+  if (snapshot) adopted->watermark = adopted->tracker.restore(*snapshot);
+  const std::uint64_t resume = adopted->watermark;
+  const std::unique_lock lock(impl_->mutex);
+  if (impl_->owned[partition]) {
+    throw Error(ErrorCode::InvalidArgument, "PartitionedTracker::adopt: partition " +
+                                                std::to_string(partition) + " is already owned");
+  }
+  impl_->owned[partition] = std::move(adopted);
+  return resume;
+}
+
+void PartitionedTracker::snapshot(std::uint32_t partition,
+                                  const std::filesystem::path& path) const {
+  const std::shared_lock lock(impl_->mutex);
+  const Partition& owned = impl_->find(partition);
+  // The watermark is read before the copy starts: events applied while it runs may be in the
+  // file too, and a replay from the watermark skips them by their sequences.
+  const std::uint64_t watermark = owned.watermark.load(std::memory_order_acquire);
+  owned.tracker.snapshot(path, watermark);
+}
+
+void PartitionedTracker::release(std::uint32_t partition, const std::filesystem::path& path) {
+  snapshot(partition, path);
+  const std::unique_lock lock(impl_->mutex);
+  impl_->find(partition);
+  impl_->owned[partition].reset();
+}
+
+bool PartitionedTracker::update(std::uint32_t partition, std::uint64_t offset,
+                                InterestEvent event) {
+  const std::shared_lock lock(impl_->mutex);
+  Partition& owned = impl_->find(partition);
+  struct PassOffset {
+    Partition& partition;
+    std::uint64_t offset;
+    ~PassOffset() { partition.passed(offset); }
+  } pass{owned, offset};
+  const std::uint32_t expected = partition_of(event.user);
+  if (expected != partition) {
+    throw Error(ErrorCode::InvalidArgument,
+                "PartitionedTracker::update: user '" + std::string(event.user) +
+                    "' belongs to partition " + std::to_string(expected) + ", not " +
+                    std::to_string(partition) + " (is the producer keyed by user id?)");
+  }
+  event.sequence = offset + 1;
+  return owned.tracker.update(event);
+}
+
+std::uint64_t PartitionedTracker::watermark(std::uint32_t partition) const {
+  const std::shared_lock lock(impl_->mutex);
+  return impl_->find(partition).watermark.load(std::memory_order_acquire);
+}
+
+const InterestTracker& PartitionedTracker::tracker_of(std::string_view user) const {
+  return tracker(partition_of(user));
+}
+
+const InterestTracker& PartitionedTracker::tracker(std::uint32_t partition) const {
+  const std::shared_lock lock(impl_->mutex);
+  return impl_->find(partition).tracker;
+}
+
+}  // namespace nowrec
