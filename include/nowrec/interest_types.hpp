@@ -80,6 +80,10 @@ struct InterestTrackerOptions {
   const SequenceEncoder* encoder = nullptr;  // encodes event text; must outlive the tracker
   const ItemStore* item_store = nullptr;     // must outlive the tracker
   const NextInterestModel* next_interest_model = nullptr;  // must outlive the tracker
+  // Users the tracker is expected to hold: every shard's table is sized for its share up front,
+  // so that new users up to this many never make an update wait for a table to grow. 0: the
+  // tables grow as users arrive (doubling; a rehash of 16-byte slots, not of the states).
+  std::size_t expected_users = 0;
 };
 
 // One user action. The vector it contributes is the item embedding (given here, or looked up in

@@ -204,6 +204,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
   }
   if (!ended) file.fail("truncated: no end block");
 
+  for (interest::UserTable& map : maps) impl_->reserve_expected(map);
   // All shards at once, in index order, so no reader sees half old and half restored users.
   std::vector<std::unique_lock<std::mutex>> locks;
   locks.reserve(impl_->shards.size());

@@ -82,6 +82,9 @@ struct InterestTracker::Impl {
 
   explicit Impl(const InterestTrackerOptions& opts);
 
+  // Sizes a shard's table for its share of options.expected_users (nothing when 0).
+  void reserve_expected(interest::UserTable& table) const;
+
   // Checks everything about an event that does not need the user's state and finds its vector:
   // the event's own embedding where it lies, or one written into `scratch` (dim floats). Throws
   // Error(InvalidArgument), counting the event as rejected.

@@ -87,8 +87,15 @@ const UserEntry* UserTable::likely_entry(std::uint64_t hash) const noexcept {
   return slot.hash == hash ? slot.entry : nullptr;
 }
 
-void UserTable::grow() {
-  const std::size_t capacity = capacity_ == 0 ? 16 : capacity_ * 2;
+void UserTable::reserve(std::size_t users) {
+  std::size_t capacity = capacity_ == 0 ? 16 : capacity_;
+  while (users * 4 > capacity * 3) capacity *= 2;
+  if (capacity != capacity_) rehash(capacity);
+}
+
+void UserTable::grow() { rehash(capacity_ == 0 ? 16 : capacity_ * 2); }
+
+void UserTable::rehash(std::size_t capacity) {
   auto slots = std::make_unique<Slot[]>(capacity);
   std::swap(slots_, slots);
   const std::size_t old_capacity = capacity_;

@@ -58,6 +58,9 @@ class UserTable {
 
   void swap(UserTable& other) noexcept;
 
+  // Grows the table now so that `users` users fit without growing later.
+  void reserve(std::size_t users);
+
  private:
   struct Slot {
     std::uint64_t hash = 0;
@@ -66,6 +69,7 @@ class UserTable {
 
   std::size_t home(std::uint64_t hash) const noexcept;
   void grow();
+  void rehash(std::size_t capacity);
 
   std::unique_ptr<Slot[]> slots_;
   std::size_t capacity_ = 0;  // a power of two, or 0

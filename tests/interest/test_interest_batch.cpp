@@ -86,6 +86,7 @@ InterestTrackerOptions options_for(const ItemStore* store, bool evicting, StateD
                                  .allowed_lateness_seconds = 1000,
                                  .dtype = dtype,
                                  .item_store = store};
+  if (!evicting) options.expected_users = 100;  // tables sized up front
   if (evicting) {
     options.ttl_seconds = 20'000;
     options.max_memory_bytes = 40 * InterestTracker(options).bytes_per_user();

@@ -56,3 +56,22 @@ TEST_CASE("the user table finds, inserts and erases as a map does, through growt
 }
 
 }  // namespace nowrec::interest
+
+namespace nowrec::interest {
+
+TEST_CASE("a reserved user table takes that many users without growing") {
+  UserTable table;
+  table.reserve(1000);
+  const std::size_t slot_bytes = table.slot_bytes();
+  CHECK(slot_bytes >= 1000 * 16 * 4 / 3);
+  for (int u = 0; u < 1000; ++u) {
+    const std::string key = "user-" + std::to_string(u);
+    table.insert(key, UserState{}, user_hash(key));
+  }
+  CHECK(table.slot_bytes() == slot_bytes);
+  CHECK(table.find("user-999", user_hash("user-999")) != nullptr);
+  table.reserve(10);  // never shrinks
+  CHECK(table.slot_bytes() == slot_bytes);
+}
+
+}  // namespace nowrec::interest
