@@ -183,7 +183,8 @@ void bind_interests(nb::module_& m) {
              std::size_t max_interests, float join_min_cosine, std::size_t recent_window,
              std::optional<nb::dict> actions, std::int64_t allowed_lateness_seconds,
              StateDtype dtype, std::size_t max_memory_bytes, std::int64_t ttl_seconds,
-             std::size_t shards, std::optional<nb::bytes> user_id_key) {
+             std::size_t shards, std::optional<nb::bytes> user_id_key,
+             std::size_t expected_users) {
             new (self) TrackerHandle();
             InterestTrackerOptions o;
             o.dim = dim;
@@ -200,6 +201,7 @@ void bind_interests(nb::module_& m) {
             o.max_memory_bytes = max_memory_bytes;
             o.ttl_seconds = ttl_seconds;
             o.shards = shards;
+            o.expected_users = expected_users;
             if (user_id_key) o.user_id_key.assign(user_id_key->c_str(), user_id_key->size());
             if (item_store != nullptr) {
               self->store = std::make_unique<ItemIndexStore>(*item_store);
@@ -222,13 +224,15 @@ void bind_interests(nb::module_& m) {
           nb::arg("actions").none() = nb::none(), nb::arg("allowed_lateness_seconds") = 0,
           nb::arg("dtype") = StateDtype::F32, nb::arg("max_memory_bytes") = 0,
           nb::arg("ttl_seconds") = 0, nb::arg("shards") = 64,
-          nb::arg("user_id_key").none() = nb::none(), nb::keep_alive<1, 3>(),
+          nb::arg("user_id_key").none() = nb::none(), nb::arg("expected_users") = 0,
+          nb::keep_alive<1, 3>(),
           nb::keep_alive<1, 4>(), nb::keep_alive<1, 5>(),
           "item_store: an ItemIndex of item embeddings for events that name only an item; "
           "encoder: a SequenceEncoder for text events; actions: {name: weight} or {name: "
           "(weight, value_weight)} (default: view 0.5, click 1, like 2, add_to_cart 3, purchase "
           "5, share 3, search 4, skip -0.5, dislike -2); user_id_key: 16 secret bytes to keep "
-          "users under a keyed hash of their id. Raises nowrec.Error (InvalidArgument) naming "
+          "users under a keyed hash of their id; expected_users: size the tables for this many "
+          "users up front. Raises nowrec.Error (InvalidArgument) naming "
           "the option at fault.")
       .def(
           "update",

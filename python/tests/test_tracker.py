@@ -499,3 +499,19 @@ def test_text_event_errors(encoder):
         tracker.update("ann", 11, text="", action="search")
     assert caught.value.code == nowrec.ErrorCode.InvalidArgument
     assert tracker.user_stats("ann").events == 1
+
+
+def test_expected_users_sizes_tables_without_changing_results(items):
+    rng = np.random.default_rng(3)
+    users = [f"u{i}" for i in range(300)]
+    times = np.arange(300, dtype=np.int64)
+    item_ids = rng.choice([100, 101, 102], size=300).astype(np.int64)
+    plain = nowrec.InterestTracker(DIM, item_store=items)
+    sized = nowrec.InterestTracker(DIM, item_store=items, expected_users=10_000)
+    assert plain.update_batch(users, times, items=item_ids) == 300
+    assert sized.update_batch(users, times, items=item_ids) == 300
+    assert len(sized) == len(plain) == 300
+    for user in users[::37]:
+        a, b = plain.interests(user, 1000), sized.interests(user, 1000)
+        assert [(i.kind, i.weight) for i in a] == [(i.kind, i.weight) for i in b]
+        assert all(np.array_equal(x.vector, y.vector) for x, y in zip(a, b))
