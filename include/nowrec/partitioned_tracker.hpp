@@ -27,6 +27,10 @@ std::uint32_t kafka_murmur2(std::string_view key) noexcept;
 // update() applies an event of an owned partition with sequence offset + 1, so a replay from an
 // older watermark applies each event once (see InterestTracker::update).
 //
+// Exactly once holds without eviction. With max_memory_bytes or ttl_seconds set, a user evicted
+// before a snapshot is copied but re-created by the replay may come back with only the replayed
+// events: replay is then at least once per surviving user.
+//
 // Thread-safety: every method may be called concurrently. Events of one partition must come in
 // offset order (as one consumer of that partition delivers them); partitions are independent.
 // adopt() and release() of a partition must not race with update() of the same partition.
@@ -63,7 +67,8 @@ class PartitionedTracker {
   // below the partition's watermark whose user already holds it (a replay). Throws
   // Error(NotFound) for a partition not owned, Error(InvalidArgument) when the event's user
   // belongs to another partition or for what InterestTracker::update refuses; the watermark
-  // then still moves past the offset, so a bad event is skipped, not retried forever.
+  // then still moves past the offset, so a bad event is skipped, not retried forever. Any other
+  // failure leaves the watermark where it was.
   bool update(std::uint32_t partition, std::uint64_t offset, InterestEvent event);
 
   // The next offset to apply of an owned partition. Throws Error(NotFound) otherwise.

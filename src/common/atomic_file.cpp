@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <random>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -17,20 +19,54 @@
 namespace nowrec::common {
 namespace {
 
-std::atomic<std::uint64_t> temporary_counter{0};
+// This host's name, as part of temporary names: writers on several hosts (or in containers with
+// their own pid namespaces) sharing one folder must neither collide nor judge each other's pids.
+const std::string& host_name() {
+  static const std::string name = [] {
+    char buffer[256] = {};
+    if (::gethostname(buffer, sizeof(buffer) - 1) != 0 || buffer[0] == '\0') return std::string("host");
+    std::string host(buffer);
+    for (char& c : host) {
+      if (c == '/' || c == '.') c = '_';
+    }
+    return host;
+  }();
+  return name;
+}
+
+// A per-process random start for the counter, so a reused pid cannot reuse a name.
+std::uint64_t random_start() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
+std::atomic<std::uint64_t> temporary_counter{random_start()};
+
+bool all_digits(std::string_view text, bool hex) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    const bool digit = c >= '0' && c <= '9';
+    const bool hex_letter = c >= 'a' && c <= 'f';
+    if (!digit && !(hex && hex_letter)) return false;
+  }
+  return true;
+}
 
 std::filesystem::path folder_of(const std::filesystem::path& path) {
   return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
 }
 
-// The pid in "<name>.tmp.<pid>.<n>", or 0 when `file` is not such a name.
+// The pid in "<name>.tmp.<this host>.<pid>.<hex>", or 0 when `file` is not exactly such a name.
 pid_t writer_pid(std::string_view file, std::string_view name) {
-  const std::string prefix = std::string(name) + ".tmp.";
+  const std::string prefix = std::string(name) + ".tmp." + host_name() + ".";
   if (file.size() <= prefix.size() || file.substr(0, prefix.size()) != prefix) return 0;
   const std::string_view rest = file.substr(prefix.size());
+  const std::size_t dot = rest.find('.');
+  if (dot == std::string_view::npos) return 0;
+  const std::string_view pid_text = rest.substr(0, dot), nonce = rest.substr(dot + 1);
+  if (!all_digits(pid_text, false) || !all_digits(nonce, true) || pid_text.size() > 9) return 0;
   pid_t pid = 0;
-  const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
-  if (error != std::errc() || end == rest.data() + rest.size() || *end != '.') return 0;
+  std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
   return pid;
 }
 
@@ -50,10 +86,13 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(const std::filesystem::path& path) : path_(path) {
+  char nonce[17];
+  std::snprintf(nonce, sizeof(nonce), "%016llx",
+                static_cast<unsigned long long>(temporary_counter.fetch_add(1)));
   temporary_ = path;
-  temporary_ += ".tmp." + std::to_string(::getpid()) + "." +
-                std::to_string(temporary_counter.fetch_add(1));
-  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  temporary_ += ".tmp." + host_name() + "." + std::to_string(::getpid()) + "." + nonce;
+  // O_EXCL: never write into a file someone else is writing.
+  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) fail("create", temporary_);
 }
 
@@ -90,7 +129,11 @@ void AtomicFileWriter::write_at(std::uint64_t offset, const void* data, std::siz
   while (size > 0) {
     const ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write", temporary_);
+    if (n < 0) fail("write", temporary_);
+    if (n == 0) {
+      errno = ENOSPC;
+      fail("write", temporary_);
+    }
     p += n;
     offset += static_cast<std::uint64_t>(n);
     size -= static_cast<std::size_t>(n);

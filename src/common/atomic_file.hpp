@@ -7,10 +7,12 @@
 
 namespace nowrec::common {
 
-// Streams into a temporary file beside `path` (`<name>.tmp.<pid>.<n>`); commit() flushes it to
-// disk, renames it over `path` and flushes the folder. Destroyed without commit(), it removes the
-// temporary file, so `path` keeps whatever it held. A successful commit() also removes the
-// temporary files that processes no longer alive left beside `path` (killed mid-write). Every
+// Streams into a temporary file beside `path` (`<name>.tmp.<host>.<pid>.<16 hex digits>`, created
+// exclusively); commit() flushes it to disk, renames it over `path` and flushes the folder.
+// Destroyed without commit(), it removes the temporary file, so `path` keeps whatever it held. A
+// successful commit() also removes the temporary files that processes of this host no longer
+// alive left beside `path` (killed mid-write); names of other hosts, or not of exactly this form,
+// are left alone. Every
 // failure (a full or read-only disk included) throws Error(Io) naming the file and the call.
 // Thread-safety: none; one writer per thread (writers of one path get distinct temporary names).
 class AtomicFileWriter {

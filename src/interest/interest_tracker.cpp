@@ -40,6 +40,13 @@ void require_finite(std::span<const float> values, const char* what) {
   }
 }
 
+// a - b, held at the int64 range instead of overflowing (timestamps come from outside).
+std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t out = 0;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int64_t>::max();
+}
+
 void require_half_life(double seconds, const char* name) {
   if (!(seconds > 0) || !std::isfinite(seconds)) {
     invalid(std::string(name) + " must be positive and finite");
@@ -211,14 +218,14 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
       ++shard.counters.duplicate;
       return false;
     }
-    if (event.timestamp < state.last_timestamp - options.allowed_lateness_seconds) {
+    if (event.timestamp < saturating_sub(state.last_timestamp, options.allowed_lateness_seconds)) {
       rejected.fetch_add(1, std::memory_order_relaxed);
       invalid("event for user '" + std::string(event.user) + "' at " +
               std::to_string(event.timestamp) + " is older than its last event at " +
               std::to_string(state.last_timestamp) + " by more than the allowed lateness of " +
               std::to_string(options.allowed_lateness_seconds) + " s");
     }
-    const std::int64_t offset = event.timestamp - state.first_timestamp;
+    const std::int64_t offset = saturating_sub(event.timestamp, state.first_timestamp);
     if (offset > std::numeric_limits<std::int32_t>::max() ||
         offset < std::numeric_limits<std::int32_t>::min()) {
       rejected.fetch_add(1, std::memory_order_relaxed);
@@ -239,7 +246,8 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
   // The user just updated is at the head, so neither loop can remove it.
   if (options.ttl_seconds > 0) {
     while (shard.lru_tail != shard.lru_head &&
-           shard.lru_tail->second.last_timestamp < event.timestamp - options.ttl_seconds) {
+           shard.lru_tail->second.last_timestamp <
+               saturating_sub(event.timestamp, options.ttl_seconds)) {
       shard.erase_tail();
       ++shard.counters.expired;
     }
@@ -475,7 +483,9 @@ std::size_t InterestTracker::expire(std::int64_t now) {
     thread_local std::vector<UserEntry*> expired;
     expired.clear();
     shard.users.for_each([&](UserEntry& entry) {
-      if (entry.second.last_timestamp < now - impl_->options.ttl_seconds) expired.push_back(&entry);
+      if (entry.second.last_timestamp < saturating_sub(now, impl_->options.ttl_seconds)) {
+        expired.push_back(&entry);
+      }
     });
     for (UserEntry* entry : expired) {
       shard.lru_unlink(entry);

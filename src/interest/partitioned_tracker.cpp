@@ -77,16 +77,18 @@ struct Partition {
 struct PartitionedTracker::Impl {
   InterestTrackerOptions options;
   std::uint32_t partitions = 0;
-  // adopt() and release() take it exclusively; everything else shares it.
+  // Guards `owned` only: held for a pointer copy, never during an update or a snapshot, so
+  // adopt() and release() are not kept waiting by busy partitions.
   mutable std::shared_mutex mutex;
-  std::vector<std::unique_ptr<Partition>> owned;
+  std::vector<std::shared_ptr<Partition>> owned;
 
-  Partition& find(std::uint32_t partition) const {
+  std::shared_ptr<Partition> find(std::uint32_t partition) const {
+    const std::shared_lock lock(mutex);
     if (partition >= partitions || !owned[partition]) {
       throw Error(ErrorCode::NotFound, "PartitionedTracker: partition " +
                                            std::to_string(partition) + " is not owned here");
     }
-    return *owned[partition];
+    return owned[partition];
   }
 };
 
@@ -134,7 +136,7 @@ std::uint64_t PartitionedTracker::adopt(std::uint32_t partition,
                     " is out of range (" + std::to_string(impl_->partitions) + " partitions)");
   }
   // Restored outside the lock, so the other partitions keep going meanwhile.
-  auto adopted = std::make_unique<Partition>(impl_->options);
+  auto adopted = std::make_shared<Partition>(impl_->options);
   if (snapshot) adopted->watermark = adopted->tracker.restore(*snapshot);
   const std::uint64_t resume = adopted->watermark;
   const std::unique_lock lock(impl_->mutex);
@@ -148,44 +150,44 @@ std::uint64_t PartitionedTracker::adopt(std::uint32_t partition,
 
 void PartitionedTracker::snapshot(std::uint32_t partition,
                                   const std::filesystem::path& path) const {
-  const std::shared_lock lock(impl_->mutex);
-  const Partition& owned = impl_->find(partition);
+  const std::shared_ptr<Partition> owned = impl_->find(partition);
   // The watermark is read before the copy starts: events applied while it runs may be in the
   // file too, and a replay from the watermark skips them by their sequences.
-  const std::uint64_t watermark = owned.watermark.load(std::memory_order_acquire);
-  owned.tracker.snapshot(path, watermark);
+  const std::uint64_t watermark = owned->watermark.load(std::memory_order_acquire);
+  owned->tracker.snapshot(path, watermark);
 }
 
 void PartitionedTracker::release(std::uint32_t partition, const std::filesystem::path& path) {
   snapshot(partition, path);
   const std::unique_lock lock(impl_->mutex);
-  impl_->find(partition);
   impl_->owned[partition].reset();
 }
 
 bool PartitionedTracker::update(std::uint32_t partition, std::uint64_t offset,
                                 InterestEvent event) {
-  const std::shared_lock lock(impl_->mutex);
-  Partition& owned = impl_->find(partition);
-  struct PassOffset {
-    Partition& partition;
-    std::uint64_t offset;
-    ~PassOffset() { partition.passed(offset); }
-  } pass{owned, offset};
-  const std::uint32_t expected = partition_of(event.user);
-  if (expected != partition) {
-    throw Error(ErrorCode::InvalidArgument,
-                "PartitionedTracker::update: user '" + std::string(event.user) +
-                    "' belongs to partition " + std::to_string(expected) + ", not " +
-                    std::to_string(partition) + " (is the producer keyed by user id?)");
+  const std::shared_ptr<Partition> owned = impl_->find(partition);
+  try {
+    const std::uint32_t expected = partition_of(event.user);
+    if (expected != partition) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "PartitionedTracker::update: user '" + std::string(event.user) +
+                      "' belongs to partition " + std::to_string(expected) + ", not " +
+                      std::to_string(partition) + " (is the producer keyed by user id?)");
+    }
+    event.sequence = offset + 1;
+    const bool applied = owned->tracker.update(event);
+    owned->passed(offset);
+    return applied;
+  } catch (const Error& error) {
+    // A bad event is passed, so it is not retried forever; any other failure (an item store
+    // that cannot answer) leaves the offset to be consumed again.
+    if (error.code() == ErrorCode::InvalidArgument) owned->passed(offset);
+    throw;
   }
-  event.sequence = offset + 1;
-  return owned.tracker.update(event);
 }
 
 std::uint64_t PartitionedTracker::watermark(std::uint32_t partition) const {
-  const std::shared_lock lock(impl_->mutex);
-  return impl_->find(partition).watermark.load(std::memory_order_acquire);
+  return impl_->find(partition)->watermark.load(std::memory_order_acquire);
 }
 
 const InterestTracker& PartitionedTracker::tracker_of(std::string_view user) const {
@@ -193,8 +195,7 @@ const InterestTracker& PartitionedTracker::tracker_of(std::string_view user) con
 }
 
 const InterestTracker& PartitionedTracker::tracker(std::uint32_t partition) const {
-  const std::shared_lock lock(impl_->mutex);
-  return impl_->find(partition).tracker;
+  return impl_->find(partition)->tracker;
 }
 
 }  // namespace nowrec

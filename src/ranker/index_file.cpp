@@ -128,8 +128,10 @@ class Checksum {
   std::uint64_t total_ = 0;
 };
 
-Error io_error(const std::filesystem::path& path, const char* what) {
-  return Error(ErrorCode::Io, path.string() + ": " + what + ": " + std::strerror(errno));
+// Reads errno first: call it right after the failed call, before anything that may change it.
+Error io_error(const std::filesystem::path& path, const char* what, int error = errno) {
+  const std::string reason = std::strerror(error);
+  return Error(ErrorCode::Io, path.string() + ": " + what + ": " + reason);
 }
 
 Error format_error(const std::filesystem::path& path, const std::string& what) {
@@ -240,8 +242,9 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
     if (fd < 0) throw io_error(path, "cannot open");
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
+      const int error = errno;
       ::close(fd);
-      throw io_error(path, "cannot stat");
+      throw io_error(path, "cannot stat", error);
     }
     mapping->size = std::size_t(st.st_size);
     if (mapping->size < sizeof(FileHeader)) {
@@ -250,8 +253,9 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
                                    " bytes is shorter than the 64-byte header");
     }
     mapping->data = ::mmap(nullptr, mapping->size, PROT_READ, MAP_SHARED, fd, 0);
+    const int error = errno;
     ::close(fd);
-    if (mapping->data == MAP_FAILED) throw io_error(path, "cannot map");
+    if (mapping->data == MAP_FAILED) throw io_error(path, "cannot map", error);
   }
   const auto* base = static_cast<const std::byte*>(mapping->data);
   FileHeader h;

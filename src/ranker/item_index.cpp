@@ -107,6 +107,10 @@ std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) c
     place = found->second;
     current = snapshot();
   }
+  if (place.segment >= current->segments.size()) {
+    throw Error(ErrorCode::Internal,
+                "ItemIndex::read: item " + std::to_string(id) + " is placed in no segment");
+  }
   const ranker::Segment& segment = *current->segments[place.segment];
   if (place.row >= segment.rows || segment.ids[place.row] != id) {
     throw Error(ErrorCode::Internal,

@@ -21,6 +21,17 @@ std::string contents(const std::filesystem::path& path) {
 
 void touch(const std::filesystem::path& path) { std::ofstream(path) << "partial"; }
 
+// A temporary name as AtomicFileWriter makes them on this host.
+std::string temporary_name(const std::string& name, pid_t pid) {
+  char buffer[256] = {};
+  ::gethostname(buffer, sizeof(buffer) - 1);
+  std::string host = buffer[0] != '\0' ? buffer : "host";
+  for (char& c : host) {
+    if (c == '/' || c == '.') c = '_';
+  }
+  return name + ".tmp." + host + "." + std::to_string(pid) + ".00000000000000a1";
+}
+
 // A pid that belonged to a process that has exited and been reaped.
 pid_t dead_pid() {
   const pid_t child = ::fork();
@@ -53,15 +64,19 @@ TEST_CASE("a committed file replaces the old one whole; an abandoned one changes
 TEST_CASE("a commit sweeps the temporary files of dead writers and keeps those of live ones") {
   nowrec::test::TempDir dir;
   const auto path = dir.path() / "state.bin";
-  const auto dead = dir.path() / ("state.bin.tmp." + std::to_string(dead_pid()) + ".0");
-  const auto live = dir.path() / ("state.bin.tmp." + std::to_string(::getppid()) + ".3");
-  const auto other_file = dir.path() / ("other.bin.tmp." + std::to_string(dead_pid()) + ".0");
-  const auto not_ours = dir.path() / "state.bin.tmp.notes";
-  for (const auto& p : {dead, live, other_file, not_ours}) touch(p);
+  const pid_t gone = dead_pid();
+  const auto dead = dir.path() / temporary_name("state.bin", gone);
+  const auto live = dir.path() / temporary_name("state.bin", ::getppid());
+  const auto other_file = dir.path() / temporary_name("other.bin", gone);
+  // Names of another host, or not exactly of the writer's form, are never touched.
+  const auto other_host = dir.path() / ("state.bin.tmp.elsewhere." + std::to_string(gone) + ".00a1");
+  const auto not_ours = dir.path() / (temporary_name("state.bin", gone) + ".bak");
+  for (const auto& p : {dead, live, other_file, other_host, not_ours}) touch(p);
   nowrec::common::write_file_atomically(path, "fresh");
   CHECK_FALSE(std::filesystem::exists(dead));
   CHECK(std::filesystem::exists(live));
   CHECK(std::filesystem::exists(other_file));
+  CHECK(std::filesystem::exists(other_host));
   CHECK(std::filesystem::exists(not_ours));
   CHECK(contents(path) == "fresh");
 }

@@ -255,3 +255,33 @@ TEST_CASE("a warm batch over known users allocates nothing") {
 }
 
 }  // namespace nowrec
+
+namespace nowrec {
+
+TEST_CASE("timestamps at the ends of the int64 range are refused, not overflowed") {
+  for (const std::int64_t ttl : {std::int64_t{0}, std::int64_t{1000}}) {
+    InterestTrackerOptions options = options_for(nullptr, false, StateDtype::F32);
+    options.ttl_seconds = ttl;
+    InterestTracker tracker(options);
+    const auto v = test::unit(kDim, 4);
+    const std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+    const std::int64_t highest = std::numeric_limits<std::int64_t>::max();
+    CHECK(tracker.update({.user = "a", .item_embedding = v, .timestamp = lowest}));
+    // Too far from the first event (more than 68 years), and not a wrap-around.
+    CHECK_THROWS_AS(tracker.update({.user = "a", .item_embedding = v, .timestamp = highest}),
+                    Error);
+    CHECK(tracker.update({.user = "b", .item_embedding = v, .timestamp = highest}));
+    CHECK_THROWS_AS(tracker.update({.user = "b", .item_embedding = v, .timestamp = lowest}),
+                    Error);
+    // With a TTL, b's update may expire a (in the same shard): a is 2^64 seconds older.
+    const auto a = tracker.user_stats("a");
+    if (ttl == 0 || a) CHECK((a && a->events == 1));
+    const auto b = tracker.user_stats("b");
+    REQUIRE(b);
+    CHECK(b->events == 1);
+    tracker.expire(lowest);
+    tracker.expire(highest);
+  }
+}
+
+}  // namespace nowrec
