@@ -262,10 +262,18 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
 }
 
 bool InterestTracker::update(const InterestEvent& event) {
-  event_vector.resize(impl_->options.dim);
-  const interest::AppliedEvent applied = impl_->prepare(event, event_vector);
   const interest::StoredUserKey stored(impl_->options, event.user);
   interest::Shard& shard = impl_->shard_of(stored);
+  {
+    // Asks for the user's state first, so that it travels from memory while the event is
+    // checked and its vector looked up.
+    const std::lock_guard lock(shard.mutex);
+    if (const UserEntry* entry = shard.users.find(stored.view(), stored.hash())) {
+      interest::prefetch_for_update(entry->second, impl_->layout);
+    }
+  }
+  event_vector.resize(impl_->options.dim);
+  const interest::AppliedEvent applied = impl_->prepare(event, event_vector);
   const std::lock_guard lock(shard.mutex);
   return impl_->apply_locked(shard, stored, event, applied);
 }
