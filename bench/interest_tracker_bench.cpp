@@ -134,14 +134,22 @@ constexpr std::int64_t kRunSpan = 10'000'000;  // about 4 months
 
 const char* const kActions[] = {"click", "view", "like", "click", "skip", "click", "purchase"};
 
+// One update() per event; range(0) = 1: the event carries only the item id, and the tracker
+// copies its embedding out of the item store.
 void update(benchmark::State& state) {
   World& w = world();
   const auto& users = w.user_stream[state.thread_index()];
   const auto& items = w.item_stream[state.thread_index()];
+  const bool from_store = state.range(0) == 1;
   std::size_t s = 0;
   std::int64_t t = next_run_time.load();
   for (auto _ : state) {
-    w.update(users[s], items[s], kActions[s % 7], t + static_cast<std::int64_t>(s / 1024));
+    nowrec::InterestEvent event{.user = w.user_ids[users[s]],
+                                .timestamp = t + static_cast<std::int64_t>(s / 1024),
+                                .item = static_cast<std::int64_t>(items[s]),
+                                .action = kActions[s % 7]};
+    if (!from_store) event.item_embedding = std::span(w.items).subspan(items[s] * kDim, kDim);
+    w.tracker->update(event);
     if (++s == kSamples) {
       s = 0;
       t += kSamples / 1024;
@@ -150,7 +158,8 @@ void update(benchmark::State& state) {
   next_run_time.fetch_add(kRunSpan);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(update)->Threads(1)->Threads(2)->UseRealTime()->MinTime(2.0);
+BENCHMARK(update)->ArgName("store")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()->MinTime(
+    2.0);
 
 // Bytes of user state one event moves between memory and the core at most: S, L and the K
 // cluster vectors read (the cosines), S, L and one cluster written back, and four 64-byte lines
@@ -222,28 +231,6 @@ BENCHMARK(update_batch)
     ->Threads(2)
     ->UseRealTime()
     ->MinTime(2.0);
-
-// One update() per event, looked up in the item store.
-void update_from_store(benchmark::State& state) {
-  World& w = world();
-  const auto& users = w.user_stream[state.thread_index()];
-  const auto& items = w.item_stream[state.thread_index()];
-  std::size_t s = 0;
-  std::int64_t t = next_run_time.load();
-  for (auto _ : state) {
-    w.tracker->update({.user = w.user_ids[users[s]],
-                       .timestamp = t + static_cast<std::int64_t>(s / 1024),
-                       .item = static_cast<std::int64_t>(items[s]),
-                       .action = kActions[s % 7]});
-    if (++s == kSamples) {
-      s = 0;
-      t += kSamples / 1024;
-    }
-  }
-  next_run_time.fetch_add(kRunSpan);
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(update_from_store)->Threads(1)->Threads(2)->UseRealTime()->MinTime(2.0);
 
 // Each update timed on its own: p50 and p99 in microseconds.
 void update_latency(benchmark::State& state) {

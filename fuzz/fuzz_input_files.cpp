@@ -18,42 +18,31 @@
 #include "nowrec/error.hpp"
 #include "nowrec/eval/dataset.hpp"
 
-namespace {
-
-const std::filesystem::path& scratch_file() {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("nowrec-fuzz-input-" + std::to_string(::getpid()));
-  return path;
-}
-
-}  // namespace
+#include "scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view contents(reinterpret_cast<const char*>(data + 1), size - 1);
-  {
-    std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
-    out.write(contents.data(), std::streamsize(contents.size()));
-  }
+  const std::filesystem::path& file = nowrec::fuzz::write_scratch_file(data + 1, size - 1);
   try {
     switch (data[0] % 6) {
       case 0:
-        nowrec::load_interactions(scratch_file());
+        nowrec::load_interactions(file);
         break;
       case 1:
-        nowrec::load_item_catalog(scratch_file());
+        nowrec::load_item_catalog(file);
         break;
       case 2:
-        nowrec::load_item_catalog(scratch_file(), scratch_file());
+        nowrec::load_item_catalog(file, file);
         break;
       case 3: {
         std::size_t rows = 0, cols = 0;
-        const auto values = nowrec::cli::read_npy_f32_matrix(scratch_file(), rows, cols);
+        const auto values = nowrec::cli::read_npy_f32_matrix(file, rows, cols);
         if (values.size() != rows * cols) __builtin_trap();
         break;
       }
       case 4:
-        nowrec::cli::read_npy_i64_vector(scratch_file());
+        nowrec::cli::read_npy_i64_vector(file);
         break;
       default:
         nowrec::interest::parse_next_interest_config(contents, "config.json");

@@ -16,25 +16,14 @@
 #include "nowrec/error.hpp"
 #include "nowrec/recommender.hpp"
 
-namespace {
-
-const std::filesystem::path& scratch_file() {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("nowrec-fuzz-" + std::to_string(::getpid()));
-  return path;
-}
-
-}  // namespace
+#include "scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  {
-    std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data + 1), std::streamsize(size - 1));
-  }
+  const std::filesystem::path& file = nowrec::fuzz::write_scratch_file(data + 1, size - 1);
   if (data[0] % 2 == 0) {
     try {
-      const nowrec::RecommenderConfig config = nowrec::RecommenderConfig::load(scratch_file());
+      const nowrec::RecommenderConfig config = nowrec::RecommenderConfig::load(file);
       // A config that loads is one a Recommender accepts: its graph options are valid.
       if (config.co_visitation > 0.0f) nowrec::CoVisitation graph(config.co_visitation_options);
     } catch (const nowrec::Error&) {
@@ -44,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   nowrec::CoVisitation graph({.max_neighbours = 8, .shards = 4});
   graph.add(std::vector<std::int64_t>{1}, 2, 10);
   try {
-    graph.restore(scratch_file());
+    graph.restore(file);
     graph.stats();
   } catch (const nowrec::Error&) {
     // Refused: the one pair added above is still there.

@@ -17,17 +17,13 @@
 #include "nowrec/item_index.hpp"
 #include "nowrec/ranker.hpp"
 
+#include "scratch_file.hpp"
+
 namespace {
 
-const std::filesystem::path& scratch_file() {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("nowrec-fuzz-state-" + std::to_string(::getpid()));
-  return path;
-}
-
-void load_index() {
+void load_index(const std::filesystem::path& file) {
   try {
-    const nowrec::ItemIndex index = nowrec::ItemIndex::load(scratch_file());
+    const nowrec::ItemIndex index = nowrec::ItemIndex::load(file);
     if (index.size() == 0) return;
     std::vector<float> vector(index.dim(), 0.5f);
     // Ids 0..3 may or may not be present; either answer is fine, a crash is not.
@@ -39,7 +35,7 @@ void load_index() {
   }
 }
 
-void restore_tracker() {
+void restore_tracker(const std::filesystem::path& file) {
   static nowrec::InterestTracker tracker = [] {
     nowrec::InterestTracker t({.dim = 4, .shards = 2, .max_interests = 2, .recent_window = 3});
     const float v[] = {1, 0, 0, 0};
@@ -47,7 +43,7 @@ void restore_tracker() {
     return t;
   }();
   try {
-    tracker.restore(scratch_file());
+    tracker.restore(file);
     for (const auto& interest : tracker.interests("u", 1'000'000'000)) (void)interest;
     // A restore that succeeded replaced the user; put the known state back for the next input.
     tracker = nowrec::InterestTracker(tracker.options());
@@ -64,14 +60,11 @@ void restore_tracker() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  {
-    std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data + 1), std::streamsize(size - 1));
-  }
+  const std::filesystem::path& file = nowrec::fuzz::write_scratch_file(data + 1, size - 1);
   if (data[0] % 2 == 0) {
-    load_index();
+    load_index(file);
   } else {
-    restore_tracker();
+    restore_tracker(file);
   }
   return 0;
 }

@@ -110,18 +110,8 @@ void AtomicFileWriter::fail(const char* call, const std::filesystem::path& file)
 }
 
 void AtomicFileWriter::write(const void* data, std::size_t size) {
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd_, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write", temporary_);
-    if (n == 0) {
-      errno = ENOSPC;
-      fail("write", temporary_);
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
+  write_at(end_, data, size);
+  end_ += size;
 }
 
 void AtomicFileWriter::write_at(std::uint64_t offset, const void* data, std::size_t size) {

@@ -35,6 +35,7 @@ class AtomicFileWriter {
   std::filesystem::path path_;
   std::filesystem::path temporary_;
   int fd_ = -1;
+  std::uint64_t end_ = 0;  // where write() appends
 };
 
 // The whole of `bytes` through an AtomicFileWriter.
