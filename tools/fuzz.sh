@@ -5,6 +5,8 @@
 #
 #   tools/fuzz.sh [SECONDS] [--merge]
 #
+# FUZZ_TARGETS="fuzz_a fuzz_b" runs only those targets (default: every target).
+#
 # --merge adds the inputs that reached new code to fuzz/corpus/<target> (libFuzzer's -merge=1
 # keeps the smallest set that covers what the run found), for committing after long runs.
 # Each target's final statistics are appended to build-fuzz/fuzz-runs.log. A crash stops the
@@ -21,8 +23,10 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DNOWREC_BUILD_CLI=OFF >/dev/null
 cmake --build build-fuzz -j "$jobs"
 
-for fuzzer in build-fuzz/fuzz/fuzz_*; do
-  name=$(basename "$fuzzer")
+targets=${FUZZ_TARGETS:-$(find build-fuzz/fuzz -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x -printf '%f\n' | sort)}
+for name in $targets; do
+  fuzzer=build-fuzz/fuzz/$name
+  [ -x "$fuzzer" ] || { echo "no fuzz target $name in build-fuzz/fuzz"; exit 1; }
   corpus=build-fuzz/corpus/$name
   seeds=fuzz/corpus/$name
   mkdir -p "$corpus" "$seeds"

@@ -63,6 +63,12 @@ class PartitionedTracker {
   void snapshot(std::uint32_t partition, const std::filesystem::path& path) const;
   void release(std::uint32_t partition, const std::filesystem::path& path);
 
+  // Drops the partition without a snapshot: for a revocation whose snapshot could not be
+  // written. The next owner resumes from the last snapshot and replays the log from there,
+  // which is exactly once as long as the log still holds those offsets. Throws Error(NotFound)
+  // for a partition not owned.
+  void drop(std::uint32_t partition);
+
   // Applies the event at `offset` of `partition`. Returns false, changing nothing, for an offset
   // below the partition's watermark whose user already holds it (a replay). Throws
   // Error(NotFound) for a partition not owned, Error(InvalidArgument) when the event's user
@@ -70,6 +76,11 @@ class PartitionedTracker {
   // then still moves past the offset, so a bad event is skipped, not retried forever. Any other
   // failure leaves the watermark where it was.
   bool update(std::uint32_t partition, std::uint64_t offset, InterestEvent event);
+
+  // Moves the watermark past `offset` without applying anything: for a message at that offset
+  // that holds no event (malformed, or of another kind), so that it is not consumed again.
+  // Throws Error(NotFound) for a partition not owned.
+  void skip(std::uint32_t partition, std::uint64_t offset);
 
   // The next offset to apply of an owned partition. Throws Error(NotFound) otherwise.
   std::uint64_t watermark(std::uint32_t partition) const;
@@ -79,6 +90,9 @@ class PartitionedTracker {
   // stays valid until that partition is released.
   const InterestTracker& tracker_of(std::string_view user) const;
   const InterestTracker& tracker(std::uint32_t partition) const;
+  // The same, writable: for a Recommender serving the partition's users. Events must still
+  // come through update(), or the watermark does not cover them.
+  InterestTracker& tracker(std::uint32_t partition);
 
  private:
   struct Impl;

@@ -163,6 +163,16 @@ void PartitionedTracker::release(std::uint32_t partition, const std::filesystem:
   impl_->owned[partition].reset();
 }
 
+void PartitionedTracker::drop(std::uint32_t partition) {
+  impl_->find(partition);  // throws for a partition not owned
+  const std::unique_lock lock(impl_->mutex);
+  impl_->owned[partition].reset();
+}
+
+void PartitionedTracker::skip(std::uint32_t partition, std::uint64_t offset) {
+  impl_->find(partition)->passed(offset);
+}
+
 bool PartitionedTracker::update(std::uint32_t partition, std::uint64_t offset,
                                 InterestEvent event) {
   const std::shared_ptr<Partition> owned = impl_->find(partition);
@@ -195,6 +205,10 @@ const InterestTracker& PartitionedTracker::tracker_of(std::string_view user) con
 }
 
 const InterestTracker& PartitionedTracker::tracker(std::uint32_t partition) const {
+  return impl_->find(partition)->tracker;
+}
+
+InterestTracker& PartitionedTracker::tracker(std::uint32_t partition) {
   return impl_->find(partition)->tracker;
 }
 
