@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -90,16 +91,20 @@ struct KafkaWorker::Impl {
   mutable std::shared_mutex serving;
   std::vector<std::unique_ptr<Recommender>> recommenders;  // by partition; null: not served
 
-  mutable std::mutex stats_mutex;
-  KafkaWorkerStats stats;
+  // Counted on the consumer thread, read by stats() from any thread.
+  struct Counters {
+    std::atomic<std::uint64_t> messages{0}, applied{0}, duplicates{0}, rejected{0}, snapshots{0},
+        assigned{0}, revoked{0};
+  } counters;
+  mutable std::mutex rejection_mutex;
+  std::string last_rejection;
 
   std::exception_ptr rebalance_failure;  // thrown by the poll() that saw it
   Clock::time_point next_snapshot;
   bool closed = false;
 
-  void count(std::uint64_t KafkaWorkerStats::*field, std::uint64_t n = 1) {
-    const std::lock_guard lock(stats_mutex);
-    stats.*field += n;
+  void count(std::atomic<std::uint64_t> Counters::*counter) {
+    (counters.*counter).fetch_add(1, std::memory_order_relaxed);
   }
 
   // Adopts each assigned partition and sets the offset to resume from; the partitions that
@@ -123,7 +128,7 @@ struct KafkaWorker::Impl {
         }
         rd_kafka_topic_partition_list_add(resume.get(), entry.topic, entry.partition)->offset =
             watermark == 0 ? RD_KAFKA_OFFSET_BEGINNING : static_cast<std::int64_t>(watermark);
-        count(&KafkaWorkerStats::assigned);
+        count(&Counters::assigned);
       } catch (...) {
         if (tracker->owns(partition)) tracker->drop(partition);
         if (!rebalance_failure) rebalance_failure = std::current_exception();
@@ -149,7 +154,7 @@ struct KafkaWorker::Impl {
           tracker->drop(partition);
         } else {
           tracker->release(partition, snapshot_path(partition));
-          count(&KafkaWorkerStats::snapshots);
+          count(&Counters::snapshots);
         }
       } catch (...) {
         // The next owner resumes from the previous snapshot instead: a longer replay, nothing
@@ -157,7 +162,7 @@ struct KafkaWorker::Impl {
         tracker->drop(partition);
         if (!rebalance_failure) rebalance_failure = std::current_exception();
       }
-      count(&KafkaWorkerStats::revoked);
+      count(&Counters::revoked);
     }
   }
 
@@ -189,7 +194,7 @@ struct KafkaWorker::Impl {
   void apply(const rd_kafka_message_t& message) {
     const auto partition = static_cast<std::uint32_t>(message.partition);
     const auto offset = static_cast<std::uint64_t>(message.offset);
-    count(&KafkaWorkerStats::messages);
+    count(&Counters::messages);
     if (!tracker->owns(partition)) return;  // a message fetched before a revocation
     try {
       std::optional<std::string_view> key;
@@ -197,16 +202,16 @@ struct KafkaWorker::Impl {
       const std::string_view payload(static_cast<const char*>(message.payload),
                                      message.payload ? message.len : 0);
       const EventMessage event = parse_event_message(payload, key);
-      count(tracker->update(partition, offset, event.event()) ? &KafkaWorkerStats::applied
-                                                              : &KafkaWorkerStats::duplicates);
+      count(tracker->update(partition, offset, event.event()) ? &Counters::applied
+                                                              : &Counters::duplicates);
     } catch (const Error& error) {
       if (error.code() != ErrorCode::InvalidArgument && error.code() != ErrorCode::InvalidFormat) {
         throw;  // not the message's fault: the offset stays uncovered by snapshots
       }
       tracker->skip(partition, offset);
-      const std::lock_guard lock(stats_mutex);
-      ++stats.rejected;
-      stats.last_rejection = "partition " + std::to_string(partition) + " offset " +
+      count(&Counters::rejected);
+      const std::lock_guard lock(rejection_mutex);
+      last_rejection = "partition " + std::to_string(partition) + " offset " +
                              std::to_string(offset) + ": " + error.what();
     }
   }
@@ -222,7 +227,7 @@ struct KafkaWorker::Impl {
     for (const std::uint32_t partition : owned) {
       const std::uint64_t watermark = tracker->watermark(partition);
       tracker->snapshot(partition, snapshot_path(partition));
-      count(&KafkaWorkerStats::snapshots);
+      count(&Counters::snapshots);
       if (watermark > 0) {
         rd_kafka_topic_partition_list_add(covered.get(), options.topic.c_str(),
                                           static_cast<std::int32_t>(partition))
@@ -375,8 +380,18 @@ std::uint32_t KafkaWorker::partitions() const noexcept { return impl_->tracker->
 std::vector<std::uint32_t> KafkaWorker::owned() const { return impl_->tracker->owned(); }
 
 KafkaWorkerStats KafkaWorker::stats() const {
-  const std::lock_guard lock(impl_->stats_mutex);
-  return impl_->stats;
+  const Impl::Counters& counters = impl_->counters;
+  KafkaWorkerStats stats;
+  stats.messages = counters.messages.load(std::memory_order_relaxed);
+  stats.applied = counters.applied.load(std::memory_order_relaxed);
+  stats.duplicates = counters.duplicates.load(std::memory_order_relaxed);
+  stats.rejected = counters.rejected.load(std::memory_order_relaxed);
+  stats.snapshots = counters.snapshots.load(std::memory_order_relaxed);
+  stats.assigned = counters.assigned.load(std::memory_order_relaxed);
+  stats.revoked = counters.revoked.load(std::memory_order_relaxed);
+  const std::lock_guard lock(impl_->rejection_mutex);
+  stats.last_rejection = impl_->last_rejection;
+  return stats;
 }
 
 const PartitionedTracker& KafkaWorker::tracker() const noexcept { return *impl_->tracker; }
