@@ -20,7 +20,7 @@ jobs=$(nproc)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNOWREC_BUILD_FUZZERS=ON -DNOWREC_SANITIZE=address,undefined -DNOWREC_WITH_CUDA=OFF \
   -DNOWREC_BUILD_TESTS=OFF -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_EXAMPLES=OFF \
-  -DNOWREC_BUILD_CLI=OFF >/dev/null
+  -DNOWREC_BUILD_CLI=OFF -DNOWREC_WITH_KAFKA=OFF >/dev/null
 cmake --build build-fuzz -j "$jobs"
 
 targets=${FUZZ_TARGETS:-$(find build-fuzz/fuzz -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x -printf '%f\n' | sort)}
