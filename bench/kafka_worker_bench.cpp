@@ -3,8 +3,12 @@
 // transport's ceiling here) and the two steps alone (JSON decoding, tracker updates).
 //
 //   kafka_worker_bench [messages=200000] [users=10000] [dim=384]
+//
+// The mock cluster keeps at most about 5 MB per partition: more messages than fit are dropped
+// from the front of the log, so keep messages * ~70 bytes under 4 partitions * 5 MB.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,9 +45,16 @@ double bare_consumer_seconds(const std::string& brokers, const std::string& topi
   std::size_t seen = 0;
   Clock::time_point start;
   std::size_t bytes = 0;
+  int idle_seconds = 0;
   while (seen < messages) {
     rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, 1000);
-    if (!message) continue;
+    if (!message) {
+      if (++idle_seconds == 10) {
+        std::fprintf(stderr, "only %zu of %zu messages arrived\n", seen, messages);
+        std::exit(1);
+      }
+      continue;
+    }
     if (!message->err) {
       if (seen++ == 0) start = Clock::now();
       bytes += message->len;
@@ -60,6 +71,7 @@ double bare_consumer_seconds(const std::string& brokers, const std::string& topi
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::size_t messages = argc > 1 ? std::stoul(argv[1]) : 200000;
   const std::size_t users = argc > 2 ? std::stoul(argv[2]) : 10000;
   const std::size_t dim = argc > 3 ? std::stoul(argv[3]) : 384;

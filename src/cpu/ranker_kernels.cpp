@@ -82,10 +82,12 @@ template <class T>
 void prefetch_group(const T* p, std::size_t dim) {
   // fp32 rows already stream at the measured bandwidth; extra prefetches only cost there.
   if constexpr (sizeof(T) == sizeof(float)) return;
-  __builtin_prefetch(p, 0, 0);
-  __builtin_prefetch(p + dim, 0, 0);
-  __builtin_prefetch(p + 2 * dim, 0, 0);
-  __builtin_prefetch(p + 3 * dim, 0, 0);
+  // Into every cache level (prefetcht0): the non-temporal hint (prefetchnta) halved the bf16
+  // and int8 scans on an Intel Xeon (6.5 against 12.7 GB/s on one core).
+  __builtin_prefetch(p, 0, 3);
+  __builtin_prefetch(p + dim, 0, 3);
+  __builtin_prefetch(p + 2 * dim, 0, 3);
+  __builtin_prefetch(p + 3 * dim, 0, 3);
 }
 
 template <class T>
