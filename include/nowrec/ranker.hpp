@@ -52,6 +52,15 @@ struct RankRequest {
   std::span<const std::int64_t> exclude;
   std::span<const std::int64_t> allow;
   std::span<const std::uint32_t> categories;
+  // Calibration (needs `interests`): each interest's weight is divided by its best match, its
+  // largest inner product (interest . item, unweighted) with any item the filters leave, when
+  // that is above 0; so every interest's best match scores its weight, and interests whose
+  // vectors sit at different distances from the items compete fairly. Found in the same pass
+  // over the catalog as the ranking: the second pass reads the saved scores, not the catalog
+  // (for catalogs whose scores exceed 32 MiB, the catalog again). `best_matches`, when not
+  // empty, has one entry per interest and receives its best match (1 where none is above 0).
+  bool calibrate = false;
+  std::span<float> best_matches;
 };
 
 struct RankOptions {

@@ -172,7 +172,6 @@ class Recommender {
   struct Workspace;
   void prepare(std::string_view user, std::int64_t now, const RecommendRequest& request,
                Workspace& work, std::size_t slot) const;
-  void calibrate(const RecommendRequest& request, Workspace& work, std::size_t users) const;
   void explain(const RecommendRequest& request, Workspace& work, std::size_t slot,
                RecommendResult& out) const;
   const ItemIndex& index_;

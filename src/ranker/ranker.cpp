@@ -56,16 +56,19 @@ void prepare(std::span<const RankRequest> requests, ranker::Workspace& workspace
   workspace.filter_ids.clear();
   workspace.boosts.clear();
   workspace.categories.clear();
-  std::size_t ids = 0, boosts = 0, categories = 0;
+  workspace.interest_weights.clear();
+  std::size_t ids = 0, boosts = 0, categories = 0, weights = 0;
   for (const RankRequest& request : requests) {
     ids += request.exclude.size() + request.allow.size();
     boosts += request.boosts.size();
     categories += request.categories.size();
+    if (request.calibrate) weights += request.interests.size();
   }
   workspace.plan.users.reserve(requests.size());
   workspace.filter_ids.reserve(ids);
   workspace.boosts.reserve(boosts);
   workspace.categories.reserve(categories);
+  workspace.interest_weights.reserve(weights);
 }
 
 // Appends `ids` to `storage` (reserved by prepare()), sorted and without repeats; returns them.
@@ -117,6 +120,16 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
     check_vector(request.interests[i].vector, dim, interest);
     check_weight(request.interests[i].weight, [&] { return interest() + " weight"; });
   }
+  if (request.calibrate && request.interests.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Ranker: " + name() + " asks for calibration, which needs interests");
+  }
+  if (!request.best_matches.empty() && request.best_matches.size() != request.interests.size()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Ranker: " + name() + " best_matches has " +
+                    std::to_string(request.best_matches.size()) + " entries for " +
+                    std::to_string(request.interests.size()) + " interests");
+  }
   const bool has_negative = !request.negative.empty() && request.negative_weight != 0.0f;
   if (!request.negative.empty()) {
     check_vector(request.negative, dim, [&] { return name() + " negative"; });
@@ -136,6 +149,18 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
   const std::size_t start = plan.vectors.size();
   if (!request.query.empty()) {
     plan.vectors.insert(plan.vectors.end(), request.query.begin(), request.query.end());
+  } else if (request.calibrate) {
+    // Unweighted and one vector per interest: the weights apply once the best matches are known.
+    user.calibrate = true;
+    user.sum_interests = aggregation == Aggregation::WeightedSum;
+    user.interest_count = request.interests.size();
+    user.best_matches = request.best_matches;
+    const std::size_t first_weight = workspace.interest_weights.size();
+    for (const WeightedInterest& interest : request.interests) {
+      plan.vectors.insert(plan.vectors.end(), interest.vector.begin(), interest.vector.end());
+      workspace.interest_weights.push_back(interest.weight);
+    }
+    user.weights = {workspace.interest_weights.data() + first_weight, request.interests.size()};
   } else if (aggregation == Aggregation::WeightedSum || request.interests.size() == 1) {
     // A weighted sum of inner products is the inner product with the weighted sum.
     plan.vectors.resize(start + dim, 0.0f);
@@ -151,7 +176,7 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
     }
   }
   if (has_negative) {
-    if (user.interest_count == 1) {
+    if (user.interest_count == 1 && !user.calibrate) {
       for (std::size_t j = 0; j < dim; ++j) {
         plan.vectors[start + j] -= request.negative_weight * request.negative[j];
       }

@@ -74,6 +74,17 @@ class Scanner {
                       scratch.split_queries.data() + 2 * v * dim_);
       }
     }
+    scratch.segment_starts.clear();
+    for (std::size_t s = 0; s < snapshot.segments.size(); ++s) {
+      scratch.segment_starts.push_back(total_rows_);
+      total_rows_ += snapshot.segments[s]->rows;
+    }
+    for (const ScanUser& user : plan.users) calibrating_ = calibrating_ || user.calibrate;
+    if (calibrating_) {
+      scratch.factors.assign(vector_count_, 1.0f);
+      store_scores_ = vector_count_ * total_rows_ * sizeof(float) <= kCalibrationScoresBytes;
+      if (store_scores_) scratch.calibration_scores.resize(vector_count_ * total_rows_);
+    }
     scratch.blocks.clear();
     for (std::size_t s = 0; s < snapshot.segments.size(); ++s) {
       const std::size_t rows = snapshot.segments[s]->rows;
@@ -103,22 +114,16 @@ class Scanner {
         state.widened.resize(block_rows_ * dim_);
       }
     }
-    const auto block_count = static_cast<std::ptrdiff_t>(blocks.size());
-    if (threads == 1) {
-      // The same blocks in the same order without a parallel region: libgomp would allocate a
-      // one-thread team for it on every call.
-      for (const ScanBlock& block : blocks) {
-        score_block(block, states[0]);
-        select_block(block, states[0]);
+    if (calibrating_) {
+      for (int t = 0; t < threads; ++t) {
+        states[std::size_t(t)].best_match.assign(vector_count_,
+                                                 -std::numeric_limits<float>::infinity());
       }
-    } else {
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-      for (std::ptrdiff_t b = 0; b < block_count; ++b) {
-        ScanThreadState& state = states[omp_get_thread_num()];
-        const ScanBlock& block = blocks[std::size_t(b)];
-        score_block(block, state);
-        select_block(block, state);
-      }
+    }
+    pass(Pass::First, threads);
+    if (calibrating_) {
+      set_factors(threads);
+      pass(Pass::Second, threads);
     }
     std::vector<std::vector<Candidate>>& result = scratch_.best;
     if (result.size() < user_count) result.resize(user_count);
@@ -134,6 +139,101 @@ class Scanner {
   }
 
  private:
+  // The first pass scores the catalog, ranks the users that need no calibration and finds the
+  // calibrated users' best matches; the second ranks the calibrated users.
+  enum class Pass { First, Second };
+
+  void pass(Pass which, int threads) {
+    const std::vector<ScanBlock>& blocks = scratch_.blocks;
+    std::vector<ScanThreadState>& states = scratch_.threads;
+    const bool rescore = which == Pass::First || !store_scores_;
+    if (threads == 1) {
+      // The same blocks in the same order without a parallel region: libgomp would allocate a
+      // one-thread team for it on every call.
+      for (const ScanBlock& block : blocks) {
+        if (rescore) score_block(block, states[0]);
+        select_block(block, states[0], which);
+      }
+      return;
+    }
+    const auto block_count = static_cast<std::ptrdiff_t>(blocks.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (std::ptrdiff_t b = 0; b < block_count; ++b) {
+      ScanThreadState& state = states[omp_get_thread_num()];
+      const ScanBlock& block = blocks[std::size_t(b)];
+      if (rescore) score_block(block, state);
+      select_block(block, state, which);
+    }
+  }
+
+  // Each calibrated interest's scale: its weight over its best match (the threads' best), or its
+  // weight alone when the best match is not above 0.
+  void set_factors(int threads) {
+    for (const ScanUser& user : plan_.users) {
+      if (!user.calibrate) continue;
+      for (std::size_t i = 0; i < user.interest_count; ++i) {
+        const std::size_t v = user.first_vector + i;
+        float best = -std::numeric_limits<float>::infinity();
+        for (int t = 0; t < threads; ++t) {
+          best = std::max(best, scratch_.threads[std::size_t(t)].best_match[v]);
+        }
+        const bool positive = best > 0.0f;
+        scratch_.factors[v] = positive ? user.weights[i] / best : user.weights[i];
+        if (!user.best_matches.empty()) user.best_matches[i] = positive ? best : 1.0f;
+      }
+    }
+  }
+
+  // First pass, calibrated user: raises each interest's best match to the block's best row the
+  // filters leave, and saves the block's scores for the second pass.
+  void observe_block(const ScanBlock& block, const ScanUser& user, ScanThreadState& state) const {
+    const Segment& segment = *snapshot_.segments[block.segment];
+    const float* user_scores = state.scores.data() + user.first_vector * block.rows;
+    for (std::size_t i = 0; i < user.interest_count; ++i) {
+      const float* scores = user_scores + i * block.rows;
+      float& best = state.best_match[user.first_vector + i];
+      for (std::size_t r = 0; r < block.rows; ++r) {
+        // The filters are asked only for rows that would raise the best: rarely, after the
+        // first blocks.
+        if (scores[r] > best && passes_filters(user, segment, block.first + r)) best = scores[r];
+      }
+    }
+    if (!store_scores_) return;
+    const std::size_t vectors = user.interest_count + (user.has_negative ? 1 : 0);
+    const std::size_t first_row = scratch_.segment_starts[block.segment] + block.first;
+    for (std::size_t j = 0; j < vectors; ++j) {
+      std::copy_n(user_scores + j * block.rows, block.rows,
+                  scratch_.calibration_scores.data() + (user.first_vector + j) * total_rows_ +
+                      first_row);
+    }
+  }
+
+  // The user's interest scores of `rows` rows (vector i's at scores + i * stride) combined into
+  // one per row: their max, or for a calibrated user each scaled by its factor, then their max
+  // or sum.
+  void combine_interests(const ScanUser& user, const float* scores, std::size_t stride,
+                         std::size_t rows, float* combined) const {
+    if (!user.calibrate) {
+      std::copy_n(scores, rows, combined);
+      for (std::size_t i = 1; i < user.interest_count; ++i) {
+        const float* more = scores + i * stride;
+        for (std::size_t r = 0; r < rows; ++r) combined[r] = std::max(combined[r], more[r]);
+      }
+      return;
+    }
+    const float* factors = scratch_.factors.data() + user.first_vector;
+    for (std::size_t r = 0; r < rows; ++r) combined[r] = factors[0] * scores[r];
+    for (std::size_t i = 1; i < user.interest_count; ++i) {
+      const float* more = scores + i * stride;
+      const float factor = factors[i];
+      if (user.sum_interests) {
+        for (std::size_t r = 0; r < rows; ++r) combined[r] += factor * more[r];
+      } else {
+        for (std::size_t r = 0; r < rows; ++r) combined[r] = std::max(combined[r], factor * more[r]);
+      }
+    }
+  }
+
   void score_block(const ScanBlock& block, ScanThreadState& state) const {
     const Segment& segment = *snapshot_.segments[block.segment];
     const std::size_t value_bytes = bytes_per_value(snapshot_.storage);
@@ -178,23 +278,31 @@ class Scanner {
     }
   }
 
-  void select_block(const ScanBlock& block, ScanThreadState& state) const {
+  void select_block(const ScanBlock& block, ScanThreadState& state, Pass which) const {
     const Segment& segment = *snapshot_.segments[block.segment];
     for (std::size_t u = 0; u < plan_.users.size(); ++u) {
       const ScanUser& user = plan_.users[u];
+      if (user.calibrate != (which == Pass::Second)) {
+        if (user.calibrate) observe_block(block, user, state);
+        continue;
+      }
+      // A user's vectors' scores for the block: in the thread's buffer, or (second pass) where
+      // the first pass saved them.
       const float* user_scores = state.scores.data() + user.first_vector * block.rows;
+      std::size_t stride = block.rows;
+      if (which == Pass::Second && store_scores_) {
+        stride = total_rows_;
+        user_scores = scratch_.calibration_scores.data() + user.first_vector * total_rows_ +
+                      scratch_.segment_starts[block.segment] + block.first;
+      }
       // Priors are added here, after any kernel or matmul, so every scoring path gets them the
       // same way; an index or request without priors skips this pass entirely.
       const bool add_priors = user.prior_weight != 0.0f && segment.priors != nullptr;
-      if (user.interest_count > 1 || user.has_negative || add_priors) {
+      if (user.calibrate || user.interest_count > 1 || user.has_negative || add_priors) {
         float* combined = state.combined.data();
-        std::copy_n(user_scores, block.rows, combined);
-        for (std::size_t i = 1; i < user.interest_count; ++i) {
-          const float* more = user_scores + i * block.rows;
-          for (std::size_t r = 0; r < block.rows; ++r) combined[r] = std::max(combined[r], more[r]);
-        }
+        combine_interests(user, user_scores, stride, block.rows, combined);
         if (user.has_negative) {
-          const float* penalty = user_scores + user.interest_count * block.rows;
+          const float* penalty = user_scores + user.interest_count * stride;
           for (std::size_t r = 0; r < block.rows; ++r) combined[r] += penalty[r];
         }
         if (add_priors) {
@@ -231,6 +339,9 @@ class Scanner {
   bool use_matmul_ = false;
   bool use_bf16_dp_ = false;
   std::size_t block_rows_ = kFusedBlockRows;
+  std::size_t total_rows_ = 0;
+  bool calibrating_ = false;
+  bool store_scores_ = false;
 };
 
 }  // namespace

@@ -32,6 +32,16 @@ struct ScanUser {
   std::span<const std::int64_t> exclude;      // sorted, unique; empty: none
   std::span<const std::int64_t> allow;        // sorted, unique; empty: every id
   std::span<const std::uint32_t> categories;  // sorted; empty: every category
+
+  // Calibrated: the interest vectors are given unweighted, and interest i's score for a row is
+  // weights[i] / best[i] times its inner product, best[i] being its largest inner product with
+  // any row the filters leave (weights[i] alone when that is not above 0). The interests
+  // combine by max, or by sum when sum_interests. best_matches (empty, or one per interest)
+  // receives best[i], or 1 where it is not above 0.
+  bool calibrate = false;
+  bool sum_interests = false;
+  std::span<const float> weights;
+  std::span<float> best_matches;
 };
 
 struct ScanPlan {
@@ -55,6 +65,8 @@ struct ScanThreadState {
   std::vector<float> scores;
   std::vector<float> combined;
   std::vector<float> widened;
+  // Per plan vector, the largest score of a row the user's filters leave (calibrated users).
+  std::vector<float> best_match;
 };
 
 // What a scan allocates, kept between scans (Workspace) so that a scan of the same shape as an
@@ -65,11 +77,22 @@ struct ScanScratch {
   std::vector<ScanThreadState> threads;
   // Per user, after scan(): up to plan.keep candidates, best first.
   std::vector<std::vector<Candidate>> best;
+  // Calibrated users: each segment's first row in the catalog's order, the scale of each plan
+  // vector once the best matches are known, and every row's scores from the first pass (when
+  // they fit in kCalibrationScoresBytes) so that the second pass reads scores, not the catalog.
+  std::vector<std::size_t> segment_starts;
+  std::vector<float> factors;
+  std::vector<float> calibration_scores;
 };
+
+// The most memory kept for calibrated users' scores between the two passes of a scan; above it
+// the second pass scores the catalog again.
+inline constexpr std::size_t kCalibrationScoresBytes = std::size_t(32) << 20;
 
 // Leaves each user's best candidates in scratch.best[u] (u < plan.users.size()). The work is
 // split into blocks of rows scanned by plan.threads OpenMP threads, each keeping its own TopK per
-// user; those are merged.
+// user; those are merged. With calibrated users, a first pass over the catalog ranks the others
+// and finds the calibrated users' best matches; a second pass over their saved scores ranks them.
 void scan(const Snapshot& snapshot, const ScanPlan& plan, ScanScratch& scratch);
 
 // What select_mmr allocates, kept between calls like ScanScratch.

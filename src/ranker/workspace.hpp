@@ -33,6 +33,8 @@ struct Workspace {
   std::vector<ItemBoost> boosts;
   // Every user's categories, each run sorted.
   std::vector<std::uint32_t> categories;
+  // Every calibrated user's interest weights (ScanUser::weights points into it).
+  std::vector<float> interest_weights;
   // One request's boosts while its table is built.
   std::vector<BoostPosition> boost_order;
   ScanScratch scan;
@@ -41,11 +43,13 @@ struct Workspace {
   // Bytes its buffers hold (their capacities, not their sizes).
   std::size_t capacity_bytes() const noexcept {
     std::size_t bytes = of(plan.vectors) + of(plan.users) + of(filter_ids) + of(boosts) +
-                        of(categories) + of(boost_order) + of(scan.blocks) +
+                        of(categories) + of(interest_weights) + of(boost_order) + of(scan.blocks) +
                         of(scan.split_queries) + of(scan.threads) + of(scan.best) +
+                        of(scan.segment_starts) + of(scan.factors) + of(scan.calibration_scores) +
                         of(mmr.vectors) + of(mmr.max_similarity) + of(mmr.picked) + of(mmr.chosen);
     for (const ScanThreadState& state : scan.threads) {
-      bytes += of(state.best) + of(state.scores) + of(state.combined) + of(state.widened);
+      bytes += of(state.best) + of(state.scores) + of(state.combined) + of(state.widened) +
+               of(state.best_match);
       for (const TopK& top : state.best) bytes += top.storage_bytes();
     }
     for (const std::vector<Candidate>& best : scan.best) bytes += of(best);

@@ -23,6 +23,7 @@ struct Recommender::Workspace {
     std::vector<WeightedInterest> weighted;
     // ranked[w] describes weighted[w]; the negative interest, when it takes part, comes last.
     std::vector<RankedInterest> ranked;
+    std::vector<float> best_matches;  // calibration: weighted[w]'s best match
     std::vector<std::int64_t> recent_items;
     std::vector<CoVisitationScore> co_visited;  // sorted by item
     std::vector<ItemBoost> boosts;              // sorted by id, co_visited's order
@@ -33,8 +34,6 @@ struct Recommender::Workspace {
   std::vector<RankRequest> requests;
   std::vector<ScoredItem> results;
   std::vector<std::size_t> counts;
-  // Calibration: one top-1 request per weighted interest, and whose it is (user, interest).
-  std::vector<std::pair<std::size_t, std::size_t>> calibrated;
   std::vector<float> item;
   std::vector<float> zero;
 };
@@ -138,7 +137,6 @@ void Recommender::recommend(std::span<const std::string_view> users, std::int64_
   if (work.users.size() < users.size()) work.users.resize(users.size());
   work.zero.assign(index_.dim(), 0.0f);
   for (std::size_t u = 0; u < users.size(); ++u) prepare(users[u], now, request, work, u);
-  if (config_.calibrate) calibrate(request, work, users.size());
 
   work.requests.clear();
   for (std::size_t u = 0; u < users.size(); ++u) work.requests.push_back(work.users[u].request);
@@ -149,7 +147,16 @@ void Recommender::recommend(std::span<const std::string_view> users, std::int64_
   work.results.resize(request.k * users.size());
   work.counts.resize(users.size());
   ranker_.rank(work.requests, options, work.results, work.counts);
-  for (std::size_t u = 0; u < users.size(); ++u) explain(request, work, u, out[u]);
+  for (std::size_t u = 0; u < users.size(); ++u) {
+    Workspace::User& p = work.users[u];
+    if (p.request.calibrate) {
+      for (std::size_t w = 0; w < p.weighted.size(); ++w) {
+        p.ranked[w].best_match = p.best_matches[w];
+        p.ranked[w].weight = p.ranked[w].kind_weight / p.best_matches[w];
+      }
+    }
+    explain(request, work, u, out[u]);
+  }
 }
 
 void Recommender::prepare(std::string_view user, std::int64_t now, const RecommendRequest& request,
@@ -202,6 +209,13 @@ void Recommender::prepare(std::string_view user, std::int64_t now, const Recomme
     p.request.query = work.zero;
   } else {
     p.request.interests = p.weighted;
+    // Each weighted interest's weight is divided by its best match, found by the Ranker in the
+    // same pass over the catalog (see RankRequest::calibrate).
+    if (config_.calibrate) {
+      p.best_matches.resize(p.weighted.size());
+      p.request.calibrate = true;
+      p.request.best_matches = p.best_matches;
+    }
   }
 
   p.recent_items.clear();
@@ -230,40 +244,6 @@ void Recommender::prepare(std::string_view user, std::int64_t now, const Recomme
   p.request.allow = request.allow;
   p.request.categories = request.categories;
   p.request.prior_weight = config_.prior;
-}
-
-void Recommender::calibrate(const RecommendRequest& request, Workspace& work,
-                            std::size_t users) const {
-  work.requests.clear();
-  work.calibrated.clear();
-  for (std::size_t u = 0; u < users; ++u) {
-    const Workspace::User& p = work.users[u];
-    for (std::size_t w = 0; w < p.weighted.size(); ++w) {
-      RankRequest& best_match = work.requests.emplace_back();
-      best_match.query = p.weighted[w].vector;
-      best_match.exclude = p.request.exclude;
-      best_match.allow = request.allow;
-      best_match.categories = request.categories;
-      work.calibrated.emplace_back(u, w);
-    }
-  }
-  if (work.requests.empty()) return;
-  work.results.resize(work.requests.size());
-  work.counts.resize(work.requests.size());
-  RankOptions top1;
-  top1.k = 1;
-  top1.threads = config_.threads;
-  ranker_.rank(work.requests, top1, work.results, work.counts);
-  for (std::size_t j = 0; j < work.calibrated.size(); ++j) {
-    const auto [u, w] = work.calibrated[j];
-    Workspace::User& p = work.users[u];
-    // A best match at or below 0 leaves the weight as it is: dividing would flip or blow it up.
-    const float best =
-        work.counts[j] > 0 && work.results[j].score > 0.0f ? work.results[j].score : 1.0f;
-    p.ranked[w].best_match = best;
-    p.ranked[w].weight = p.ranked[w].kind_weight / best;
-    p.weighted[w].weight = p.ranked[w].weight;
-  }
 }
 
 void Recommender::explain(const RecommendRequest& request, Workspace& work, std::size_t slot,
