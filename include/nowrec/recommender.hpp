@@ -46,8 +46,8 @@ struct RecommenderConfig {
   // Divides each weighted interest's weight by its best inner product with any item the request
   // leaves (when that is above 0), so that every interest's best match scores its kind's weight.
   // Interests of different sources then compete fairly: a search text's cosines with item texts
-  // run near 0.6, an interest made of item embeddings near 0.85. Costs one more catalog scan
-  // (for all of a call's interests together).
+  // run near 0.6, an interest made of item embeddings near 0.85. The best matches are found in
+  // the same pass over the catalog as the ranking (RankRequest::calibrate).
   bool calibrate = false;
   // observe() adds each event's pairs to the co-visitation graph. False for a graph built
   // elsewhere (e.g. offline from a training log) that serving must only read.
