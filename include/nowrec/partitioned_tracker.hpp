@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -76,6 +77,17 @@ class PartitionedTracker {
   // then still moves past the offset, so a bad event is skipped, not retried forever. Any other
   // failure leaves the watermark where it was.
   bool update(std::uint32_t partition, std::uint64_t offset, InterestEvent event);
+
+  // Applies a run of one partition's events, events[i] at offsets[i] (ascending), through
+  // InterestTracker's batched update: each as update() would, faster. Sets each event's sequence
+  // to its offset + 1 (and may move the span's events about). A bad event, or one whose user
+  // belongs to another partition, is skipped and counted (outcome Rejected), never thrown; the
+  // watermark then moves past the last offset.
+  // `outcomes` is empty or one per event. Throws Error(NotFound) for a partition not owned and
+  // Error(InvalidArgument) for spans of different sizes; an exception from the item store or
+  // the encoder passes through, leaving the watermark where it was.
+  BatchUpdateResult update(std::uint32_t partition, std::span<const std::uint64_t> offsets,
+                           std::span<InterestEvent> events, std::span<UpdateOutcome> outcomes = {});
 
   // Moves the watermark past `offset` without applying anything: for a message at that offset
   // that holds no event (malformed, or of another kind), so that it is not consumed again.

@@ -196,6 +196,57 @@ bool PartitionedTracker::update(std::uint32_t partition, std::uint64_t offset,
   }
 }
 
+BatchUpdateResult PartitionedTracker::update(std::uint32_t partition,
+                                            std::span<const std::uint64_t> offsets,
+                                            std::span<InterestEvent> events,
+                                            std::span<UpdateOutcome> outcomes) {
+  if (offsets.size() != events.size() || (!outcomes.empty() && outcomes.size() != events.size())) {
+    throw Error(ErrorCode::InvalidArgument,
+                "PartitionedTracker::update: " + std::to_string(events.size()) + " events, " +
+                    std::to_string(offsets.size()) + " offsets and " +
+                    std::to_string(outcomes.size()) + " outcomes");
+  }
+  const std::shared_ptr<Partition> owned = impl_->find(partition);
+  if (events.empty()) return {};
+  // Events of users of other partitions are moved out of the run (rare: a producer not keyed by
+  // user id), so that the tracker sees only this partition's users.
+  thread_local std::vector<std::size_t> kept;
+  thread_local std::vector<UpdateOutcome> kept_outcomes;
+  kept.clear();
+  BatchUpdateResult misplaced;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    events[i].sequence = offsets[i] + 1;
+    const std::uint32_t expected = partition_of(events[i].user);
+    if (expected == partition) {
+      if (kept.size() != i) events[kept.size()] = events[i];
+      kept.push_back(i);
+      continue;
+    }
+    if (misplaced.rejected++ == 0) {
+      misplaced.first_rejected = i;
+      misplaced.first_error = "PartitionedTracker::update: user '" + std::string(events[i].user) +
+                              "' belongs to partition " + std::to_string(expected) + ", not " +
+                              std::to_string(partition) + " (is the producer keyed by user id?)";
+    }
+  }
+  kept_outcomes.assign(kept.size(), UpdateOutcome::Rejected);
+  BatchUpdateResult result = owned->tracker.update(
+      std::span<const InterestEvent>(events.data(), kept.size()), kept_outcomes);
+  if (!outcomes.empty()) {
+    std::fill(outcomes.begin(), outcomes.end(), UpdateOutcome::Rejected);
+    for (std::size_t j = 0; j < kept.size(); ++j) outcomes[kept[j]] = kept_outcomes[j];
+  }
+  if (result.rejected > 0) result.first_rejected = kept[result.first_rejected];
+  if (misplaced.rejected > 0 &&
+      (result.rejected == 0 || misplaced.first_rejected < result.first_rejected)) {
+    result.first_rejected = misplaced.first_rejected;
+    result.first_error = std::move(misplaced.first_error);
+  }
+  result.rejected += misplaced.rejected;
+  owned->passed(offsets.back());
+  return result;
+}
+
 std::uint64_t PartitionedTracker::watermark(std::uint32_t partition) const {
   return impl_->find(partition)->watermark.load(std::memory_order_acquire);
 }

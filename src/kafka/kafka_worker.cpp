@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <exception>
@@ -169,6 +170,13 @@ struct KafkaWorker::Impl {
   static void on_rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t event,
                            rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     Impl& impl = *static_cast<Impl*>(opaque);
+    // What was fetched before the rebalance is applied while its partitions are still owned.
+    try {
+      impl.flush();
+    } catch (...) {
+      impl.pending.clear();
+      if (!impl.rebalance_failure) impl.rebalance_failure = std::current_exception();
+    }
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
     if (event == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       const PartitionList resume = impl.assign(*partitions);
@@ -191,29 +199,75 @@ struct KafkaWorker::Impl {
     }
   }
 
-  void apply(const rd_kafka_message_t& message) {
-    const auto partition = static_cast<std::uint32_t>(message.partition);
-    const auto offset = static_cast<std::uint64_t>(message.offset);
+  // Messages decoded and waiting to be applied as one batch per partition: poll() gathers what
+  // librdkafka has already fetched (up to kBatch) and applies it before it waits for more, before
+  // a snapshot and before a rebalance, so an event waits no longer than the fetch.
+  static constexpr std::size_t kBatch = 256;
+  struct Pending {
+    std::uint32_t partition;
+    std::uint64_t offset;
+    bool valid;  // false: not an event; skipped
+  };
+  std::vector<Pending> pending;
+  std::vector<EventMessage> decoded;  // decoded[i] belongs to pending[i] when valid
+  std::vector<InterestEvent> batch_events;
+  std::vector<std::uint64_t> batch_offsets;
+
+  void reject(std::uint32_t partition, std::uint64_t offset, const char* why) {
+    count(&Counters::rejected);
+    const std::lock_guard lock(rejection_mutex);
+    last_rejection =
+        "partition " + std::to_string(partition) + " offset " + std::to_string(offset) + ": " + why;
+  }
+
+  void take(const rd_kafka_message_t& message) {
     count(&Counters::messages);
+    const auto partition = static_cast<std::uint32_t>(message.partition);
     if (!tracker->owns(partition)) return;  // a message fetched before a revocation
+    const auto offset = static_cast<std::uint64_t>(message.offset);
+    if (decoded.size() <= pending.size()) decoded.resize(pending.size() + 1);
     try {
       std::optional<std::string_view> key;
       if (message.key) key = std::string_view(static_cast<const char*>(message.key), message.key_len);
       const std::string_view payload(static_cast<const char*>(message.payload),
                                      message.payload ? message.len : 0);
-      const EventMessage event = parse_event_message(payload, key);
-      count(tracker->update(partition, offset, event.event()) ? &Counters::applied
-                                                              : &Counters::duplicates);
+      decoded[pending.size()] = parse_event_message(payload, key);
+      pending.push_back({partition, offset, true});
     } catch (const Error& error) {
-      if (error.code() != ErrorCode::InvalidArgument && error.code() != ErrorCode::InvalidFormat) {
-        throw;  // not the message's fault: the offset stays uncovered by snapshots
-      }
-      tracker->skip(partition, offset);
-      count(&Counters::rejected);
-      const std::lock_guard lock(rejection_mutex);
-      last_rejection = "partition " + std::to_string(partition) + " offset " +
-                             std::to_string(offset) + ": " + error.what();
+      reject(partition, offset, error.what());
+      pending.push_back({partition, offset, false});
     }
+  }
+
+  // Applies the pending messages, each partition's as one batch in offset order.
+  void flush() {
+    for (std::size_t first = 0; first < pending.size(); ++first) {
+      const std::uint32_t partition = pending[first].partition;
+      if (first > 0 && std::any_of(pending.begin(), pending.begin() + std::ptrdiff_t(first),
+                                   [&](const Pending& p) { return p.partition == partition; })) {
+        continue;  // this partition's batch has been applied
+      }
+      batch_events.clear();
+      batch_offsets.clear();
+      std::uint64_t last_offset = 0;
+      for (std::size_t i = first; i < pending.size(); ++i) {
+        if (pending[i].partition != partition) continue;
+        last_offset = pending[i].offset;
+        if (!pending[i].valid) continue;
+        batch_events.push_back(decoded[i].event());
+        batch_offsets.push_back(pending[i].offset);
+      }
+      if (!tracker->owns(partition)) continue;
+      const BatchUpdateResult result = tracker->update(partition, batch_offsets, batch_events);
+      tracker->skip(partition, last_offset);  // past the messages that were not events
+      counters.applied.fetch_add(result.applied, std::memory_order_relaxed);
+      counters.duplicates.fetch_add(result.duplicates, std::memory_order_relaxed);
+      if (result.rejected > 0) {
+        counters.rejected.fetch_add(result.rejected - 1, std::memory_order_relaxed);
+        reject(partition, batch_offsets[result.first_rejected], result.first_error.c_str());
+      }
+    }
+    pending.clear();
   }
 
   std::filesystem::path snapshot_path(std::uint32_t partition) const {
@@ -322,23 +376,34 @@ std::size_t KafkaWorker::poll(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
   std::size_t consumed = 0;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    const Message message(rd_kafka_consumer_poll(impl.consumer, static_cast<int>(
-                                                                    std::max<std::int64_t>(0, left.count()))));
+    // Waits only with nothing pending; with messages pending it takes what is already fetched.
+    int wait_ms = 0;
+    if (impl.pending.empty()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      wait_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    }
+    const Message message(rd_kafka_consumer_poll(impl.consumer, wait_ms));
     impl.throw_rebalance_failure();
     if (message) {
       if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        impl.apply(*message);
+        impl.take(*message);
         ++consumed;
       } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         char reason[512];
         if (rd_kafka_fatal_error(impl.consumer, reason, sizeof reason)) {
+          impl.flush();
           throw Error(ErrorCode::Io, std::string("KafkaWorker: fatal consumer error: ") + reason);
         }
         // Transient (a broker going away, a partition moving): librdkafka retries by itself.
       }
     }
-    if (Clock::now() >= impl.next_snapshot) impl.snapshot_all();
+    const bool more_fetched = message && impl.pending.size() < Impl::kBatch;
+    if (!more_fetched) impl.flush();
+    if (Clock::now() >= impl.next_snapshot) {
+      impl.flush();
+      impl.snapshot_all();
+    }
+    if (more_fetched) continue;
     if (!message || Clock::now() >= deadline) break;
   }
   return consumed;
@@ -346,6 +411,7 @@ std::size_t KafkaWorker::poll(std::chrono::milliseconds timeout) {
 
 void KafkaWorker::snapshot() {
   if (impl_->closed) invalid("snapshot() after close()");
+  impl_->flush();
   impl_->snapshot_all();
 }
 

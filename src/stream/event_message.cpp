@@ -2,6 +2,7 @@
 #include "nowrec/event_message.hpp"
 
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <string>
 
@@ -14,32 +15,6 @@ namespace {
 
 [[noreturn]] void refuse(const std::string& what) {
   throw Error(ErrorCode::InvalidArgument, "event message: " + what);
-}
-
-std::string read_string(const nlohmann::json& value, const char* field) {
-  if (!value.is_string()) refuse("\"" + std::string(field) + "\" must be a string");
-  return value.get<std::string>();
-}
-
-std::int64_t read_integer(const nlohmann::json& value, const char* field) {
-  if (value.is_number_unsigned()) {
-    if (value.get<std::uint64_t>() >
-        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      refuse("\"" + std::string(field) + "\" is out of range");
-    }
-    return static_cast<std::int64_t>(value.get<std::uint64_t>());
-  }
-  if (!value.is_number_integer()) refuse("\"" + std::string(field) + "\" must be an integer");
-  return value.get<std::int64_t>();
-}
-
-float read_float(const nlohmann::json& value, const std::string& field) {
-  if (!value.is_number()) refuse("\"" + field + "\" must be a number");
-  const double number = value.get<double>();
-  if (!std::isfinite(number) || std::fabs(number) > std::numeric_limits<float>::max()) {
-    refuse("\"" + field + "\" is not a finite 32-bit float");
-  }
-  return static_cast<float>(number);
 }
 
 bool is_finite_float(float value) { return std::isfinite(value); }
@@ -60,18 +35,254 @@ InterestEvent EventMessage::event(std::uint64_t sequence) const {
   return out;
 }
 
+namespace {
+
+// Decodes the message as the JSON parser walks it (SAX), straight into an EventMessage: no
+// document is built, which makes decoding several times faster than parsing into a json value
+// first. Fields nowrec does not know are skipped whole, nested or not. A field given twice takes
+// its last value.
+class MessageReader {
+ public:
+  using number_integer_t = nlohmann::json::number_integer_t;
+  using number_unsigned_t = nlohmann::json::number_unsigned_t;
+  using number_float_t = nlohmann::json::number_float_t;
+  using string_t = nlohmann::json::string_t;
+  using binary_t = nlohmann::json::binary_t;
+
+  EventMessage message;
+  bool has_timestamp = false;
+  std::optional<std::string> user;
+  std::exception_ptr failure;  // why the reader stopped the parse, if it did
+
+  bool null() {
+    if (in_embedding_) return not_a_number();
+    if (!value_starts()) return true;
+    switch (field_) {
+      case Field::User: user.reset(); break;
+      case Field::Timestamp: has_timestamp = false; break;
+      case Field::Item: message.item = -1; break;
+      case Field::Action: message.action.clear(); break;
+      case Field::Value: message.value.reset(); break;
+      case Field::Weight: message.weight = 1.0f; break;
+      case Field::Text: message.text.reset(); break;
+      case Field::Embedding: message.embedding.clear(); break;
+      case Field::Unknown: break;
+    }
+    return true;
+  }
+  bool boolean(bool) {
+    if (in_embedding_) return not_a_number();
+    return value_starts() ? wrong_type() : true;
+  }
+  bool number_integer(number_integer_t value) { return number(static_cast<double>(value), value, true); }
+  bool number_unsigned(number_unsigned_t value) {
+    if (value > static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max())) {
+      if (value_starts() && (field_ == Field::Timestamp || field_ == Field::Item)) {
+        std::string what = "\"";
+        return fail(what.append(name()).append("\" is out of range"));
+      }
+      return in_embedding_ ? embedding_value(static_cast<double>(value)) : true;
+    }
+    return number(static_cast<double>(value), static_cast<std::int64_t>(value), true);
+  }
+  bool number_float(number_float_t value, const string_t&) { return number(value, 0, false); }
+  bool string(string_t& value) {
+    if (in_embedding_) return not_a_number();
+    if (!value_starts()) return true;
+    switch (field_) {
+      case Field::User: user = std::move(value); return true;
+      case Field::Action: message.action = std::move(value); return true;
+      case Field::Text:
+        if (value.empty()) return fail("\"text\" is empty");
+        message.text = std::move(value);
+        return true;
+      case Field::Unknown: return true;
+      default: return wrong_type();
+    }
+  }
+  bool binary(binary_t&) { return value_starts() ? wrong_type() : true; }
+  bool start_object(std::size_t) {
+    if (depth_ == 0) {
+      depth_ = 1;
+      return true;
+    }
+    if (in_embedding_) return fail("\"embedding\" must be an array of numbers");
+    if (value_starts() && field_ != Field::Unknown) return wrong_type();
+    ++skipped_depth_;
+    return true;
+  }
+  bool end_object() {
+    if (skipped_depth_ > 0) {
+      --skipped_depth_;
+    } else {
+      depth_ = 0;
+    }
+    return true;
+  }
+  bool start_array(std::size_t) {
+    if (depth_ == 0) return fail_format("not a JSON object");
+    if (in_embedding_) return fail("\"embedding\" must be an array of numbers");
+    if (value_starts()) {
+      if (field_ == Field::Embedding) {
+        message.embedding.clear();
+        in_embedding_ = true;
+        return true;
+      }
+      if (field_ != Field::Unknown) return wrong_type();
+    }
+    ++skipped_depth_;
+    return true;
+  }
+  bool end_array() {
+    if (in_embedding_) {
+      in_embedding_ = false;
+    } else {
+      --skipped_depth_;
+    }
+    return true;
+  }
+  bool key(string_t& key) {
+    if (skipped_depth_ > 0) return true;
+    field_ = key == "user"        ? Field::User
+             : key == "timestamp" ? Field::Timestamp
+             : key == "item"      ? Field::Item
+             : key == "action"    ? Field::Action
+             : key == "value"     ? Field::Value
+             : key == "weight"    ? Field::Weight
+             : key == "text"      ? Field::Text
+             : key == "embedding" ? Field::Embedding
+                                  : Field::Unknown;
+    expecting_value_ = true;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception&) {
+    return fail_format("not valid JSON (or not valid UTF-8)");
+  }
+
+ private:
+  enum class Field { User, Timestamp, Item, Action, Value, Weight, Text, Embedding, Unknown };
+
+  // True when a scalar is the value of one of the root object's fields (not inside something
+  // skipped or an array), and consumes that expectation.
+  bool value_starts() {
+    if (depth_ == 0) {
+      fail_format("not a JSON object");
+      return false;
+    }
+    if (skipped_depth_ > 0 || in_embedding_ || !expecting_value_) return false;
+    expecting_value_ = false;
+    return true;
+  }
+
+  const char* name() const {
+    switch (field_) {
+      case Field::User: return "user";
+      case Field::Timestamp: return "timestamp";
+      case Field::Item: return "item";
+      case Field::Action: return "action";
+      case Field::Value: return "value";
+      case Field::Weight: return "weight";
+      case Field::Text: return "text";
+      case Field::Embedding: return "embedding";
+      case Field::Unknown: break;
+    }
+    return "";
+  }
+
+  bool not_a_number() {
+    return fail("\"embedding[" + std::to_string(message.embedding.size()) + "]\" must be a number");
+  }
+
+  bool wrong_type() {
+    const char* expected = nullptr;
+    switch (field_) {
+      case Field::User:
+      case Field::Action:
+      case Field::Text: expected = "a string"; break;
+      case Field::Timestamp:
+      case Field::Item: expected = "an integer"; break;
+      case Field::Value:
+      case Field::Weight: expected = "a number"; break;
+      case Field::Embedding: expected = "an array of numbers"; break;
+      case Field::Unknown: return true;
+    }
+    std::string what = "\"";
+    what.append(name()).append("\" must be ").append(expected);
+    return fail(what);
+  }
+
+  static bool finite_float(double value) {
+    return std::isfinite(value) && std::fabs(value) <= std::numeric_limits<float>::max();
+  }
+
+  bool embedding_value(double value) {
+    if (!finite_float(value)) {
+      return fail("\"embedding[" + std::to_string(message.embedding.size()) +
+                  "]\" is not a finite 32-bit float");
+    }
+    message.embedding.push_back(static_cast<float>(value));
+    return true;
+  }
+
+  bool number(double value, std::int64_t integer, bool is_integer) {
+    if (in_embedding_) return embedding_value(value);
+    if (!value_starts()) return true;
+    switch (field_) {
+      case Field::Timestamp:
+        if (!is_integer) return wrong_type();
+        message.timestamp = integer;
+        has_timestamp = true;
+        return true;
+      case Field::Item:
+        if (!is_integer) return wrong_type();
+        if (integer < 0) return fail("\"item\" must not be negative");
+        message.item = integer;
+        return true;
+      case Field::Value:
+      case Field::Weight:
+        if (!finite_float(value)) {
+          std::string what = "\"";
+          return fail(what.append(name()).append("\" is not a finite 32-bit float"));
+        }
+        if (field_ == Field::Value) {
+          message.value = static_cast<float>(value);
+        } else {
+          message.weight = static_cast<float>(value);
+        }
+        return true;
+      case Field::Unknown: return true;
+      default: return wrong_type();
+    }
+  }
+
+  bool fail(const std::string& what) {
+    if (!failure) failure = std::make_exception_ptr(Error(ErrorCode::InvalidArgument, "event message: " + what));
+    return false;
+  }
+  bool fail_format(const std::string& what) {
+    if (!failure) failure = std::make_exception_ptr(Error(ErrorCode::InvalidFormat, "event message: " + what));
+    return false;
+  }
+
+  int depth_ = 0;             // 1 inside the root object
+  int skipped_depth_ = 0;     // objects and arrays entered inside an unknown field
+  bool in_embedding_ = false;
+  bool expecting_value_ = false;
+  Field field_ = Field::Unknown;
+};
+
+}  // namespace
+
 EventMessage parse_event_message(std::string_view message, std::optional<std::string_view> key) {
-  // Without exceptions: a parse error gives a discarded value. The parser also refuses strings
-  // that are not valid UTF-8.
-  const nlohmann::json root = nlohmann::json::parse(message, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) {
+  MessageReader reader;
+  // The parser also refuses strings that are not valid UTF-8.
+  if (!nlohmann::json::sax_parse(message, &reader) || reader.failure) {
+    if (reader.failure) std::rethrow_exception(reader.failure);
     throw Error(ErrorCode::InvalidFormat, "event message: not valid JSON (or not valid UTF-8)");
   }
-  if (!root.is_object()) throw Error(ErrorCode::InvalidFormat, "event message: not a JSON object");
-
-  EventMessage out;
-  if (const auto user = root.find("user"); user != root.end() && !user->is_null()) {
-    out.user = read_string(*user, "user");
+  EventMessage out = std::move(reader.message);
+  if (reader.user) {
+    out.user = std::move(*reader.user);
     if (key && *key != out.user) {
       refuse("\"user\" '" + out.user + "' differs from the message key '" + std::string(*key) +
              "' (the stream must be keyed by user id)");
@@ -80,36 +291,7 @@ EventMessage parse_event_message(std::string_view message, std::optional<std::st
     out.user = std::string(*key);
   }
   if (out.user.empty()) refuse("no user: neither a \"user\" field nor a message key");
-
-  const auto timestamp = root.find("timestamp");
-  if (timestamp == root.end() || timestamp->is_null()) refuse("\"timestamp\" is missing");
-  out.timestamp = read_integer(*timestamp, "timestamp");
-
-  if (const auto item = root.find("item"); item != root.end() && !item->is_null()) {
-    out.item = read_integer(*item, "item");
-    if (out.item < 0) refuse("\"item\" must not be negative");
-  }
-  if (const auto action = root.find("action"); action != root.end() && !action->is_null()) {
-    out.action = read_string(*action, "action");
-  }
-  if (const auto value = root.find("value"); value != root.end() && !value->is_null()) {
-    out.value = read_float(*value, "value");
-  }
-  if (const auto weight = root.find("weight"); weight != root.end() && !weight->is_null()) {
-    out.weight = read_float(*weight, "weight");
-  }
-  if (const auto text = root.find("text"); text != root.end() && !text->is_null()) {
-    out.text = read_string(*text, "text");
-    if (out.text->empty()) refuse("\"text\" is empty");
-  }
-  if (const auto embedding = root.find("embedding");
-      embedding != root.end() && !embedding->is_null()) {
-    if (!embedding->is_array()) refuse("\"embedding\" must be an array of numbers");
-    out.embedding.reserve(embedding->size());
-    for (std::size_t i = 0; i < embedding->size(); ++i) {
-      out.embedding.push_back(read_float((*embedding)[i], "embedding[" + std::to_string(i) + "]"));
-    }
-  }
+  if (!reader.has_timestamp) refuse("\"timestamp\" is missing");
   return out;
 }
 

@@ -205,3 +205,59 @@ TEST_CASE("partition misuse is refused with the partition named") {
 }
 
 }  // namespace nowrec
+
+namespace nowrec {
+
+TEST_CASE("a partition's events applied as batches equal them applied one by one") {
+  const std::vector<Log> logs = make_logs(300);
+  const InterestTracker reference = reference_of(logs);
+  PartitionedTracker batched(options(), kPartitions);
+  for (std::uint32_t p = 0; p < kPartitions; ++p) batched.adopt(p);
+
+  // A user of partition 1 slipped into partition 0's log (a producer not keyed by user id).
+  const std::string stray = logs[1].users[0];
+  for (std::uint32_t p = 0; p < kPartitions; ++p) {
+    for (std::size_t first = 0; first < 300; first += 70) {
+      const std::size_t count = std::min<std::size_t>(70, 300 - first);
+      std::vector<InterestEvent> events(logs[p].events.begin() + std::ptrdiff_t(first),
+                                        logs[p].events.begin() + std::ptrdiff_t(first + count));
+      std::vector<std::uint64_t> offsets(count);
+      for (std::size_t i = 0; i < count; ++i) offsets[i] = first + i;
+      std::vector<UpdateOutcome> outcomes(count);
+      std::size_t expected_rejected = 0;
+      if (p == 0 && first == 70) {
+        InterestEvent extra = events[5];
+        extra.user = stray;
+        events.insert(events.begin() + 5, extra);
+        offsets.insert(offsets.begin() + 5, offsets[5]);  // same offset: the watermark is a max
+        outcomes.emplace_back();
+        expected_rejected = 1;
+      }
+      const BatchUpdateResult result = batched.update(p, offsets, events, outcomes);
+      CHECK(result.applied == count);
+      CHECK(result.rejected == expected_rejected);
+      if (expected_rejected) {
+        CHECK(result.first_rejected == 5);
+        CHECK(outcomes[5] == UpdateOutcome::Rejected);
+        CHECK(result.first_error.find("belongs to partition 1") != std::string::npos);
+      }
+      CHECK(batched.watermark(p) == first + count);
+    }
+    check_equal(reference, batched, logs[p]);
+  }
+
+  // A replay of applied offsets changes nothing.
+  std::vector<InterestEvent> again(logs[2].events.begin(), logs[2].events.begin() + 10);
+  std::vector<std::uint64_t> offsets = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const BatchUpdateResult replay = batched.update(2, offsets, again);
+  CHECK(replay.duplicates == 10);
+  CHECK(replay.applied == 0);
+  CHECK(batched.watermark(2) == 300);
+  check_equal(reference, batched, logs[2]);
+
+  std::vector<UpdateOutcome> short_outcomes(3);
+  CHECK_THROWS_AS(batched.update(2, offsets, again, short_outcomes), Error);
+  CHECK_THROWS_AS(PartitionedTracker(options(), 2).update(0, offsets, again), Error);
+}
+
+}  // namespace nowrec
