@@ -70,14 +70,19 @@ class KafkaWorker {
 
   // Consumes for up to `timeout`: applies each message as an event with its offset as the
   // sequence, takes partitions over and hands them back as the group rebalances, and snapshots
-  // when the interval is due. Returns the messages consumed.
+  // when the interval is due. Returns the messages consumed. What librdkafka has already fetched
+  // (up to 256 messages) is applied as one batch per partition before poll() waits for more,
+  // so an event is never held back waiting for others.
   //
   // On assignment a partition is adopted from its snapshot (or empty when there is none) and
   // consumed from the snapshot's watermark; on revocation it is released (snapshot, then
   // dropped). Throws Error(InvalidFormat) or Error(Io) when an assigned partition's snapshot
   // cannot be restored: the partition is then left unconsumed here, and the caller decides
-  // (usually: stop, so that the group hands it to a healthy worker). A malformed message is
-  // counted and skipped, never thrown.
+  // (usually: stop, so that the group hands it to a healthy worker). A message that is not a
+  // valid event (malformed, an unknown item, a user of another partition) is counted and
+  // skipped, never thrown. An exception other than nowrec::Error from the item store or the
+  // encoder passes through with its batch's offsets left uncovered: stop the worker, and the
+  // next owner replays them.
   std::size_t poll(std::chrono::milliseconds timeout);
 
   // Snapshots every owned partition now and commits the offsets the snapshots cover (so the
