@@ -1,15 +1,18 @@
 // SequenceEncoder throughput on a file of texts (one JSON string a line, like the encoder
 // fixture) at several batch sizes, or its single-call latency, printed as JSON. Usage:
 //   encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] [--batches 1,32]
-//                 [--dtype f32|bf16] [--latency CALLS] [--workload NAME] [--embeddings FILE]
+//                 [--dtype f32|bf16] [--latency CALLS] [--first-calls 1] [--workload NAME]
+//                 [--embeddings FILE]
 // --latency times CALLS calls of one text each (cycling through the file) instead of passes, and
-// reports their p50 and p99. --embeddings writes the last pass's embeddings of the first batch
-// size as raw float32, [texts x dim], for comparing with the peers.
+// reports their p50 and p99. --first-calls 1 times, for each token length 4..64 in steps of 4,
+// the first call at that length after loading against the median of 20 warm calls at it.
+// --embeddings writes the last pass's embeddings of the first batch size as raw float32, [texts x
+// dim], for comparing with the peers.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -31,6 +34,7 @@ struct Arguments {
   std::vector<std::size_t> batches{1, 32};
   nowrec::Dtype dtype = nowrec::Dtype::F32;
   int latency = 0;
+  bool first_calls = false;
   std::string workload;
   std::string embeddings;
 };
@@ -53,6 +57,8 @@ Arguments parse(int argc, char** argv) {
       args.dtype = value == "bf16" ? nowrec::Dtype::BF16 : nowrec::Dtype::F32;
     } else if (flag == "--latency") {
       args.latency = std::max(0, std::atoi(value.c_str()));
+    } else if (flag == "--first-calls") {
+      args.first_calls = value == "1";
     } else if (flag == "--workload") {
       args.workload = value;
     } else if (flag == "--embeddings") {
@@ -72,8 +78,8 @@ Arguments parse(int argc, char** argv) {
   if (args.model.empty() || args.texts.empty()) {
     std::fprintf(stderr,
                  "usage: encoder_bench --model DIR --texts FILE [--threads T] [--repeat N] "
-                 "[--batches 1,32] [--dtype f32|bf16] [--latency CALLS] [--workload NAME] "
-                 "[--embeddings FILE]\n");
+                 "[--batches 1,32] [--dtype f32|bf16] [--latency CALLS] [--first-calls 1] "
+                 "[--workload NAME] [--embeddings FILE]\n");
     std::exit(2);
   }
   return args;
@@ -137,6 +143,29 @@ int main(int argc, char** argv) try {
   std::vector<float> out(
       std::max<std::size_t>(1, *std::max_element(args.batches.begin(), args.batches.end())) *
       encoder.dim());
+  if (args.first_calls) {
+    // One word per token ("movie" is a single WordPiece), so that each text has a new length.
+    report["first_calls"] = nlohmann::json::array();
+    for (std::size_t length = 4; length <= 64; length += 4) {
+      std::string text;
+      for (std::size_t w = 0; w + 2 < length; ++w) text += "movie ";
+      const std::string_view one[] = {text};
+      const auto time_call = [&] {
+        const auto start = std::chrono::steady_clock::now();
+        encoder.encode(one, std::span(out).first(encoder.dim()));
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+      };
+      const double first = time_call();
+      std::vector<double> warm(20);
+      for (double& ms : warm) ms = time_call();
+      std::sort(warm.begin(), warm.end());
+      report["first_calls"].push_back(
+          {{"tokens", length}, {"first_ms", first}, {"warm_p50_ms", percentile(warm, 50)}});
+    }
+    std::printf("%s\n", report.dump(2).c_str());
+    return 0;
+  }
   if (args.latency > 0) {
     for (std::size_t i = 0; i < std::min<std::size_t>(views.size() * 2, 20); ++i)  // warm-up
       encoder.encode(std::span(views).subspan(i % views.size(), 1),

@@ -6,9 +6,9 @@
 //
 // The mock cluster keeps at most about 5 MB per partition: more messages than fit are dropped
 // from the front of the log, so keep messages * ~70 bytes under 4 partitions * 5 MB.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -109,9 +109,10 @@ int main(int argc, char** argv) {
          .action = i % 9 == 0 ? "skip" : "click"}));
   }
 
-  std::printf("KafkaWorker bench: %zu messages, %zu users (Zipf), %lld items x %zu, "
-              "%d partitions, 1 mock broker\n",
-              messages, users, static_cast<long long>(kItems), dim, kPartitions);
+  std::printf(
+      "KafkaWorker bench: %zu messages, %zu users (Zipf), %lld items x %zu, "
+      "%d partitions, 1 mock broker\n",
+      messages, users, static_cast<long long>(kItems), dim, kPartitions);
 
   // The two steps alone, on one thread.
   Clock::time_point start = Clock::now();
@@ -172,9 +173,11 @@ int main(int argc, char** argv) {
               rate(messages - counted_from, worker_seconds),
               static_cast<unsigned long long>(stats.applied),
               static_cast<unsigned long long>(stats.rejected));
-  std::printf("  decode alone                  %6.3f M messages/s\n", rate(messages, parse_seconds));
-  std::printf("  tracker updates alone         %6.3f M events/s one by one, %.3f M in batches of 256\n",
-              rate(messages, update_seconds), rate(messages, batch_seconds));
+  std::printf("  decode alone                  %6.3f M messages/s\n",
+              rate(messages, parse_seconds));
+  std::printf(
+      "  tracker updates alone         %6.3f M events/s one by one, %.3f M in batches of 256\n",
+      rate(messages, update_seconds), rate(messages, batch_seconds));
   std::printf("  snapshot of %zu partitions    %6.3f s\n", worker.owned().size(), snapshot_seconds);
   worker.close();
 }

@@ -54,10 +54,8 @@ void BM_CalibratedOnePass(benchmark::State& state) {
   Setup& s = setup(static_cast<std::size_t>(state.range(0)));
   const nowrec::Ranker ranker(s.index);
   std::vector<float> best(kInterests);
-  const nowrec::RankRequest request{.interests = s.interests,
-                                    .exclude = s.exclude,
-                                    .calibrate = true,
-                                    .best_matches = best};
+  const nowrec::RankRequest request{
+      .interests = s.interests, .exclude = s.exclude, .calibrate = true, .best_matches = best};
   const nowrec::RankOptions options{.k = 10, .threads = static_cast<int>(state.range(1))};
   std::vector<nowrec::ScoredItem> results(10);
   std::size_t count = 0;

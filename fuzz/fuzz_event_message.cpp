@@ -26,7 +26,8 @@ bool same(const nowrec::EventMessage& a, const nowrec::EventMessage& b) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
-  const std::size_t key_size = data[0] % 16 == 0 ? 0 : std::min<std::size_t>(data[0] % 16, rest.size());
+  const std::size_t key_size =
+      data[0] % 16 == 0 ? 0 : std::min<std::size_t>(data[0] % 16, rest.size());
   const std::optional<std::string_view> key =
       key_size == 0 ? std::nullopt : std::optional(rest.substr(0, key_size));
   const std::string_view message = rest.substr(key_size);

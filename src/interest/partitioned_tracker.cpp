@@ -131,9 +131,9 @@ std::vector<std::uint32_t> PartitionedTracker::owned() const {
 std::uint64_t PartitionedTracker::adopt(std::uint32_t partition,
                                         const std::optional<std::filesystem::path>& snapshot) {
   if (partition >= impl_->partitions) {
-    throw Error(ErrorCode::InvalidArgument,
-                "PartitionedTracker::adopt: partition " + std::to_string(partition) +
-                    " is out of range (" + std::to_string(impl_->partitions) + " partitions)");
+    throw Error(ErrorCode::InvalidArgument, "PartitionedTracker::adopt: partition " +
+                                                std::to_string(partition) + " is out of range (" +
+                                                std::to_string(impl_->partitions) + " partitions)");
   }
   // Restored outside the lock, so the other partitions keep going meanwhile.
   auto adopted = std::make_shared<Partition>(impl_->options);
@@ -197,9 +197,9 @@ bool PartitionedTracker::update(std::uint32_t partition, std::uint64_t offset,
 }
 
 BatchUpdateResult PartitionedTracker::update(std::uint32_t partition,
-                                            std::span<const std::uint64_t> offsets,
-                                            std::span<InterestEvent> events,
-                                            std::span<UpdateOutcome> outcomes) {
+                                             std::span<const std::uint64_t> offsets,
+                                             std::span<InterestEvent> events,
+                                             std::span<UpdateOutcome> outcomes) {
   if (offsets.size() != events.size() || (!outcomes.empty() && outcomes.size() != events.size())) {
     throw Error(ErrorCode::InvalidArgument,
                 "PartitionedTracker::update: " + std::to_string(events.size()) + " events, " +

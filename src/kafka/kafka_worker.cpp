@@ -228,7 +228,8 @@ struct KafkaWorker::Impl {
     if (decoded.size() <= pending.size()) decoded.resize(pending.size() + 1);
     try {
       std::optional<std::string_view> key;
-      if (message.key) key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+      if (message.key)
+        key = std::string_view(static_cast<const char*>(message.key), message.key_len);
       const std::string_view payload(static_cast<const char*>(message.payload),
                                      message.payload ? message.len : 0);
       decoded[pending.size()] = parse_event_message(payload, key);
@@ -291,9 +292,9 @@ struct KafkaWorker::Impl {
     // Asynchronous: committed offsets only report how far the snapshots reach; the snapshots,
     // not the commits, decide where a new owner resumes.
     if (covered->cnt > 0) rd_kafka_commit(consumer, covered.get(), 1);
-    next_snapshot = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(
-                                           options.snapshot_interval_seconds));
+    next_snapshot =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(options.snapshot_interval_seconds));
   }
 
   void throw_rebalance_failure() {
@@ -338,9 +339,8 @@ KafkaWorker::KafkaWorker(const KafkaWorkerOptions& options) : impl_(std::make_un
   }
   try {
     rd_kafka_poll_set_consumer(impl.consumer);
-    impl.tracker.emplace(options.tracker,
-                         partition_count(impl.consumer, options.topic,
-                                         Clock::now() + std::chrono::seconds(10)));
+    impl.tracker.emplace(options.tracker, partition_count(impl.consumer, options.topic,
+                                                          Clock::now() + std::chrono::seconds(10)));
     impl.recommenders.resize(impl.tracker->partitions());
     if (options.index) {
       // Checks the config and the index's dim once, before any partition arrives.
@@ -357,9 +357,9 @@ KafkaWorker::KafkaWorker(const KafkaWorkerOptions& options) : impl_(std::make_un
     rd_kafka_destroy(impl.consumer);
     throw;
   }
-  impl.next_snapshot = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(
-                                              options.snapshot_interval_seconds));
+  impl.next_snapshot =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options.snapshot_interval_seconds));
 }
 
 KafkaWorker::~KafkaWorker() {
@@ -379,7 +379,8 @@ std::size_t KafkaWorker::poll(std::chrono::milliseconds timeout) {
     // Waits only with nothing pending; with messages pending it takes what is already fetched.
     int wait_ms = 0;
     if (impl.pending.empty()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       wait_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
     }
     const Message message(rd_kafka_consumer_poll(impl.consumer, wait_ms));

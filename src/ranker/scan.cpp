@@ -202,9 +202,9 @@ class Scanner {
     const std::size_t vectors = user.interest_count + (user.has_negative ? 1 : 0);
     const std::size_t first_row = scratch_.segment_starts[block.segment] + block.first;
     for (std::size_t j = 0; j < vectors; ++j) {
-      std::copy_n(user_scores + j * block.rows, block.rows,
-                  scratch_.calibration_scores.data() + (user.first_vector + j) * total_rows_ +
-                      first_row);
+      std::copy_n(
+          user_scores + j * block.rows, block.rows,
+          scratch_.calibration_scores.data() + (user.first_vector + j) * total_rows_ + first_row);
     }
   }
 
@@ -229,7 +229,9 @@ class Scanner {
       if (user.sum_interests) {
         for (std::size_t r = 0; r < rows; ++r) combined[r] += factor * more[r];
       } else {
-        for (std::size_t r = 0; r < rows; ++r) combined[r] = std::max(combined[r], factor * more[r]);
+        for (std::size_t r = 0; r < rows; ++r) {
+          combined[r] = std::max(combined[r], factor * more[r]);
+        }
       }
     }
   }

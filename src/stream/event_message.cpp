@@ -58,15 +58,32 @@ class MessageReader {
     if (in_embedding_) return not_a_number();
     if (!value_starts()) return true;
     switch (field_) {
-      case Field::User: user.reset(); break;
-      case Field::Timestamp: has_timestamp = false; break;
-      case Field::Item: message.item = -1; break;
-      case Field::Action: message.action.clear(); break;
-      case Field::Value: message.value.reset(); break;
-      case Field::Weight: message.weight = 1.0f; break;
-      case Field::Text: message.text.reset(); break;
-      case Field::Embedding: message.embedding.clear(); break;
-      case Field::Unknown: break;
+      case Field::User:
+        user.reset();
+        break;
+      case Field::Timestamp:
+        has_timestamp = false;
+        break;
+      case Field::Item:
+        message.item = -1;
+        break;
+      case Field::Action:
+        message.action.clear();
+        break;
+      case Field::Value:
+        message.value.reset();
+        break;
+      case Field::Weight:
+        message.weight = 1.0f;
+        break;
+      case Field::Text:
+        message.text.reset();
+        break;
+      case Field::Embedding:
+        message.embedding.clear();
+        break;
+      case Field::Unknown:
+        break;
     }
     return true;
   }
@@ -74,7 +91,9 @@ class MessageReader {
     if (in_embedding_) return not_a_number();
     return value_starts() ? wrong_type() : true;
   }
-  bool number_integer(number_integer_t value) { return number(static_cast<double>(value), value, true); }
+  bool number_integer(number_integer_t value) {
+    return number(static_cast<double>(value), value, true);
+  }
   bool number_unsigned(number_unsigned_t value) {
     if (value > static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max())) {
       if (value_starts() && (field_ == Field::Timestamp || field_ == Field::Item)) {
@@ -90,14 +109,20 @@ class MessageReader {
     if (in_embedding_) return not_a_number();
     if (!value_starts()) return true;
     switch (field_) {
-      case Field::User: user = std::move(value); return true;
-      case Field::Action: message.action = std::move(value); return true;
+      case Field::User:
+        user = std::move(value);
+        return true;
+      case Field::Action:
+        message.action = std::move(value);
+        return true;
       case Field::Text:
         if (value.empty()) return fail("\"text\" is empty");
         message.text = std::move(value);
         return true;
-      case Field::Unknown: return true;
-      default: return wrong_type();
+      case Field::Unknown:
+        return true;
+      default:
+        return wrong_type();
     }
   }
   bool binary(binary_t&) { return value_starts() ? wrong_type() : true; }
@@ -176,15 +201,24 @@ class MessageReader {
 
   const char* name() const {
     switch (field_) {
-      case Field::User: return "user";
-      case Field::Timestamp: return "timestamp";
-      case Field::Item: return "item";
-      case Field::Action: return "action";
-      case Field::Value: return "value";
-      case Field::Weight: return "weight";
-      case Field::Text: return "text";
-      case Field::Embedding: return "embedding";
-      case Field::Unknown: break;
+      case Field::User:
+        return "user";
+      case Field::Timestamp:
+        return "timestamp";
+      case Field::Item:
+        return "item";
+      case Field::Action:
+        return "action";
+      case Field::Value:
+        return "value";
+      case Field::Weight:
+        return "weight";
+      case Field::Text:
+        return "text";
+      case Field::Embedding:
+        return "embedding";
+      case Field::Unknown:
+        break;
     }
     return "";
   }
@@ -198,13 +232,22 @@ class MessageReader {
     switch (field_) {
       case Field::User:
       case Field::Action:
-      case Field::Text: expected = "a string"; break;
+      case Field::Text:
+        expected = "a string";
+        break;
       case Field::Timestamp:
-      case Field::Item: expected = "an integer"; break;
+      case Field::Item:
+        expected = "an integer";
+        break;
       case Field::Value:
-      case Field::Weight: expected = "a number"; break;
-      case Field::Embedding: expected = "an array of numbers"; break;
-      case Field::Unknown: return true;
+      case Field::Weight:
+        expected = "a number";
+        break;
+      case Field::Embedding:
+        expected = "an array of numbers";
+        break;
+      case Field::Unknown:
+        return true;
     }
     std::string what = "\"";
     what.append(name()).append("\" must be ").append(expected);
@@ -250,22 +293,27 @@ class MessageReader {
           message.weight = static_cast<float>(value);
         }
         return true;
-      case Field::Unknown: return true;
-      default: return wrong_type();
+      case Field::Unknown:
+        return true;
+      default:
+        return wrong_type();
     }
   }
 
   bool fail(const std::string& what) {
-    if (!failure) failure = std::make_exception_ptr(Error(ErrorCode::InvalidArgument, "event message: " + what));
+    if (!failure)
+      failure =
+          std::make_exception_ptr(Error(ErrorCode::InvalidArgument, "event message: " + what));
     return false;
   }
   bool fail_format(const std::string& what) {
-    if (!failure) failure = std::make_exception_ptr(Error(ErrorCode::InvalidFormat, "event message: " + what));
+    if (!failure)
+      failure = std::make_exception_ptr(Error(ErrorCode::InvalidFormat, "event message: " + what));
     return false;
   }
 
-  int depth_ = 0;             // 1 inside the root object
-  int skipped_depth_ = 0;     // objects and arrays entered inside an unknown field
+  int depth_ = 0;          // 1 inside the root object
+  int skipped_depth_ = 0;  // objects and arrays entered inside an unknown field
   bool in_embedding_ = false;
   bool expecting_value_ = false;
   Field field_ = Field::Unknown;

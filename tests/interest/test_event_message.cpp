@@ -12,14 +12,15 @@ namespace nowrec {
 
 TEST_CASE("an event survives its message exactly") {
   const std::vector<float> embedding = {0.1f, -2.5e-7f, 3.4028235e38f, 1.0f / 3.0f};
-  InterestEvent event{.user = "\xe7\x94\xa8\xe6\x88\xb7-7",
-                      .item_embedding = embedding,
-                      .weight = 0.3f,
-                      .timestamp = -12,
-                      .item = 9007199254740993,  // above 2^53: must stay an integer
-                      .action = "like",
-                      .value = 4.5f,
-                      .text = "\xe6\x88\x91 \xe5\x96\x9c\xe6\xac\xa2 \xe5\x90\x83 \xe9\xa5\xbc\xe5\xb9\xb2"};
+  InterestEvent event{
+      .user = "\xe7\x94\xa8\xe6\x88\xb7-7",
+      .item_embedding = embedding,
+      .weight = 0.3f,
+      .timestamp = -12,
+      .item = 9007199254740993,  // above 2^53: must stay an integer
+      .action = "like",
+      .value = 4.5f,
+      .text = "\xe6\x88\x91 \xe5\x96\x9c\xe6\xac\xa2 \xe5\x90\x83 \xe9\xa5\xbc\xe5\xb9\xb2"};
   const EventMessage decoded = parse_event_message(format_event_message(event));
   CHECK(decoded.user == event.user);
   CHECK(decoded.embedding == embedding);
@@ -40,8 +41,8 @@ TEST_CASE("an event survives its message exactly") {
 TEST_CASE("a minimal message leaves the event's defaults, and the key names its user") {
   const std::string message = format_event_message({.user = "u1", .timestamp = 5, .item = 3});
   CHECK(message == R"({"item":3,"timestamp":5,"user":"u1"})");
-  const EventMessage keyed = parse_event_message(R"({"timestamp": 5, "item": 3, "extra": [1]})",
-                                                 std::string_view("u9"));
+  const EventMessage keyed =
+      parse_event_message(R"({"timestamp": 5, "item": 3, "extra": [1]})", std::string_view("u9"));
   CHECK(keyed.user == "u9");
   CHECK(keyed.weight == 1.0f);
   CHECK_FALSE(keyed.value.has_value());

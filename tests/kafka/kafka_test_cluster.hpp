@@ -68,9 +68,8 @@ struct Delivered {
 class KeyedProducer {
  public:
   KeyedProducer(const std::string& bootstraps, std::string topic) : topic_(std::move(topic)) {
-    rd_kafka_conf_t* conf = kafka_conf({{"bootstrap.servers", bootstraps},
-                                        {"partitioner", "murmur2_random"},
-                                        {"linger.ms", "2"}});
+    rd_kafka_conf_t* conf = kafka_conf(
+        {{"bootstrap.servers", bootstraps}, {"partitioner", "murmur2_random"}, {"linger.ms", "2"}});
     rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery);
     rd_kafka_conf_set_opaque(conf, this);
     handle_ = kafka_handle(RD_KAFKA_PRODUCER, conf);
@@ -89,12 +88,11 @@ class KeyedProducer {
     }
     rd_kafka_resp_err_t error;
     do {
-      error = rd_kafka_producev(
-          handle_, RD_KAFKA_V_TOPIC(topic_.c_str()),
-          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(number)), RD_KAFKA_V_END);
+      error = rd_kafka_producev(handle_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                                RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(number)), RD_KAFKA_V_END);
       if (error == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(handle_, 10);
     } while (error == RD_KAFKA_RESP_ERR__QUEUE_FULL);
     if (error) throw std::runtime_error(rd_kafka_err2str(error));
@@ -131,8 +129,8 @@ class KeyedProducer {
 class CommittedOffsets {
  public:
   CommittedOffsets(const std::string& bootstraps, const std::string& group)
-      : handle_(kafka_handle(RD_KAFKA_CONSUMER,
-                             kafka_conf({{"bootstrap.servers", bootstraps}, {"group.id", group}}))) {}
+      : handle_(kafka_handle(RD_KAFKA_CONSUMER, kafka_conf({{"bootstrap.servers", bootstraps},
+                                                            {"group.id", group}}))) {}
   ~CommittedOffsets() { rd_kafka_destroy(handle_); }
   CommittedOffsets(const CommittedOffsets&) = delete;
   CommittedOffsets& operator=(const CommittedOffsets&) = delete;

@@ -13,9 +13,9 @@
 #include <chrono>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,8 +168,8 @@ TEST_CASE("a worker consumes its partitions, serves its users and resumes from i
   std::vector<test::Delivered> delivered = producer.flush();
   for (std::size_t i = 0; i < delivered.size(); ++i) {
     // The producer's murmur2 partitioner and the tracker's agree.
-    CHECK(delivered[i].partition == static_cast<std::int32_t>(
-                                        kafka_partition(stream.keys[i], kPartitions)));
+    CHECK(delivered[i].partition ==
+          static_cast<std::int32_t>(kafka_partition(stream.keys[i], kPartitions)));
   }
 
   KafkaWorkerOptions options{.brokers = cluster.bootstraps(),
@@ -218,7 +218,8 @@ TEST_CASE("a worker consumes its partitions, serves its users and resumes from i
                          doctest::Contains("does not own"), Error);
   }
   for (int p = 0; p < kPartitions; ++p) {
-    CHECK(std::filesystem::exists(snapshots.path() / ("events-" + std::to_string(p) + ".snapshot")));
+    CHECK(
+        std::filesystem::exists(snapshots.path() / ("events-" + std::to_string(p) + ".snapshot")));
   }
 
   // A new worker of the group resumes where the snapshots end: the old messages are not
@@ -281,7 +282,8 @@ class WorkerProcess {
     posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(NOWREC_KAFKA_WORKER));
-    for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+    for (const std::string& argument : arguments)
+      argv.push_back(const_cast<char*>(argument.c_str()));
     argv.push_back(nullptr);
     REQUIRE(posix_spawn(&pid_, NOWREC_KAFKA_WORKER, &actions, nullptr, argv.data(), environ) == 0);
     posix_spawn_file_actions_destroy(&actions);
@@ -364,10 +366,18 @@ TEST_CASE("worker processes of a group, one killed mid-stream, lose and double n
   std::filesystem::create_directory(snapshots);
   index.save(dir.path() / "items.nri");
 
-  std::vector<std::string> arguments = {"--brokers", cluster.bootstraps(), "--group", group,
-                                        "--topic", topic, "--snapshots", snapshots.string(),
-                                        "--index", (dir.path() / "items.nri").string(),
-                                        "--snapshot-interval", "3600"};
+  std::vector<std::string> arguments = {"--brokers",
+                                        cluster.bootstraps(),
+                                        "--group",
+                                        group,
+                                        "--topic",
+                                        topic,
+                                        "--snapshots",
+                                        snapshots.string(),
+                                        "--index",
+                                        (dir.path() / "items.nri").string(),
+                                        "--snapshot-interval",
+                                        "3600"};
   for (const auto& [name, value] : fast_group_properties()) {
     arguments.push_back("-X");
     arguments.push_back(name + "=" + value);

@@ -28,7 +28,8 @@ Interests random_interests(std::mt19937& rng, std::size_t count, std::size_t dim
   // Different scales, as interests from item embeddings and from search texts have.
   for (std::size_t i = 0; i < count; ++i) {
     for (float& x : out.vectors[i]) x *= 0.3f + 0.5f * static_cast<float>(i);
-    out.weighted.push_back({.vector = out.vectors[i], .weight = 0.5f + 0.25f * static_cast<float>(i)});
+    out.weighted.push_back(
+        {.vector = out.vectors[i], .weight = 0.5f + 0.25f * static_cast<float>(i)});
   }
   out.negative = test::random_vector(rng, dim);
   return out;
@@ -48,8 +49,8 @@ struct Expected {
   std::vector<float> best_matches;
 };
 
-Expected reference(const test::Catalog& catalog, const RankRequest& request, Aggregation aggregation,
-                   std::size_t k) {
+Expected reference(const test::Catalog& catalog, const RankRequest& request,
+                   Aggregation aggregation, std::size_t k) {
   const std::set<std::int64_t> exclude(request.exclude.begin(), request.exclude.end());
   const std::set<std::int64_t> allow(request.allow.begin(), request.allow.end());
   const auto keep = [&](std::size_t row) {
@@ -69,8 +70,8 @@ Expected reference(const test::Catalog& catalog, const RankRequest& request, Agg
   expected.items = test::brute_force(
       catalog, k,
       [&](std::size_t row) {
-        double score = aggregation == Aggregation::Max ? -std::numeric_limits<double>::infinity()
-                                                       : 0.0;
+        double score =
+            aggregation == Aggregation::Max ? -std::numeric_limits<double>::infinity() : 0.0;
         for (std::size_t i = 0; i < request.interests.size(); ++i) {
           const double s = scale[i] * test::dot(request.interests[i].vector, catalog.row(row));
           score = aggregation == Aggregation::Max ? std::max(score, s) : score + s;
@@ -94,7 +95,8 @@ void check_best_matches(const std::vector<float>& got, const std::vector<float>&
 
 }  // namespace
 
-TEST_CASE("calibrated interests rank as the reference, in every storage, aggregation and thread count") {
+TEST_CASE(
+    "calibrated interests rank as the reference, in every storage, aggregation and thread count") {
   std::mt19937 rng(41);
   const std::size_t dim = 24;
   test::Catalog catalog = test::random_catalog(rng, 3000, dim);
@@ -173,9 +175,8 @@ TEST_CASE("a batch whose scores outgrow the kept buffer scans the catalog twice,
   std::vector<std::vector<float>> best_matches(users.size(), std::vector<float>(4));
   std::vector<RankRequest> requests;
   for (std::size_t u = 0; u < users.size(); ++u) {
-    requests.push_back({.interests = users[u].weighted,
-                        .calibrate = true,
-                        .best_matches = best_matches[u]});
+    requests.push_back(
+        {.interests = users[u].weighted, .calibrate = true, .best_matches = best_matches[u]});
   }
   // One user calibrated among uncalibrated ones ranks the same too.
   requests[3].calibrate = false;
