@@ -197,6 +197,14 @@ SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOpt
   encoder.impl_ = make_impl(model, resolved);
   if (encoder.impl_->cpu) {
     encoder.info_.cpu_matmul = encoder::matmul_precision_name(encoder.impl_->cpu->precision());
+    // The first forward pass builds what later ones reuse (oneDNN's kernels, the OpenMP team,
+    // the scratch arenas): about 30 ms, paid here so that the first request runs as fast as
+    // the rest. Later token lengths reuse all of it.
+    if (encoder.impl_->cpu->has_tokenizer()) {
+      const std::string_view warm_up[] = {"warm up"};
+      std::vector<float> out(encoder.info_.dim);
+      for (int pass = 0; pass < 2; ++pass) encoder.encode(warm_up, out);
+    }
   }
   return encoder;
 }
