@@ -24,6 +24,10 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/consumer -B ${WORK_DIR}/consumer-build
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
 run(${WORK_DIR}/consumer-build/consumer ${MODEL_DIR})
 message(STATUS "find_package consumer: ${last_output}")
+if(EXISTS ${WORK_DIR}/consumer-build/kafka_consumer)
+  run(${WORK_DIR}/consumer-build/kafka_consumer)
+  message(STATUS "find_package consumer of nowrec::kafka: ${last_output}")
+endif()
 
 # pkg-config
 file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
