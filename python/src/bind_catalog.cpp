@@ -4,6 +4,7 @@
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <limits>
@@ -110,6 +111,49 @@ std::pair<IdArray, ScoreArray> ranked(const std::vector<ScoredItem>& results,
   const std::size_t rows = counts.size();
   if (squeeze) return {to_numpy(std::move(ids), {k}), to_numpy(std::move(scores), {k})};
   return {to_numpy(std::move(ids), {rows, k}), to_numpy(std::move(scores), {rows, k})};
+}
+
+// One user's interests ranked (Ranker.rank_interests and rank_interests_calibrated).
+struct InterestRanking {
+  std::vector<ScoredItem> results;
+  std::vector<std::size_t> counts;
+  std::vector<float> best_matches;  // calibrated only
+};
+
+InterestRanking rank_interests(const Ranker& ranker, ArrayArg<float> interests,
+                               ArrayArg<float> weights, std::size_t k, Aggregation aggregation,
+                               std::optional<ArrayArg<std::int64_t>> exclude,
+                               std::optional<ArrayArg<std::int64_t>> allow,
+                               std::optional<ArrayArg<std::uint32_t>> categories,
+                               float prior_weight, std::optional<ArrayArg<float>> negative,
+                               float negative_weight, int threads, bool calibrate) {
+  const std::size_t dim = ranker.index().dim();
+  const auto vectors = view_array<float>(interests, "interests", 2, dim);
+  const auto w = view_array<float>(weights, "weights", 1);
+  if (w.rows != vectors.rows) {
+    throw nb::value_error(("weights has " + std::to_string(w.rows) + " entries for " +
+                           std::to_string(vectors.rows) + " interests")
+                              .c_str());
+  }
+  std::vector<WeightedInterest> weighted;
+  for (std::size_t r = 0; r < vectors.rows; ++r) {
+    weighted.push_back({vectors.values.subspan(r * dim, dim), w.values[r]});
+  }
+  const SharedFilters filters(exclude, allow, categories, negative);
+  InterestRanking out;
+  RankRequest request{.interests = weighted};
+  filters.apply(request, negative_weight, prior_weight);
+  if (calibrate) {
+    out.best_matches.resize(weighted.size());
+    request.calibrate = true;
+    request.best_matches = out.best_matches;
+  }
+  out.results.resize(k);
+  out.counts.resize(1);
+  nb::gil_scoped_release release;
+  ranker.rank(std::span(&request, 1), {.k = k, .aggregation = aggregation, .threads = threads},
+              out.results, out.counts);
+  return out;
 }
 
 // ItemIndex.add and .update: the rows and attributes checked, then written without the GIL.
@@ -247,30 +291,11 @@ void bind_catalog(nb::module_& m) {
              std::optional<ArrayArg<std::int64_t>> allow,
              std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
              std::optional<ArrayArg<float>> negative, float negative_weight, int threads) {
-            const std::size_t dim = ranker.index().dim();
-            const auto vectors = view_array<float>(interests, "interests", 2, dim);
-            const auto w = view_array<float>(weights, "weights", 1);
-            if (w.rows != vectors.rows) {
-              throw nb::value_error(("weights has " + std::to_string(w.rows) + " entries for " +
-                                     std::to_string(vectors.rows) + " interests")
-                                        .c_str());
-            }
-            std::vector<WeightedInterest> weighted;
-            for (std::size_t r = 0; r < vectors.rows; ++r) {
-              weighted.push_back({vectors.values.subspan(r * dim, dim), w.values[r]});
-            }
-            const SharedFilters filters(exclude, allow, categories, negative);
-            RankRequest request{.interests = weighted};
-            filters.apply(request, negative_weight, prior_weight);
-            std::vector<ScoredItem> results(k);
-            std::vector<std::size_t> counts(1);
-            {
-              nb::gil_scoped_release release;
-              ranker.rank(std::span(&request, 1),
-                          {.k = k, .aggregation = aggregation, .threads = threads}, results,
-                          counts);
-            }
-            return ranked(results, counts, k, true);
+            const InterestRanking ranking =
+                rank_interests(ranker, interests, weights, k, aggregation, exclude, allow,
+                               categories, prior_weight, negative, negative_weight, threads,
+                               /*calibrate=*/false);
+            return ranked(ranking.results, ranking.counts, k, true);
           },
           nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10, nb::kw_only(),
           nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude").none() = nb::none(),
@@ -279,7 +304,31 @@ void bind_catalog(nb::module_& m) {
           nb::arg("negative_weight") = 0.0f, nb::arg("threads") = 0,
           "One user's several interests (float32 (n, dim), weights (n,)) in one pass over the "
           "catalog: each item scores the max (or weighted sum) of weight * (interest . item). "
-          "Returns (ids, scores) of shape (k,).");
+          "Returns (ids, scores) of shape (k,).")
+      .def(
+          "rank_interests_calibrated",
+          [](const Ranker& ranker, ArrayArg<float> interests, ArrayArg<float> weights,
+             std::size_t k, Aggregation aggregation, std::optional<ArrayArg<std::int64_t>> exclude,
+             std::optional<ArrayArg<std::int64_t>> allow,
+             std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
+             std::optional<ArrayArg<float>> negative, float negative_weight, int threads) {
+            InterestRanking ranking =
+                rank_interests(ranker, interests, weights, k, aggregation, exclude, allow,
+                               categories, prior_weight, negative, negative_weight, threads,
+                               /*calibrate=*/true);
+            auto [ids, scores] = ranked(ranking.results, ranking.counts, k, true);
+            const std::size_t n = ranking.best_matches.size();
+            return std::make_tuple(ids, scores, to_numpy(std::move(ranking.best_matches), {n}));
+          },
+          nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10, nb::kw_only(),
+          nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude").none() = nb::none(),
+          nb::arg("allow").none() = nb::none(), nb::arg("categories").none() = nb::none(),
+          nb::arg("prior_weight") = 0.0f, nb::arg("negative").none() = nb::none(),
+          nb::arg("negative_weight") = 0.0f, nb::arg("threads") = 0,
+          "rank_interests with each weight divided by its interest's best match (its largest "
+          "inner product with any item the filters leave, when above 0), found in the same "
+          "pass over the catalog. Returns (ids, scores, best_matches): best_matches float32 "
+          "(n,), 1 where no match is above 0.");
 }
 
 }  // namespace nowrec::python

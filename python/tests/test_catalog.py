@@ -340,6 +340,31 @@ def test_rank_interests_equals_numpy(catalog, rng, aggregation):
     assert_ranked(got, (ids[order], scores[order]), 10)
 
 
+@pytest.mark.parametrize("aggregation", [nowrec.Aggregation.Max, nowrec.Aggregation.WeightedSum],
+                         ids=lambda a: a.name)
+def test_rank_interests_calibrated_equals_numpy(catalog, rng, aggregation):
+    ids, vectors, available = catalog["ids"], catalog["vectors"], catalog["available"]
+    ranker = nowrec.Ranker(catalog["index"])
+    interests = unit_rows(rng, 3) * np.array([[1.0], [0.5], [0.25]], np.float32)
+    weights = np.array([1.0, 0.6, 0.3], np.float32)
+    exclude = ids[:50].copy()
+    keep = available & ~np.isin(ids, exclude)
+    raw = vectors.astype(np.float64) @ interests.T.astype(np.float64)
+    best = raw[keep].max(axis=0)
+    per_interest = raw * np.where(best > 0, weights / best, weights)
+    scores = per_interest.max(axis=1) if aggregation == nowrec.Aggregation.Max \
+        else per_interest.sum(axis=1)
+    order = [i for i in np.lexsort((ids, -scores)) if keep[i]][:10]
+    got_ids, got_scores, best_matches = ranker.rank_interests_calibrated(
+        interests, weights, k=10, aggregation=aggregation, exclude=exclude)
+    assert_ranked((got_ids, got_scores), (ids[order], scores[order]), 10)
+    assert best_matches.dtype == np.float32 and best_matches.shape == (3,)
+    assert np.abs(best_matches - np.where(best > 0, best, 1.0)).max() <= 1e-5
+    # Every interest's best item scores its weight.
+    assert abs(float(got_scores[0]) - float(weights.max() if aggregation == nowrec.Aggregation.Max
+                                            else scores[order[0]])) <= 1e-4
+
+
 def test_rank_interests_with_one_interest_equals_rank(catalog, rng):
     ranker = nowrec.Ranker(catalog["index"])
     query = unit_rows(rng, 1)
