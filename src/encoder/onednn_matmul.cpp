@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/dispatch.hpp"
 #include "encoder/bf16.hpp"
 #include "nowrec/error.hpp"
 
@@ -150,10 +151,11 @@ void OnednnMatmul::run(const float* src, std::size_t rows, float* dst, void* scr
     auto* converted = static_cast<std::uint16_t*>(src_buffer);
     const std::int64_t count = static_cast<std::int64_t>(rows);
     const std::size_t in = s.in;
+    // The per-ISA rounding kernel (round to nearest even, as float_to_bf16 for finite values):
+    // the scalar loop took 15% of a bf16 forward pass of 64 x 128 tokens.
+    const auto narrow = cpu::kernels().assign_bf16;
 #pragma omp parallel for schedule(static) if (rows * in >= kMinParallelConversion)
-    for (std::int64_t r = 0; r < count; ++r) {
-      floats_to_bf16(src + r * in, converted + r * in, in);
-    }
+    for (std::int64_t r = 0; r < count; ++r) narrow(1.0f, src + r * in, converted + r * in, in);
     src_data = converted;
   }
   try {
