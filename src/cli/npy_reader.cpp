@@ -1,10 +1,13 @@
 // .npy input: version 1.x/2.x headers with 'descr', 'fortran_order' and 'shape'.
 #include "cli/npy_reader.hpp"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "nowrec/error.hpp"
 
@@ -56,20 +59,29 @@ NpyFile read_npy(const std::filesystem::path& path, const std::string& descr) {
   std::size_t count = 1;
   std::istringstream dims(header.substr(open + 10, close - open - 10));
   for (std::string item; std::getline(dims, item, ',');) {
-    if (item.find_first_not_of(' ') == std::string::npos) continue;
-    std::size_t end = 0;
-    try {
-      file.shape.push_back(std::stoull(item, &end));
-    } catch (const std::exception&) {
+    const std::size_t first = item.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    const std::size_t last = item.find_last_not_of(' ');
+    const std::string_view digits = std::string_view(item).substr(first, last - first + 1);
+    std::size_t dim = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), dim);
+    if (error != std::errc() || end != digits.data() + digits.size()) {
       fail("bad shape entry '" + item + "'");
     }
-    count *= file.shape.back();
+    file.shape.push_back(dim);
+    // A shape whose element count overflows would make the size check below pass on a
+    // wrapped product.
+    if (__builtin_mul_overflow(count, dim, &count)) fail("the shape's element count overflows");
   }
   file.data_offset = header_start + header_length;
   const std::size_t element = descr == "<i8" ? 8 : 4;
-  if (bytes.size() - file.data_offset != count * element) {
+  std::size_t data_bytes = 0;
+  if (__builtin_mul_overflow(count, element, &data_bytes)) {
+    fail("the shape's byte count overflows");
+  }
+  if (bytes.size() - file.data_offset != data_bytes) {
     fail("holds " + std::to_string(bytes.size() - file.data_offset) +
-         " data bytes, the shape needs " + std::to_string(count * element));
+         " data bytes, the shape needs " + std::to_string(data_bytes));
   }
   return file;
 }
@@ -85,7 +97,10 @@ std::vector<float> read_npy_f32_matrix(const std::filesystem::path& path, std::s
   rows = file.shape[0];
   cols = file.shape[1];
   std::vector<float> values(rows * cols);
-  std::memcpy(values.data(), file.bytes.data() + file.data_offset, values.size() * sizeof(float));
+  if (!values.empty()) {
+    std::memcpy(values.data(), file.bytes.data() + file.data_offset,
+                values.size() * sizeof(float));
+  }
   return values;
 }
 
@@ -95,8 +110,10 @@ std::vector<std::int64_t> read_npy_i64_vector(const std::filesystem::path& path)
     throw Error(ErrorCode::InvalidFormat, path.string() + ": expected a one-dimensional array");
   }
   std::vector<std::int64_t> values(file.shape[0]);
-  std::memcpy(values.data(), file.bytes.data() + file.data_offset,
-              values.size() * sizeof(std::int64_t));
+  if (!values.empty()) {
+    std::memcpy(values.data(), file.bytes.data() + file.data_offset,
+                values.size() * sizeof(std::int64_t));
+  }
   return values;
 }
 
