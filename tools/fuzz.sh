@@ -9,13 +9,23 @@
 #
 # --merge adds the inputs that reached new code to fuzz/corpus/<target> (libFuzzer's -merge=1
 # keeps the smallest set that covers what the run found), for committing after long runs.
-# Each target's final statistics are appended to build-fuzz/fuzz-runs.log. A crash stops the
-# script with the fuzzer's log and the input that crashed.
+# Each target's final statistics and the CPU seconds it used are appended to
+# build-fuzz/fuzz-runs.log. A crash stops the script with the fuzzer's log and the input that
+# crashed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 merge=${2:-}
 jobs=$(nproc)
+
+# "1m2.500s 0m0.250s" (user, system) -> 62.75
+cpu_seconds() {
+  awk 'NR == 2 { total = 0
+                for (i = 1; i <= 2; ++i) {
+                  split($i, part, "m"); sub("s", "", part[2]); total += part[1] * 60 + part[2]
+                }
+                printf "%.0f", total }' "$1"
+}
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNOWREC_BUILD_FUZZERS=ON -DNOWREC_SANITIZE=address,undefined -DNOWREC_WITH_CUDA=OFF \
@@ -32,8 +42,16 @@ for name in $targets; do
   mkdir -p "$corpus" "$seeds"
   log=build-fuzz/$name.log
   echo "-- $name, ${seconds} s"
-  if ! "$fuzzer" "$corpus" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
-    -print_final_stats=1 -artifact_prefix=build-fuzz/"$name"- >"$log" 2>&1; then
+  # The subshell's `times` reports the CPU time its children (the fuzzer) used: the run is
+  # logged with it, since a fuzzer sharing the machine gets less CPU than wall-clock time.
+  cpu_file=build-fuzz/$name.cpu
+  if ! (
+    "$fuzzer" "$corpus" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+      -print_final_stats=1 -artifact_prefix=build-fuzz/"$name"- >"$log" 2>&1
+    status=$?
+    times >"$cpu_file" # its second line: the children's user and system time
+    exit $status
+  ); then
     tail -n 80 "$log"
     echo "$name: the fuzzer found a failure (log: $log)"
     exit 1
@@ -42,7 +60,8 @@ for name in $targets; do
   {
     echo "$(date -u +%Y-%m-%dT%H:%MZ) $name ${seconds}s $(grep -h 'stat::number_of_executed_units' "$log" |
       awk '{print "executions=" $2}') $(grep -h 'stat::new_units_added' "$log" |
-      awk '{print "new_units=" $2}') corpus=$(ls "$corpus" | wc -l) seeds=$(ls "$seeds" | wc -l)"
+      awk '{print "new_units=" $2}') cpu_seconds=$(cpu_seconds "$cpu_file")" \
+      "corpus=$(ls "$corpus" | wc -l) seeds=$(ls "$seeds" | wc -l)"
   } >>build-fuzz/fuzz-runs.log
   if [ "$merge" = "--merge" ]; then
     "$fuzzer" -merge=1 "$seeds" "$corpus" >>"$log" 2>&1
