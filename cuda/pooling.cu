@@ -9,7 +9,7 @@ constexpr int kThreads = 128;
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    pool_kernel(const T* x, const std::int32_t* offsets, int hidden, PoolMode mode, bool normalize,
+    pool_kernel(const T* x, const std::int32_t* offsets, int hidden, PoolingMode mode, bool normalize,
                 float* out) {
   const int sequence = blockIdx.x;
   const int begin = offsets[sequence];
@@ -21,25 +21,25 @@ __global__ void __launch_bounds__(kThreads)
     float v = 0.0f;
     if (length > 0) {
       switch (mode) {
-        case PoolMode::Mean:
-        case PoolMode::MeanSqrtLen: {
+        case PoolingMode::Mean:
+        case PoolingMode::MeanSqrtLen: {
           for (int t = 0; t < length; ++t)
             v += to_float(rows[static_cast<long long>(t) * hidden + c]);
-          v /= mode == PoolMode::Mean ? static_cast<float>(length)
+          v /= mode == PoolingMode::Mean ? static_cast<float>(length)
                                       : sqrtf(static_cast<float>(length));
           break;
         }
-        case PoolMode::Max: {
+        case PoolingMode::Max: {
           v = -INFINITY;
           for (int t = 0; t < length; ++t) {
             v = fmaxf(v, to_float(rows[static_cast<long long>(t) * hidden + c]));
           }
           break;
         }
-        case PoolMode::Cls:
+        case PoolingMode::Cls:
           v = to_float(rows[c]);
           break;
-        case PoolMode::LastToken:
+        case PoolingMode::LastToken:
           v = to_float(rows[static_cast<long long>(length - 1) * hidden + c]);
           break;
       }
@@ -58,7 +58,7 @@ __global__ void __launch_bounds__(kThreads)
 }  // namespace
 
 void pool(HalfType type, const void* x, const std::int32_t* offsets, int sequences, int hidden,
-          PoolMode mode, bool normalize, float* out, cudaStream_t stream) {
+          PoolingMode mode, bool normalize, float* out, cudaStream_t stream) {
   if (sequences == 0) return;
   if (type == HalfType::F16) {
     pool_kernel<<<sequences, kThreads, 0, stream>>>(static_cast<const __half*>(x), offsets, hidden,

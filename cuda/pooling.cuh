@@ -6,15 +6,13 @@
 #include <cstdint>
 
 #include "cuda/cuda_check.cuh"
+#include "nowrec/pooling_mode.hpp"
 
 namespace nowrec::cuda {
-
-// The same modes as nowrec::PoolingMode, in a form this header can hold without the public one.
-enum class PoolMode : int { Mean, Cls, Max, MeanSqrtLen, LastToken };
 
 // out[s] = pool(x[offsets[s], offsets[s + 1])) for `sequences` sequences, then L2-normalised when
 // `normalize`; an empty sequence gives zeros, as sentence-transformers does.
 void pool(HalfType type, const void* x, const std::int32_t* offsets, int sequences, int hidden,
-          PoolMode mode, bool normalize, float* out, cudaStream_t stream);
+          PoolingMode mode, bool normalize, float* out, cudaStream_t stream);
 
 }  // namespace nowrec::cuda

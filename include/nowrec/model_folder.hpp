@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "nowrec/pooling_mode.hpp"
 #include "nowrec/safetensors.hpp"
 
 namespace nowrec {
@@ -26,8 +27,6 @@ struct TransformerConfig {
   int pad_token_id = 0;
   std::string position_embedding_type = "absolute";
 };
-
-enum class PoolingMode { Mean, Cls, Max, MeanSqrtLen, LastToken };
 
 std::string_view pooling_mode_name(PoolingMode mode) noexcept;
 

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "cpu/dispatch.hpp"
+#include "encoder/bert_config.hpp"
+#include "encoder/bert_forward.hpp"
 #include "encoder/bert_weights.hpp"
 #include "encoder/onednn_matmul.hpp"
 #include "nowrec/model_folder.hpp"
@@ -35,8 +37,8 @@ class BertCpuModel {
   BertCpuModel(const ModelFolder& model, const cpu::KernelTable& kernels, int threads,
                MatmulPrecision precision = MatmulPrecision::F32);
 
-  std::size_t hidden() const noexcept { return hidden_; }
-  std::size_t vocab_size() const noexcept { return vocab_size_; }
+  std::size_t hidden() const noexcept { return config_.hidden; }
+  std::size_t vocab_size() const noexcept { return config_.vocab_size; }
   const cpu::KernelTable& kernels() const noexcept { return *kernels_; }
   // What the matmuls run: the precision asked for, or BF16RoundedWeights where oneDNN has no
   // bf16 matmul.
@@ -57,27 +59,22 @@ class BertCpuModel {
                Output output = Output::Pooled) const;
 
  private:
-  struct Layer {
-    OnednnMatmul qkv;  // adds its own bias
-    OnednnMatmul attention_output, intermediate, output;
-    std::vector<float> attention_output_bias, intermediate_bias, output_bias;
-    NormWeights attention_norm, output_norm;
+  // A linear layer as oneDNN runs it. `bias` is what the kernel after the matmul adds (fused
+  // with GELU or with residual + LayerNorm); it is empty when the matmul adds the bias itself.
+  struct Linear {
+    OnednnMatmul matmul;
+    std::vector<float> bias;
   };
+  using Layer = BertLayer<Linear, NormWeights>;
   struct Buffers;
+  class Forward;  // the operations run_bert_forward calls, for one batch
 
   std::size_t matmul_src_bytes(std::size_t tokens) const noexcept;
   Buffers plan(std::byte* scratch, std::size_t tokens, std::size_t longest) const noexcept;
-  void embed(const PackedBatch& batch, float* x) const;
-  void run_layer(const Layer& layer, const PackedBatch& batch, const Buffers& buffers) const;
-  void pool(const PackedBatch& batch, const float* x, float* out) const;
 
   const cpu::KernelTable* kernels_;
   int threads_;
-  std::size_t hidden_, heads_, head_dim_, intermediate_size_, vocab_size_;
-  std::size_t position_offset_;  // RoBERTa numbers positions from pad_token_id + 1
-  float norm_eps_;
-  bool tanh_gelu_;
-  PoolingConfig pooling_;
+  BertConfig config_;
   std::vector<float> word_embeddings_, position_embeddings_, token_type_embeddings_;
   NormWeights embedding_norm_;
   std::vector<Layer> layers_;
