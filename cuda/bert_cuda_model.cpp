@@ -9,6 +9,7 @@
 #include "cuda/activation.cuh"
 #include "cuda/attention.cuh"
 #include "cuda/layer_norm.cuh"
+#include "cuda/pooling.cuh"
 #include "encoder/bert_weights.hpp"
 #include "encoder/half_conversion.hpp"
 
@@ -19,22 +20,6 @@ namespace {
 // recommendation for Hopper.
 constexpr std::size_t kGemmWorkspaceBytes = 32u << 20;
 constexpr std::size_t kWeightAlignment = 256;
-
-PoolMode pool_mode(PoolingMode mode) {
-  switch (mode) {
-    case PoolingMode::Mean:
-      return PoolMode::Mean;
-    case PoolingMode::Cls:
-      return PoolMode::Cls;
-    case PoolingMode::Max:
-      return PoolMode::Max;
-    case PoolingMode::MeanSqrtLen:
-      return PoolMode::MeanSqrtLen;
-    case PoolingMode::LastToken:
-      return PoolMode::LastToken;
-  }
-  return PoolMode::Mean;
-}
 
 // Host image of every device weight, built tensor by tensor, then copied in one transfer.
 class WeightImage {
@@ -70,35 +55,24 @@ class WeightImage {
 
 BertCudaModel::BertCudaModel(const ModelFolder& model, HalfType type,
                              const encoder::GpuBatchLimits& limits)
-    : type_(type), limits_(limits) {
-  const TransformerConfig& config = model.config();
-  hidden_ = static_cast<std::size_t>(config.hidden_size);
-  heads_ = static_cast<std::size_t>(config.num_attention_heads);
-  head_dim_ = hidden_ / heads_;
-  intermediate_ = static_cast<std::size_t>(config.intermediate_size);
-  vocab_size_ = static_cast<std::size_t>(config.vocab_size);
-  const bool roberta = config.model_type == "roberta" || config.model_type == "xlm-roberta";
-  position_offset_ = roberta ? static_cast<std::size_t>(config.pad_token_id) + 1 : 0;
-  norm_eps_ = static_cast<float>(config.layer_norm_eps);
-  tanh_gelu_ = config.hidden_act == "gelu_new" || config.hidden_act == "gelu_pytorch_tanh";
-  pool_mode_ = pool_mode(model.pooling().mode);
-  normalize_ = model.pooling().normalize;
+    : type_(type), limits_(limits), config_(encoder::read_bert_config(model)) {
   const std::string config_label = (model.path() / "config.json").string();
-  if (head_dim_ * heads_ != hidden_ || !attention_supports_head_dim(static_cast<int>(head_dim_))) {
+  if (!attention_supports_head_dim(static_cast<int>(config_.head_dim))) {
     throw Error(ErrorCode::Unsupported,
-                config_label + ": hidden_size " + std::to_string(hidden_) + " over " +
-                    std::to_string(heads_) +
+                config_label + ": hidden_size " + std::to_string(config_.hidden) + " over " +
+                    std::to_string(config_.heads) +
                     " heads; the CUDA encoder runs head sizes 32 and 64 only");
   }
   // The longest sequence must fit one forward pass, with room for positions past the offset.
   limits_.max_tokens = std::max(limits_.max_tokens, model.max_sequence_length());
 
   upload_weights(model);
-  plan_ = encoder::plan_gpu_arena({hidden_, intermediate_, 2}, limits_, kGemmWorkspaceBytes);
+  plan_ = encoder::plan_gpu_arena({config_.hidden, config_.intermediate, 2}, limits_,
+                                  kGemmWorkspaceBytes);
   arena_ = DeviceMemory(plan_.total_bytes, "cudaMalloc(encoder arena)");
   staging_inputs_ = PinnedMemory(plan_.inputs_bytes, "cudaMallocHost(encoder inputs)");
   staging_output_ =
-      PinnedMemory(encoder::largest_shape(limits_).sequences * hidden_ * sizeof(float),
+      PinnedMemory(encoder::largest_shape(limits_).sequences * config_.hidden * sizeof(float),
                    "cudaMallocHost(encoder output)");
   gemm_ = std::make_unique<Gemm>(type_, arena_.data() + plan_.gemm_workspace,
                                  plan_.gemm_workspace_bytes);
@@ -164,59 +138,93 @@ void BertCudaModel::upload_weights(const ModelFolder& model) {
   word_embeddings_ = base + word;
   position_embeddings_ = base + position;
   token_type_embeddings_ = base + token_type;
-  embedding_gamma_ = at_float(gamma);
-  embedding_beta_ = at_float(beta);
+  embedding_norm_ = DeviceNorm{at_float(gamma), at_float(beta)};
   auto device_linear = [base](const LinearOffsets& l) {
     return DeviceLinear{base + l.weight, base + l.bias, l.out, l.in};
   };
   for (const LayerOffsets& o : offsets) {
     layers_.push_back(Layer{device_linear(o.qkv), device_linear(o.attention_output),
+                            DeviceNorm{at_float(o.attention_gamma), at_float(o.attention_beta)},
                             device_linear(o.intermediate), device_linear(o.output),
-                            at_float(o.attention_gamma), at_float(o.attention_beta),
-                            at_float(o.output_gamma), at_float(o.output_beta)});
+                            DeviceNorm{at_float(o.output_gamma), at_float(o.output_beta)}});
   }
 }
 
+// run_bert_forward's operations for one shape: kernel and cuBLASLt launches on one stream, over
+// the arena's regions. Nothing synchronises, so a graph can capture it.
+class BertCudaModel::Forward {
+ public:
+  Forward(BertCudaModel& model, const encoder::ForwardShape& shape, cudaStream_t stream)
+      : m_(model),
+        shape_(shape),
+        layout_(encoder::gpu_input_layout(shape)),
+        inputs_(model.arena_.data() + model.plan_.inputs),
+        stream_(stream),
+        tokens_(static_cast<int>(shape.tokens)),
+        hidden_(static_cast<int>(model.config_.hidden)) {}
+
+  void embed(void* x) const {
+    const encoder::BertConfig& c = m_.config_;
+    embedding_layer_norm(
+        m_.type_, input<std::int32_t>(layout_.ids), input<std::int32_t>(layout_.positions), tokens_,
+        m_.word_embeddings_, m_.position_embeddings_, m_.token_type_embeddings_,
+        m_.embedding_norm_.gamma, m_.embedding_norm_.beta, c.norm_eps, hidden_, x, stream_);
+  }
+
+  void linear(const DeviceLinear& w, const void* in, void* out) const {
+    m_.gemm_->run(w, Epilogue::Bias, in, tokens_, out, stream_);
+  }
+
+  void attention(const void* qkv, void* context) const {
+    cuda::attention(m_.type_, qkv, input<encoder::AttentionTile>(layout_.tiles),
+                    static_cast<int>(shape_.tiles), static_cast<int>(m_.config_.heads),
+                    static_cast<int>(m_.config_.head_dim), context, stream_);
+  }
+
+  void linear_gelu(const DeviceLinear& w, const void* in, void* out) const {
+    if (m_.config_.tanh_gelu) {
+      m_.gemm_->run(w, Epilogue::GeluTanhBias, in, tokens_, out, stream_);
+    } else {
+      // cuBLASLt's GELU epilogue is the tanh form only.
+      m_.gemm_->run(w, Epilogue::None, in, tokens_, out, stream_);
+      bias_gelu_erf(m_.type_, out, w.bias, tokens_, w.out, stream_);
+    }
+  }
+
+  void linear_residual_norm(const DeviceLinear& w, const DeviceNorm& norm, const void* in,
+                            void* projected, void* x) const {
+    m_.gemm_->run(w, Epilogue::Bias, in, tokens_, projected, stream_);
+    bias_residual_layer_norm(m_.type_, projected, nullptr, x, norm.gamma, norm.beta,
+                             m_.config_.norm_eps, tokens_, hidden_, stream_);
+  }
+
+  void finish(const void* x) const {
+    auto* pooled = reinterpret_cast<float*>(m_.arena_.data() + m_.plan_.pooled);
+    pool(m_.type_, x, input<std::int32_t>(layout_.sequence_offsets),
+         static_cast<int>(shape_.sequences), hidden_, m_.config_.pooling.mode,
+         m_.config_.pooling.normalize, pooled, stream_);
+  }
+
+ private:
+  template <typename T>
+  const T* input(std::size_t offset) const {
+    return reinterpret_cast<const T*>(inputs_ + offset);
+  }
+
+  BertCudaModel& m_;
+  const encoder::ForwardShape& shape_;
+  encoder::GpuInputLayout layout_;
+  const std::byte* inputs_;
+  cudaStream_t stream_;
+  int tokens_, hidden_;
+};
+
 void BertCudaModel::enqueue_forward(const encoder::ForwardShape& shape, cudaStream_t stream) {
   std::byte* arena = arena_.data();
-  const encoder::GpuInputLayout layout = encoder::gpu_input_layout(shape);
-  std::byte* inputs = arena + plan_.inputs;
-  const auto* ids = reinterpret_cast<const std::int32_t*>(inputs + layout.ids);
-  const auto* positions = reinterpret_cast<const std::int32_t*>(inputs + layout.positions);
-  const auto* offsets = reinterpret_cast<const std::int32_t*>(inputs + layout.sequence_offsets);
-  const auto* tiles = reinterpret_cast<const encoder::AttentionTile*>(inputs + layout.tiles);
-  void* x = arena + plan_.hidden_states;
-  void* qkv = arena + plan_.qkv;
-  void* context = arena + plan_.context;
-  void* projected = arena + plan_.projected;
-  void* inner = arena + plan_.inner;
-  auto* pooled = reinterpret_cast<float*>(arena + plan_.pooled);
-  const int tokens = static_cast<int>(shape.tokens);
-  const int hidden = static_cast<int>(hidden_);
-
-  embedding_layer_norm(type_, ids, positions, tokens, word_embeddings_, position_embeddings_,
-                       token_type_embeddings_, embedding_gamma_, embedding_beta_, norm_eps_, hidden,
-                       x, stream);
-  for (const Layer& layer : layers_) {
-    gemm_->run(layer.qkv, Epilogue::Bias, x, tokens, qkv, stream);
-    attention(type_, qkv, tiles, static_cast<int>(shape.tiles), static_cast<int>(heads_),
-              static_cast<int>(head_dim_), context, stream);
-    gemm_->run(layer.attention_output, Epilogue::Bias, context, tokens, projected, stream);
-    bias_residual_layer_norm(type_, projected, nullptr, x, layer.attention_gamma,
-                             layer.attention_beta, norm_eps_, tokens, hidden, stream);
-    if (tanh_gelu_) {
-      gemm_->run(layer.intermediate, Epilogue::GeluTanhBias, x, tokens, inner, stream);
-    } else {
-      gemm_->run(layer.intermediate, Epilogue::None, x, tokens, inner, stream);
-      bias_gelu_erf(type_, inner, layer.intermediate.bias, tokens, static_cast<int>(intermediate_),
-                    stream);
-    }
-    gemm_->run(layer.output, Epilogue::Bias, inner, tokens, projected, stream);
-    bias_residual_layer_norm(type_, projected, nullptr, x, layer.output_gamma, layer.output_beta,
-                             norm_eps_, tokens, hidden, stream);
-  }
-  pool(type_, x, offsets, static_cast<int>(shape.sequences), hidden, pool_mode_, normalize_, pooled,
-       stream);
+  const encoder::BertActivations<void*> activations{arena + plan_.hidden_states, arena + plan_.qkv,
+                                                    arena + plan_.context, arena + plan_.projected,
+                                                    arena + plan_.inner};
+  encoder::run_bert_forward(Forward(*this, shape, stream), layers_, activations);
 }
 
 void BertCudaModel::capture_graph(const encoder::ForwardShape& shape) {
@@ -247,7 +255,7 @@ void BertCudaModel::encode_chunk(std::span<const std::span<const std::int32_t>> 
   encoder::ForwardShape shape;
   const bool use_graph = encoder::choose_graph_bucket(tokens, sequences.size(), limits_, shape);
   if (!use_graph) shape = encoder::exact_shape(sequences);
-  encoder::pack_gpu_inputs(sequences, shape, position_offset_, packed_);
+  encoder::pack_gpu_inputs(sequences, shape, config_.position_offset, packed_);
   const encoder::GpuInputLayout layout = encoder::gpu_input_layout(shape);
   encoder::write_gpu_inputs(packed_, layout, staging_inputs_.data());
   check(cudaMemcpyAsync(arena_.data() + plan_.inputs, staging_inputs_.data(), layout.bytes,
@@ -264,7 +272,7 @@ void BertCudaModel::encode_chunk(std::span<const std::span<const std::int32_t>> 
     // it needs; capturing afterwards records launches only and runs nothing.
     if (use_graph) capture_graph(shape);
   }
-  const std::size_t out_bytes = sequences.size() * hidden_ * sizeof(float);
+  const std::size_t out_bytes = sequences.size() * config_.hidden * sizeof(float);
   check(cudaMemcpyAsync(staging_output_.data(), arena_.data() + plan_.pooled, out_bytes,
                         cudaMemcpyDeviceToHost, stream),
         "cudaMemcpyAsync(embeddings)");

@@ -14,7 +14,8 @@
 
 #include "cuda/device_memory.cuh"
 #include "cuda/gemm.cuh"
-#include "cuda/pooling.cuh"
+#include "encoder/bert_config.hpp"
+#include "encoder/bert_forward.hpp"
 #include "encoder/gpu_batch_plan.hpp"
 #include "nowrec/model_folder.hpp"
 
@@ -30,8 +31,8 @@ class BertCudaModel {
   BertCudaModel(const BertCudaModel&) = delete;
   BertCudaModel& operator=(const BertCudaModel&) = delete;
 
-  std::size_t hidden() const noexcept { return hidden_; }
-  std::size_t vocab_size() const noexcept { return vocab_size_; }
+  std::size_t hidden() const noexcept { return config_.hidden; }
+  std::size_t vocab_size() const noexcept { return config_.vocab_size; }
   const encoder::GpuBatchLimits& limits() const noexcept { return limits_; }
 
   // Pooled embeddings of at most limits().max_tokens tokens in at most as many sequences, into
@@ -41,10 +42,13 @@ class BertCudaModel {
                     cudaStream_t stream);
 
  private:
-  struct Layer {
-    DeviceLinear qkv, attention_output, intermediate, output;
-    const float *attention_gamma, *attention_beta, *output_gamma, *output_beta;
+  // A LayerNorm's fp32 weights on the device.
+  struct DeviceNorm {
+    const float* gamma = nullptr;
+    const float* beta = nullptr;
   };
+  using Layer = encoder::BertLayer<DeviceLinear, DeviceNorm>;
+  class Forward;  // the operations run_bert_forward calls, launched on one stream
 
   void upload_weights(const ModelFolder& model);
   void enqueue_forward(const encoder::ForwardShape& shape, cudaStream_t stream);
@@ -52,16 +56,12 @@ class BertCudaModel {
 
   HalfType type_;
   encoder::GpuBatchLimits limits_;
-  std::size_t hidden_, heads_, head_dim_, intermediate_, vocab_size_, position_offset_;
-  float norm_eps_;
-  bool tanh_gelu_;
-  PoolMode pool_mode_;
-  bool normalize_;
+  encoder::BertConfig config_;
 
   DeviceMemory weights_;
   const void *word_embeddings_ = nullptr, *position_embeddings_ = nullptr,
              *token_type_embeddings_ = nullptr;
-  const float *embedding_gamma_ = nullptr, *embedding_beta_ = nullptr;
+  DeviceNorm embedding_norm_;
   std::vector<Layer> layers_;
 
   encoder::GpuArenaPlan plan_;
