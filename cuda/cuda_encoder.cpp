@@ -6,22 +6,13 @@
 
 #include "cuda/bert_cuda_model.hpp"
 #include "cuda/cuda_check.cuh"
+#include "encoder/encoder_front_end.hpp"
 #include "encoder/gpu_batch_plan.hpp"
 #include "encoder/gpu_encoder.hpp"
-#include "encoder/token_sequence_check.hpp"
 #include "nowrec/device.hpp"
 
 namespace nowrec::cuda {
 namespace {
-
-void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::size_t got) {
-  if (got != rows * dim) {
-    throw Error(ErrorCode::InvalidArgument,
-                std::string("SequenceEncoder::") + method + ": out holds " + std::to_string(got) +
-                    " floats but " + std::to_string(rows) + " inputs of dim " +
-                    std::to_string(dim) + " need " + std::to_string(rows * dim));
-  }
-}
 
 // Makes `device` current for one call and restores the caller's device afterwards.
 class DeviceGuard {
@@ -46,41 +37,27 @@ class CudaEncoder final : public encoder::GpuEncoder {
         device_(current_device()),
         model_(model, kind == encoder::HalfKind::F16 ? HalfType::F16 : HalfType::BF16,
                encoder::GpuBatchLimits{}) {
-    if (tokenizer_.vocab_size() > model_.vocab_size()) {
-      throw Error(ErrorCode::InvalidModel, model.path().string() + ": the tokenizer has " +
-                                               std::to_string(tokenizer_.vocab_size()) +
-                                               " tokens but config.json's vocab_size is " +
-                                               std::to_string(model_.vocab_size()));
-    }
+    encoder::check_tokenizer_fits(model, tokenizer_, model_.vocab_size());
   }
 
   const Tokenizer& tokenizer() const noexcept override { return tokenizer_; }
 
   void encode(std::span<const std::string_view> texts, std::span<float> out,
               void* stream) const override {
-    check_out_size("encode", texts.size(), model_.hidden(), out.size());
-    TokenizeOptions options;
-    options.max_length = max_length_;
-    options.truncate = true;
+    encoder::check_out_size("encode", texts.size(), model_.hidden(), out.size());
     const std::lock_guard lock(mutex_);
-    ids_.clear();
-    offsets_.assign(1, 0);
-    for (std::string_view text : texts) {
-      tokenizer_.encode_ids(text, sequence_ids_, options);
-      ids_.insert(ids_.end(), sequence_ids_.begin(), sequence_ids_.end());
-      offsets_.push_back(ids_.size());
-    }
+    encoder::pack_texts(tokenizer_, texts, max_length_, packed_);
     sequences_.clear();
-    for (std::size_t i = 0; i + 1 < offsets_.size(); ++i) {
-      sequences_.emplace_back(ids_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]);
+    for (std::size_t s = 0; s < packed_.sequences(); ++s) {
+      sequences_.emplace_back(packed_.ids.data() + packed_.offsets[s], packed_.length(s));
     }
     run(sequences_, out, stream);
   }
 
   void encode_ids(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
                   void* stream) const override {
-    check_out_size("encode_ids", sequences.size(), model_.hidden(), out.size());
-    check_ids(sequences);
+    encoder::check_out_size("encode_ids", sequences.size(), model_.hidden(), out.size());
+    encoder::check_token_sequences(sequences, max_length_, model_.vocab_size());
     const std::lock_guard lock(mutex_);
     run(sequences, out, stream);
   }
@@ -92,10 +69,6 @@ class CudaEncoder final : public encoder::GpuEncoder {
     return device;
   }
 
-  void check_ids(std::span<const std::span<const std::int32_t>> sequences) const {
-    detail::check_token_sequences(sequences, max_length_, model_.vocab_size());
-  }
-
   // Callers hold mutex_.
   void run(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
            void* stream) const {
@@ -103,10 +76,9 @@ class CudaEncoder final : public encoder::GpuEncoder {
     const DeviceGuard on_device(device_);
     lengths_.clear();
     for (const auto& sequence : sequences) lengths_.push_back(sequence.size());
-    const std::vector<std::size_t> boundaries =
-        encoder::chunk_boundaries(lengths_, model_.limits().max_tokens);
-    for (std::size_t c = 0; c + 1 < boundaries.size(); ++c) {
-      const std::size_t first = boundaries[c], end = boundaries[c + 1];
+    encoder::chunk_boundaries(lengths_, model_.limits().max_tokens, boundaries_);
+    for (std::size_t c = 0; c + 1 < boundaries_.size(); ++c) {
+      const std::size_t first = boundaries_[c], end = boundaries_[c + 1];
       model_.encode_chunk(sequences.subspan(first, end - first),
                           out.data() + first * model_.hidden(), static_cast<cudaStream_t>(stream));
     }
@@ -118,8 +90,8 @@ class CudaEncoder final : public encoder::GpuEncoder {
   mutable std::mutex mutex_;
   // Guarded by mutex_: the device arena, and host vectors reused so warm calls allocate little.
   mutable BertCudaModel model_;
-  mutable std::vector<std::int32_t> ids_, sequence_ids_;
-  mutable std::vector<std::size_t> offsets_, lengths_;
+  mutable encoder::PackedSequences packed_;
+  mutable std::vector<std::size_t> lengths_, boundaries_;
   mutable std::vector<std::span<const std::int32_t>> sequences_;
 };
 

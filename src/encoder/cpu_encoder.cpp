@@ -1,11 +1,11 @@
-// CpuEncoder: from texts or token ids to pooled embeddings, in bounded chunks of packed tokens.
+// CpuEncoder: from texts, token ids or vectors to pooled embeddings or token states, in bounded
+// chunks of packed tokens.
 #include "encoder/cpu_encoder.hpp"
-#include "encoder/token_sequence_check.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
+#include "encoder/encoder_front_end.hpp"
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
 
@@ -16,15 +16,6 @@ namespace {
 // scratch (10 * hidden floats a token for MiniLM: about 31 MB) stays modest.
 constexpr std::size_t kChunkTokens = 2048;
 
-void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::size_t got) {
-  if (got != rows * dim) {
-    throw Error(ErrorCode::InvalidArgument,
-                std::string("SequenceEncoder::") + method + ": out holds " + std::to_string(got) +
-                    " floats but " + std::to_string(rows) + " inputs of dim " +
-                    std::to_string(dim) + " need " + std::to_string(rows * dim));
-  }
-}
-
 }  // namespace
 
 CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
@@ -33,13 +24,7 @@ CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelT
       max_length_(model.max_sequence_length()) {
   if (!model.has_tokenizer()) return;
   tokenizer_.emplace(Tokenizer::load(model));
-  // Every id the tokenizer can produce must have a row in the embedding table.
-  if (tokenizer_->vocab_size() > model_.vocab_size()) {
-    throw Error(ErrorCode::InvalidModel, model.path().string() + ": the tokenizer has " +
-                                             std::to_string(tokenizer_->vocab_size()) +
-                                             " tokens but config.json's vocab_size is " +
-                                             std::to_string(model_.vocab_size()));
-  }
+  check_tokenizer_fits(model, *tokenizer_, model_.vocab_size());
 }
 
 const Tokenizer& CpuEncoder::tokenizer() const {
@@ -51,137 +36,67 @@ const Tokenizer& CpuEncoder::tokenizer() const {
   return *tokenizer_;
 }
 
-template <typename Prepare, typename Append>
-void CpuEncoder::run(std::size_t count, float* out, BertCpuModel::Output output, bool vectors,
-                     bool causal, Prepare&& prepare, Append&& append) const {
-  if (count == 0) return;
-  ArenaPool::Lease arena = arenas_.acquire();
-  std::vector<std::size_t>& offsets = arena->offsets;
-  arena->ids.clear();
-  arena->vectors.clear();
-  offsets.assign(1, 0);
-  std::size_t first = 0;  // the chunk's first sequence
-  std::size_t longest = 0;
-  auto flush = [&](std::size_t end) {
-    const std::size_t tokens = offsets.back();
-    std::byte* scratch = arena->reserve(model_.scratch_bytes(tokens, longest));
-    const PackedBatch batch{arena->ids, offsets, vectors ? arena->vectors.data() : nullptr, causal};
+void CpuEncoder::run(ScratchArena& arena, float* out, BertCpuModel::Output output,
+                     bool causal) const {
+  const PackedSequences& packed = arena.batch;
+  const bool vectors = packed.from_vectors;
+  arena.lengths.clear();
+  for (std::size_t s = 0; s < packed.sequences(); ++s) arena.lengths.push_back(packed.length(s));
+  chunk_boundaries(arena.lengths, kChunkTokens, arena.boundaries);
+  for (std::size_t c = 0; c + 1 < arena.boundaries.size(); ++c) {
+    const std::size_t first = arena.boundaries[c], end = arena.boundaries[c + 1];
+    const std::size_t base = packed.offsets[first], tokens = packed.offsets[end] - base;
+    arena.chunk_offsets.clear();
+    std::size_t longest = 0;
+    for (std::size_t s = first; s <= end; ++s) {
+      arena.chunk_offsets.push_back(packed.offsets[s] - base);
+      if (s < end) longest = std::max(longest, packed.length(s));
+    }
+    const PackedBatch batch{
+        vectors ? std::span<const std::int32_t>() : std::span(packed.ids).subspan(base, tokens),
+        arena.chunk_offsets, vectors ? packed.vectors.data() + base * dim() : nullptr, causal};
+    std::byte* scratch = arena.reserve(model_.scratch_bytes(tokens, longest));
     model_.forward(batch, scratch, out, output);
     out += (output == BertCpuModel::Output::Tokens ? tokens : end - first) * dim();
-    first = end;
-    longest = 0;
-    arena->ids.clear();
-    arena->vectors.clear();
-    offsets.assign(1, 0);
-  };
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::size_t length = prepare(i, *arena);
-    if (offsets.back() > 0 && offsets.back() + length > kChunkTokens) flush(i);
-    append(i, *arena);
-    offsets.push_back(offsets.back() + length);
-    longest = std::max(longest, length);
   }
-  flush(count);
 }
-
-namespace {
-
-TokenizeOptions truncating(std::size_t max_length) {
-  TokenizeOptions options;
-  options.max_length = max_length;
-  options.truncate = true;
-  return options;
-}
-
-}  // namespace
 
 void CpuEncoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
   const Tokenizer& tokenizer = this->tokenizer();
   check_out_size("encode", texts.size(), dim(), out.size());
-  const TokenizeOptions options = truncating(max_length_);
-  run(
-      texts.size(), out.data(), BertCpuModel::Output::Pooled, false, false,
-      [&](std::size_t i, ScratchArena& arena) {
-        tokenizer.encode_ids(texts[i], arena.sequence_ids, options);
-        return arena.sequence_ids.size();
-      },
-      [](std::size_t, ScratchArena& arena) {
-        arena.ids.insert(arena.ids.end(), arena.sequence_ids.begin(), arena.sequence_ids.end());
-      });
+  ArenaPool::Lease arena = arenas_.acquire();
+  pack_texts(tokenizer, texts, max_length_, arena->batch);
+  run(*arena, out.data(), BertCpuModel::Output::Pooled, false);
 }
 
 void CpuEncoder::encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
                                std::vector<std::size_t>& offsets) const {
   const Tokenizer& tokenizer = this->tokenizer();
-  // Tokenizing twice is cheap beside the forward pass, and sizes out exactly.
-  const TokenizeOptions options = truncating(max_length_);
-  offsets.assign(1, 0);
-  std::vector<std::int32_t> ids;
-  for (std::string_view text : texts) {
-    tokenizer.encode_ids(text, ids, options);
-    offsets.push_back(offsets.back() + ids.size());
-  }
-  out.assign(offsets.back() * dim(), 0.0f);
-  run(
-      texts.size(), out.data(), BertCpuModel::Output::Tokens, false, false,
-      [&](std::size_t i, ScratchArena& arena) {
-        tokenizer.encode_ids(texts[i], arena.sequence_ids, options);
-        return arena.sequence_ids.size();
-      },
-      [](std::size_t, ScratchArena& arena) {
-        arena.ids.insert(arena.ids.end(), arena.sequence_ids.begin(), arena.sequence_ids.end());
-      });
+  ArenaPool::Lease arena = arenas_.acquire();
+  pack_texts(tokenizer, texts, max_length_, arena->batch);
+  offsets = arena->batch.offsets;
+  out.assign(arena->batch.tokens() * dim(), 0.0f);
+  run(*arena, out.data(), BertCpuModel::Output::Tokens, false);
 }
 
 void CpuEncoder::encode_ids(std::span<const std::span<const std::int32_t>> sequences,
                             std::span<float> out, BertCpuModel::Output output) const {
-  const std::size_t tokens =
-      detail::check_token_sequences(sequences, max_length_, model_.vocab_size());
+  const std::size_t tokens = check_token_sequences(sequences, max_length_, model_.vocab_size());
   const bool per_token = output == BertCpuModel::Output::Tokens;
   check_out_size("encode_ids", per_token ? tokens : sequences.size(), dim(), out.size());
-  run(
-      sequences.size(), out.data(), output, false, false,
-      [&](std::size_t i, ScratchArena&) { return sequences[i].size(); },
-      [&](std::size_t i, ScratchArena& arena) {
-        arena.ids.insert(arena.ids.end(), sequences[i].begin(), sequences[i].end());
-      });
+  ArenaPool::Lease arena = arenas_.acquire();
+  pack_ids(sequences, arena->batch);
+  run(*arena, out.data(), output, false);
 }
 
 void CpuEncoder::encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
                                 std::span<float> out, BertCpuModel::Output output) const {
-  std::size_t tokens = 0;
-  for (std::size_t i = 0; i < sequences.size(); ++i) {
-    const std::size_t floats = sequences[i].size();
-    auto refuse = [&](const std::string& why) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "SequenceEncoder::encode_vectors: sequence " + std::to_string(i) + " " + why);
-    };
-    if (floats == 0) refuse("is empty");
-    if (floats % dim() != 0) {
-      refuse("holds " + std::to_string(floats) + " floats, not a multiple of dim " +
-             std::to_string(dim()));
-    }
-    if (floats / dim() > max_length_) {
-      refuse("has " + std::to_string(floats / dim()) + " vectors; the model takes at most " +
-             std::to_string(max_length_));
-    }
-    const auto bad = std::find_if(sequences[i].begin(), sequences[i].end(),
-                                  [](float x) { return !std::isfinite(x); });
-    if (bad != sequences[i].end()) {
-      const std::size_t at = std::size_t(bad - sequences[i].begin());
-      refuse("holds a non-finite value at vector " + std::to_string(at / dim()) + ", element " +
-             std::to_string(at % dim()));
-    }
-    tokens += floats / dim();
-  }
+  const std::size_t tokens = check_vector_sequences(sequences, dim(), max_length_);
   const bool per_token = output == BertCpuModel::Output::Tokens;
   check_out_size("encode_vectors", per_token ? tokens : sequences.size(), dim(), out.size());
-  run(
-      sequences.size(), out.data(), output, true, causal,
-      [&](std::size_t i, ScratchArena&) { return sequences[i].size() / dim(); },
-      [&](std::size_t i, ScratchArena& arena) {
-        arena.vectors.insert(arena.vectors.end(), sequences[i].begin(), sequences[i].end());
-      });
+  ArenaPool::Lease arena = arenas_.acquire();
+  pack_vectors(sequences, dim(), arena->batch);
+  run(*arena, out.data(), output, causal);
 }
 
 }  // namespace nowrec::encoder

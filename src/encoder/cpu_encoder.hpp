@@ -1,4 +1,5 @@
-// The CPU encoder behind SequenceEncoder: tokenizes, packs batches and runs BertCpuModel.
+// The CPU encoder behind SequenceEncoder: the shared front end (encoder_front_end.hpp), then
+// BertCpuModel chunk by chunk.
 #pragma once
 
 #include <cstddef>
@@ -47,12 +48,9 @@ class CpuEncoder {
                      std::vector<std::size_t>& offsets) const;
 
  private:
-  // Feeds sequences to the model in chunks of a bounded token count. `prepare(i, arena)` returns
-  // sequence i's length (and may stage it in the arena); `append(i, arena)` then adds it to the
-  // arena's packed ids or vectors. Rows go to out in order, one per sequence or per token.
-  template <typename Prepare, typename Append>
-  void run(std::size_t count, float* out, BertCpuModel::Output output, bool vectors, bool causal,
-           Prepare&& prepare, Append&& append) const;
+  // Runs the arena's packed batch through the model in chunks of a bounded token count; rows go
+  // to out in order, one per sequence or per token.
+  void run(ScratchArena& arena, float* out, BertCpuModel::Output output, bool causal) const;
 
   std::optional<Tokenizer> tokenizer_;  // absent: the model takes vector sequences only
   BertCpuModel model_;

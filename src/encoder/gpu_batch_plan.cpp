@@ -54,29 +54,6 @@ ForwardShape exact_shape(std::span<const std::span<const std::int32_t>> sequence
   return shape;
 }
 
-std::vector<std::size_t> chunk_boundaries(std::span<const std::size_t> lengths,
-                                          std::size_t max_tokens) {
-  if (lengths.empty()) return {};
-  std::vector<std::size_t> boundaries{0};
-  std::size_t tokens = 0, sequences = 0;
-  for (std::size_t i = 0; i < lengths.size(); ++i) {
-    if (lengths[i] > max_tokens) {
-      throw Error(ErrorCode::Internal,
-                  "sequence " + std::to_string(i) + " has " + std::to_string(lengths[i]) +
-                      " tokens, more than a chunk's " + std::to_string(max_tokens));
-    }
-    if (sequences > 0 && (tokens + lengths[i] > max_tokens || sequences == max_tokens)) {
-      boundaries.push_back(i);
-      tokens = 0;
-      sequences = 0;
-    }
-    tokens += lengths[i];
-    ++sequences;
-  }
-  boundaries.push_back(lengths.size());
-  return boundaries;
-}
-
 namespace {
 
 void add_tiles(std::size_t begin, std::size_t length, std::vector<AttentionTile>& tiles) {

@@ -40,13 +40,6 @@ bool choose_graph_bucket(std::size_t tokens, std::size_t sequences, const GpuBat
 // The exact shape of a batch run without a graph.
 ForwardShape exact_shape(std::span<const std::span<const std::int32_t>> sequences) noexcept;
 
-// Splits sequences (by length, in order) into consecutive chunks of at most max_tokens tokens
-// and max_tokens sequences each (a sequence may be empty). Every length must be at most
-// max_tokens. Returns the chunk boundaries: indices of first sequences, then lengths.size()
-// (nothing for no sequences).
-std::vector<std::size_t> chunk_boundaries(std::span<const std::size_t> lengths,
-                                          std::size_t max_tokens);
-
 // The device inputs of one forward pass, laid out for `shape`. Tokens beyond the batch's own
 // form one padding sequence (id 0) so that every row the kernels touch holds finite values;
 // sequences beyond the batch's own have length 0 and pool to nothing that is read back.

@@ -29,8 +29,9 @@ std::byte* ScratchArena::reserve(std::size_t bytes) {
 }
 
 std::size_t ScratchArena::reserved_bytes() const noexcept {
-  return capacity_ + ids.capacity() * sizeof(std::int32_t) + vectors.capacity() * sizeof(float) +
-         offsets.capacity() * sizeof(std::size_t) + sequence_ids.capacity() * sizeof(std::int32_t);
+  return capacity_ + batch.reserved_bytes() +
+         (lengths.capacity() + boundaries.capacity() + chunk_offsets.capacity()) *
+             sizeof(std::size_t);
 }
 
 std::size_t ArenaPool::reserved_bytes() {

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <vector>
 
+#include "encoder/encoder_front_end.hpp"
+
 namespace nowrec::encoder {
 
 // One call's working memory: a 64-byte aligned block that only ever grows.
@@ -21,12 +23,10 @@ class ScratchArena {
   std::size_t reserved_bytes() const noexcept;
 
   // The batch being encoded lives here too, so that a warm arena makes an encode call
-  // allocation-free: packed ids (or input vectors), sequence offsets, and one sequence's ids from
-  // the tokenizer.
-  std::vector<std::int32_t> ids;
-  std::vector<float> vectors;
-  std::vector<std::size_t> offsets;
-  std::vector<std::int32_t> sequence_ids;
+  // allocation-free: the packed sequences, their lengths, the chunk boundaries, and one chunk's
+  // offsets counted from its first token.
+  PackedSequences batch;
+  std::vector<std::size_t> lengths, boundaries, chunk_offsets;
 
  private:
   struct FreeDeleter {

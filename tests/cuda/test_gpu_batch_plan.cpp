@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "encoder/encoder_front_end.hpp"
 #include "encoder/gpu_batch_plan.hpp"
 #include "encoder/half_conversion.hpp"
 #include "nowrec/error.hpp"
