@@ -16,7 +16,7 @@ constexpr int kKeyChunk = 16;  // scores held in registers at once
 template <typename T, int HeadDim>
 __global__ void __launch_bounds__(kQueries)
     attention_kernel(const T* qkv, const encoder::AttentionTile* tiles, int hidden,
-                     float scale_log2, T* context) {
+                     float scale_log2, bool causal, T* context) {
   const encoder::AttentionTile tile = tiles[blockIdx.x];
   if (tile.sequence_length == 0) return;  // a padding tile of a graph bucket
   const int head = blockIdx.y;
@@ -36,8 +36,13 @@ __global__ void __launch_bounds__(kQueries)
 
   __shared__ float keys[kKeys][HeadDim];
   __shared__ float values[kKeys][HeadDim];
-  for (int key_begin = 0; key_begin < tile.sequence_length; key_begin += kKeys) {
-    const int count = min(kKeys, tile.sequence_length - key_begin);
+  // Causal: no query of this tile sees a key past the tile's last query.
+  const int key_end =
+      causal ? min(tile.sequence_length, tile.query_begin + kQueries) : tile.sequence_length;
+  // This thread's last visible key + 1 (key 0 is always visible, so every softmax is finite).
+  const int visible_end = causal ? query + 1 : key_end;
+  for (int key_begin = 0; key_begin < key_end; key_begin += kKeys) {
+    const int count = min(kKeys, key_end - key_begin);
     __syncthreads();  // the previous pass is done with the staged keys
     for (int i = threadIdx.x; i < count * HeadDim; i += kQueries) {
       const int row = i / HeadDim, d = i % HeadDim;
@@ -47,13 +52,15 @@ __global__ void __launch_bounds__(kQueries)
     }
     __syncthreads();
     if (!active) continue;
-    for (int chunk = 0; chunk < count; chunk += kKeyChunk) {
+    // Keys this thread sees in the staged pass.
+    const int visible = min(count, visible_end - key_begin);
+    for (int chunk = 0; chunk < visible; chunk += kKeyChunk) {
       float scores[kKeyChunk];
       float chunk_max = -INFINITY;
 #pragma unroll
       for (int j = 0; j < kKeyChunk; ++j) {
         float s = -INFINITY;
-        if (chunk + j < count) {
+        if (chunk + j < visible) {
           s = 0.0f;
 #pragma unroll
           for (int d = 0; d < HeadDim; ++d) s += q[d] * keys[chunk + j][d];
@@ -61,7 +68,7 @@ __global__ void __launch_bounds__(kQueries)
         scores[j] = s;
         chunk_max = fmaxf(chunk_max, s);
       }
-      // chunk_max is finite: every chunk starts at a key below count.
+      // chunk_max is finite: every chunk starts at a visible key.
       const float new_max = fmaxf(running_max, chunk_max);
       const float correction = exp2f(running_max - new_max);
       running_sum *= correction;
@@ -69,7 +76,7 @@ __global__ void __launch_bounds__(kQueries)
       for (int d = 0; d < HeadDim; ++d) acc[d] *= correction;
 #pragma unroll
       for (int j = 0; j < kKeyChunk; ++j) {
-        if (chunk + j >= count) break;
+        if (chunk + j >= visible) break;
         const float p = exp2f(scores[j] - new_max);
         running_sum += p;
 #pragma unroll
@@ -86,20 +93,22 @@ __global__ void __launch_bounds__(kQueries)
 
 template <typename T, int HeadDim>
 void launch(const void* qkv, const encoder::AttentionTile* tiles, int tiles_count, int heads,
-            void* context, cudaStream_t stream) {
+            bool causal, void* context, cudaStream_t stream) {
   const float scale_log2 = 1.4426950408889634f / std::sqrt(static_cast<float>(HeadDim));
   const dim3 grid(tiles_count, heads);
-  attention_kernel<T, HeadDim><<<grid, kQueries, 0, stream>>>(
-      static_cast<const T*>(qkv), tiles, heads * HeadDim, scale_log2, static_cast<T*>(context));
+  attention_kernel<T, HeadDim><<<grid, kQueries, 0, stream>>>(static_cast<const T*>(qkv), tiles,
+                                                              heads * HeadDim, scale_log2, causal,
+                                                              static_cast<T*>(context));
 }
 
 template <typename T>
 void launch_for_head_dim(int head_dim, const void* qkv, const encoder::AttentionTile* tiles,
-                         int tiles_count, int heads, void* context, cudaStream_t stream) {
+                         int tiles_count, int heads, bool causal, void* context,
+                         cudaStream_t stream) {
   if (head_dim == 32) {
-    launch<T, 32>(qkv, tiles, tiles_count, heads, context, stream);
+    launch<T, 32>(qkv, tiles, tiles_count, heads, causal, context, stream);
   } else {
-    launch<T, 64>(qkv, tiles, tiles_count, heads, context, stream);
+    launch<T, 64>(qkv, tiles, tiles_count, heads, causal, context, stream);
   }
 }
 
@@ -108,16 +117,17 @@ void launch_for_head_dim(int head_dim, const void* qkv, const encoder::Attention
 bool attention_supports_head_dim(int head_dim) noexcept { return head_dim == 32 || head_dim == 64; }
 
 void attention(HalfType type, const void* qkv, const encoder::AttentionTile* tiles, int tiles_count,
-               int heads, int head_dim, void* context, cudaStream_t stream) {
+               int heads, int head_dim, bool causal, void* context, cudaStream_t stream) {
   if (tiles_count == 0) return;
   if (!attention_supports_head_dim(head_dim)) {
     throw Error(ErrorCode::Unsupported,
                 "CUDA attention: head size " + std::to_string(head_dim) + " (supported: 32, 64)");
   }
   if (type == HalfType::F16) {
-    launch_for_head_dim<__half>(head_dim, qkv, tiles, tiles_count, heads, context, stream);
+    launch_for_head_dim<__half>(head_dim, qkv, tiles, tiles_count, heads, causal, context, stream);
   } else {
-    launch_for_head_dim<__nv_bfloat16>(head_dim, qkv, tiles, tiles_count, heads, context, stream);
+    launch_for_head_dim<__nv_bfloat16>(head_dim, qkv, tiles, tiles_count, heads, causal, context,
+                                       stream);
   }
   check_launch("attention_kernel");
 }

@@ -71,9 +71,8 @@ BertCudaModel::BertCudaModel(const ModelFolder& model, HalfType type,
                                   kGemmWorkspaceBytes);
   arena_ = DeviceMemory(plan_.total_bytes, "cudaMalloc(encoder arena)");
   staging_inputs_ = PinnedMemory(plan_.inputs_bytes, "cudaMallocHost(encoder inputs)");
-  staging_output_ =
-      PinnedMemory(encoder::largest_shape(limits_).sequences * config_.hidden * sizeof(float),
-                   "cudaMallocHost(encoder output)");
+  staging_output_ = PinnedMemory(limits_.max_tokens * config_.hidden * sizeof(float),
+                                 "cudaMallocHost(encoder output)");
   gemm_ = std::make_unique<Gemm>(type_, arena_.data() + plan_.gemm_workspace,
                                  plan_.gemm_workspace_bytes);
   check(cudaStreamCreateWithFlags(&capture_stream_, cudaStreamNonBlocking),
@@ -154,20 +153,23 @@ void BertCudaModel::upload_weights(const ModelFolder& model) {
 // the arena's regions. Nothing synchronises, so a graph can capture it.
 class BertCudaModel::Forward {
  public:
-  Forward(BertCudaModel& model, const encoder::ForwardShape& shape, cudaStream_t stream)
+  Forward(BertCudaModel& model, const Launch& launch, cudaStream_t stream)
       : m_(model),
-        shape_(shape),
-        layout_(encoder::gpu_input_layout(shape)),
+        launch_(launch),
+        shape_(launch.shape),
+        layout_(encoder::gpu_input_layout(launch.shape)),
         inputs_(model.arena_.data() + model.plan_.inputs),
         stream_(stream),
-        tokens_(static_cast<int>(shape.tokens)),
+        tokens_(static_cast<int>(launch.shape.tokens)),
         hidden_(static_cast<int>(model.config_.hidden)) {}
 
   void embed(void* x) const {
     const encoder::BertConfig& c = m_.config_;
+    // A batch of vectors brings its own rows in place of the word embeddings.
+    const float* vectors = shape_.vector_width > 0 ? input<float>(layout_.vectors) : nullptr;
     embedding_layer_norm(
-        m_.type_, input<std::int32_t>(layout_.ids), input<std::int32_t>(layout_.positions), tokens_,
-        m_.word_embeddings_, m_.position_embeddings_, m_.token_type_embeddings_,
+        m_.type_, input<std::int32_t>(layout_.ids), vectors, input<std::int32_t>(layout_.positions),
+        tokens_, m_.word_embeddings_, m_.position_embeddings_, m_.token_type_embeddings_,
         m_.embedding_norm_.gamma, m_.embedding_norm_.beta, c.norm_eps, hidden_, x, stream_);
   }
 
@@ -178,7 +180,7 @@ class BertCudaModel::Forward {
   void attention(const void* qkv, void* context) const {
     cuda::attention(m_.type_, qkv, input<encoder::AttentionTile>(layout_.tiles),
                     static_cast<int>(shape_.tiles), static_cast<int>(m_.config_.heads),
-                    static_cast<int>(m_.config_.head_dim), context, stream_);
+                    static_cast<int>(m_.config_.head_dim), launch_.causal, context, stream_);
   }
 
   void linear_gelu(const DeviceLinear& w, const void* in, void* out) const {
@@ -199,10 +201,14 @@ class BertCudaModel::Forward {
   }
 
   void finish(const void* x) const {
-    auto* pooled = reinterpret_cast<float*>(m_.arena_.data() + m_.plan_.pooled);
-    pool(m_.type_, x, input<std::int32_t>(layout_.sequence_offsets),
-         static_cast<int>(shape_.sequences), hidden_, m_.config_.pooling.mode,
-         m_.config_.pooling.normalize, pooled, stream_);
+    auto* out = reinterpret_cast<float*>(m_.arena_.data() + m_.plan_.output);
+    if (launch_.output == encoder::ForwardOutput::Tokens) {
+      token_states(m_.type_, x, tokens_, hidden_, out, stream_);
+    } else {
+      pool(m_.type_, x, input<std::int32_t>(layout_.sequence_offsets),
+           static_cast<int>(shape_.sequences), hidden_, m_.config_.pooling.mode,
+           m_.config_.pooling.normalize, out, stream_);
+    }
   }
 
  private:
@@ -212,6 +218,7 @@ class BertCudaModel::Forward {
   }
 
   BertCudaModel& m_;
+  const Launch& launch_;
   const encoder::ForwardShape& shape_;
   encoder::GpuInputLayout layout_;
   const std::byte* inputs_;
@@ -219,21 +226,21 @@ class BertCudaModel::Forward {
   int tokens_, hidden_;
 };
 
-void BertCudaModel::enqueue_forward(const encoder::ForwardShape& shape, cudaStream_t stream) {
+void BertCudaModel::enqueue_forward(const Launch& launch, cudaStream_t stream) {
   std::byte* arena = arena_.data();
   const encoder::BertActivations<void*> activations{arena + plan_.hidden_states, arena + plan_.qkv,
                                                     arena + plan_.context, arena + plan_.projected,
                                                     arena + plan_.inner};
-  encoder::run_bert_forward(Forward(*this, shape, stream), layers_, activations);
+  encoder::run_bert_forward(Forward(*this, launch, stream), layers_, activations);
 }
 
-void BertCudaModel::capture_graph(const encoder::ForwardShape& shape) {
+void BertCudaModel::capture_graph(const Launch& launch) {
   // Thread-local capture: other threads' CUDA calls (the caller's own work) stay legal.
   check(cudaStreamBeginCapture(capture_stream_, cudaStreamCaptureModeThreadLocal),
         "cudaStreamBeginCapture");
   cudaGraph_t graph = nullptr;
   try {
-    enqueue_forward(shape, capture_stream_);
+    enqueue_forward(launch, capture_stream_);
   } catch (...) {
     cudaStreamEndCapture(capture_stream_, &graph);
     if (graph != nullptr) cudaGraphDestroy(graph);
@@ -244,38 +251,42 @@ void BertCudaModel::capture_graph(const encoder::ForwardShape& shape) {
   const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   check(status, "cudaGraphInstantiate");
-  graphs_.emplace(std::make_tuple(shape.tokens, shape.sequences, shape.tiles), exec);
+  graphs_.emplace(launch, exec);
 }
 
-void BertCudaModel::encode_chunk(std::span<const std::span<const std::int32_t>> sequences,
+void BertCudaModel::encode_chunk(const encoder::PackedSequences& batch, std::size_t first,
+                                 std::size_t end, bool causal, encoder::ForwardOutput output,
                                  float* out, cudaStream_t stream) {
-  if (sequences.empty()) return;
-  std::size_t tokens = 0;
-  for (const auto& sequence : sequences) tokens += sequence.size();
-  encoder::ForwardShape shape;
-  const bool use_graph = encoder::choose_graph_bucket(tokens, sequences.size(), limits_, shape);
-  if (!use_graph) shape = encoder::exact_shape(sequences);
-  encoder::pack_gpu_inputs(sequences, shape, config_.position_offset, packed_);
-  const encoder::GpuInputLayout layout = encoder::gpu_input_layout(shape);
+  if (first == end) return;
+  const std::size_t tokens = batch.offsets[end] - batch.offsets[first];
+  Launch launch{{}, causal, output};
+  const bool use_graph = encoder::choose_graph_bucket(tokens, end - first, limits_, launch.shape);
+  if (!use_graph) {
+    lengths_.clear();
+    for (std::size_t s = first; s < end; ++s) lengths_.push_back(batch.length(s));
+    launch.shape = encoder::exact_shape(lengths_);
+  }
+  launch.shape.vector_width = batch.from_vectors ? config_.hidden : 0;
+  encoder::pack_gpu_inputs(batch, first, end, launch.shape, config_.position_offset, packed_);
+  const encoder::GpuInputLayout layout = encoder::gpu_input_layout(launch.shape);
   encoder::write_gpu_inputs(packed_, layout, staging_inputs_.data());
   check(cudaMemcpyAsync(arena_.data() + plan_.inputs, staging_inputs_.data(), layout.bytes,
                         cudaMemcpyHostToDevice, stream),
         "cudaMemcpyAsync(encoder inputs)");
-  const auto found = use_graph
-                         ? graphs_.find(std::make_tuple(shape.tokens, shape.sequences, shape.tiles))
-                         : graphs_.end();
+  const auto found = use_graph ? graphs_.find(launch) : graphs_.end();
   if (found != graphs_.end()) {
     check(cudaGraphLaunch(found->second, stream), "cudaGraphLaunch");
   } else {
-    enqueue_forward(shape, stream);
+    enqueue_forward(launch, stream);
     // A bucket's first batch runs eagerly, which also loads every kernel and cuBLASLt module
     // it needs; capturing afterwards records launches only and runs nothing.
-    if (use_graph) capture_graph(shape);
+    if (use_graph) capture_graph(launch);
   }
-  const std::size_t out_bytes = sequences.size() * config_.hidden * sizeof(float);
-  check(cudaMemcpyAsync(staging_output_.data(), arena_.data() + plan_.pooled, out_bytes,
+  const std::size_t rows = output == encoder::ForwardOutput::Tokens ? tokens : end - first;
+  const std::size_t out_bytes = rows * config_.hidden * sizeof(float);
+  check(cudaMemcpyAsync(staging_output_.data(), arena_.data() + plan_.output, out_bytes,
                         cudaMemcpyDeviceToHost, stream),
-        "cudaMemcpyAsync(embeddings)");
+        "cudaMemcpyAsync(encoder output)");
   check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(encoder stream)");
   std::memcpy(out, staging_output_.data(), out_bytes);
 }

@@ -9,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <span>
-#include <tuple>
 #include <vector>
 
 #include "cuda/device_memory.cuh"
@@ -35,11 +34,13 @@ class BertCudaModel {
   std::size_t vocab_size() const noexcept { return config_.vocab_size; }
   const encoder::GpuBatchLimits& limits() const noexcept { return limits_; }
 
-  // Pooled embeddings of at most limits().max_tokens tokens in at most as many sequences, into
-  // out (sequences.size() rows of hidden() floats, host memory). Ids must be validated. The work
-  // runs on `stream`; returns once out is filled.
-  void encode_chunk(std::span<const std::span<const std::int32_t>> sequences, float* out,
-                    cudaStream_t stream);
+  // Runs sequences [first, end) of `batch` (token ids, or input vectors of hidden() floats),
+  // at most limits().max_tokens tokens in at most as many sequences, attending causally when
+  // `causal`, and writes the output's rows (one per sequence or per token, hidden() floats each)
+  // to out in host memory. The input must be checked. The work runs on `stream`; returns once
+  // out is filled.
+  void encode_chunk(const encoder::PackedSequences& batch, std::size_t first, std::size_t end,
+                    bool causal, encoder::ForwardOutput output, float* out, cudaStream_t stream);
 
  private:
   // A LayerNorm's fp32 weights on the device.
@@ -49,10 +50,18 @@ class BertCudaModel {
   };
   using Layer = encoder::BertLayer<DeviceLinear, DeviceNorm>;
   class Forward;  // the operations run_bert_forward calls, launched on one stream
+  // What a forward pass is launched for; each distinct one has its own CUDA graph.
+  struct Launch {
+    encoder::ForwardShape shape;
+    bool causal = false;
+    encoder::ForwardOutput output = encoder::ForwardOutput::Pooled;
+
+    friend auto operator<=>(const Launch&, const Launch&) = default;
+  };
 
   void upload_weights(const ModelFolder& model);
-  void enqueue_forward(const encoder::ForwardShape& shape, cudaStream_t stream);
-  void capture_graph(const encoder::ForwardShape& shape);
+  void enqueue_forward(const Launch& launch, cudaStream_t stream);
+  void capture_graph(const Launch& launch);
 
   HalfType type_;
   encoder::GpuBatchLimits limits_;
@@ -69,8 +78,9 @@ class BertCudaModel {
   PinnedMemory staging_inputs_, staging_output_;
   std::unique_ptr<Gemm> gemm_;             // made once the arena (its workspace) exists
   cudaStream_t capture_stream_ = nullptr;  // graphs are captured here, then launched anywhere
-  std::map<std::tuple<std::size_t, std::size_t, std::size_t>, cudaGraphExec_t> graphs_;
+  std::map<Launch, cudaGraphExec_t> graphs_;
   encoder::PackedGpuInputs packed_;
+  std::vector<std::size_t> lengths_;
 };
 
 }  // namespace nowrec::cuda

@@ -1,6 +1,8 @@
-// CudaEncoder: SequenceEncoder's CUDA path. Tokenizes on the host, splits the batch into chunks
-// of bounded token count and runs each through BertCudaModel on the caller's stream.
+// CudaEncoder: SequenceEncoder's CUDA path. The shared front end (encoder_front_end.hpp) checks,
+// tokenizes and packs on the host and splits the batch into chunks of bounded token count; each
+// runs through BertCudaModel on the caller's stream.
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,34 +34,56 @@ class DeviceGuard {
 class CudaEncoder final : public encoder::GpuEncoder {
  public:
   CudaEncoder(const ModelFolder& model, encoder::HalfKind kind)
-      : tokenizer_(Tokenizer::load(model)),
-        max_length_(model.max_sequence_length()),
+      : max_length_(model.max_sequence_length()),
         device_(current_device()),
         model_(model, kind == encoder::HalfKind::F16 ? HalfType::F16 : HalfType::BF16,
-               encoder::GpuBatchLimits{}) {
-    encoder::check_tokenizer_fits(model, tokenizer_, model_.vocab_size());
-  }
+               encoder::GpuBatchLimits{}),
+        tokenizer_(encoder::load_tokenizer(model, model_.vocab_size())) {}
 
-  const Tokenizer& tokenizer() const noexcept override { return tokenizer_; }
+  std::size_t dim() const noexcept override { return model_.hidden(); }
+  bool has_tokenizer() const noexcept override { return tokenizer_.has_value(); }
+  const Tokenizer& tokenizer() const override { return encoder::require_tokenizer(tokenizer_); }
 
   void encode(std::span<const std::string_view> texts, std::span<float> out,
               void* stream) const override {
-    encoder::check_out_size("encode", texts.size(), model_.hidden(), out.size());
+    const Tokenizer& tokenizer = this->tokenizer();
+    encoder::check_out_size("encode", texts.size(), dim(), out.size());
     const std::lock_guard lock(mutex_);
-    encoder::pack_texts(tokenizer_, texts, max_length_, packed_);
-    sequences_.clear();
-    for (std::size_t s = 0; s < packed_.sequences(); ++s) {
-      sequences_.emplace_back(packed_.ids.data() + packed_.offsets[s], packed_.length(s));
-    }
-    run(sequences_, out, stream);
+    encoder::pack_texts(tokenizer, texts, max_length_, packed_);
+    run(false, encoder::ForwardOutput::Pooled, out.data(), stream);
+  }
+
+  void encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
+                     std::vector<std::size_t>& offsets, void* stream) const override {
+    const Tokenizer& tokenizer = this->tokenizer();
+    const std::lock_guard lock(mutex_);
+    encoder::pack_texts(tokenizer, texts, max_length_, packed_);
+    offsets = packed_.offsets;
+    out.assign(packed_.tokens() * dim(), 0.0f);
+    run(false, encoder::ForwardOutput::Tokens, out.data(), stream);
   }
 
   void encode_ids(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
-                  void* stream) const override {
-    encoder::check_out_size("encode_ids", sequences.size(), model_.hidden(), out.size());
-    encoder::check_token_sequences(sequences, max_length_, model_.vocab_size());
+                  encoder::ForwardOutput output, void* stream) const override {
+    const std::size_t tokens =
+        encoder::check_token_sequences(sequences, max_length_, model_.vocab_size());
+    const bool per_token = output == encoder::ForwardOutput::Tokens;
+    encoder::check_out_size("encode_ids", per_token ? tokens : sequences.size(), dim(), out.size());
     const std::lock_guard lock(mutex_);
-    run(sequences, out, stream);
+    encoder::pack_ids(sequences, packed_);
+    run(false, output, out.data(), stream);
+  }
+
+  void encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
+                      std::span<float> out, encoder::ForwardOutput output,
+                      void* stream) const override {
+    const std::size_t tokens = encoder::check_vector_sequences(sequences, dim(), max_length_);
+    const bool per_token = output == encoder::ForwardOutput::Tokens;
+    encoder::check_out_size("encode_vectors", per_token ? tokens : sequences.size(), dim(),
+                            out.size());
+    const std::lock_guard lock(mutex_);
+    encoder::pack_vectors(sequences, dim(), packed_);
+    run(causal, output, out.data(), stream);
   }
 
  private:
@@ -69,30 +93,33 @@ class CudaEncoder final : public encoder::GpuEncoder {
     return device;
   }
 
-  // Callers hold mutex_.
-  void run(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
-           void* stream) const {
-    if (sequences.empty()) return;
+  // Runs packed_ through the model chunk by chunk; rows go to out in order, one per sequence or
+  // per token. Callers hold mutex_.
+  void run(bool causal, encoder::ForwardOutput output, float* out, void* stream) const {
+    if (packed_.sequences() == 0) return;
     const DeviceGuard on_device(device_);
     lengths_.clear();
-    for (const auto& sequence : sequences) lengths_.push_back(sequence.size());
+    for (std::size_t s = 0; s < packed_.sequences(); ++s) lengths_.push_back(packed_.length(s));
     encoder::chunk_boundaries(lengths_, model_.limits().max_tokens, boundaries_);
     for (std::size_t c = 0; c + 1 < boundaries_.size(); ++c) {
       const std::size_t first = boundaries_[c], end = boundaries_[c + 1];
-      model_.encode_chunk(sequences.subspan(first, end - first),
-                          out.data() + first * model_.hidden(), static_cast<cudaStream_t>(stream));
+      model_.encode_chunk(packed_, first, end, causal, output, out,
+                          static_cast<cudaStream_t>(stream));
+      const std::size_t rows = output == encoder::ForwardOutput::Tokens
+                                   ? packed_.offsets[end] - packed_.offsets[first]
+                                   : end - first;
+      out += rows * dim();
     }
   }
 
-  Tokenizer tokenizer_;
   std::size_t max_length_;
   int device_;
   mutable std::mutex mutex_;
   // Guarded by mutex_: the device arena, and host vectors reused so warm calls allocate little.
   mutable BertCudaModel model_;
+  std::optional<Tokenizer> tokenizer_;  // absent: the model takes vector sequences only
   mutable encoder::PackedSequences packed_;
   mutable std::vector<std::size_t> lengths_, boundaries_;
-  mutable std::vector<std::span<const std::int32_t>> sequences_;
 };
 
 }  // namespace

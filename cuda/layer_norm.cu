@@ -29,19 +29,27 @@ __device__ __forceinline__ void normalize_row(int hidden, float eps, const float
 }
 
 template <typename T>
-__global__ void embedding_layer_norm_kernel(const std::int32_t* ids, const std::int32_t* positions,
-                                            int tokens, const T* word, const T* position,
-                                            const T* token_type, const float* gamma,
-                                            const float* beta, float eps, int hidden, T* out) {
+__global__ void embedding_layer_norm_kernel(const std::int32_t* ids, const float* vectors,
+                                            const std::int32_t* positions, int tokens,
+                                            const T* word, const T* position, const T* token_type,
+                                            const float* gamma, const float* beta, float eps,
+                                            int hidden, T* out) {
   const int token = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32;
   if (token >= tokens) return;
-  const T* w = word + static_cast<std::size_t>(ids[token]) * hidden;
   const T* p = position + static_cast<std::size_t>(positions[token]) * hidden;
   T* o = out + static_cast<std::size_t>(token) * hidden;
-  normalize_row(
-      hidden, eps, gamma, beta,
-      [&](int c) { return to_float(w[c]) + to_float(p[c]) + to_float(token_type[c]); },
-      [&](int c, float v) { o[c] = from_float<T>(v); });
+  auto store = [&](int c, float v) { o[c] = from_float<T>(v); };
+  if (vectors != nullptr) {
+    const float* v = vectors + static_cast<std::size_t>(token) * hidden;
+    normalize_row(
+        hidden, eps, gamma, beta,
+        [&](int c) { return v[c] + to_float(p[c]) + to_float(token_type[c]); }, store);
+  } else {
+    const T* w = word + static_cast<std::size_t>(ids[token]) * hidden;
+    normalize_row(
+        hidden, eps, gamma, beta,
+        [&](int c) { return to_float(w[c]) + to_float(p[c]) + to_float(token_type[c]); }, store);
+  }
 }
 
 template <typename T>
@@ -65,20 +73,21 @@ int blocks_for(int tokens) { return (tokens + kWarpsPerBlock - 1) / kWarpsPerBlo
 
 }  // namespace
 
-void embedding_layer_norm(HalfType type, const std::int32_t* ids, const std::int32_t* positions,
-                          int tokens, const void* word, const void* position,
-                          const void* token_type, const float* gamma, const float* beta, float eps,
-                          int hidden, void* out, cudaStream_t stream) {
+void embedding_layer_norm(HalfType type, const std::int32_t* ids, const float* vectors,
+                          const std::int32_t* positions, int tokens, const void* word,
+                          const void* position, const void* token_type, const float* gamma,
+                          const float* beta, float eps, int hidden, void* out,
+                          cudaStream_t stream) {
   if (tokens == 0) return;
   const dim3 grid(blocks_for(tokens)), block(32 * kWarpsPerBlock);
   if (type == HalfType::F16) {
     embedding_layer_norm_kernel<<<grid, block, 0, stream>>>(
-        ids, positions, tokens, static_cast<const __half*>(word),
+        ids, vectors, positions, tokens, static_cast<const __half*>(word),
         static_cast<const __half*>(position), static_cast<const __half*>(token_type), gamma, beta,
         eps, hidden, static_cast<__half*>(out));
   } else {
     embedding_layer_norm_kernel<<<grid, block, 0, stream>>>(
-        ids, positions, tokens, static_cast<const __nv_bfloat16*>(word),
+        ids, vectors, positions, tokens, static_cast<const __nv_bfloat16*>(word),
         static_cast<const __nv_bfloat16*>(position), static_cast<const __nv_bfloat16*>(token_type),
         gamma, beta, eps, hidden, static_cast<__nv_bfloat16*>(out));
   }

@@ -1,4 +1,5 @@
-// Pooling kernel: one block per sequence, each thread a set of columns, fp32 throughout.
+// Output kernels: pooling with one block per sequence, each thread a set of columns, fp32
+// throughout; and the per-token copy to fp32.
 #include "cuda/half_math.cuh"
 #include "cuda/pooling.cuh"
 
@@ -9,8 +10,8 @@ constexpr int kThreads = 128;
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
-    pool_kernel(const T* x, const std::int32_t* offsets, int hidden, PoolingMode mode, bool normalize,
-                float* out) {
+    pool_kernel(const T* x, const std::int32_t* offsets, int hidden, PoolingMode mode,
+                bool normalize, float* out) {
   const int sequence = blockIdx.x;
   const int begin = offsets[sequence];
   const int length = offsets[sequence + 1] - begin;
@@ -26,7 +27,7 @@ __global__ void __launch_bounds__(kThreads)
           for (int t = 0; t < length; ++t)
             v += to_float(rows[static_cast<long long>(t) * hidden + c]);
           v /= mode == PoolingMode::Mean ? static_cast<float>(length)
-                                      : sqrtf(static_cast<float>(length));
+                                         : sqrtf(static_cast<float>(length));
           break;
         }
         case PoolingMode::Max: {
@@ -55,6 +56,13 @@ __global__ void __launch_bounds__(kThreads)
   for (int c = threadIdx.x; c < hidden; c += kThreads) row_out[c] *= inv;
 }
 
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    to_float_kernel(const T* x, long long count, float* out) {
+  const long long i = static_cast<long long>(blockIdx.x) * kThreads + threadIdx.x;
+  if (i < count) out[i] = to_float(x[i]);
+}
+
 }  // namespace
 
 void pool(HalfType type, const void* x, const std::int32_t* offsets, int sequences, int hidden,
@@ -68,6 +76,20 @@ void pool(HalfType type, const void* x, const std::int32_t* offsets, int sequenc
                                                     hidden, mode, normalize, out);
   }
   check_launch("pool_kernel");
+}
+
+void token_states(HalfType type, const void* x, int tokens, int hidden, float* out,
+                  cudaStream_t stream) {
+  const long long count = static_cast<long long>(tokens) * hidden;
+  if (count == 0) return;
+  const unsigned blocks = static_cast<unsigned>((count + kThreads - 1) / kThreads);
+  if (type == HalfType::F16) {
+    to_float_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const __half*>(x), count, out);
+  } else {
+    to_float_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(x), count,
+                                                     out);
+  }
+  check_launch("to_float_kernel");
 }
 
 }  // namespace nowrec::cuda

@@ -1,4 +1,5 @@
-// Pooling + L2 normalisation of the CUDA encoder: token rows to one fp32 row per sequence.
+// The CUDA encoder's outputs: pooling + L2 normalisation (token rows to one fp32 row per
+// sequence), or the token rows themselves in fp32.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -14,5 +15,9 @@ namespace nowrec::cuda {
 // `normalize`; an empty sequence gives zeros, as sentence-transformers does.
 void pool(HalfType type, const void* x, const std::int32_t* offsets, int sequences, int hidden,
           PoolingMode mode, bool normalize, float* out, cudaStream_t stream);
+
+// out[t] = x[t] in fp32 for `tokens` rows of `hidden`: per-token hidden states.
+void token_states(HalfType type, const void* x, int tokens, int hidden, float* out,
+                  cudaStream_t stream);
 
 }  // namespace nowrec::cuda

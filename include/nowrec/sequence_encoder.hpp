@@ -118,7 +118,8 @@ class SequenceEncoder {
 
   // The last layer's hidden state of every token (before pooling), for texts tokenized and
   // truncated as encode() does them, or for pre-tokenized sequences checked as encode_ids()
-  // checks them.
+  // checks them. On CUDA, these and the vector-sequence methods below run on the default
+  // stream.
   TokenStates encode_tokens(std::span<const std::string_view> texts) const;
   TokenStates encode_ids_tokens(std::span<const std::span<const std::int32_t>> sequences) const;
 
@@ -132,8 +133,7 @@ class SequenceEncoder {
   // normalisation) into out, sequences.size() rows of dim() floats; encode_vectors_tokens
   // returns every token's hidden state. Throws Error(InvalidArgument) for a wrong out size, an
   // empty sequence, one whose size is not a multiple of dim(), one longer than
-  // info().max_length, or a non-finite value (naming the sequence, vector and element);
-  // Error(Unsupported) on CUDA.
+  // info().max_length, or a non-finite value (naming the sequence, vector and element).
   void encode_vectors(std::span<const std::span<const float>> sequences, AttentionMask mask,
                       std::span<float> out) const;
   std::vector<float> encode_vectors(std::span<const std::span<const float>> sequences,

@@ -38,7 +38,7 @@ struct BertCpuModel::Buffers {
 class BertCpuModel::Forward {
  public:
   Forward(const BertCpuModel& model, const PackedBatch& batch, const Buffers& buffers, float* out,
-          Output output)
+          ForwardOutput output)
       : m_(model),
         k_(*model.kernels_),
         batch_(batch),
@@ -114,7 +114,7 @@ class BertCpuModel::Forward {
   }
 
   void finish(const float* x) const {
-    if (output_ == Output::Tokens) {
+    if (output_ == ForwardOutput::Tokens) {
       std::copy(x, x + b_.tokens * m_.config_.hidden, out_);
     } else {
       pool(x);
@@ -162,7 +162,7 @@ class BertCpuModel::Forward {
   const PackedBatch& batch_;
   const Buffers& b_;
   float* out_;
-  Output output_;
+  ForwardOutput output_;
   std::int64_t rows_;
   bool parallel_rows_;
 };
@@ -249,7 +249,7 @@ BertCpuModel::Buffers BertCpuModel::plan(std::byte* scratch, std::size_t tokens,
 }
 
 void BertCpuModel::forward(const PackedBatch& batch, std::byte* scratch, float* out,
-                           Output output) const {
+                           ForwardOutput output) const {
   const std::size_t sequences = batch.sequences();
   if (sequences == 0) return;
   std::size_t longest = 0;

@@ -48,15 +48,10 @@ class BertCpuModel {
   // `longest` tokens.
   std::size_t scratch_bytes(std::size_t tokens, std::size_t longest) const noexcept;
 
-  enum class Output {
-    Pooled,  // one row per sequence, pooled (and, when the folder says so, L2-normalised)
-    Tokens,  // one row per token: the last layer's hidden states
-  };
-
   // Writes the batch's rows of hidden() floats to out. Ids and lengths must already be
   // validated.
   void forward(const PackedBatch& batch, std::byte* scratch, float* out,
-               Output output = Output::Pooled) const;
+               ForwardOutput output = ForwardOutput::Pooled) const;
 
  private:
   // A linear layer as oneDNN runs it. `bias` is what the kernel after the matmul adds (fused

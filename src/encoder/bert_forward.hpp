@@ -6,6 +6,10 @@
 
 namespace nowrec::encoder {
 
+// What a forward pass writes: one row per sequence, pooled as the model folder says (and
+// L2-normalised when it says so), or one row per token, the last layer's hidden states.
+enum class ForwardOutput { Pooled, Tokens };
+
 // One transformer layer's weights, in a device's own forms of a linear layer and a LayerNorm.
 template <typename Linear, typename Norm>
 struct BertLayer {

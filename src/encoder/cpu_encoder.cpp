@@ -21,22 +21,12 @@ constexpr std::size_t kChunkTokens = 2048;
 CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
                        MatmulPrecision precision)
     : model_(model, kernels, resolve_thread_count(threads), precision),
-      max_length_(model.max_sequence_length()) {
-  if (!model.has_tokenizer()) return;
-  tokenizer_.emplace(Tokenizer::load(model));
-  check_tokenizer_fits(model, *tokenizer_, model_.vocab_size());
-}
+      tokenizer_(load_tokenizer(model, model_.vocab_size())),
+      max_length_(model.max_sequence_length()) {}
 
-const Tokenizer& CpuEncoder::tokenizer() const {
-  if (!tokenizer_) {
-    throw Error(ErrorCode::Unsupported,
-                "this model has no tokenizer: its folder holds neither vocab.txt nor a "
-                "SentencePiece model, so it encodes vector sequences only");
-  }
-  return *tokenizer_;
-}
+const Tokenizer& CpuEncoder::tokenizer() const { return require_tokenizer(tokenizer_); }
 
-void CpuEncoder::run(ScratchArena& arena, float* out, BertCpuModel::Output output,
+void CpuEncoder::run(ScratchArena& arena, float* out, ForwardOutput output,
                      bool causal) const {
   const PackedSequences& packed = arena.batch;
   const bool vectors = packed.from_vectors;
@@ -57,7 +47,7 @@ void CpuEncoder::run(ScratchArena& arena, float* out, BertCpuModel::Output outpu
         arena.chunk_offsets, vectors ? packed.vectors.data() + base * dim() : nullptr, causal};
     std::byte* scratch = arena.reserve(model_.scratch_bytes(tokens, longest));
     model_.forward(batch, scratch, out, output);
-    out += (output == BertCpuModel::Output::Tokens ? tokens : end - first) * dim();
+    out += (output == ForwardOutput::Tokens ? tokens : end - first) * dim();
   }
 }
 
@@ -66,7 +56,7 @@ void CpuEncoder::encode(std::span<const std::string_view> texts, std::span<float
   check_out_size("encode", texts.size(), dim(), out.size());
   ArenaPool::Lease arena = arenas_.acquire();
   pack_texts(tokenizer, texts, max_length_, arena->batch);
-  run(*arena, out.data(), BertCpuModel::Output::Pooled, false);
+  run(*arena, out.data(), ForwardOutput::Pooled, false);
 }
 
 void CpuEncoder::encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
@@ -76,13 +66,13 @@ void CpuEncoder::encode_tokens(std::span<const std::string_view> texts, std::vec
   pack_texts(tokenizer, texts, max_length_, arena->batch);
   offsets = arena->batch.offsets;
   out.assign(arena->batch.tokens() * dim(), 0.0f);
-  run(*arena, out.data(), BertCpuModel::Output::Tokens, false);
+  run(*arena, out.data(), ForwardOutput::Tokens, false);
 }
 
 void CpuEncoder::encode_ids(std::span<const std::span<const std::int32_t>> sequences,
-                            std::span<float> out, BertCpuModel::Output output) const {
+                            std::span<float> out, ForwardOutput output) const {
   const std::size_t tokens = check_token_sequences(sequences, max_length_, model_.vocab_size());
-  const bool per_token = output == BertCpuModel::Output::Tokens;
+  const bool per_token = output == ForwardOutput::Tokens;
   check_out_size("encode_ids", per_token ? tokens : sequences.size(), dim(), out.size());
   ArenaPool::Lease arena = arenas_.acquire();
   pack_ids(sequences, arena->batch);
@@ -90,9 +80,9 @@ void CpuEncoder::encode_ids(std::span<const std::span<const std::int32_t>> seque
 }
 
 void CpuEncoder::encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
-                                std::span<float> out, BertCpuModel::Output output) const {
+                                std::span<float> out, ForwardOutput output) const {
   const std::size_t tokens = check_vector_sequences(sequences, dim(), max_length_);
-  const bool per_token = output == BertCpuModel::Output::Tokens;
+  const bool per_token = output == ForwardOutput::Tokens;
   check_out_size("encode_vectors", per_token ? tokens : sequences.size(), dim(), out.size());
   ArenaPool::Lease arena = arenas_.acquire();
   pack_vectors(sequences, dim(), arena->batch);

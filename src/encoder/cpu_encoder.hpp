@@ -38,11 +38,11 @@ class CpuEncoder {
   // Pre-tokenized sequences, special tokens included. Throws Error(InvalidArgument) for a wrong
   // out size, an empty sequence, one longer than max_length() or an id outside the vocabulary.
   void encode_ids(std::span<const std::span<const std::int32_t>> sequences, std::span<float> out,
-                  BertCpuModel::Output output = BertCpuModel::Output::Pooled) const;
+                  ForwardOutput output = ForwardOutput::Pooled) const;
   // Sequences of input vectors, each [length][dim()] floats; see SequenceEncoder::encode_vectors.
   void encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
                       std::span<float> out,
-                      BertCpuModel::Output output = BertCpuModel::Output::Pooled) const;
+                      ForwardOutput output = ForwardOutput::Pooled) const;
   // The per-token hidden states of texts: out grows to [tokens][dim()], offsets to texts + 1.
   void encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
                      std::vector<std::size_t>& offsets) const;
@@ -50,10 +50,10 @@ class CpuEncoder {
  private:
   // Runs the arena's packed batch through the model in chunks of a bounded token count; rows go
   // to out in order, one per sequence or per token.
-  void run(ScratchArena& arena, float* out, BertCpuModel::Output output, bool causal) const;
+  void run(ScratchArena& arena, float* out, ForwardOutput output, bool causal) const;
 
-  std::optional<Tokenizer> tokenizer_;  // absent: the model takes vector sequences only
   BertCpuModel model_;
+  std::optional<Tokenizer> tokenizer_;  // absent: the model takes vector sequences only
   std::size_t max_length_;
   mutable ArenaPool arenas_;
 };

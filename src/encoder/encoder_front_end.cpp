@@ -119,14 +119,26 @@ void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::
   }
 }
 
-void check_tokenizer_fits(const ModelFolder& model, const Tokenizer& tokenizer,
-                          std::size_t vocab_size) {
-  if (tokenizer.vocab_size() > vocab_size) {
+std::optional<Tokenizer> load_tokenizer(const ModelFolder& model, std::size_t vocab_size) {
+  if (!model.has_tokenizer()) return std::nullopt;
+  std::optional<Tokenizer> tokenizer(Tokenizer::load(model));
+  // Every id the tokenizer can produce must have a row in the embedding table.
+  if (tokenizer->vocab_size() > vocab_size) {
     throw Error(ErrorCode::InvalidModel, model.path().string() + ": the tokenizer has " +
-                                             std::to_string(tokenizer.vocab_size()) +
+                                             std::to_string(tokenizer->vocab_size()) +
                                              " tokens but config.json's vocab_size is " +
                                              std::to_string(vocab_size));
   }
+  return tokenizer;
+}
+
+const Tokenizer& require_tokenizer(const std::optional<Tokenizer>& tokenizer) {
+  if (!tokenizer) {
+    throw Error(ErrorCode::Unsupported,
+                "this model has no tokenizer: its folder holds neither vocab.txt nor a "
+                "SentencePiece model, so it encodes vector sequences only");
+  }
+  return *tokenizer;
 }
 
 void chunk_boundaries(std::span<const std::size_t> lengths, std::size_t max_tokens,

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -54,10 +55,13 @@ std::size_t check_vector_sequences(std::span<const std::span<const float>> seque
 // SequenceEncoder method in the message.
 void check_out_size(const char* method, std::size_t rows, std::size_t dim, std::size_t got);
 
-// Throws Error(InvalidModel) when the tokenizer can produce ids the embedding table of
-// vocab_size rows lacks.
-void check_tokenizer_fits(const ModelFolder& model, const Tokenizer& tokenizer,
-                          std::size_t vocab_size);
+// The folder's tokenizer, or nothing for a folder without tokenizer files (a model that takes
+// vector sequences only). Throws Error(InvalidModel) when the tokenizer can produce ids the
+// embedding table of vocab_size rows lacks.
+std::optional<Tokenizer> load_tokenizer(const ModelFolder& model, std::size_t vocab_size);
+
+// The tokenizer, or Error(Unsupported) saying that this model encodes vector sequences only.
+const Tokenizer& require_tokenizer(const std::optional<Tokenizer>& tokenizer);
 
 // Splits sequences (by length, in order) into consecutive chunks of at most max_tokens tokens
 // and max_tokens sequences each (a sequence may be empty). Every length must be at most

@@ -43,11 +43,10 @@ bool choose_graph_bucket(std::size_t tokens, std::size_t sequences, const GpuBat
   return true;
 }
 
-ForwardShape exact_shape(std::span<const std::span<const std::int32_t>> sequences) noexcept {
+ForwardShape exact_shape(std::span<const std::size_t> lengths) noexcept {
   ForwardShape shape;
-  shape.sequences = sequences.size();
-  for (const auto& sequence : sequences) {
-    const std::size_t length = sequence.size();
+  shape.sequences = lengths.size();
+  for (const std::size_t length : lengths) {
     shape.tokens += length;
     shape.tiles += (length + kAttentionQueryTile - 1) / kAttentionQueryTile;
   }
@@ -65,36 +64,48 @@ void add_tiles(std::size_t begin, std::size_t length, std::vector<AttentionTile>
 
 }  // namespace
 
-void pack_gpu_inputs(std::span<const std::span<const std::int32_t>> sequences,
+void pack_gpu_inputs(const PackedSequences& batch, std::size_t first, std::size_t end,
                      const ForwardShape& shape, std::size_t position_offset,
                      PackedGpuInputs& packed) {
-  std::size_t tokens = 0;
-  for (const auto& sequence : sequences) tokens += sequence.size();
-  if (tokens > shape.tokens || sequences.size() > shape.sequences) {
+  const std::size_t base = batch.offsets[first], tokens = batch.offsets[end] - base;
+  const std::size_t width = shape.vector_width;
+  if (tokens > shape.tokens || end - first > shape.sequences) {
     throw Error(ErrorCode::Internal, "a batch of " + std::to_string(tokens) + " tokens in " +
-                                         std::to_string(sequences.size()) +
-                                         " sequences does not fit the shape of " +
-                                         std::to_string(shape.tokens) + " tokens and " +
-                                         std::to_string(shape.sequences) + " sequences");
+                                         std::to_string(end - first) +
+                                         " sequences does not fit its forward shape");
   }
-  packed.ids.clear();
+  if (batch.from_vectors != (width > 0) ||
+      (batch.from_vectors && batch.vectors.size() != batch.tokens() * width)) {
+    throw Error(ErrorCode::Internal,
+                "a batch of " + std::string(batch.from_vectors ? "vectors" : "token ids") +
+                    " does not match its forward shape's vector width " + std::to_string(width));
+  }
   packed.positions.clear();
   packed.sequence_offsets.assign(1, 0);
   packed.tiles.clear();
-  for (const auto& sequence : sequences) {
-    add_tiles(packed.ids.size(), sequence.size(), packed.tiles);
-    for (std::size_t t = 0; t < sequence.size(); ++t) {
-      packed.ids.push_back(sequence[t]);
+  for (std::size_t s = first; s < end; ++s) {
+    const std::size_t begin = batch.offsets[s] - base, length = batch.length(s);
+    add_tiles(begin, length, packed.tiles);
+    for (std::size_t t = 0; t < length; ++t) {
       packed.positions.push_back(static_cast<std::int32_t>(t + position_offset));
     }
-    packed.sequence_offsets.push_back(static_cast<std::int32_t>(packed.ids.size()));
+    packed.sequence_offsets.push_back(static_cast<std::int32_t>(begin + length));
   }
-  // Padding: one sequence of id 0 at positions counted from the offset, attending to itself.
+  if (width > 0) {
+    const auto rows = batch.vectors.begin() + static_cast<std::ptrdiff_t>(base * width);
+    packed.vectors.assign(rows, rows + static_cast<std::ptrdiff_t>(tokens * width));
+    packed.ids.assign(tokens, 0);
+  } else {
+    const auto ids = batch.ids.begin() + static_cast<std::ptrdiff_t>(base);
+    packed.ids.assign(ids, ids + static_cast<std::ptrdiff_t>(tokens));
+    packed.vectors.clear();
+  }
+  // Padding: one sequence of id 0 (or zero vectors) at positions counted from the offset,
+  // attending to itself.
   add_tiles(tokens, shape.tokens - tokens, packed.tiles);
-  for (std::size_t t = 0; tokens + t < shape.tokens; ++t) {
-    packed.ids.push_back(0);
-    packed.positions.push_back(static_cast<std::int32_t>(position_offset));
-  }
+  packed.ids.resize(shape.tokens, 0);
+  packed.positions.resize(shape.tokens, static_cast<std::int32_t>(position_offset));
+  packed.vectors.resize(shape.tokens * width, 0.0f);
   packed.sequence_offsets.resize(shape.sequences + 1, static_cast<std::int32_t>(tokens));
   if (packed.tiles.size() > shape.tiles) {
     throw Error(ErrorCode::Internal, "a batch needs " + std::to_string(packed.tiles.size()) +
@@ -116,6 +127,7 @@ GpuInputLayout gpu_input_layout(const ForwardShape& shape) noexcept {
   layout.ids = take(shape.tokens * sizeof(std::int32_t));
   layout.positions = take(shape.tokens * sizeof(std::int32_t));
   layout.sequence_offsets = take((shape.sequences + 1) * sizeof(std::int32_t));
+  layout.vectors = take(shape.tokens * shape.vector_width * sizeof(float));
   layout.bytes = offset;
   return layout;
 }
@@ -123,16 +135,19 @@ GpuInputLayout gpu_input_layout(const ForwardShape& shape) noexcept {
 void write_gpu_inputs(const PackedGpuInputs& packed, const GpuInputLayout& layout,
                       std::byte* destination) noexcept {
   auto put = [destination](std::size_t offset, const auto& values) {
+    if (values.empty()) return;  // memcpy from an empty vector's null data is undefined
     std::memcpy(destination + offset, values.data(), values.size() * sizeof(values[0]));
   };
   put(layout.tiles, packed.tiles);
   put(layout.ids, packed.ids);
   put(layout.positions, packed.positions);
   put(layout.sequence_offsets, packed.sequence_offsets);
+  put(layout.vectors, packed.vectors);
 }
 
-ForwardShape largest_shape(const GpuBatchLimits& limits) noexcept {
+ForwardShape largest_shape(const GpuBatchLimits& limits, std::size_t vector_width) noexcept {
   ForwardShape shape;
+  shape.vector_width = vector_width;
   shape.tokens = limits.max_tokens;
   shape.sequences = limits.max_tokens;
   shape.tiles = max_attention_tiles(limits.max_tokens, limits.max_tokens + 1);
@@ -144,7 +159,7 @@ GpuArenaPlan plan_gpu_arena(const GpuModelDims& dims, const GpuBatchLimits& limi
   if (dims.hidden == 0 || dims.intermediate == 0 || limits.max_tokens == 0) {
     throw Error(ErrorCode::Internal, "plan_gpu_arena: empty model or batch limits");
   }
-  const ForwardShape largest = largest_shape(limits);
+  const ForwardShape largest = largest_shape(limits, dims.hidden);
   GpuArenaPlan plan;
   std::size_t offset = 0;
   auto take = [&offset](std::size_t bytes) {
@@ -158,7 +173,7 @@ GpuArenaPlan plan_gpu_arena(const GpuModelDims& dims, const GpuBatchLimits& limi
   plan.context = take(largest.tokens * row);
   plan.projected = take(largest.tokens * row);
   plan.inner = take(largest.tokens * dims.intermediate * dims.element_bytes);
-  plan.pooled = take(largest.sequences * dims.hidden * sizeof(float));
+  plan.output = take(std::max(largest.tokens, largest.sequences) * dims.hidden * sizeof(float));
   plan.inputs_bytes = gpu_input_layout(largest).bytes;
   plan.inputs = take(plan.inputs_bytes);
   plan.gemm_workspace_bytes = gemm_workspace_bytes;

@@ -7,7 +7,9 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
+#include "encoder/bert_forward.hpp"
 #include "encoder/half_conversion.hpp"
 #include "nowrec/model_folder.hpp"
 #include "nowrec/tokenizer.hpp"
@@ -20,14 +22,22 @@ class GpuEncoder {
  public:
   virtual ~GpuEncoder() = default;
 
-  virtual const Tokenizer& tokenizer() const noexcept = 0;
+  virtual std::size_t dim() const noexcept = 0;
+  virtual bool has_tokenizer() const noexcept = 0;
+  // Throws Error(Unsupported) for a model folder without a tokenizer.
+  virtual const Tokenizer& tokenizer() const = 0;
 
-  // As SequenceEncoder's methods of the same name; `stream` is a cudaStream_t (null: the
-  // default stream). They return once out is filled.
+  // As CpuEncoder's methods of the same name (and SequenceEncoder's), with the same checks and
+  // errors; `stream` is a cudaStream_t (null: the default stream). They return once out is
+  // filled.
   virtual void encode(std::span<const std::string_view> texts, std::span<float> out,
                       void* stream) const = 0;
   virtual void encode_ids(std::span<const std::span<const std::int32_t>> sequences,
-                          std::span<float> out, void* stream) const = 0;
+                          std::span<float> out, ForwardOutput output, void* stream) const = 0;
+  virtual void encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
+                              std::span<float> out, ForwardOutput output, void* stream) const = 0;
+  virtual void encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
+                             std::vector<std::size_t>& offsets, void* stream) const = 0;
 };
 
 // Uploads the folder's weights (validated by SequenceEncoder::load) in `kind` to the current

@@ -80,7 +80,9 @@ void SequenceEncoder::encode(std::span<const std::string_view> texts, std::span<
 
 void SequenceEncoder::encode_ids(std::span<const std::span<const std::int32_t>> sequences,
                                  std::span<float> out, CudaStream stream) const {
-  if (impl_->gpu) return impl_->gpu->encode_ids(sequences, out, stream.handle);
+  if (impl_->gpu) {
+    return impl_->gpu->encode_ids(sequences, out, encoder::ForwardOutput::Pooled, stream.handle);
+  }
   refuse_stream_on_cpu("encode_ids", stream);
   impl_->cpu->encode_ids(sequences, out);
 }

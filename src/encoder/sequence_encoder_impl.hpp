@@ -16,7 +16,7 @@ struct SequenceEncoder::Impl {
   std::optional<encoder::CpuEncoder> cpu;     // Device::CPU
   std::unique_ptr<encoder::GpuEncoder> gpu;   // Device::CUDA
 
-  bool has_tokenizer() const noexcept { return cpu ? cpu->has_tokenizer() : true; }
+  bool has_tokenizer() const noexcept { return cpu ? cpu->has_tokenizer() : gpu->has_tokenizer(); }
   const Tokenizer& tokenizer() const { return cpu ? cpu->tokenizer() : gpu->tokenizer(); }
 };
 

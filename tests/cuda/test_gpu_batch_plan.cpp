@@ -34,6 +34,18 @@ std::vector<std::span<const std::int32_t>> spans(const std::vector<std::vector<s
   return {v.begin(), v.end()};
 }
 
+PackedSequences packed_ids(const std::vector<std::vector<std::int32_t>>& sequences) {
+  PackedSequences batch;
+  pack_ids(spans(sequences), batch);
+  return batch;
+}
+
+std::vector<std::size_t> lengths_of(const std::vector<std::vector<std::int32_t>>& sequences) {
+  std::vector<std::size_t> lengths;
+  for (const auto& s : sequences) lengths.push_back(s.size());
+  return lengths;
+}
+
 // fp16 bits to float, written independently of the library's converter.
 float f16_to_float(std::uint16_t h) {
   const int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
@@ -85,19 +97,18 @@ TEST_CASE("the tile bound holds for every split of the tokens") {
     const std::size_t count = 1 + rng() % 40;
     std::vector<std::size_t> lengths(count);
     for (auto& length : lengths) length = rng() % 300;
-    const auto sequences = make_sequences(lengths);
-    const ForwardShape shape = exact_shape(spans(sequences));
+    const ForwardShape shape = exact_shape(lengths);
     CHECK(shape.tiles <= max_attention_tiles(shape.tokens, shape.sequences));
   }
 }
 
 TEST_CASE("packing an exact shape lays sequences end to end with one tile per 64 queries") {
   const auto sequences = make_sequences({3, 130, 1});
-  const ForwardShape shape = exact_shape(spans(sequences));
+  const ForwardShape shape = exact_shape(lengths_of(sequences));
   CHECK(shape.tokens == 134);
   CHECK(shape.tiles == 1 + 3 + 1);
   PackedGpuInputs packed;
-  pack_gpu_inputs(spans(sequences), shape, 0, packed);
+  pack_gpu_inputs(packed_ids(sequences), 0, 3, shape, 0, packed);
   CHECK(packed.ids.size() == 134);
   CHECK(packed.ids[3] == sequences[1][0]);
   CHECK(packed.positions[3] == 0);
@@ -116,7 +127,7 @@ TEST_CASE("packing into a bucket pads with one self-contained sequence and empty
   ForwardShape bucket;
   REQUIRE(choose_graph_bucket(11, 2, limits, bucket));
   PackedGpuInputs packed;
-  pack_gpu_inputs(spans(sequences), bucket, 2, packed);  // RoBERTa-style offset
+  pack_gpu_inputs(packed_ids(sequences), 0, 2, bucket, 2, packed);  // RoBERTa-style offset
   CHECK(packed.ids.size() == 16);
   CHECK(packed.ids[11] == 0);
   CHECK(packed.positions[0] == 2);
@@ -130,18 +141,72 @@ TEST_CASE("packing into a bucket pads with one self-contained sequence and empty
   // A bucket with spare sequence slots gives them length 0.
   const auto three = make_sequences({1, 1, 1});
   REQUIRE(choose_graph_bucket(3, 3, limits, bucket));
-  pack_gpu_inputs(spans(three), bucket, 0, packed);
+  pack_gpu_inputs(packed_ids(three), 0, 3, bucket, 0, packed);
   CHECK(packed.sequence_offsets == std::vector<std::int32_t>{0, 1, 2, 3, 3});
 
   ForwardShape too_small{4, 1, 1};
-  CHECK_THROWS_AS(pack_gpu_inputs(spans(sequences), too_small, 0, packed), nowrec::Error);
+  CHECK_THROWS_AS(pack_gpu_inputs(packed_ids(sequences), 0, 2, too_small, 0, packed),
+                  nowrec::Error);
+}
+
+TEST_CASE("a chunk from the middle of a batch is packed from its own first token") {
+  const auto sequences = make_sequences({4, 2, 3, 5});
+  const PackedSequences batch = packed_ids(sequences);
+  const std::vector<std::size_t> middle{2, 3};
+  const ForwardShape shape = exact_shape(middle);
+  PackedGpuInputs packed;
+  pack_gpu_inputs(batch, 1, 3, shape, 0, packed);
+  CHECK(packed.ids == std::vector<std::int32_t>{5, 6, 7, 8, 9});
+  CHECK(packed.positions == std::vector<std::int32_t>{0, 1, 0, 1, 2});
+  CHECK(packed.sequence_offsets == std::vector<std::int32_t>{0, 2, 5});
+  REQUIRE(packed.tiles.size() == 2);
+  CHECK(packed.tiles[1].sequence_begin == 2);
+  CHECK(packed.tiles[1].sequence_length == 3);
+}
+
+TEST_CASE("vector sequences are packed row by row, padded with zero vectors") {
+  constexpr std::size_t width = 3;
+  const std::vector<float> first{1, 2, 3, 4, 5, 6}, second{7, 8, 9};
+  const std::vector<std::span<const float>> sequences{first, second};
+  PackedSequences batch;
+  pack_vectors(sequences, width, batch);
+  REQUIRE(batch.from_vectors);
+  GpuBatchLimits limits;
+  ForwardShape bucket;
+  REQUIRE(choose_graph_bucket(3, 2, limits, bucket));
+  bucket.vector_width = width;
+  PackedGpuInputs packed;
+  pack_gpu_inputs(batch, 0, 2, bucket, 0, packed);
+  REQUIRE(packed.vectors.size() == bucket.tokens * width);
+  CHECK(packed.vectors[3] == 4.0f);
+  CHECK(packed.vectors[8] == 9.0f);
+  CHECK(packed.vectors[9] == 0.0f);
+  CHECK(packed.sequence_offsets[0] == 0);
+  CHECK(packed.sequence_offsets[1] == 2);
+  CHECK(packed.sequence_offsets[2] == 3);
+  CHECK(packed.positions[2] == 0);
+  // The vectors land in their own region of the input layout.
+  const GpuInputLayout layout = gpu_input_layout(bucket);
+  CHECK(layout.vectors % 16 == 0);
+  CHECK(layout.bytes >= layout.vectors + bucket.tokens * width * sizeof(float));
+  std::vector<std::byte> bytes(layout.bytes);
+  write_gpu_inputs(packed, layout, bytes.data());
+  float value = 0.0f;
+  std::memcpy(&value, bytes.data() + layout.vectors + 5 * sizeof(float), sizeof(float));
+  CHECK(value == 6.0f);
+  // A shape for token ids does not take a batch of vectors, nor the other way round.
+  ForwardShape ids_shape = bucket;
+  ids_shape.vector_width = 0;
+  CHECK_THROWS_AS(pack_gpu_inputs(batch, 0, 2, ids_shape, 0, packed), nowrec::Error);
+  CHECK_THROWS_AS(pack_gpu_inputs(packed_ids(make_sequences({2, 1})), 0, 2, bucket, 0, packed),
+                  nowrec::Error);
 }
 
 TEST_CASE("input layout: aligned, disjoint, and written where it says") {
   const auto sequences = make_sequences({7, 64, 65});
-  const ForwardShape shape = exact_shape(spans(sequences));
+  const ForwardShape shape = exact_shape(lengths_of(sequences));
   PackedGpuInputs packed;
-  pack_gpu_inputs(spans(sequences), shape, 0, packed);
+  pack_gpu_inputs(packed_ids(sequences), 0, 3, shape, 0, packed);
   const GpuInputLayout layout = gpu_input_layout(shape);
   for (std::size_t offset : {layout.tiles, layout.ids, layout.positions, layout.sequence_offsets}) {
     CHECK(offset % 16 == 0);
@@ -168,14 +233,14 @@ TEST_CASE("the arena plan gives every region its size, aligned, without overlap"
   limits.max_tokens = 1000;
   const GpuModelDims dims{384, 1536, 2};
   const GpuArenaPlan plan = plan_gpu_arena(dims, limits, 1 << 20);
-  const ForwardShape largest = largest_shape(limits);
+  const ForwardShape largest = largest_shape(limits, 384);
   struct Region {
     std::size_t offset, bytes;
   };
   const std::vector<Region> regions{
       {plan.hidden_states, 1000 * 384 * 2}, {plan.qkv, 1000 * 3 * 384 * 2},
       {plan.context, 1000 * 384 * 2},       {plan.projected, 1000 * 384 * 2},
-      {plan.inner, 1000 * 1536 * 2},        {plan.pooled, largest.sequences * 384 * 4},
+      {plan.inner, 1000 * 1536 * 2},        {plan.output, 1000 * 384 * 4},
       {plan.inputs, plan.inputs_bytes},     {plan.gemm_workspace, 1 << 20}};
   for (std::size_t i = 0; i < regions.size(); ++i) {
     CHECK(regions[i].offset % 256 == 0);

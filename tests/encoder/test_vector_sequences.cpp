@@ -25,7 +25,7 @@
 using nowrec::AttentionMask;
 using nowrec::CpuIsa;
 using nowrec::SequenceEncoder;
-using Output = nowrec::encoder::BertCpuModel::Output;
+using Output = nowrec::encoder::ForwardOutput;
 
 namespace {
 
