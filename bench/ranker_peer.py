@@ -28,7 +28,9 @@ def main():
     for n in (int(s) for s in args.sizes.split(",")):
         n = min(n, catalog.shape[0])
         index = faiss.IndexFlatIP(args.dim)
-        index.add(np.ascontiguousarray(catalog[:n]))
+        # In blocks, so that a catalog near the memory size is never held twice.
+        for first in range(0, n, 1_000_000):
+            index.add(np.ascontiguousarray(catalog[first:min(n, first + 1_000_000)]))
         for batch in (int(b) for b in args.batches.split(",")):
             q = np.ascontiguousarray(queries[:batch])
             for k in (int(v) for v in args.ks.split(",")):
