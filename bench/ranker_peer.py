@@ -28,7 +28,10 @@ def main():
     for n in (int(s) for s in args.sizes.split(",")):
         n = min(n, catalog.shape[0])
         index = faiss.IndexFlatIP(args.dim)
-        # In blocks, so that a catalog near the memory size is never held twice.
+        # Sized once, then filled in blocks, so that a catalog near the memory size is never held
+        # twice (growing the codes block by block would copy them at each doubling).
+        index.codes.resize(n * args.dim * 4)
+        index.codes.resize(0)
         for first in range(0, n, 1_000_000):
             index.add(np.ascontiguousarray(catalog[first:min(n, first + 1_000_000)]))
         for batch in (int(b) for b in args.batches.split(",")):

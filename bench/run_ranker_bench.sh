@@ -40,8 +40,10 @@ q.tofile(queries)
 PY
 fi
 
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+# Both sides' JSON stays here, so a run that stops half way keeps what it measured.
+out="$data/results-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+echo "results in $out" >&2
 args=(--catalog "$catalog" --queries "$queries" --dim "$dim" --sizes "$sizes" --batches 1,64
       --ks 10,100 --threads "$threads" --min-seconds "$min_seconds")
 OMP_NUM_THREADS="$threads" "$bench" "${args[@]}" >"$out/ours.json"
