@@ -280,7 +280,15 @@ void BertCudaModel::encode_chunk(const encoder::PackedSequences& batch, std::siz
     enqueue_forward(launch, stream);
     // A bucket's first batch runs eagerly, which also loads every kernel and cuBLASLt module
     // it needs; capturing afterwards records launches only and runs nothing.
-    if (use_graph) capture_graph(launch);
+    if (use_graph) {
+      try {
+        capture_graph(launch);
+      } catch (...) {
+        // The eager pass still reads the pinned inputs: let it finish before they are reused.
+        cudaStreamSynchronize(stream);
+        throw;
+      }
+    }
   }
   const std::size_t rows = output == encoder::ForwardOutput::Tokens ? tokens : end - first;
   const std::size_t out_bytes = rows * config_.hidden * sizeof(float);
@@ -288,7 +296,7 @@ void BertCudaModel::encode_chunk(const encoder::PackedSequences& batch, std::siz
                         cudaMemcpyDeviceToHost, stream),
         "cudaMemcpyAsync(encoder output)");
   check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(encoder stream)");
-  std::memcpy(out, staging_output_.data(), out_bytes);
+  if (out_bytes > 0) std::memcpy(out, staging_output_.data(), out_bytes);
 }
 
 }  // namespace nowrec::cuda

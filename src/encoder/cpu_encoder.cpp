@@ -10,42 +10,40 @@
 #include "nowrec/error.hpp"
 
 namespace nowrec::encoder {
-namespace {
-
-// Tokens per forward pass. Large enough that the matmuls run at full speed, small enough that
-// scratch (10 * hidden floats a token for MiniLM: about 31 MB) stays modest.
-constexpr std::size_t kChunkTokens = 2048;
-
-}  // namespace
 
 CpuEncoder::CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
-                       MatmulPrecision precision)
+                       MatmulPrecision precision, std::size_t chunk_tokens)
     : model_(model, kernels, resolve_thread_count(threads), precision),
       tokenizer_(load_tokenizer(model, model_.vocab_size())),
-      max_length_(model.max_sequence_length()) {}
+      max_length_(model.max_sequence_length()),
+      chunk_tokens_(chunk_tokens) {}
 
 const Tokenizer& CpuEncoder::tokenizer() const { return require_tokenizer(tokenizer_); }
 
-void CpuEncoder::run(ScratchArena& arena, float* out, ForwardOutput output,
-                     bool causal) const {
+void CpuEncoder::run(ScratchArena& arena, float* out, ForwardOutput output, bool causal) const {
   const PackedSequences& packed = arena.batch;
   const bool vectors = packed.from_vectors;
   arena.lengths.clear();
-  for (std::size_t s = 0; s < packed.sequences(); ++s) arena.lengths.push_back(packed.length(s));
-  chunk_boundaries(arena.lengths, kChunkTokens, arena.boundaries);
+  std::size_t longest = 0;
+  for (std::size_t s = 0; s < packed.sequences(); ++s) {
+    arena.lengths.push_back(packed.length(s));
+    longest = std::max(longest, packed.length(s));
+  }
+  // A sequence is never split, so a pass holds at least the longest one.
+  chunk_boundaries(arena.lengths, std::max(chunk_tokens_, longest), arena.boundaries);
   for (std::size_t c = 0; c + 1 < arena.boundaries.size(); ++c) {
     const std::size_t first = arena.boundaries[c], end = arena.boundaries[c + 1];
     const std::size_t base = packed.offsets[first], tokens = packed.offsets[end] - base;
     arena.chunk_offsets.clear();
-    std::size_t longest = 0;
+    std::size_t chunk_longest = 0;
     for (std::size_t s = first; s <= end; ++s) {
       arena.chunk_offsets.push_back(packed.offsets[s] - base);
-      if (s < end) longest = std::max(longest, packed.length(s));
+      if (s < end) chunk_longest = std::max(chunk_longest, packed.length(s));
     }
     const PackedBatch batch{
         vectors ? std::span<const std::int32_t>() : std::span(packed.ids).subspan(base, tokens),
         arena.chunk_offsets, vectors ? packed.vectors.data() + base * dim() : nullptr, causal};
-    std::byte* scratch = arena.reserve(model_.scratch_bytes(tokens, longest));
+    std::byte* scratch = arena.reserve(model_.scratch_bytes(tokens, chunk_longest));
     model_.forward(batch, scratch, out, output);
     out += (output == ForwardOutput::Tokens ? tokens : end - first) * dim();
   }

@@ -20,9 +20,16 @@ namespace nowrec::encoder {
 // in its own arena from the pool.
 class CpuEncoder {
  public:
-  // `threads` as in EncoderOptions (0: all cores); `kernels` picks the ISA variant.
+  // `threads` as in EncoderOptions (0: all cores); `kernels` picks the ISA variant. A forward
+  // pass holds at most `chunk_tokens` tokens, or the batch's longest sequence when that is more
+  // (tests make it small to cut batches at every place).
   CpuEncoder(const ModelFolder& model, int threads, const cpu::KernelTable& kernels,
-             MatmulPrecision precision = MatmulPrecision::F32);
+             MatmulPrecision precision = MatmulPrecision::F32,
+             std::size_t chunk_tokens = kDefaultChunkTokens);
+
+  // Large enough that the matmuls run at full speed, small enough that scratch (10 * hidden
+  // floats a token for MiniLM: about 31 MB) stays modest.
+  static constexpr std::size_t kDefaultChunkTokens = 2048;
 
   std::size_t dim() const noexcept { return model_.hidden(); }
   std::size_t max_length() const noexcept { return max_length_; }
@@ -41,8 +48,7 @@ class CpuEncoder {
                   ForwardOutput output = ForwardOutput::Pooled) const;
   // Sequences of input vectors, each [length][dim()] floats; see SequenceEncoder::encode_vectors.
   void encode_vectors(std::span<const std::span<const float>> sequences, bool causal,
-                      std::span<float> out,
-                      ForwardOutput output = ForwardOutput::Pooled) const;
+                      std::span<float> out, ForwardOutput output = ForwardOutput::Pooled) const;
   // The per-token hidden states of texts: out grows to [tokens][dim()], offsets to texts + 1.
   void encode_tokens(std::span<const std::string_view> texts, std::vector<float>& out,
                      std::vector<std::size_t>& offsets) const;
@@ -55,6 +61,7 @@ class CpuEncoder {
   BertCpuModel model_;
   std::optional<Tokenizer> tokenizer_;  // absent: the model takes vector sequences only
   std::size_t max_length_;
+  std::size_t chunk_tokens_;
   mutable ArenaPool arenas_;
 };
 

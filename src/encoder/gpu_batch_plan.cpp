@@ -33,7 +33,7 @@ bool choose_graph_bucket(std::size_t tokens, std::size_t sequences, const GpuBat
   const std::size_t bucket_tokens = std::max(std::bit_ceil(tokens), kSmallestTokenBucket);
   const std::size_t bucket_sequences = std::bit_ceil(sequences);
   if (bucket_tokens > std::min(limits.max_graph_tokens, limits.max_tokens) ||
-      bucket_sequences > limits.max_graph_sequences) {
+      bucket_sequences > std::min(limits.max_graph_sequences, limits.max_tokens)) {
     return false;
   }
   bucket.tokens = bucket_tokens;
@@ -100,7 +100,7 @@ void pack_gpu_inputs(const PackedSequences& batch, std::size_t first, std::size_
     packed.ids.assign(ids, ids + static_cast<std::ptrdiff_t>(tokens));
     packed.vectors.clear();
   }
-  // Padding: one sequence of id 0 (or zero vectors) at positions counted from the offset,
+  // Padding: one sequence of id 0 (or zero vectors), every token at the first position,
   // attending to itself.
   add_tiles(tokens, shape.tokens - tokens, packed.tiles);
   packed.ids.resize(shape.tokens, 0);

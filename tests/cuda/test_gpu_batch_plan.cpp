@@ -89,6 +89,12 @@ TEST_CASE("graph buckets round up to powers of two within the limits") {
   CHECK_FALSE(choose_graph_bucket(513, 7, limits, bucket));
   CHECK_FALSE(choose_graph_bucket(100, 33, limits, bucket));
   CHECK_FALSE(choose_graph_bucket(0, 0, limits, bucket));
+  // A bucket never has more sequence rows than the arena plans for (max_tokens): 17 sequences
+  // (one of them empty) in 16 tokens would round up to 32 rows.
+  limits.max_tokens = 24;
+  CHECK_FALSE(choose_graph_bucket(16, 17, limits, bucket));
+  REQUIRE(choose_graph_bucket(16, 16, limits, bucket));
+  CHECK(bucket.sequences == 16);
 }
 
 TEST_CASE("the tile bound holds for every split of the tokens") {

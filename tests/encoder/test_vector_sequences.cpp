@@ -118,6 +118,26 @@ TEST_CASE("vector sequences match BertModel(inputs_embeds=...) for both masks an
   }
 }
 
+TEST_CASE("batches cut into passes of any size give the same states") {
+  const SequenceFixture& f = fixture();
+  const auto model = nowrec::ModelFolder::load(f.model);
+  const auto sequences = f.input_sequences();
+  std::vector<float> whole(f.causal.values.size()), cut(whole.size());
+  const nowrec::encoder::CpuEncoder one_pass(model, 1, nowrec::cpu::kernels());
+  one_pass.encode_vectors(sequences, true, whole, Output::Tokens);
+  // Passes of one token hold one whole sequence each: the batch's longest sequence sets the
+  // floor.
+  for (std::size_t chunk_tokens : {std::size_t{1}, std::size_t{7}, std::size_t{20}}) {
+    CAPTURE(chunk_tokens);
+    const nowrec::encoder::CpuEncoder encoder(model, 1, nowrec::cpu::kernels(),
+                                              nowrec::encoder::MatmulPrecision::F32, chunk_tokens);
+    std::fill(cut.begin(), cut.end(), 7.0f);
+    encoder.encode_vectors(sequences, true, cut, Output::Tokens);
+    CHECK(max_abs_diff(cut, whole) <= 1e-5);
+    CHECK(max_abs_diff(cut, f.causal.values) <= 1e-4);
+  }
+}
+
 TEST_CASE("SequenceEncoder::encode_vectors pools and encode_vectors_tokens returns the states") {
   const SequenceFixture& f = fixture();
   const SequenceEncoder encoder = SequenceEncoder::load(f.model, {.threads = 2});
