@@ -146,24 +146,31 @@ struct KafkaWorker::Impl {
       if (options.topic != entry.topic) continue;
       const auto partition = static_cast<std::uint32_t>(entry.partition);
       if (!tracker->owns(partition)) continue;
-      {
-        const std::unique_lock lock(serving);
-        recommenders[partition].reset();
-      }
-      try {
-        if (lost) {
-          tracker->drop(partition);
-        } else {
-          tracker->release(partition, snapshot_path(partition));
-          count(&Counters::snapshots);
-        }
-      } catch (...) {
-        // The next owner resumes from the previous snapshot instead: a longer replay, nothing
-        // lost.
-        tracker->drop(partition);
-        if (!rebalance_failure) rebalance_failure = std::current_exception();
-      }
+      const std::exception_ptr failure = hand_back(partition, !lost);
+      if (failure && !rebalance_failure) rebalance_failure = failure;
       count(&Counters::revoked);
+    }
+  }
+
+  // Stops serving an owned partition, then releases it (snapshot, then drop) when `snapshot`,
+  // or drops it. A failed snapshot drops it too, and is returned: the next owner then resumes
+  // from the previous snapshot instead, a longer replay with nothing lost.
+  std::exception_ptr hand_back(std::uint32_t partition, bool snapshot) {
+    {
+      const std::unique_lock lock(serving);
+      recommenders[partition].reset();
+    }
+    try {
+      if (snapshot) {
+        tracker->release(partition, snapshot_path(partition));
+        count(&Counters::snapshots);
+      } else {
+        tracker->drop(partition);
+      }
+      return nullptr;
+    } catch (...) {
+      tracker->drop(partition);
+      return std::current_exception();
     }
   }
 
@@ -212,6 +219,7 @@ struct KafkaWorker::Impl {
   std::vector<EventMessage> decoded;  // decoded[i] belongs to pending[i] when valid
   std::vector<InterestEvent> batch_events;
   std::vector<std::uint64_t> batch_offsets;
+  std::vector<std::size_t> by_partition;  // indices into pending, grouped by partition
 
   void reject(std::uint32_t partition, std::uint64_t offset, const char* why) {
     count(&Counters::rejected);
@@ -242,22 +250,27 @@ struct KafkaWorker::Impl {
 
   // Applies the pending messages, each partition's as one batch in offset order.
   void flush() {
-    for (std::size_t first = 0; first < pending.size(); ++first) {
-      const std::uint32_t partition = pending[first].partition;
-      if (first > 0 && std::any_of(pending.begin(), pending.begin() + std::ptrdiff_t(first),
-                                   [&](const Pending& p) { return p.partition == partition; })) {
-        continue;  // this partition's batch has been applied
-      }
+    // The messages grouped by partition, each partition's in fetch (offset) order.
+    by_partition.resize(pending.size());
+    for (std::size_t i = 0; i < pending.size(); ++i) by_partition[i] = i;
+    std::stable_sort(by_partition.begin(), by_partition.end(), [&](std::size_t a, std::size_t b) {
+      return pending[a].partition < pending[b].partition;
+    });
+    for (std::size_t first = 0; first < by_partition.size();) {
+      const std::uint32_t partition = pending[by_partition[first]].partition;
+      std::size_t end = first;
       batch_events.clear();
       batch_offsets.clear();
       std::uint64_t last_offset = 0;
-      for (std::size_t i = first; i < pending.size(); ++i) {
-        if (pending[i].partition != partition) continue;
+      for (; end < by_partition.size() && pending[by_partition[end]].partition == partition;
+           ++end) {
+        const std::size_t i = by_partition[end];
         last_offset = pending[i].offset;
         if (!pending[i].valid) continue;
         batch_events.push_back(decoded[i].event());
         batch_offsets.push_back(pending[i].offset);
       }
+      first = end;
       if (!tracker->owns(partition)) continue;
       const BatchUpdateResult result = tracker->update(partition, batch_offsets, batch_events);
       tracker->skip(partition, last_offset);  // past the messages that were not events
@@ -425,16 +438,8 @@ void KafkaWorker::close() {
   rd_kafka_consumer_close(impl.consumer);
   std::exception_ptr failure;
   for (const std::uint32_t partition : impl.tracker->owned()) {
-    {
-      const std::unique_lock lock(impl.serving);
-      impl.recommenders[partition].reset();
-    }
-    try {
-      impl.tracker->release(partition, impl.snapshot_path(partition));
-    } catch (...) {
-      impl.tracker->drop(partition);
-      if (!failure) failure = std::current_exception();
-    }
+    const std::exception_ptr released = impl.hand_back(partition, true);
+    if (released && !failure) failure = released;
   }
   rd_kafka_destroy(impl.consumer);
   impl.consumer = nullptr;

@@ -17,7 +17,10 @@ namespace {
   throw Error(ErrorCode::InvalidArgument, "event message: " + what);
 }
 
-bool is_finite_float(float value) { return std::isfinite(value); }
+// Whether a number (from JSON, or already a float) is one a 32-bit float holds finitely.
+bool finite_float(double value) {
+  return std::isfinite(value) && std::fabs(value) <= std::numeric_limits<float>::max();
+}
 
 }  // namespace
 
@@ -254,10 +257,6 @@ class MessageReader {
     return fail(what);
   }
 
-  static bool finite_float(double value) {
-    return std::isfinite(value) && std::fabs(value) <= std::numeric_limits<float>::max();
-  }
-
   bool embedding_value(double value) {
     if (!finite_float(value)) {
       return fail("\"embedding[" + std::to_string(message.embedding.size()) +
@@ -345,8 +344,8 @@ EventMessage parse_event_message(std::string_view message, std::optional<std::st
 
 std::string format_event_message(const InterestEvent& event) {
   if (event.user.empty()) refuse("the event has no user");
-  if (!is_finite_float(event.weight)) refuse("\"weight\" is not finite");
-  if (event.value && !is_finite_float(*event.value)) refuse("\"value\" is not finite");
+  if (!finite_float(event.weight)) refuse("\"weight\" is not finite");
+  if (event.value && !finite_float(*event.value)) refuse("\"value\" is not finite");
   if (event.text && event.text->empty()) refuse("\"text\" is empty");
   if (event.item < -1) refuse("\"item\" must not be negative");
   nlohmann::json out = nlohmann::json::object();
@@ -360,7 +359,7 @@ std::string format_event_message(const InterestEvent& event) {
   if (!event.item_embedding.empty()) {
     nlohmann::json embedding = nlohmann::json::array();
     for (const float x : event.item_embedding) {
-      if (!is_finite_float(x)) refuse("the embedding holds a value that is not finite");
+      if (!finite_float(x)) refuse("the embedding holds a value that is not finite");
       embedding.push_back(x);
     }
     out["embedding"] = std::move(embedding);
