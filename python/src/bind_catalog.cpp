@@ -156,6 +156,39 @@ InterestRanking rank_interests(const Ranker& ranker, ArrayArg<float> interests,
   return out;
 }
 
+// Ranker.rank_interests (ids, scores) and, with Calibrated, rank_interests_calibrated (ids,
+// scores, best_matches): one signature, bound with one argument list (def_rank_interests).
+template <bool Calibrated>
+auto rank_interests_binding(const Ranker& ranker, ArrayArg<float> interests,
+                            ArrayArg<float> weights, std::size_t k, Aggregation aggregation,
+                            std::optional<ArrayArg<std::int64_t>> exclude,
+                            std::optional<ArrayArg<std::int64_t>> allow,
+                            std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
+                            std::optional<ArrayArg<float>> negative, float negative_weight,
+                            int threads) {
+  InterestRanking ranking =
+      rank_interests(ranker, interests, weights, k, aggregation, exclude, allow, categories,
+                     prior_weight, negative, negative_weight, threads, Calibrated);
+  auto [ids, scores] = ranked(ranking.results, ranking.counts, k, true);
+  if constexpr (Calibrated) {
+    const std::size_t n = ranking.best_matches.size();
+    return std::make_tuple(ids, scores, to_numpy(std::move(ranking.best_matches), {n}));
+  } else {
+    return std::make_tuple(ids, scores);
+  }
+}
+
+template <typename Binding>
+void def_rank_interests(nb::class_<Ranker>& ranker, const char* name, Binding binding,
+                        const char* doc) {
+  ranker.def(name, binding, nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10,
+             nb::kw_only(), nb::arg("aggregation") = Aggregation::Max,
+             nb::arg("exclude").none() = nb::none(), nb::arg("allow").none() = nb::none(),
+             nb::arg("categories").none() = nb::none(), nb::arg("prior_weight") = 0.0f,
+             nb::arg("negative").none() = nb::none(), nb::arg("negative_weight") = 0.0f,
+             nb::arg("threads") = 0, doc);
+}
+
 // ItemIndex.add and .update: the rows and attributes checked, then written without the GIL.
 template <void (ItemIndex::*write)(std::span<const std::int64_t>, std::span<const float>,
                                    std::span<const ItemAttributes>)>
@@ -245,10 +278,11 @@ void bind_catalog(nb::module_& m) {
                   "Maps and validates an index file. Raises nowrec.Error (Io, InvalidFormat) "
                   "naming the file and field.");
 
-  nb::class_<Ranker>(m, "Ranker",
-                     "Exact top-k by inner product over an ItemIndex (cosine for unit vectors), "
-                     "ties by the smaller id. Calls release the GIL and may run concurrently.")
-      .def(nb::init<const ItemIndex&>(), nb::arg("index"), nb::keep_alive<1, 2>())
+  nb::class_<Ranker> ranker(
+      m, "Ranker",
+      "Exact top-k by inner product over an ItemIndex (cosine for unit vectors), "
+      "ties by the smaller id. Calls release the GIL and may run concurrently.");
+  ranker.def(nb::init<const ItemIndex&>(), nb::arg("index"), nb::keep_alive<1, 2>())
       .def(
           "rank",
           [](const Ranker& ranker, ArrayArg<float> queries, std::size_t k,
@@ -283,52 +317,18 @@ void bind_catalog(nb::module_& m) {
           "(k,) for a 1-d query. Every row shares the filters: exclude and allow (int64 ids), "
           "categories (uint32), a negative vector subtracted at negative_weight, and the items' "
           "priors at prior_weight. Slots a filter leaves empty hold id -1 and score -inf. "
-          "threads: 0 for all cores.")
-      .def(
-          "rank_interests",
-          [](const Ranker& ranker, ArrayArg<float> interests, ArrayArg<float> weights,
-             std::size_t k, Aggregation aggregation, std::optional<ArrayArg<std::int64_t>> exclude,
-             std::optional<ArrayArg<std::int64_t>> allow,
-             std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
-             std::optional<ArrayArg<float>> negative, float negative_weight, int threads) {
-            const InterestRanking ranking =
-                rank_interests(ranker, interests, weights, k, aggregation, exclude, allow,
-                               categories, prior_weight, negative, negative_weight, threads,
-                               /*calibrate=*/false);
-            return ranked(ranking.results, ranking.counts, k, true);
-          },
-          nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10, nb::kw_only(),
-          nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude").none() = nb::none(),
-          nb::arg("allow").none() = nb::none(), nb::arg("categories").none() = nb::none(),
-          nb::arg("prior_weight") = 0.0f, nb::arg("negative").none() = nb::none(),
-          nb::arg("negative_weight") = 0.0f, nb::arg("threads") = 0,
-          "One user's several interests (float32 (n, dim), weights (n,)) in one pass over the "
-          "catalog: each item scores the max (or weighted sum) of weight * (interest . item). "
-          "Returns (ids, scores) of shape (k,).")
-      .def(
-          "rank_interests_calibrated",
-          [](const Ranker& ranker, ArrayArg<float> interests, ArrayArg<float> weights,
-             std::size_t k, Aggregation aggregation, std::optional<ArrayArg<std::int64_t>> exclude,
-             std::optional<ArrayArg<std::int64_t>> allow,
-             std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
-             std::optional<ArrayArg<float>> negative, float negative_weight, int threads) {
-            InterestRanking ranking =
-                rank_interests(ranker, interests, weights, k, aggregation, exclude, allow,
-                               categories, prior_weight, negative, negative_weight, threads,
-                               /*calibrate=*/true);
-            auto [ids, scores] = ranked(ranking.results, ranking.counts, k, true);
-            const std::size_t n = ranking.best_matches.size();
-            return std::make_tuple(ids, scores, to_numpy(std::move(ranking.best_matches), {n}));
-          },
-          nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10, nb::kw_only(),
-          nb::arg("aggregation") = Aggregation::Max, nb::arg("exclude").none() = nb::none(),
-          nb::arg("allow").none() = nb::none(), nb::arg("categories").none() = nb::none(),
-          nb::arg("prior_weight") = 0.0f, nb::arg("negative").none() = nb::none(),
-          nb::arg("negative_weight") = 0.0f, nb::arg("threads") = 0,
-          "rank_interests with each weight divided by its interest's best match (its largest "
-          "inner product with any item the filters leave, when above 0), found in the same "
-          "pass over the catalog. Returns (ids, scores, best_matches): best_matches float32 "
-          "(n,), 1 where no match is above 0.");
+          "threads: 0 for all cores.");
+  def_rank_interests(
+      ranker, "rank_interests", &rank_interests_binding<false>,
+      "One user's several interests (float32 (n, dim), weights (n,)) in one pass over the "
+      "catalog: each item scores the max (or weighted sum) of weight * (interest . item). "
+      "Returns (ids, scores) of shape (k,).");
+  def_rank_interests(
+      ranker, "rank_interests_calibrated", &rank_interests_binding<true>,
+      "rank_interests with each weight divided by its interest's best match (its largest "
+      "inner product with any item the filters leave, when above 0), found in the same "
+      "pass over the catalog. Returns (ids, scores, best_matches): best_matches float32 "
+      "(n,), 1 where no match is above 0.");
 }
 
 }  // namespace nowrec::python
