@@ -3,6 +3,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -31,18 +32,30 @@ memory::dim dim(std::size_t n) { return static_cast<memory::dim>(n); }
 // Converting src is memory-bound; below this many elements a thread team costs more than it saves.
 constexpr std::size_t kMinParallelConversion = 1 << 15;
 
-dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim k, memory::dim n,
-                                      bool with_bias) {
-  const memory::desc src_md({DNNL_RUNTIME_DIM_VAL, k}, type, Tag::ab);
-  const memory::desc dst_md({DNNL_RUNTIME_DIM_VAL, n}, kF32, Tag::ab);
-  // For small M the transposed (PyTorch) layout is several times slower, so oneDNN picks.
-  const memory::desc weights_md({k, n}, type, Tag::any);
+// Row counts with a primitive of their own: powers of two from 1 to kLargestBucket. oneDNN's
+// fast kernels (brgemm, with AMX tiles for bf16) need a fixed row count; with a run-time one it
+// falls back to its generic gemm, 2-4 times slower on the encoder's shapes. Any row count is the
+// sum of these buckets (kLargestBucket-row blocks, then the binary digits of the rest).
+constexpr memory::dim kLargestBucket = 512;
+
+// rows: a fixed count, or DNNL_RUNTIME_DIM_VAL. weights_md: Tag::any lets oneDNN pick the layout.
+dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim rows, memory::dim k,
+                                      memory::dim n, bool with_bias,
+                                      const memory::desc& weights_md) {
+  const memory::desc src_md({rows, k}, type, Tag::ab);
+  const memory::desc dst_md({rows, n}, kF32, Tag::ab);
   const memory::desc bias_md({1, n}, kF32, Tag::ab);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const auto op = with_bias ? dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md)
                             : dnnl::matmul::desc(src_md, weights_md, dst_md);
   return dnnl::matmul::primitive_desc(op, attr, cpu_engine());
+}
+
+// For small M the transposed (PyTorch) layout is several times slower, so oneDNN picks.
+dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim k, memory::dim n,
+                                      bool with_bias) {
+  return describe(type, kLargestBucket, k, n, with_bias, memory::desc({k, n}, type, Tag::any));
 }
 
 // oneDNN 2.6 refuses bf16 on CPUs without AVX-512, emulates it on AVX-512 cores without
@@ -75,12 +88,20 @@ const char* matmul_precision_name(MatmulPrecision precision) noexcept {
 }
 
 struct OnednnMatmul::State {
+  // A primitive for exactly `rows` rows.
+  struct Bucket {
+    memory::dim rows = 0;
+    dnnl::matmul::primitive_desc desc;
+    dnnl::matmul primitive;
+  };
+
   std::size_t in = 0, out = 0;
   MatmulPrecision precision = MatmulPrecision::F32;
-  dnnl::matmul::primitive_desc desc;
-  dnnl::matmul primitive;
+  dnnl::matmul::primitive_desc desc;  // the largest bucket's, whose weight layout all share
+  std::vector<Bucket> buckets;        // kLargestBucket rows down to 1, halving
   memory weights;
   memory bias;  // empty when the layer adds its bias elsewhere
+  std::size_t scratchpad_bytes = 0;
 };
 
 OnednnMatmul::OnednnMatmul(const float* weight, const float* bias, std::size_t out_features,
@@ -104,7 +125,18 @@ OnednnMatmul::OnednnMatmul(const float* weight, const float* bias, std::size_t o
       for (std::size_t i = 0; i < rounded.size(); ++i) rounded[i] = round_to_bf16(weight[i]);
       weight = rounded.data();
     }
-    s.primitive = dnnl::matmul(s.desc);
+    // Every bucket takes the weights in the layout the largest one chose, so one copy serves all.
+    const memory::data_type type = s.desc.src_desc().data_type();
+    for (memory::dim rows = kLargestBucket; rows >= 1; rows /= 2) {
+      State::Bucket bucket;
+      bucket.rows = rows;
+      bucket.desc = rows == kLargestBucket
+                        ? s.desc
+                        : describe(type, rows, k, n, with_bias, s.desc.weights_desc());
+      bucket.primitive = dnnl::matmul(bucket.desc);
+      s.scratchpad_bytes = std::max(s.scratchpad_bytes, bucket.desc.scratchpad_desc().get_size());
+      s.buckets.push_back(std::move(bucket));
+    }
 
     // [N][K] row-major is the [K][N] matrix in "ba" order; the reorder also converts to bf16.
     s.weights = memory(s.desc.weights_desc(), cpu_engine());
@@ -131,9 +163,7 @@ OnednnMatmul::~OnednnMatmul() = default;
 std::size_t OnednnMatmul::in_features() const noexcept { return state_->in; }
 std::size_t OnednnMatmul::out_features() const noexcept { return state_->out; }
 MatmulPrecision OnednnMatmul::precision() const noexcept { return state_->precision; }
-std::size_t OnednnMatmul::scratchpad_bytes() const noexcept {
-  return state_->desc.scratchpad_desc().get_size();
-}
+std::size_t OnednnMatmul::scratchpad_bytes() const noexcept { return state_->scratchpad_bytes; }
 std::size_t OnednnMatmul::src_buffer_bytes(std::size_t rows) const noexcept {
   return state_->precision == MatmulPrecision::BF16 ? rows * state_->in * sizeof(std::uint16_t) : 0;
 }
@@ -162,18 +192,27 @@ void OnednnMatmul::run(const float* src, std::size_t rows, float* dst, void* scr
     const dnnl::engine& engine = cpu_engine();
     // A stream must not be shared between threads; one per thread is created once.
     thread_local const dnnl::stream stream(engine);
-    const memory src_mem({{dim(rows), dim(s.in)}, bf16 ? kBF16 : kF32, Tag::ab}, engine, src_data);
-    const memory dst_mem({{dim(rows), dim(s.out)}, kF32, Tag::ab}, engine, dst);
-    const memory scratch_mem(s.desc.scratchpad_desc(), engine, scratchpad);
-    // The C call takes the arguments as an array, where the C++ one wants an unordered_map.
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem.get()},
-                               {DNNL_ARG_WEIGHTS, s.weights.get()},
-                               {DNNL_ARG_DST, dst_mem.get()},
-                               {DNNL_ARG_SCRATCHPAD, scratch_mem.get()},
-                               {DNNL_ARG_BIAS, s.bias ? s.bias.get() : nullptr}};
-    const int count = s.bias ? 5 : 4;
-    dnnl::error::wrap_c_api(dnnl_primitive_execute(s.primitive.get(), stream.get(), count, args),
-                            "could not execute a matmul");
+    const std::size_t src_row_bytes = s.in * (bf16 ? sizeof(std::uint16_t) : sizeof(float));
+    std::size_t done = 0;
+    for (const State::Bucket& bucket : s.buckets) {
+      const auto block = static_cast<std::size_t>(bucket.rows);
+      for (; rows - done >= block; done += block) {
+        auto* block_src = static_cast<std::byte*>(src_data) + done * src_row_bytes;
+        const memory src_mem(bucket.desc.src_desc(), engine, block_src);
+        const memory dst_mem(bucket.desc.dst_desc(), engine, dst + done * s.out);
+        const memory scratch_mem(bucket.desc.scratchpad_desc(), engine, scratchpad);
+        // The C call takes the arguments as an array, where the C++ one wants an unordered_map.
+        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem.get()},
+                                   {DNNL_ARG_WEIGHTS, s.weights.get()},
+                                   {DNNL_ARG_DST, dst_mem.get()},
+                                   {DNNL_ARG_SCRATCHPAD, scratch_mem.get()},
+                                   {DNNL_ARG_BIAS, s.bias ? s.bias.get() : nullptr}};
+        const int count = s.bias ? 5 : 4;
+        dnnl::error::wrap_c_api(
+            dnnl_primitive_execute(bucket.primitive.get(), stream.get(), count, args),
+            "could not execute a matmul");
+      }
+    }
     dnnl::error::wrap_c_api(dnnl_stream_wait(stream.get()), "could not wait on a stream");
   } catch (const dnnl::error& error) {
     throw Error(ErrorCode::Internal,

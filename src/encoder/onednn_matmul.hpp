@@ -21,8 +21,11 @@ const char* matmul_precision_name(MatmulPrecision precision) noexcept;
 
 // dst[M][N] = src[M][K] * W^T (+ bias) for the [N][K] weight layout of PyTorch's nn.Linear.
 //
-// One primitive serves every M: M is a run-time dimension, and the weights are reordered at
-// construction into the layout that primitive prefers. No scratch memory is allocated per call:
+// oneDNN's fast kernels (brgemm; AMX tiles for bf16 where the CPU has them) need a fixed M, so
+// there is one primitive per power of two from 1 to 512 rows, all made at construction, and a
+// call runs its rows as a sum of those (512-row blocks, then the binary digits of the rest).
+// They share one copy of the weights, reordered at construction into the layout the 512-row
+// primitive prefers. No primitive is made and no scratch memory is allocated per call:
 // run() takes the caller's scratchpad of scratchpad_bytes() and, for BF16, a src buffer of
 // src_buffer_bytes(rows).
 //
