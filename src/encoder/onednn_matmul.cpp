@@ -4,6 +4,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -32,11 +33,16 @@ memory::dim dim(std::size_t n) { return static_cast<memory::dim>(n); }
 // Converting src is memory-bound; below this many elements a thread team costs more than it saves.
 constexpr std::size_t kMinParallelConversion = 1 << 15;
 
+// Executing a primitive must finish before execute() returns: run() reuses one scratchpad for
+// the blocks of a call, and their memory objects die before the stream is waited on.
+static_assert(DNNL_CPU_RUNTIME == DNNL_RUNTIME_OMP || DNNL_CPU_RUNTIME == DNNL_RUNTIME_SEQ,
+              "OnednnMatmul needs oneDNN's synchronous CPU runtime (OpenMP or sequential)");
+
 // Row counts with a primitive of their own: powers of two from 1 to kLargestBucket. oneDNN's
 // fast kernels (brgemm, with AMX tiles for bf16) need a fixed row count; with a run-time one it
-// falls back to its generic gemm, 2-4 times slower on the encoder's shapes. Any row count is the
-// sum of these buckets (kLargestBucket-row blocks, then the binary digits of the rest).
+// falls back to its generic gemm, 2-4 times slower on the encoder's shapes.
 constexpr memory::dim kLargestBucket = 512;
+static_assert((kLargestBucket & (kLargestBucket - 1)) == 0);
 
 // rows: a fixed count, or DNNL_RUNTIME_DIM_VAL. weights_md: Tag::any lets oneDNN pick the layout.
 dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim rows, memory::dim k,
@@ -52,10 +58,15 @@ dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim rows, 
   return dnnl::matmul::primitive_desc(op, attr, cpu_engine());
 }
 
-// For small M the transposed (PyTorch) layout is several times slower, so oneDNN picks.
+// The largest bucket, with the weight layout oneDNN prefers for it (for small M the PyTorch
+// layout is several times slower); every other bucket is made for the same layout.
 dnnl::matmul::primitive_desc describe(memory::data_type type, memory::dim k, memory::dim n,
                                       bool with_bias) {
   return describe(type, kLargestBucket, k, n, with_bias, memory::desc({k, n}, type, Tag::any));
+}
+
+bool is_reference(const dnnl::matmul::primitive_desc& desc) {
+  return std::string(desc.impl_info_str()).find("ref") != std::string::npos;
 }
 
 // oneDNN 2.6 refuses bf16 on CPUs without AVX-512, emulates it on AVX-512 cores without
@@ -70,7 +81,7 @@ bool describe_bf16(memory::dim k, memory::dim n, bool with_bias,
   } catch (const dnnl::error&) {
     return false;
   }
-  return std::string(desc.impl_info_str()).find("ref") == std::string::npos;
+  return !is_reference(desc);
 }
 
 }  // namespace
@@ -88,12 +99,45 @@ const char* matmul_precision_name(MatmulPrecision precision) noexcept {
 }
 
 struct OnednnMatmul::State {
-  // A primitive for exactly `rows` rows.
+  // A primitive for exactly `rows` rows, or (rows 0) for any row count.
   struct Bucket {
     memory::dim rows = 0;
     dnnl::matmul::primitive_desc desc;
     dnnl::matmul primitive;
   };
+
+  // Makes the buckets for desc's weight layout; false (and none made) when oneDNN would run any
+  // of them on its reference kernel.
+  bool make_buckets(memory::dim k, memory::dim n, bool with_bias) {
+    const memory::data_type type = desc.src_desc().data_type();
+    std::vector<Bucket> made;
+    for (memory::dim rows = kLargestBucket; rows >= 1; rows /= 2) {
+      Bucket bucket;
+      bucket.rows = rows;
+      bucket.desc = rows == kLargestBucket
+                        ? desc
+                        : describe(type, rows, k, n, with_bias, desc.weights_desc());
+      if (is_reference(bucket.desc)) return false;
+      made.push_back(std::move(bucket));
+    }
+    buckets = std::move(made);
+    return true;
+  }
+
+  // Where fixed row counts get no fast kernel: one primitive for every row count.
+  void make_runtime_primitive(memory::dim k, memory::dim n, bool with_bias) {
+    const memory::data_type type = desc.src_desc().data_type();
+    desc =
+        describe(type, DNNL_RUNTIME_DIM_VAL, k, n, with_bias, memory::desc({k, n}, type, Tag::any));
+    buckets.assign(1, Bucket{0, desc, {}});
+  }
+
+  // The bucket of exactly `rows` rows (a power of two up to kLargestBucket).
+  const Bucket& bucket(std::size_t rows) const {
+    std::size_t index = 0;
+    for (auto size = static_cast<std::size_t>(kLargestBucket); size > rows; size /= 2) ++index;
+    return buckets[index];
+  }
 
   std::size_t in = 0, out = 0;
   MatmulPrecision precision = MatmulPrecision::F32;
@@ -114,28 +158,24 @@ OnednnMatmul::OnednnMatmul(const float* weight, const float* bias, std::size_t o
   const bool with_bias = bias != nullptr;
   try {
     std::vector<float> rounded;
-    if (precision == MatmulPrecision::F32) {
-      s.desc = describe(kF32, k, n, with_bias);
-    } else if (precision == MatmulPrecision::BF16 && describe_bf16(k, n, with_bias, s.desc)) {
+    const bool bf16 = precision == MatmulPrecision::BF16 &&
+                      describe_bf16(k, n, with_bias, s.desc) && s.make_buckets(k, n, with_bias);
+    if (bf16) {
       s.precision = MatmulPrecision::BF16;
     } else {
-      s.precision = MatmulPrecision::BF16RoundedWeights;
+      s.precision = precision == MatmulPrecision::F32 ? MatmulPrecision::F32
+                                                      : MatmulPrecision::BF16RoundedWeights;
       s.desc = describe(kF32, k, n, with_bias);
-      rounded.resize(in_features * out_features);
-      for (std::size_t i = 0; i < rounded.size(); ++i) rounded[i] = round_to_bf16(weight[i]);
-      weight = rounded.data();
+      if (!s.make_buckets(k, n, with_bias)) s.make_runtime_primitive(k, n, with_bias);
+      if (s.precision == MatmulPrecision::BF16RoundedWeights) {
+        rounded.resize(in_features * out_features);
+        for (std::size_t i = 0; i < rounded.size(); ++i) rounded[i] = round_to_bf16(weight[i]);
+        weight = rounded.data();
+      }
     }
-    // Every bucket takes the weights in the layout the largest one chose, so one copy serves all.
-    const memory::data_type type = s.desc.src_desc().data_type();
-    for (memory::dim rows = kLargestBucket; rows >= 1; rows /= 2) {
-      State::Bucket bucket;
-      bucket.rows = rows;
-      bucket.desc = rows == kLargestBucket
-                        ? s.desc
-                        : describe(type, rows, k, n, with_bias, s.desc.weights_desc());
+    for (State::Bucket& bucket : s.buckets) {
       bucket.primitive = dnnl::matmul(bucket.desc);
       s.scratchpad_bytes = std::max(s.scratchpad_bytes, bucket.desc.scratchpad_desc().get_size());
-      s.buckets.push_back(std::move(bucket));
     }
 
     // [N][K] row-major is the [K][N] matrix in "ba" order; the reorder also converts to bf16.
@@ -193,24 +233,43 @@ void OnednnMatmul::run(const float* src, std::size_t rows, float* dst, void* scr
     // A stream must not be shared between threads; one per thread is created once.
     thread_local const dnnl::stream stream(engine);
     const std::size_t src_row_bytes = s.in * (bf16 ? sizeof(std::uint16_t) : sizeof(float));
-    std::size_t done = 0;
-    for (const State::Bucket& bucket : s.buckets) {
-      const auto block = static_cast<std::size_t>(bucket.rows);
-      for (; rows - done >= block; done += block) {
-        auto* block_src = static_cast<std::byte*>(src_data) + done * src_row_bytes;
-        const memory src_mem(bucket.desc.src_desc(), engine, block_src);
-        const memory dst_mem(bucket.desc.dst_desc(), engine, dst + done * s.out);
-        const memory scratch_mem(bucket.desc.scratchpad_desc(), engine, scratchpad);
-        // The C call takes the arguments as an array, where the C++ one wants an unordered_map.
-        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem.get()},
-                                   {DNNL_ARG_WEIGHTS, s.weights.get()},
-                                   {DNNL_ARG_DST, dst_mem.get()},
-                                   {DNNL_ARG_SCRATCHPAD, scratch_mem.get()},
-                                   {DNNL_ARG_BIAS, s.bias ? s.bias.get() : nullptr}};
-        const int count = s.bias ? 5 : 4;
-        dnnl::error::wrap_c_api(
-            dnnl_primitive_execute(bucket.primitive.get(), stream.get(), count, args),
-            "could not execute a matmul");
+    // Rows [first, first + count) through `bucket` (count == its rows, or any for rows 0).
+    auto run_block = [&](const State::Bucket& bucket, std::size_t first, std::size_t count) {
+      const memory::desc src_md({dim(count), dim(s.in)}, bf16 ? kBF16 : kF32, Tag::ab);
+      const memory::desc dst_md({dim(count), dim(s.out)}, kF32, Tag::ab);
+      const memory src_mem(src_md, engine,
+                           static_cast<std::byte*>(src_data) + first * src_row_bytes);
+      const memory dst_mem(dst_md, engine, dst + first * s.out);
+      const memory scratch_mem(bucket.desc.scratchpad_desc(), engine, scratchpad);
+      // The C call takes the arguments as an array, where the C++ one wants an unordered_map.
+      dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src_mem.get()},
+                                 {DNNL_ARG_WEIGHTS, s.weights.get()},
+                                 {DNNL_ARG_DST, dst_mem.get()},
+                                 {DNNL_ARG_SCRATCHPAD, scratch_mem.get()},
+                                 {DNNL_ARG_BIAS, s.bias ? s.bias.get() : nullptr}};
+      const int count_args = s.bias ? 5 : 4;
+      dnnl::error::wrap_c_api(
+          dnnl_primitive_execute(bucket.primitive.get(), stream.get(), count_args, args),
+          ("could not execute a matmul of " + std::to_string(count) + " rows").c_str());
+    };
+    if (s.buckets.front().rows == 0) {
+      run_block(s.buckets.front(), 0, rows);
+    } else {
+      // kLargestBucket-row blocks; then the largest power of two p in the rest; then what is
+      // left, r < p, either exactly (r a power of two) or as the smallest power of two q >= r
+      // over the last q rows, recomputing up to r rows of p's block. At most two calls after
+      // the full blocks, where the binary digits of the rest could take nine.
+      const auto largest = static_cast<std::size_t>(kLargestBucket);
+      std::size_t done = 0;
+      for (; rows - done >= largest; done += largest) run_block(s.buckets.front(), done, largest);
+      if (done < rows) {
+        const std::size_t p = std::bit_floor(rows - done);
+        run_block(s.bucket(p), done, p);
+        done += p;
+      }
+      if (done < rows) {
+        const std::size_t q = std::bit_ceil(rows - done);
+        run_block(s.bucket(q), rows - q, q);
       }
     }
     dnnl::error::wrap_c_api(dnnl_stream_wait(stream.get()), "could not wait on a stream");
