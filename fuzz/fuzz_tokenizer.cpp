@@ -1,8 +1,10 @@
-// libFuzzer target: the default model's tokenizer on arbitrary bytes. Set NOWREC_MODEL to the
-// model folder; without it every input is skipped.
+// libFuzzer target: the default model's tokenizer on arbitrary bytes. NOWREC_MODEL names the
+// model folder (tools/fuzz.sh sets it); without it the target refuses to start, since it would
+// otherwise run every input through nothing.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -13,14 +15,12 @@
 
 namespace {
 
-const nowrec::Tokenizer* tokenizer() {
-  static const std::unique_ptr<nowrec::Tokenizer> loaded =
-      []() -> std::unique_ptr<nowrec::Tokenizer> {
+const nowrec::Tokenizer& tokenizer() {
+  static const nowrec::Tokenizer loaded = [] {
     const char* dir = std::getenv("NOWREC_MODEL");
-    if (dir == nullptr || *dir == '\0') return nullptr;
-    return std::make_unique<nowrec::Tokenizer>(nowrec::Tokenizer::load(std::filesystem::path(dir)));
+    return nowrec::Tokenizer::load(std::filesystem::path(dir));
   }();
-  return loaded.get();
+  return loaded;
 }
 
 // The invariants every encoding keeps, whatever the input; a breach stops the fuzzer.
@@ -30,9 +30,19 @@ void check(bool condition) {
 
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  const char* dir = std::getenv("NOWREC_MODEL");
+  if (dir == nullptr || *dir == '\0') {
+    std::fprintf(stderr, "fuzz_tokenizer: set NOWREC_MODEL to a model folder\n");
+    std::abort();
+  }
+  (void)tokenizer();  // a folder that does not load stops the run here, not on the first input
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const nowrec::Tokenizer* tok = tokenizer();
-  if (tok == nullptr || size == 0) return 0;
+  const nowrec::Tokenizer* tok = &tokenizer();
+  if (size == 0) return 0;
   // The first byte picks the options, the rest is the text.
   const std::uint8_t selector = data[0];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);

