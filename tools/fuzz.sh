@@ -29,11 +29,16 @@ cpu_seconds() {
                 printf "%.0f", total }' "$1"
 }
 
+# Two runs may start side by side (tools/fuzz_long.sh): one configures and builds at a time.
+mkdir -p build-fuzz
+exec 9>build-fuzz/.build-lock
+flock 9
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNOWREC_BUILD_FUZZERS=ON -DNOWREC_SANITIZE=address,undefined -DNOWREC_WITH_CUDA=OFF \
   -DNOWREC_BUILD_TESTS=OFF -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_EXAMPLES=OFF \
   -DNOWREC_BUILD_CLI=OFF -DNOWREC_WITH_KAFKA=OFF >/dev/null
 cmake --build build-fuzz -j "$jobs"
+flock -u 9
 
 targets=${FUZZ_TARGETS:-$(find build-fuzz/fuzz -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x -printf '%f\n' | sort)}
 for name in $targets; do
