@@ -5,7 +5,10 @@
 // (reads from disk: the files are dropped from the page cache first).
 //
 // Settings from the environment: NOWREC_BENCH_USERS (default 1000000), NOWREC_BENCH_DTYPE
-// (f32 or bf16, default bf16), NOWREC_BENCH_DIR (snapshot folder, default /tmp).
+// (f32 or bf16, default bf16), NOWREC_BENCH_DIR (snapshot folder, default /tmp),
+// NOWREC_BENCH_STORE (the item store: `rows`, a plain copy out of an array, or `index`, an
+// ItemIndexStore over an fp32 ItemIndex as the Python binding and the Kafka worker use it;
+// default rows).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +26,7 @@
 
 #include "bandwidth_probe.hpp"
 #include "nowrec/interest_tracker.hpp"
+#include "nowrec/item_index.hpp"
 
 namespace {
 
@@ -45,6 +49,11 @@ std::filesystem::path bench_dir() {
   return v && *v ? v : "/tmp";
 }
 
+bool env_index_store() {
+  const char* v = std::getenv("NOWREC_BENCH_STORE");
+  return v && std::string(v) == "index";
+}
+
 // The item embeddings as the tracker's item store: a copy of one row per lookup.
 class RowStore : public nowrec::ItemStore {
  public:
@@ -65,7 +74,8 @@ struct World {
   std::vector<std::string> user_ids;
   std::vector<float> items;
   std::vector<std::vector<std::uint32_t>> user_stream, item_stream;
-  std::unique_ptr<RowStore> store;
+  std::unique_ptr<nowrec::ItemIndex> index;
+  std::unique_ptr<nowrec::ItemStore> store;
   std::unique_ptr<nowrec::InterestTracker> tracker;
   std::int64_t clock = 1'700'000'000;
 
@@ -95,7 +105,15 @@ struct World {
       user_stream.push_back(std::move(us));
       item_stream.push_back(std::move(is));
     }
-    store = std::make_unique<RowStore>(items);
+    if (env_index_store()) {
+      index = std::make_unique<nowrec::ItemIndex>(kDim);
+      std::vector<std::int64_t> ids(kItems);
+      for (std::size_t i = 0; i < kItems; ++i) ids[i] = static_cast<std::int64_t>(i);
+      index->add(ids, items);
+      store = std::make_unique<nowrec::ItemIndexStore>(*index);
+    } else {
+      store = std::make_unique<RowStore>(items);
+    }
     tracker = std::make_unique<nowrec::InterestTracker>(
         nowrec::InterestTrackerOptions{.dim = kDim,
                                        .shards = 256,
@@ -218,9 +236,9 @@ void update_batch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
   state.counters["state_bytes_per_event"] =
       benchmark::Counter(state_bytes_per_event(), benchmark::Counter::kAvgThreads);
-  state.counters["state_GB_per_s"] = benchmark::Counter(
-      double(state.iterations()) * double(batch) * state_bytes_per_event() / 1e9,
-      benchmark::Counter::kIsRate);
+  state.counters["state_GB_per_s"] =
+      benchmark::Counter(double(state.iterations()) * double(batch) * state_bytes_per_event() / 1e9,
+                         benchmark::Counter::kIsRate);
 }
 BENCHMARK(update_batch)
     ->ArgNames({"batch", "store", "new_every"})

@@ -77,17 +77,12 @@ ItemIndex& ItemIndex::operator=(ItemIndex&&) noexcept = default;
 ItemIndex::~ItemIndex() = default;
 
 std::shared_ptr<const Snapshot> ItemIndex::snapshot() const {
-  std::lock_guard lock(writer_->publish_mutex);
+  std::shared_lock lock(writer_->read_mutex);
   return writer_->current;
 }
 
-void ItemIndex::Writer::publish(std::shared_ptr<const Snapshot> next) {
-  std::lock_guard lock(publish_mutex);
-  current = std::move(next);
-}
-
 bool ItemIndex::contains(std::int64_t id) const {
-  std::lock_guard lock(writer_->write_mutex);
+  std::shared_lock lock(writer_->read_mutex);
   return writer_->place_of.contains(id);
 }
 
@@ -97,26 +92,23 @@ std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) c
                                                 std::to_string(vector.size()) +
                                                 " values, expected dim " + std::to_string(dim_));
   }
-  std::shared_ptr<const Snapshot> current;
-  RowPlace place;
-  {
-    // Under the write lock the map and the published snapshot agree.
-    std::lock_guard lock(writer_->write_mutex);
-    const auto found = writer_->place_of.find(id);
-    if (found == writer_->place_of.end()) return std::nullopt;
-    place = found->second;
-    current = snapshot();
-  }
-  if (place.segment >= current->segments.size()) {
+  // The row is decoded under the read lock: `current`, and the segments it holds, cannot be
+  // replaced while it is held, so a lookup copies no shared pointer.
+  std::shared_lock lock(writer_->read_mutex);
+  const auto found = writer_->place_of.find(id);
+  if (found == writer_->place_of.end()) return std::nullopt;
+  const RowPlace place = found->second;
+  const Snapshot& current = *writer_->current;
+  if (place.segment >= current.segments.size()) {
     throw Error(ErrorCode::Internal,
                 "ItemIndex::read: item " + std::to_string(id) + " is placed in no segment");
   }
-  const ranker::Segment& segment = *current->segments[place.segment];
+  const ranker::Segment& segment = *current.segments[place.segment];
   if (place.row >= segment.rows || segment.ids[place.row] != id) {
-    throw Error(ErrorCode::Internal,
-                "ItemIndex::read: item " + std::to_string(id) + " is not where the index placed it");
+    throw Error(ErrorCode::Internal, "ItemIndex::read: item " + std::to_string(id) +
+                                         " is not where the index placed it");
   }
-  ranker::decode_row(current->storage, segment, place.row, dim_, vector.data());
+  ranker::decode_row(current.storage, segment, place.row, dim_, vector.data());
   return segment.prior_of(place.row);
 }
 
@@ -160,8 +152,10 @@ void ItemIndex::add(std::span<const std::int64_t> ids, std::span<const float> ve
   }
   if (builder.rows() > 0) next->segments.push_back(builder.finish());
   next->size += ids.size();
-  for (const auto& [id, place] : placed) writer_->place_of[id] = place;
-  writer_->publish(std::move(next));
+  writer_->publish(std::move(next), [&](auto& place_of) {
+    place_of.reserve(place_of.size() + placed.size());
+    for (const auto& [id, place] : placed) place_of[id] = place;
+  });
 }
 
 void ItemIndex::update(std::span<const std::int64_t> ids, std::span<const float> vectors,
@@ -197,7 +191,7 @@ void ItemIndex::update(std::span<const std::int64_t> ids, std::span<const float>
     }
     next->segments[segment_index] = builder.finish();
   }
-  writer_->publish(std::move(next));
+  writer_->publish(std::move(next), [](auto&) {});
 }
 
 void ItemIndex::set_priors(std::span<const std::int64_t> ids, std::span<const float> priors) {
@@ -233,7 +227,7 @@ void ItemIndex::set_priors(std::span<const std::int64_t> ids, std::span<const fl
     }
     next->segments[segment_index] = ranker::with_priors(old, std::move(values));
   }
-  writer_->publish(std::move(next));
+  writer_->publish(std::move(next), [](auto&) {});
 }
 
 void ItemIndex::remove(std::span<const std::int64_t> ids) {
@@ -250,6 +244,7 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
   }
   // Segments keep their positions (possibly emptied); the rows after a removed one move up.
   auto next = std::make_shared<Snapshot>(*snapshot());
+  std::vector<std::pair<std::int64_t, std::uint32_t>> new_rows;  // (id, row) in rebuilt segments
   for (const auto& [segment_index, removed] : by_segment) {
     const Segment& old = *next->segments[segment_index];
     SegmentBuilder builder(dim_, options_.storage);
@@ -260,12 +255,14 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
     next->segments[segment_index] = builder.finish();
     const Segment& rebuilt = *next->segments[segment_index];
     for (std::size_t row = 0; row < rebuilt.rows; ++row) {
-      writer_->place_of[rebuilt.ids[row]].row = static_cast<std::uint32_t>(row);
+      new_rows.emplace_back(rebuilt.ids[row], static_cast<std::uint32_t>(row));
     }
   }
   next->size -= ids.size();
-  for (std::int64_t id : ids) writer_->place_of.erase(id);
-  writer_->publish(std::move(next));
+  writer_->publish(std::move(next), [&](auto& place_of) {
+    for (const auto& [id, row] : new_rows) place_of[id].row = row;
+    for (std::int64_t id : ids) place_of.erase(id);
+  });
 }
 
 bool ItemIndexStore::lookup(std::int64_t item, std::span<float> out) const {

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "nowrec/item_index.hpp"
 #include "ranker/snapshot.hpp"
@@ -17,15 +19,26 @@ struct RowPlace {
   std::uint32_t row = 0;
 };
 
-// write_mutex serialises writers and guards place_of; publish_mutex guards only the swap of
-// `current`, so readers wait at most for a pointer copy, never for a write in progress.
+// write_mutex serialises writers, which build their snapshot under it alone. read_mutex guards
+// `current` and place_of together: a writer holds it exclusively only to change place_of and
+// swap `current` (publish), and readers hold it shared, so a reader sees the map and the snapshot
+// agree, and waits at most for a publish, never for a write being built. Writers read place_of
+// under write_mutex alone: only they change it.
 struct ItemIndex::Writer {
   mutable std::mutex write_mutex;
-  mutable std::mutex publish_mutex;
+  mutable std::shared_mutex read_mutex;
   std::shared_ptr<const ranker::Snapshot> current;
   std::unordered_map<std::int64_t, RowPlace> place_of;
 
-  void publish(std::shared_ptr<const ranker::Snapshot> next);
+  // Under read_mutex held exclusively: change_places(place_of), then `next` becomes current. The
+  // snapshot it replaces is released after the lock.
+  template <class ChangePlaces>
+  void publish(std::shared_ptr<const ranker::Snapshot> next, ChangePlaces&& change_places) {
+    std::shared_ptr<const ranker::Snapshot> replaced;
+    std::unique_lock lock(read_mutex);
+    change_places(place_of);
+    replaced = std::exchange(current, std::move(next));
+  }
 };
 
 }  // namespace nowrec
