@@ -8,7 +8,8 @@
 // (f32 or bf16, default bf16), NOWREC_BENCH_DIR (snapshot folder, default /tmp),
 // NOWREC_BENCH_STORE (the item store: `rows`, a plain copy out of an array, or `index`, an
 // ItemIndexStore over an fp32 ItemIndex as the Python binding and the Kafka worker use it;
-// default rows).
+// default rows), NOWREC_BENCH_EXPECTED_USERS (the tracker's expected_users, default the number
+// of users: their tables and state memory are set up before the clock starts).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -114,14 +115,15 @@ struct World {
     } else {
       store = std::make_unique<RowStore>(items);
     }
-    tracker = std::make_unique<nowrec::InterestTracker>(
-        nowrec::InterestTrackerOptions{.dim = kDim,
-                                       .shards = 256,
-                                       .max_interests = 4,
-                                       .recent_window = 50,
-                                       .allowed_lateness_seconds = 3600,
-                                       .dtype = env_dtype(),
-                                       .item_store = store.get()});
+    tracker = std::make_unique<nowrec::InterestTracker>(nowrec::InterestTrackerOptions{
+        .dim = kDim,
+        .shards = 256,
+        .max_interests = 4,
+        .recent_window = 50,
+        .allowed_lateness_seconds = 3600,
+        .dtype = env_dtype(),
+        .item_store = store.get(),
+        .expected_users = env_size("NOWREC_BENCH_EXPECTED_USERS", users)});
     // Every user starts with a few events, so the benchmark updates existing users.
     for (int round = 0; round < 3; ++round) {
       for (std::size_t u = 0; u < users; ++u) {
@@ -149,6 +151,9 @@ World& world() {
 // run drift apart by up to a few thousand seconds, within the tracker's allowed lateness.
 std::atomic<std::int64_t> next_run_time{1'700'001'000};
 constexpr std::int64_t kRunSpan = 10'000'000;  // about 4 months
+
+// Numbers for the ids of new users, unique over the whole process.
+std::atomic<std::uint64_t> next_new_user{0};
 
 const char* const kActions[] = {"click", "view", "like", "click", "skip", "click", "purchase"};
 
@@ -209,7 +214,6 @@ void update_batch(benchmark::State& state) {
   const auto new_user_every = static_cast<std::size_t>(state.range(2));
   std::vector<nowrec::InterestEvent> events(batch);
   std::vector<std::string> new_users(batch);
-  static std::atomic<std::uint64_t> next_new_user{0};
   std::size_t s = 0;
   std::int64_t t = next_run_time.load();
   for (auto _ : state) {
@@ -250,18 +254,31 @@ BENCHMARK(update_batch)
     ->UseRealTime()
     ->MinTime(2.0);
 
-// Each update timed on its own: p50 and p99 in microseconds.
+// Each update timed on its own: p50, p99 and p99.9 in microseconds; range(0) = n > 0: one
+// update in n is a new user's (its id made before the clock starts).
 void update_latency(benchmark::State& state) {
   World& w = world();
   const auto& users = w.user_stream[0];
   const auto& items = w.item_stream[0];
+  const auto new_user_every = static_cast<std::size_t>(state.range(0));
   std::vector<float> micros;
   micros.reserve(2'000'000);
   std::size_t s = 0;
   const std::int64_t t = next_run_time.fetch_add(kRunSpan);
+  std::string new_user;
   for (auto _ : state) {
+    const bool is_new = new_user_every > 0 && s % new_user_every == 0;
+    if (is_new) new_user = "new-" + std::to_string(next_new_user.fetch_add(1));
     const auto start = std::chrono::steady_clock::now();
-    w.update(users[s], items[s], kActions[s % 7], t);
+    if (is_new) {
+      w.tracker->update({.user = new_user,
+                         .item_embedding = std::span(w.items).subspan(items[s] * kDim, kDim),
+                         .timestamp = t,
+                         .item = static_cast<std::int64_t>(items[s]),
+                         .action = kActions[s % 7]});
+    } else {
+      w.update(users[s], items[s], kActions[s % 7], t);
+    }
     micros.push_back(
         std::chrono::duration<float, std::micro>(std::chrono::steady_clock::now() - start).count());
     if (++s == kSamples) s = 0;
@@ -269,8 +286,9 @@ void update_latency(benchmark::State& state) {
   std::sort(micros.begin(), micros.end());
   state.counters["p50_us"] = micros[micros.size() / 2];
   state.counters["p99_us"] = micros[micros.size() * 99 / 100];
+  state.counters["p999_us"] = micros[micros.size() * 999 / 1000];
 }
-BENCHMARK(update_latency)->Iterations(1'000'000);
+BENCHMARK(update_latency)->ArgName("new_every")->Arg(0)->Arg(10)->Iterations(1'000'000);
 
 void interests_query(benchmark::State& state) {
   World& w = world();

@@ -37,8 +37,9 @@ std::uint32_t kafka_murmur2(std::string_view key) noexcept;
 // adopt() and release() of a partition must not race with update() of the same partition.
 class PartitionedTracker {
  public:
-  // `options` apply to every partition's tracker. Throws Error(InvalidArgument) for 0
-  // partitions or invalid tracker options.
+  // `options` apply to every partition's tracker, so expected_users and max_memory_bytes are
+  // per partition (an adopted partition maps its expected users' state memory). Throws
+  // Error(InvalidArgument) for 0 partitions or invalid tracker options.
   PartitionedTracker(const InterestTrackerOptions& options, std::uint32_t partitions);
   PartitionedTracker(PartitionedTracker&&) noexcept;
   PartitionedTracker& operator=(PartitionedTracker&&) noexcept;

@@ -191,7 +191,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
           !all_finite(s.weight, 3)) {
         file.fail(where + ": user '" + key + "' has out-of-range fields");
       }
-      s.block = std::make_unique_for_overwrite<std::byte[]>(layout.block_bytes);
+      s.block = impl_->blocks.allocate();
       in.get_bytes(s.block.get(), layout.block_bytes);
       const std::uint64_t hash = interest::user_hash(key);
       interest::UserTable& map = maps[impl_->shard_index(hash)];

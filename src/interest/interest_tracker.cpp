@@ -44,7 +44,8 @@ void require_finite(std::span<const float> values, const char* what) {
 std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t out = 0;
   if (!__builtin_sub_overflow(a, b, &out)) return out;
-  return b > 0 ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int64_t>::max();
+  return b > 0 ? std::numeric_limits<std::int64_t>::min()
+               : std::numeric_limits<std::int64_t>::max();
 }
 
 void require_half_life(double seconds, const char* name) {
@@ -90,12 +91,18 @@ void validate(const InterestTrackerOptions& options) {
   }
 }
 
-// The entry's share of memory: the heap block, the entry node with its allocator header, and
-// two table slots (the table is between 3/8 and 3/4 full).
-std::size_t bytes_per_user(const interest::StateLayout& layout) {
+// The entry's share of memory: its state block (a pool stride), the entry node with its
+// allocator header, and two table slots (the table is between 3/8 and 3/4 full).
+std::size_t bytes_per_user(std::size_t block_stride) {
   constexpr std::size_t node = 2 * sizeof(void*) + sizeof(UserEntry);
   constexpr std::size_t slots = 2 * (sizeof(std::uint64_t) + sizeof(void*));
-  return layout.block_bytes + node + slots;
+  return block_stride + node + slots;
+}
+
+// State blocks mapped up front: one per expected user, no more than the memory cap holds.
+std::size_t reserved_blocks(const InterestTrackerOptions& options, std::size_t bytes_per_user) {
+  if (options.max_memory_bytes == 0) return options.expected_users;
+  return std::min(options.expected_users, options.max_memory_bytes / bytes_per_user);
 }
 
 // Where an event's vector is assembled; one per thread, so the hot path allocates nothing.
@@ -108,13 +115,15 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
     : options(opts),
       layout(interest::StateLayout::make(opts.dim, opts.max_interests, opts.recent_window,
                                          opts.dtype)),
+      bytes_per_user(
+          nowrec::bytes_per_user(interest::StateBlockPool::stride_for(layout.block_bytes))),
+      blocks(layout.block_bytes, reserved_blocks(opts, bytes_per_user)),
       shards(opts.shards) {
   decay.half_life[interest::kShort] = opts.short_term_half_life_seconds;
   decay.half_life[interest::kLong] = opts.long_term_half_life_seconds;
   decay.half_life[interest::kNegative] = opts.negative_half_life_seconds;
   decay.half_life[interest::kClusters] = opts.interest_half_life_seconds;
   decay.join_min_cosine = opts.join_min_cosine;
-  bytes_per_user = nowrec::bytes_per_user(layout);
   track_lru = opts.max_memory_bytes > 0 || opts.ttl_seconds > 0;
   if (opts.max_memory_bytes > 0) {
     max_users_per_shard =
@@ -234,8 +243,9 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
     }
     if (track_lru) shard.lru_unlink(it);
   } else {
-    it = shard.users.insert(std::string(user.view()),
-                            interest::make_user_state(layout, event.timestamp), user.hash());
+    it =
+        shard.users.insert(std::string(user.view()),
+                           interest::make_user_state(blocks, layout, event.timestamp), user.hash());
   }
   UserState& state = it->second;
   interest::apply_event(state, layout, decay, applied);

@@ -98,7 +98,10 @@ PartitionedTracker::PartitionedTracker(const InterestTrackerOptions& options,
   if (partitions == 0) {
     throw Error(ErrorCode::InvalidArgument, "PartitionedTracker: partitions must be positive");
   }
-  InterestTracker check(options);  // validates the options once, up front
+  // Validates the options once, up front, without the memory expected_users would reserve.
+  InterestTrackerOptions unreserved = options;
+  unreserved.expected_users = 0;
+  const InterestTracker check(unreserved);
   impl_->options = options;
   impl_->partitions = partitions;
   impl_->owned.resize(partitions);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "interest/state_block_pool.hpp"
 #include "interest/user_state.hpp"
 #include "interest/user_table.hpp"
 #include "nowrec/interest_tracker.hpp"
@@ -77,6 +78,8 @@ struct InterestTracker::Impl {
   std::size_t max_users_per_shard = 0;  // 0: no cap
   // The LRU lists cost two more cache misses per update; kept only when a cap or TTL needs them.
   bool track_lru = false;
+  // Every user's block comes from here; declared before the shards, so it outlives their users.
+  interest::StateBlockPool blocks;
   std::vector<interest::Shard> shards;
   std::atomic<std::uint64_t> rejected{0};
 

@@ -186,9 +186,11 @@ StateLayout StateLayout::make(std::size_t dim, std::size_t max_interests, std::s
   return layout;
 }
 
-UserState make_user_state(const StateLayout& layout, std::int64_t timestamp) {
+UserState make_user_state(StateBlockPool& blocks, const StateLayout& layout,
+                          std::int64_t timestamp) {
   UserState state;
-  state.block = std::make_unique<std::byte[]>(layout.block_bytes);  // value-initialised: zeros
+  state.block = blocks.allocate();
+  std::memset(state.block.get(), 0, layout.block_bytes);
   state.first_timestamp = timestamp;
   state.last_timestamp = timestamp;
   return state;

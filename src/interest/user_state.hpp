@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "interest/state_block_pool.hpp"
 #include "nowrec/interest_types.hpp"
 
 namespace nowrec::interest {
@@ -50,7 +51,7 @@ struct UserState;
 using UserEntry = std::pair<const std::string, UserState>;
 
 struct UserState {
-  std::unique_ptr<std::byte[]> block;
+  StateBlock block;  // StateLayout::block_bytes
   std::int64_t first_timestamp = 0;
   std::int64_t last_timestamp = 0;
   std::uint64_t last_sequence = 0;
@@ -80,8 +81,9 @@ struct AppliedEvent {
   std::uint16_t action = kNoAction;
 };
 
-// Allocates a zeroed block for a user whose first event is at `timestamp`.
-UserState make_user_state(const StateLayout& layout, std::int64_t timestamp);
+// A user whose first event is at `timestamp`, with a zeroed block from `blocks`.
+UserState make_user_state(StateBlockPool& blocks, const StateLayout& layout,
+                          std::int64_t timestamp);
 
 // Applies an event no older than the user's last one minus the allowed lateness (checked by the
 // caller). Never throws.

@@ -1,0 +1,115 @@
+// StateBlockPool: fixed-size blocks from populated anonymous mappings, with a free list.
+#include "interest/state_block_pool.hpp"
+
+#include <sanitizer/asan_interface.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+namespace nowrec::interest {
+namespace {
+
+constexpr std::size_t kLine = 64;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// A slab mapped while users arrive: a few dozen users' blocks, populated in one call. Larger
+// slabs fault in no less memory, and populating one sweeps the core's L2 cache (2 MB on the
+// machines measured) of the states an update is working on.
+constexpr std::size_t kGrowthSlabBytes = std::size_t{256} << 10;
+
+}  // namespace
+
+void StateBlockReturn::operator()(std::byte* block) const noexcept {
+  if (block != nullptr) pool->release(block);
+}
+
+std::size_t StateBlockPool::stride_for(std::size_t block_bytes) noexcept {
+  return (std::max<std::size_t>(block_bytes, sizeof(std::byte*)) + kLine - 1) / kLine * kLine;
+}
+
+StateBlockPool::StateBlockPool(std::size_t block_bytes, std::size_t reserve_blocks)
+    : stride_(stride_for(block_bytes)) {
+  if (reserve_blocks > 0) {
+    const std::lock_guard lock(mutex_);
+    map_slab(reserve_blocks, Pages::Huge);
+  }
+}
+
+StateBlockPool::~StateBlockPool() {
+  for (const Slab& slab : slabs_) {
+    // The address range may be mapped again by anyone (a thread's stack): it must not stay
+    // poisoned.
+    ASAN_UNPOISON_MEMORY_REGION(slab.address, slab.bytes);
+    munmap(slab.address, slab.bytes);
+  }
+}
+
+StateBlock StateBlockPool::allocate() {
+  const std::lock_guard lock(mutex_);
+  std::byte* block = free_;
+  if (block != nullptr) {
+    ASAN_UNPOISON_MEMORY_REGION(block, stride_);
+    std::memcpy(&free_, block, sizeof(free_));
+  } else {
+    if (cut_ == cut_end_) {
+      map_slab(std::max<std::size_t>(1, kGrowthSlabBytes / stride_), Pages::Small);
+    }
+    block = cut_;
+    cut_ += stride_;
+    ASAN_UNPOISON_MEMORY_REGION(block, stride_);
+  }
+  return StateBlock(block, StateBlockReturn{this});
+}
+
+void StateBlockPool::release(std::byte* block) noexcept {
+  const std::lock_guard lock(mutex_);
+  std::memcpy(block, &free_, sizeof(free_));
+  free_ = block;
+  // Under AddressSanitizer a block handed back is unreadable until it is handed out again, as
+  // freed heap memory would be.
+  ASAN_POISON_MEMORY_REGION(block, stride_);
+}
+
+std::size_t StateBlockPool::mapped_bytes() const {
+  const std::lock_guard lock(mutex_);
+  return mapped_;
+}
+
+void StateBlockPool::map_slab(std::size_t blocks, Pages pages) {
+  std::size_t bytes = blocks * stride_;
+  if (bytes / blocks != stride_ || bytes > SIZE_MAX - 2 * kHugePage) throw std::bad_alloc();
+  slabs_.reserve(slabs_.size() + 1);  // before the mapping, so that nothing can leak it
+  void* address = nullptr;
+  if (pages == Pages::Small) {
+    address = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (address == MAP_FAILED) throw std::bad_alloc();
+  } else {
+    // Whole huge pages at a huge-page boundary: map one page more than needed and trim.
+    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* mapped = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) throw std::bad_alloc();
+    const auto start = reinterpret_cast<std::uintptr_t>(mapped);
+    const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+    if (aligned > start) munmap(mapped, aligned - start);
+    const std::uintptr_t end = start + bytes + kHugePage;
+    if (end > aligned + bytes)
+      munmap(reinterpret_cast<void*>(aligned + bytes), end - aligned - bytes);
+    address = reinterpret_cast<void*>(aligned);
+    // A hint: where transparent huge pages are off, the slab gets small pages. Either way every
+    // page is touched now, not on a user's first update.
+    madvise(address, bytes, MADV_HUGEPAGE);
+    auto* touch = static_cast<volatile unsigned char*>(address);
+    for (std::size_t at = 0; at < bytes; at += 4096) touch[at] = 0;
+  }
+  slabs_.push_back({address, bytes});
+  ASAN_POISON_MEMORY_REGION(address, bytes);
+  mapped_ += bytes;
+  cut_ = static_cast<std::byte*>(address);
+  cut_end_ = cut_ + bytes / stride_ * stride_;
+}
+
+}  // namespace nowrec::interest

@@ -1,0 +1,69 @@
+// Memory for users' state blocks, which all have one size: cut from large slabs and handed back
+// to a free list when a user leaves.
+//
+// A new user's block then costs no page fault on the update that creates it: slabs are populated
+// when they are mapped, a few dozen blocks at a time, and a tracker told how many users to
+// expect maps theirs, in huge pages where the system grants them, when it is built. Memory handed
+// back is kept for the next new user (a tracker at its memory cap reuses the blocks of the users it
+// evicts) and returns to the system only when the pool ends.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace nowrec::interest {
+
+class StateBlockPool;
+
+// Hands a block back to its pool; a default-constructed deleter belongs to an empty pointer.
+struct StateBlockReturn {
+  StateBlockPool* pool = nullptr;
+  void operator()(std::byte* block) const noexcept;
+};
+using StateBlock = std::unique_ptr<std::byte[], StateBlockReturn>;
+
+// Thread-safety: allocate() and the blocks' release may run on any thread at once. The pool must
+// outlive every block it handed out.
+class StateBlockPool {
+ public:
+  // Blocks of block_bytes (stride_for(block_bytes) apart, 64-byte aligned); reserve_blocks of
+  // them are mapped and populated now.
+  StateBlockPool(std::size_t block_bytes, std::size_t reserve_blocks);
+  StateBlockPool(const StateBlockPool&) = delete;
+  StateBlockPool& operator=(const StateBlockPool&) = delete;
+  ~StateBlockPool();
+
+  // A block of unspecified contents. Throws std::bad_alloc when no memory can be mapped.
+  StateBlock allocate();
+  // The bytes a block of block_bytes takes in a pool: whole 64-byte lines.
+  static std::size_t stride_for(std::size_t block_bytes) noexcept;
+  std::size_t stride() const noexcept { return stride_; }
+  // Bytes mapped so far, in use or free.
+  std::size_t mapped_bytes() const;
+
+ private:
+  friend struct StateBlockReturn;
+  void release(std::byte* block) noexcept;
+  enum class Pages { Small, Huge };
+  // Maps a slab of `blocks` blocks and touches every page of it (under mutex_); its blocks are
+  // the ones cut next. Huge: whole 2 MB pages where the system grants them (a reservation made
+  // once, whose users then cost fewer TLB misses).
+  void map_slab(std::size_t blocks, Pages pages);
+
+  struct Slab {
+    void* address;
+    std::size_t bytes;
+  };
+
+  std::size_t stride_;
+  mutable std::mutex mutex_;
+  std::byte* free_ = nullptr;  // blocks handed back; each holds the next one's address
+  std::byte* cut_ = nullptr;   // the part of the newest slab not yet handed out
+  std::byte* cut_end_ = nullptr;
+  std::vector<Slab> slabs_;
+  std::size_t mapped_ = 0;
+};
+
+}  // namespace nowrec::interest
