@@ -3,8 +3,10 @@
 
 #include <cublasLt.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "cuda/cuda_check.cuh"
 
@@ -32,6 +34,31 @@ inline Layout make_layout(cudaDataType_t type, std::uint64_t rows, std::uint64_t
   check(cublasLtMatrixLayoutCreate(&layout, type, rows, cols, leading),
         "cublasLtMatrixLayoutCreate");
   return Layout(layout);
+}
+
+// The heuristic's first choice for `operation` on a, b and d (C is D), using at most
+// workspace_bytes of workspace; nullopt when no algorithm fits (cuBLASLt answers NOT_SUPPORTED
+// or with none). Throws Error for any other failure.
+inline std::optional<cublasLtMatmulAlgo_t> best_algorithm(
+    cublasLtHandle_t handle, cublasLtMatmulDesc_t operation, cublasLtMatrixLayout_t a,
+    cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t d, std::size_t workspace_bytes) {
+  cublasLtMatmulPreference_t raw = nullptr;
+  check(cublasLtMatmulPreferenceCreate(&raw), "cublasLtMatmulPreferenceCreate");
+  const Preference preference(raw);
+  const std::uint64_t workspace = workspace_bytes;
+  check(cublasLtMatmulPreferenceSetAttribute(preference.get(),
+                                             CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+                                             sizeof(workspace)),
+        "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+  cublasLtMatmulHeuristicResult_t result{};
+  int count = 0;
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+      handle, operation, a, b, d, d, preference.get(), 1, &result, &count);
+  // NOT_SUPPORTED is how cuBLASLt says that no algorithm fits, not a setup bug.
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED) return std::nullopt;
+  check(status, "cublasLtMatmulAlgoGetHeuristic");
+  if (count == 0) return std::nullopt;
+  return result.algo;
 }
 
 }  // namespace nowrec::cuda::cublaslt

@@ -18,7 +18,6 @@ cudaDataType_t data_type(HalfType type) { return type == HalfType::F16 ? CUDA_R_
 using cublaslt::Layout;
 using cublaslt::make_layout;
 using cublaslt::MatmulDesc;
-using cublaslt::Preference;
 
 }  // namespace
 
@@ -33,26 +32,14 @@ const cublasLtMatmulAlgo_t& Gemm::algorithm(const ShapeKey& key, cublasLtMatmulD
                                             cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
                                             cublasLtMatrixLayout_t d) {
   if (auto found = algorithms_.find(key); found != algorithms_.end()) return found->second;
-  cublasLtMatmulPreference_t raw = nullptr;
-  check(cublasLtMatmulPreferenceCreate(&raw), "cublasLtMatmulPreferenceCreate");
-  const Preference preference(raw);
-  const std::uint64_t workspace = workspace_bytes_;
-  check(cublasLtMatmulPreferenceSetAttribute(preference.get(),
-                                             CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-                                             sizeof(workspace)),
-        "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-  cublasLtMatmulHeuristicResult_t result{};
-  int found = 0;
-  check(cublasLtMatmulAlgoGetHeuristic(handle_, operation, a, b, d, d, preference.get(), 1, &result,
-                                       &found),
-        "cublasLtMatmulAlgoGetHeuristic");
-  if (found == 0) {
+  const auto chosen = cublaslt::best_algorithm(handle_, operation, a, b, d, workspace_bytes_);
+  if (!chosen) {
     throw Error(ErrorCode::Unsupported,
                 "cuBLASLt has no algorithm for a [" + std::to_string(std::get<2>(key)) + " x " +
                     std::to_string(std::get<1>(key)) + "] by [" + std::to_string(std::get<0>(key)) +
                     " x " + std::to_string(std::get<1>(key)) + "]ᵀ matmul on this GPU");
   }
-  return algorithms_.emplace(key, result.algo).first->second;
+  return algorithms_.emplace(key, *chosen).first->second;
 }
 
 void Gemm::run(const DeviceLinear& linear, Epilogue epilogue, const void* x, int rows, void* y,

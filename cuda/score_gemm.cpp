@@ -15,7 +15,6 @@ namespace {
 using cublaslt::Layout;
 using cublaslt::make_layout;
 using cublaslt::MatmulDesc;
-using cublaslt::Preference;
 
 }  // namespace
 
@@ -59,23 +58,9 @@ const cublasLtMatmulAlgo_t* ScoreGemm::algorithm(RowType type, std::size_t tile_
   auto found = algorithms_.find(key);
   if (found == algorithms_.end()) {
     const Operation operation = describe(type, tile_rows, dim, batch);
-    cublasLtMatmulPreference_t raw_preference = nullptr;
-    check(cublasLtMatmulPreferenceCreate(&raw_preference), "cublasLtMatmulPreferenceCreate");
-    const Preference preference(raw_preference);
-    const std::uint64_t workspace = workspace_bytes_;
-    check(cublasLtMatmulPreferenceSetAttribute(preference.get(),
-                                               CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-                                               sizeof(workspace)),
-          "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-    cublasLtMatmulHeuristicResult_t result{};
-    int count = 0;
-    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-        handle_, operation.desc.get(), operation.a.get(), operation.b.get(), operation.d.get(),
-        operation.d.get(), preference.get(), 1, &result, &count);
-    // NOT_SUPPORTED is how cuBLASLt says that no algorithm fits, not a setup bug.
-    if (status != CUBLAS_STATUS_NOT_SUPPORTED) check(status, "cublasLtMatmulAlgoGetHeuristic");
-    std::optional<cublasLtMatmulAlgo_t> algo;
-    if (status == CUBLAS_STATUS_SUCCESS && count > 0) algo = result.algo;
+    const auto algo =
+        cublaslt::best_algorithm(handle_, operation.desc.get(), operation.a.get(),
+                                 operation.b.get(), operation.d.get(), workspace_bytes_);
     found = algorithms_.emplace(key, algo).first;
   }
   return found->second ? &*found->second : nullptr;
