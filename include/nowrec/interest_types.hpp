@@ -83,9 +83,9 @@ struct InterestTrackerOptions {
   // Users the tracker is expected to hold: every shard's table is sized for its share up front,
   // and the state memory of that many users (no more than max_memory_bytes holds) is mapped and
   // touched when the tracker is built, so that new users up to this many never make an update
-  // wait for a table to grow or for the system to supply memory. 0: the tables grow as users
-  // arrive (doubling; a rehash of 16-byte slots, not of the states), and state memory is mapped
-  // 2 MB at a time.
+  // wait for a table to grow or for the system to supply memory (Error(InvalidArgument) when
+  // that memory exceeds the machine's). 0: the tables grow as users arrive (doubling; a rehash of
+  // 16-byte slots, not of the states), and state memory is mapped 256 KB at a time.
   std::size_t expected_users = 0;
 };
 

@@ -9,6 +9,8 @@
 #include <limits>
 #include <string>
 
+#include <unistd.h>
+
 #include "interest/tracker_impl.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -99,10 +101,22 @@ std::size_t bytes_per_user(std::size_t block_stride) {
   return block_stride + node + slots;
 }
 
-// State blocks mapped up front: one per expected user, no more than the memory cap holds.
+// State blocks mapped up front: one per expected user, no more than the memory cap holds. Throws
+// Error(InvalidArgument) when they would not fit in the machine's memory, rather than leave the
+// system to kill the process while it touches them.
 std::size_t reserved_blocks(const InterestTrackerOptions& options, std::size_t bytes_per_user) {
-  if (options.max_memory_bytes == 0) return options.expected_users;
-  return std::min(options.expected_users, options.max_memory_bytes / bytes_per_user);
+  const std::size_t blocks =
+      options.max_memory_bytes == 0
+          ? options.expected_users
+          : std::min(options.expected_users, options.max_memory_bytes / bytes_per_user);
+  const auto pages = sysconf(_SC_PHYS_PAGES), page_bytes = sysconf(_SC_PAGESIZE);
+  const std::size_t memory = pages > 0 && page_bytes > 0 ? std::size_t(pages) * page_bytes : 0;
+  if (memory > 0 && blocks > memory / bytes_per_user) {
+    invalid("expected_users " + std::to_string(options.expected_users) + " needs " +
+            std::to_string(blocks) + " users' state of " + std::to_string(bytes_per_user) +
+            " bytes each, more than this machine's " + std::to_string(memory) + " bytes of memory");
+  }
+  return blocks;
 }
 
 // Where an event's vector is assembled; one per thread, so the hot path allocates nothing.
@@ -144,7 +158,8 @@ InterestTracker::~InterestTracker() = default;
 void InterestTracker::Impl::reserve_expected(interest::UserTable& table) const {
   if (options.expected_users == 0) return;
   // Hash spread leaves some shards above the mean; an eighth more covers it at these sizes.
-  const std::size_t per_shard = options.expected_users / options.shards;
+  std::size_t per_shard = options.expected_users / options.shards;
+  if (max_users_per_shard > 0) per_shard = std::min(per_shard, max_users_per_shard);
   table.reserve(per_shard + per_shard / 8 + 16);
 }
 

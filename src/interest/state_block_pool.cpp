@@ -3,6 +3,7 @@
 
 #include <sanitizer/asan_interface.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -31,36 +32,30 @@ std::size_t StateBlockPool::stride_for(std::size_t block_bytes) noexcept {
 
 StateBlockPool::StateBlockPool(std::size_t block_bytes, std::size_t reserve_blocks)
     : stride_(stride_for(block_bytes)) {
-  if (reserve_blocks > 0) {
-    const std::lock_guard lock(mutex_);
-    map_slab(reserve_blocks, Pages::Huge);
-  }
+  if (reserve_blocks > 0) add_slab(map_slab(reserve_blocks, Pages::Huge));
 }
 
 StateBlockPool::~StateBlockPool() {
-  for (const Slab& slab : slabs_) {
-    // The address range may be mapped again by anyone (a thread's stack): it must not stay
-    // poisoned.
-    ASAN_UNPOISON_MEMORY_REGION(slab.address, slab.bytes);
-    munmap(slab.address, slab.bytes);
-  }
+  for (const Slab& slab : slabs_) unmap(slab);
 }
 
 StateBlock StateBlockPool::allocate() {
-  const std::lock_guard lock(mutex_);
-  std::byte* block = free_;
-  if (block != nullptr) {
-    ASAN_UNPOISON_MEMORY_REGION(block, stride_);
-    std::memcpy(&free_, block, sizeof(free_));
-  } else {
-    if (cut_ == cut_end_) {
-      map_slab(std::max<std::size_t>(1, kGrowthSlabBytes / stride_), Pages::Small);
-    }
-    block = cut_;
-    cut_ += stride_;
-    ASAN_UNPOISON_MEMORY_REGION(block, stride_);
+  {
+    const std::lock_guard lock(mutex_);
+    if (free_ != nullptr) return StateBlock(take_free(), StateBlockReturn{this});
   }
-  return StateBlock(block, StateBlockReturn{this});
+  // Nothing free: a slab is mapped and populated outside the lock, which other threads' new
+  // users do not wait for (two threads may map one each: both are used).
+  add_slab(map_slab(std::max<std::size_t>(1, kGrowthSlabBytes / stride_), Pages::Small));
+  const std::lock_guard lock(mutex_);
+  return StateBlock(take_free(), StateBlockReturn{this});
+}
+
+std::byte* StateBlockPool::take_free() noexcept {
+  std::byte* block = free_;
+  ASAN_UNPOISON_MEMORY_REGION(block, stride_);
+  std::memcpy(&free_, block, sizeof(free_));
+  return block;
 }
 
 void StateBlockPool::release(std::byte* block) noexcept {
@@ -77,39 +72,61 @@ std::size_t StateBlockPool::mapped_bytes() const {
   return mapped_;
 }
 
-void StateBlockPool::map_slab(std::size_t blocks, Pages pages) {
+StateBlockPool::Slab StateBlockPool::map_slab(std::size_t blocks, Pages pages) const {
   std::size_t bytes = blocks * stride_;
   if (bytes / blocks != stride_ || bytes > SIZE_MAX - 2 * kHugePage) throw std::bad_alloc();
-  slabs_.reserve(slabs_.size() + 1);  // before the mapping, so that nothing can leak it
-  void* address = nullptr;
   if (pages == Pages::Small) {
-    address = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    void* address = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (address == MAP_FAILED) throw std::bad_alloc();
-  } else {
-    // Whole huge pages at a huge-page boundary: map one page more than needed and trim.
-    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    void* mapped = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mapped == MAP_FAILED) throw std::bad_alloc();
-    const auto start = reinterpret_cast<std::uintptr_t>(mapped);
-    const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
-    if (aligned > start) munmap(mapped, aligned - start);
-    const std::uintptr_t end = start + bytes + kHugePage;
-    if (end > aligned + bytes)
-      munmap(reinterpret_cast<void*>(aligned + bytes), end - aligned - bytes);
-    address = reinterpret_cast<void*>(aligned);
-    // A hint: where transparent huge pages are off, the slab gets small pages. Either way every
-    // page is touched now, not on a user's first update.
-    madvise(address, bytes, MADV_HUGEPAGE);
-    auto* touch = static_cast<volatile unsigned char*>(address);
-    for (std::size_t at = 0; at < bytes; at += 4096) touch[at] = 0;
+    return {address, bytes};
   }
-  slabs_.push_back({address, bytes});
-  ASAN_POISON_MEMORY_REGION(address, bytes);
-  mapped_ += bytes;
-  cut_ = static_cast<std::byte*>(address);
-  cut_end_ = cut_ + bytes / stride_ * stride_;
+  // Whole huge pages at a huge-page boundary: map one page more than needed and trim.
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* mapped =
+      mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<std::uintptr_t>(mapped);
+  const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start) munmap(mapped, aligned - start);
+  const std::uintptr_t end = start + bytes + kHugePage;
+  if (end > aligned + bytes)
+    munmap(reinterpret_cast<void*>(aligned + bytes), end - aligned - bytes);
+  void* address = reinterpret_cast<void*>(aligned);
+  // A hint: where transparent huge pages are off, the slab gets small pages. Either way every
+  // page is touched now, not on a user's first update.
+  madvise(address, bytes, MADV_HUGEPAGE);
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  auto* touch = static_cast<volatile unsigned char*>(address);
+  for (std::size_t at = 0; at < bytes; at += page) touch[at] = 0;
+  return {address, bytes};
+}
+
+void StateBlockPool::add_slab(const Slab& slab) {
+  const std::lock_guard lock(mutex_);
+  try {
+    slabs_.push_back(slab);
+  } catch (...) {
+    unmap(slab);
+    throw;
+  }
+  mapped_ += slab.bytes;
+  // Every block goes on the free list, the lowest address first out.
+  const std::size_t blocks = slab.bytes / stride_;
+  auto* first = static_cast<std::byte*>(slab.address);
+  for (std::size_t i = blocks; i-- > 0;) {
+    std::byte* block = first + i * stride_;
+    std::memcpy(block, &free_, sizeof(free_));
+    free_ = block;
+  }
+  ASAN_POISON_MEMORY_REGION(slab.address, slab.bytes);
+}
+
+void StateBlockPool::unmap(const Slab& slab) noexcept {
+  // The address range may be mapped again by anyone (a thread's stack): it must not stay
+  // poisoned.
+  ASAN_UNPOISON_MEMORY_REGION(slab.address, slab.bytes);
+  munmap(slab.address, slab.bytes);
 }
 
 }  // namespace nowrec::interest

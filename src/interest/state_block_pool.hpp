@@ -45,23 +45,26 @@ class StateBlockPool {
 
  private:
   friend struct StateBlockReturn;
-  void release(std::byte* block) noexcept;
-  enum class Pages { Small, Huge };
-  // Maps a slab of `blocks` blocks and touches every page of it (under mutex_); its blocks are
-  // the ones cut next. Huge: whole 2 MB pages where the system grants them (a reservation made
-  // once, whose users then cost fewer TLB misses).
-  void map_slab(std::size_t blocks, Pages pages);
-
   struct Slab {
     void* address;
     std::size_t bytes;
   };
+  enum class Pages { Small, Huge };
+
+  void release(std::byte* block) noexcept;
+  // The head of the free list, which is not empty (under mutex_).
+  std::byte* take_free() noexcept;
+  // Maps a slab of `blocks` blocks and touches every page of it; takes no lock. Huge: whole 2 MB
+  // pages where the system grants them (a reservation made once, whose users then cost fewer
+  // TLB misses). Throws std::bad_alloc.
+  Slab map_slab(std::size_t blocks, Pages pages) const;
+  // Puts all of a mapped slab's blocks on the free list (takes mutex_).
+  void add_slab(const Slab& slab);
+  static void unmap(const Slab& slab) noexcept;
 
   std::size_t stride_;
   mutable std::mutex mutex_;
-  std::byte* free_ = nullptr;  // blocks handed back; each holds the next one's address
-  std::byte* cut_ = nullptr;   // the part of the newest slab not yet handed out
-  std::byte* cut_end_ = nullptr;
+  std::byte* free_ = nullptr;  // blocks ready to hand out; each holds the next one's address
   std::vector<Slab> slabs_;
   std::size_t mapped_ = 0;
 };

@@ -85,7 +85,8 @@ struct InterestTracker::Impl {
 
   explicit Impl(const InterestTrackerOptions& opts);
 
-  // Sizes a shard's table for its share of options.expected_users (nothing when 0).
+  // Sizes a shard's table for its share of options.expected_users, no more than the memory
+  // cap lets a shard hold (nothing when 0).
   void reserve_expected(interest::UserTable& table) const;
 
   // Checks everything about an event that does not need the user's state and finds its vector:

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -153,8 +154,15 @@ void ItemIndex::add(std::span<const std::int64_t> ids, std::span<const float> ve
   if (builder.rows() > 0) next->segments.push_back(builder.finish());
   next->size += ids.size();
   writer_->publish(std::move(next), [&](auto& place_of) {
+    // The ids are new (checked above), so a failed insertion is undone by erasing those before it.
     place_of.reserve(place_of.size() + placed.size());
-    for (const auto& [id, place] : placed) place_of[id] = place;
+    std::size_t inserted = 0;
+    try {
+      for (; inserted < placed.size(); ++inserted) place_of.emplace(placed[inserted]);
+    } catch (...) {
+      for (std::size_t i = 0; i < inserted; ++i) place_of.erase(placed[i].first);
+      throw;
+    }
   });
 }
 
@@ -191,7 +199,7 @@ void ItemIndex::update(std::span<const std::int64_t> ids, std::span<const float>
     }
     next->segments[segment_index] = builder.finish();
   }
-  writer_->publish(std::move(next), [](auto&) {});
+  writer_->publish(std::move(next));
 }
 
 void ItemIndex::set_priors(std::span<const std::int64_t> ids, std::span<const float> priors) {
@@ -227,7 +235,7 @@ void ItemIndex::set_priors(std::span<const std::int64_t> ids, std::span<const fl
     }
     next->segments[segment_index] = ranker::with_priors(old, std::move(values));
   }
-  writer_->publish(std::move(next), [](auto&) {});
+  writer_->publish(std::move(next));
 }
 
 void ItemIndex::remove(std::span<const std::int64_t> ids) {
@@ -249,18 +257,24 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
     const Segment& old = *next->segments[segment_index];
     SegmentBuilder builder(dim_, options_.storage);
     builder.reserve(old.rows - removed.size());
+    std::size_t first_moved = old.rows;  // the rows before the first removed one stay put
     for (std::size_t row = 0; row < old.rows; ++row) {
-      if (!removed.contains(old.ids[row])) builder.append_copy(old, row);
+      if (!removed.contains(old.ids[row])) {
+        builder.append_copy(old, row);
+      } else if (first_moved == old.rows) {
+        first_moved = row;
+      }
     }
     next->segments[segment_index] = builder.finish();
     const Segment& rebuilt = *next->segments[segment_index];
-    for (std::size_t row = 0; row < rebuilt.rows; ++row) {
+    for (std::size_t row = first_moved; row < rebuilt.rows; ++row) {
       new_rows.emplace_back(rebuilt.ids[row], static_cast<std::uint32_t>(row));
     }
   }
   next->size -= ids.size();
   writer_->publish(std::move(next), [&](auto& place_of) {
-    for (const auto& [id, row] : new_rows) place_of[id].row = row;
+    // Every id here is present, so nothing allocates and nothing can throw.
+    for (const auto& [id, row] : new_rows) place_of.find(id)->second.row = row;
     for (std::int64_t id : ids) place_of.erase(id);
   });
 }

@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
 #include <utility>
 
+#include "common/writer_preferring_mutex.hpp"
 #include "nowrec/item_index.hpp"
 #include "ranker/snapshot.hpp"
 
@@ -22,22 +22,28 @@ struct RowPlace {
 // write_mutex serialises writers, which build their snapshot under it alone. read_mutex guards
 // `current` and place_of together: a writer holds it exclusively only to change place_of and
 // swap `current` (publish), and readers hold it shared, so a reader sees the map and the snapshot
-// agree, and waits at most for a publish, never for a write being built. Writers read place_of
-// under write_mutex alone: only they change it.
+// agree, and waits at most for a publish, never for a write being built; a waiting publish holds
+// back new readers, so a stream of reads cannot keep it out. Writers read place_of under
+// write_mutex alone: only they change it.
 struct ItemIndex::Writer {
   mutable std::mutex write_mutex;
-  mutable std::shared_mutex read_mutex;
+  mutable common::WriterPreferringMutex read_mutex;
   std::shared_ptr<const ranker::Snapshot> current;
   std::unordered_map<std::int64_t, RowPlace> place_of;
 
-  // Under read_mutex held exclusively: change_places(place_of), then `next` becomes current. The
-  // snapshot it replaces is released after the lock.
+  // Under read_mutex held exclusively: change_places(place_of), then `next` becomes current. A
+  // change_places that throws must leave place_of as it found it; `current` is then unchanged.
+  // The snapshot replaced is released after the lock.
   template <class ChangePlaces>
   void publish(std::shared_ptr<const ranker::Snapshot> next, ChangePlaces&& change_places) {
     std::shared_ptr<const ranker::Snapshot> replaced;
     std::unique_lock lock(read_mutex);
     change_places(place_of);
     replaced = std::exchange(current, std::move(next));
+  }
+  // A write that moves no row.
+  void publish(std::shared_ptr<const ranker::Snapshot> next) {
+    publish(std::move(next), [](std::unordered_map<std::int64_t, RowPlace>&) {});
   }
 };
 
