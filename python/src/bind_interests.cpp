@@ -128,7 +128,8 @@ void bind_interests(nb::module_& m) {
       .def_ro("users_evicted", &TrackerStats::users_evicted)
       .def_ro("users_expired", &TrackerStats::users_expired)
       .def_ro("users_forgotten", &TrackerStats::users_forgotten)
-      .def_ro("memory_bytes", &TrackerStats::memory_bytes);
+      .def_ro("memory_bytes", &TrackerStats::memory_bytes)
+      .def_ro("mapped_state_bytes", &TrackerStats::mapped_state_bytes);
 
   nb::class_<ModelHandle>(
       m, "LearnedNextInterestModel",
@@ -183,8 +184,7 @@ void bind_interests(nb::module_& m) {
              std::size_t max_interests, float join_min_cosine, std::size_t recent_window,
              std::optional<nb::dict> actions, std::int64_t allowed_lateness_seconds,
              StateDtype dtype, std::size_t max_memory_bytes, std::int64_t ttl_seconds,
-             std::size_t shards, std::optional<nb::bytes> user_id_key,
-             std::size_t expected_users) {
+             std::size_t shards, std::optional<nb::bytes> user_id_key, std::size_t expected_users) {
             new (self) TrackerHandle();
             InterestTrackerOptions o;
             o.dim = dim;
@@ -225,8 +225,7 @@ void bind_interests(nb::module_& m) {
           nb::arg("dtype") = StateDtype::F32, nb::arg("max_memory_bytes") = 0,
           nb::arg("ttl_seconds") = 0, nb::arg("shards") = 64,
           nb::arg("user_id_key").none() = nb::none(), nb::arg("expected_users") = 0,
-          nb::keep_alive<1, 3>(),
-          nb::keep_alive<1, 4>(), nb::keep_alive<1, 5>(),
+          nb::keep_alive<1, 3>(), nb::keep_alive<1, 4>(), nb::keep_alive<1, 5>(),
           "item_store: an ItemIndex of item embeddings for events that name only an item; "
           "encoder: a SequenceEncoder for text events; actions: {name: weight} or {name: "
           "(weight, value_weight)} (default: view 0.5, click 1, like 2, add_to_cart 3, purchase "

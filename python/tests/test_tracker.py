@@ -288,6 +288,7 @@ def test_user_stats_and_stats(items):
     assert (stats.events_duplicate, stats.users_evicted, stats.users_expired,
             stats.users_forgotten) == (0, 0, 0, 0)
     assert stats.memory_bytes >= ann.memory_bytes
+    assert stats.mapped_state_bytes > 0  # the growth slab the two users came from
     assert len(tracker) == 2 and tracker.dim == DIM
 
 

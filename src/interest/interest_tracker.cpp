@@ -258,6 +258,14 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
     }
     if (track_lru) shard.lru_unlink(it);
   } else {
+    // At the cap, the oldest user makes room first, so a full tracker reuses its block instead
+    // of needing one more.
+    if (max_users_per_shard > 0) {
+      while (shard.users.size() >= max_users_per_shard && shard.lru_tail) {
+        shard.erase_tail();
+        ++shard.counters.evicted;
+      }
+    }
     it =
         shard.users.insert(std::string(user.view()),
                            interest::make_user_state(blocks, layout, event.timestamp), user.hash());
@@ -275,12 +283,6 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
                saturating_sub(event.timestamp, options.ttl_seconds)) {
       shard.erase_tail();
       ++shard.counters.expired;
-    }
-  }
-  if (max_users_per_shard > 0) {
-    while (shard.users.size() > max_users_per_shard) {
-      shard.erase_tail();
-      ++shard.counters.evicted;
     }
   }
   return true;
@@ -480,6 +482,7 @@ TrackerStats InterestTracker::stats() const {
     stats.memory_bytes += shard.users.size() * impl_->bytes_per_user;
   }
   stats.events_rejected = impl_->rejected.load(std::memory_order_relaxed);
+  stats.mapped_state_bytes = impl_->blocks.mapped_bytes();
   return stats;
 }
 

@@ -104,3 +104,28 @@ TEST_CASE("a tracker refuses to reserve more users' state than the machine's mem
   const nowrec::InterestTracker capped(options);
   CHECK(capped.stats().users == 0);
 }
+
+TEST_CASE("a tracker at its memory cap gives each new user an evicted user's block") {
+  const std::vector<float> item(384, 0.05f);
+  auto add_user = [&](nowrec::InterestTracker& tracker, int u) {
+    tracker.update({.user = "user-" + std::to_string(u), .item_embedding = item, .timestamp = u});
+  };
+  // How many users one growth slab holds: those added before the second slab is mapped.
+  nowrec::InterestTracker uncapped({.dim = 384, .shards = 1});
+  add_user(uncapped, 0);
+  const std::size_t one_slab = uncapped.stats().mapped_state_bytes;
+  REQUIRE(one_slab > 0);
+  int per_slab = 1;
+  while (uncapped.stats().mapped_state_bytes == one_slab) add_user(uncapped, per_slab++);
+  const int cap = per_slab - 1;
+  REQUIRE(cap > 1);
+
+  // Capped at exactly one slab's users, three slabs' worth of new users map nothing more.
+  nowrec::InterestTracker capped(
+      {.dim = 384, .shards = 1, .max_memory_bytes = std::size_t(cap) * uncapped.bytes_per_user()});
+  for (int u = 0; u < 3 * cap; ++u) add_user(capped, u);
+  const nowrec::TrackerStats stats = capped.stats();
+  CHECK(stats.users == std::size_t(cap));
+  CHECK(stats.users_evicted == std::size_t(2 * cap));
+  CHECK(stats.mapped_state_bytes == one_slab);
+}
