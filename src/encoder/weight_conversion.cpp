@@ -6,9 +6,12 @@
 #include <cstring>
 #include <string>
 
+#include "model/shape_text.hpp"
 #include "nowrec/error.hpp"
 
 namespace nowrec::encoder {
+
+using model::shape_text;
 namespace {
 
 // The file's bytes are little-endian and need not be aligned for the wider type.
@@ -61,15 +64,6 @@ std::vector<float> tensor_to_f32(const TensorView& tensor) {
                                               " (the encoder reads F32, F16 and BF16)");
   }
   return values;
-}
-
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
 }
 
 const TensorView* find_tensor_with_shape(const SafetensorsFile& weights, const std::string& label,

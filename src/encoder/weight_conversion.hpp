@@ -13,9 +13,6 @@ namespace nowrec::encoder {
 // refused anything else). Throws Error(Unsupported) naming the tensor for another dtype.
 std::vector<float> tensor_to_f32(const TensorView& tensor);
 
-// "[384, 1536]".
-std::string shape_text(const std::vector<std::int64_t>& shape);
-
 // The tensor `name` of `weights`, checked against the shape config.json implies; nullptr when it
 // is absent and not required. Throws Error(InvalidModel) naming `label` (the weights file) and the
 // tensor when a required one is missing or the shape differs.

@@ -19,7 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/shape_text.hpp"
+
 namespace nowrec {
+
+using model::shape_text;
 
 namespace {
 
@@ -66,15 +70,6 @@ struct Entry {
   std::uint64_t begin;
   std::uint64_t end;
 };
-
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
 
 // A short description of a rejected value: scalars and the first level of an array.
 // dump() would recurse through a deeply nested array and could exhaust the stack.
