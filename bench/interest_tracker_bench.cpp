@@ -64,6 +64,22 @@ class RowStore : public nowrec::ItemStore {
     std::copy_n(rows_.begin() + item * kDim, kDim, out.begin());
     return true;
   }
+  // As a store over plain memory would: the rows a few items ahead are asked for while one is
+  // copied.
+  void lookup_many(std::span<const std::int64_t> items, std::span<float> out,
+                   std::span<bool> found) const override {
+    constexpr std::size_t kAhead = 4;
+    auto prefetch = [&](std::size_t i) {
+      if (items[i] < 0 || static_cast<std::size_t>(items[i]) >= kItems) return;
+      const float* row = rows_.data() + items[i] * kDim;
+      for (std::size_t f = 0; f < kDim; f += 16) __builtin_prefetch(row + f);
+    };
+    for (std::size_t i = 0; i < std::min(kAhead, items.size()); ++i) prefetch(i);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i + kAhead < items.size()) prefetch(i + kAhead);
+      found[i] = lookup(items[i], out.subspan(i * kDim, kDim));
+    }
+  }
 
  private:
   const std::vector<float>& rows_;

@@ -30,13 +30,21 @@ struct ActionWeight {
 std::vector<ActionWeight> default_action_weights();
 
 // Looks up item embeddings by id for events that carry no embedding.
-// Thread-safety: lookup() is called concurrently from every thread that calls update().
+// Thread-safety: lookup() and lookup_many() are called concurrently from every thread that calls
+// update().
 class ItemStore {
  public:
   virtual ~ItemStore() = default;
   // Copies the item's embedding (out.size() == dim) and returns true, or returns false for an
   // unknown item.
   virtual bool lookup(std::int64_t item, std::span<float> out) const = 0;
+  // Copies the embeddings of several items at once, item i's into out[i * dim, (i + 1) * dim),
+  // and sets found[i] (an unknown item's values are left unspecified). A batch update asks for
+  // its events' items this way. The default calls lookup() for each; a store whose lookups take
+  // a lock or miss the cache does better to take the lock once and fetch the next rows while it
+  // copies one. Throws Error(InvalidArgument) when out or found has the wrong size.
+  virtual void lookup_many(std::span<const std::int64_t> items, std::span<float> out,
+                           std::span<bool> found) const;
 };
 
 // One entry of a user's window of recent events, oldest first.

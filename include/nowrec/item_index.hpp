@@ -70,6 +70,12 @@ class ItemIndex {
   // Copies the item's embedding, decoded to fp32, into `vector` (dim() floats) and returns its
   // prior; nullopt for an unknown id. Throws Error(InvalidArgument) for a wrong vector size.
   std::optional<float> read(std::int64_t id, std::span<float> vector) const;
+  // read() for several ids under one lock: id i's embedding into vectors[i * dim, (i + 1) * dim)
+  // and found[i] whether it is present (an absent id's values are left unspecified), with the
+  // next rows fetched from memory while one is copied. Returns how many were found. Throws
+  // Error(InvalidArgument) when vectors or found has the wrong size.
+  std::size_t read_many(std::span<const std::int64_t> ids, std::span<float> vectors,
+                        std::span<bool> found) const;
   std::size_t size() const;
   std::size_t dim() const noexcept { return dim_; }
   const ItemIndexOptions& options() const noexcept { return options_; }
@@ -98,6 +104,8 @@ class ItemIndexStore final : public ItemStore {
  public:
   explicit ItemIndexStore(const ItemIndex& index) : index_(&index) {}
   bool lookup(std::int64_t item, std::span<float> out) const override;
+  void lookup_many(std::span<const std::int64_t> items, std::span<float> out,
+                   std::span<bool> found) const override;
   const ItemIndex& index() const noexcept { return *index_; }
 
  private:

@@ -9,6 +9,7 @@
 // same code as update(), which finds its user again: a user evicted in between is only a wasted
 // prefetch.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -27,13 +28,19 @@ constexpr std::size_t kChunk = 256;
 // turn, its entry 2 steps before, its state one step before.
 constexpr std::size_t kStep = 4;
 constexpr std::size_t kMaxLocks = 3 * kStep + 1;
+constexpr std::uint32_t kNoRow = ~std::uint32_t{0};
 
 // One thread's working memory, kept between batches.
 struct BatchScratch {
-  std::vector<float> vectors;                    // kChunk x dim
-  std::vector<interest::AppliedEvent> prepared;  // kChunk
-  std::vector<interest::StoredUserKey> keys;     // kChunk
-  std::vector<std::uint64_t> order;              // (shard << 32) | position, sorted
+  std::vector<float> vectors;  // kChunk x dim
+  // The item store's rows for the chunk's events that name only an item: one lookup_many().
+  std::vector<std::int64_t> store_items;
+  std::vector<float> store_rows;  // store_items.size() x dim
+  std::array<bool, kChunk> store_found{};
+  std::array<std::uint32_t, kChunk> store_row_of{};  // event -> its row, or kNoRow
+  std::vector<interest::AppliedEvent> prepared;      // kChunk
+  std::vector<interest::StoredUserKey> keys;         // kChunk
+  std::vector<std::uint64_t> order;                  // (shard << 32) | position, sorted
 };
 
 // The shard locks a batch holds: taken in ascending shard order, released oldest first. Only
@@ -99,6 +106,7 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
   const std::size_t dim = impl.options.dim;
   thread_local BatchScratch scratch;
   scratch.vectors.resize(kChunk * dim);
+  scratch.store_rows.resize(kChunk * dim);
   scratch.prepared.resize(kChunk);
   scratch.keys.resize(kChunk);
 
@@ -110,13 +118,39 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
   for (std::size_t begin = 0; begin < events.size(); begin += kChunk) {
     const std::size_t count = std::min(kChunk, events.size() - begin);
 
+    // The item store is asked for the chunk's items at once, so it can fetch its rows from
+    // memory side by side. Should it fail, each event asks alone and gets its own answer.
+    const ItemStore* store = impl.options.item_store;
+    scratch.store_items.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+      const InterestEvent& event = events[begin + i];
+      const bool from_store = store && event.item_embedding.empty() && event.item >= 0;
+      scratch.store_row_of[i] = from_store ? std::uint32_t(scratch.store_items.size()) : kNoRow;
+      if (from_store) scratch.store_items.push_back(event.item);
+    }
+    bool looked_up = false;
+    if (!scratch.store_items.empty()) {
+      const std::size_t rows = scratch.store_items.size();
+      try {
+        store->lookup_many(scratch.store_items, std::span(scratch.store_rows).first(rows * dim),
+                           std::span(scratch.store_found).first(rows));
+        looked_up = true;
+      } catch (const Error&) {
+      }
+    }
+
     // Everything that needs no user state, outside any lock.
     scratch.order.clear();
     for (std::size_t i = 0; i < count; ++i) {
       const InterestEvent& event = events[begin + i];
+      const std::uint32_t row = scratch.store_row_of[i];
+      Impl::StoreRow stored;
+      if (looked_up && row != kNoRow) {
+        stored = {scratch.store_found[row], std::span(scratch.store_rows).subspan(row * dim, dim)};
+      }
       try {
-        scratch.prepared[i] =
-            impl.prepare(event, std::span(scratch.vectors).subspan(i * dim, dim));
+        scratch.prepared[i] = impl.prepare(event, std::span(scratch.vectors).subspan(i * dim, dim),
+                                           looked_up && row != kNoRow ? &stored : nullptr);
       } catch (const Error& error) {
         record_rejection(result, begin + i, error);
         set_outcome(begin + i, UpdateOutcome::Rejected);
@@ -149,7 +183,8 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
       }
       for (; entry_cursor < std::min(slot_cursor, k + 1 + 2 * kStep); ++entry_cursor) {
         const interest::UserTable& users = impl.shards[shard_at(entry_cursor)].users;
-        if (const auto* entry = users.likely_entry(scratch.keys[position_at(entry_cursor)].hash())) {
+        if (const auto* entry =
+                users.likely_entry(scratch.keys[position_at(entry_cursor)].hash())) {
           prefetch_bytes(entry, sizeof(*entry));
         }
       }

@@ -164,7 +164,8 @@ void InterestTracker::Impl::reserve_expected(interest::UserTable& table) const {
 }
 
 interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event,
-                                                      std::span<float> scratch) {
+                                                      std::span<float> scratch,
+                                                      const StoreRow* stored) {
   const std::size_t dim = options.dim;
   interest::AppliedEvent applied;
   applied.timestamp = event.timestamp;
@@ -196,11 +197,12 @@ interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event
       applied.vector = event.item_embedding;
       ++sources;
     } else if (event.item >= 0 && options.item_store) {
-      if (!options.item_store->lookup(event.item, scratch)) {
-        invalid("item " + std::to_string(event.item) + " is not in the item store");
-      }
-      require_finite(scratch, "the item store's embedding");
-      applied.vector = scratch;
+      const bool found =
+          stored != nullptr ? stored->found : options.item_store->lookup(event.item, scratch);
+      if (!found) invalid("item " + std::to_string(event.item) + " is not in the item store");
+      const std::span<const float> row = stored != nullptr ? stored->vector : scratch;
+      require_finite(row, "the item store's embedding");
+      applied.vector = row;
       ++sources;
     }
     if (event.text) {

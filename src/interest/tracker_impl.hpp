@@ -89,10 +89,19 @@ struct InterestTracker::Impl {
   // cap lets a shard hold (nothing when 0).
   void reserve_expected(interest::UserTable& table) const;
 
+  // What the item store gave for an event's item, when the caller asked for it already (a batch
+  // asks for all its events' items at once).
+  struct StoreRow {
+    bool found = false;
+    std::span<const float> vector;  // dim floats when found
+  };
+
   // Checks everything about an event that does not need the user's state and finds its vector:
-  // the event's own embedding where it lies, or one written into `scratch` (dim floats). Throws
+  // the event's own embedding where it lies, the item store's row (`stored`, or looked up into
+  // `scratch` when null), or one written into `scratch` (dim floats). Throws
   // Error(InvalidArgument), counting the event as rejected.
-  interest::AppliedEvent prepare(const InterestEvent& event, std::span<float> scratch);
+  interest::AppliedEvent prepare(const InterestEvent& event, std::span<float> scratch,
+                                 const StoreRow* stored = nullptr);
 
   // Applies a prepared event to its user, under `shard`'s lock (held by the caller). Returns
   // false for a sequence already applied. Throws Error(InvalidArgument), counting the event as

@@ -87,6 +87,23 @@ bool ItemIndex::contains(std::int64_t id) const {
   return writer_->place_of.contains(id);
 }
 
+std::pair<const Segment*, std::size_t> ItemIndex::Writer::locate(std::int64_t id,
+                                                                 const char* where) const {
+  const auto found = place_of.find(id);
+  if (found == place_of.end()) return {nullptr, 0};
+  const RowPlace place = found->second;
+  if (place.segment >= current->segments.size()) {
+    throw Error(ErrorCode::Internal,
+                std::string(where) + ": item " + std::to_string(id) + " is placed in no segment");
+  }
+  const Segment& segment = *current->segments[place.segment];
+  if (place.row >= segment.rows || segment.ids[place.row] != id) {
+    throw Error(ErrorCode::Internal, std::string(where) + ": item " + std::to_string(id) +
+                                         " is not where the index placed it");
+  }
+  return {&segment, place.row};
+}
+
 std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) const {
   if (vector.size() != dim_) {
     throw Error(ErrorCode::InvalidArgument, "ItemIndex::read: the vector has " +
@@ -96,21 +113,45 @@ std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) c
   // The row is decoded under the read lock: `current`, and the segments it holds, cannot be
   // replaced while it is held, so a lookup copies no shared pointer.
   std::shared_lock lock(writer_->read_mutex);
-  const auto found = writer_->place_of.find(id);
-  if (found == writer_->place_of.end()) return std::nullopt;
-  const RowPlace place = found->second;
-  const Snapshot& current = *writer_->current;
-  if (place.segment >= current.segments.size()) {
-    throw Error(ErrorCode::Internal,
-                "ItemIndex::read: item " + std::to_string(id) + " is placed in no segment");
+  const auto [segment, row] = writer_->locate(id, "ItemIndex::read");
+  if (segment == nullptr) return std::nullopt;
+  ranker::decode_row(writer_->current->storage, *segment, row, dim_, vector.data());
+  return segment->prior_of(row);
+}
+
+std::size_t ItemIndex::read_many(std::span<const std::int64_t> ids, std::span<float> vectors,
+                                 std::span<bool> found) const {
+  if (vectors.size() != ids.size() * dim_ || found.size() != ids.size()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "ItemIndex::read_many: " + std::to_string(ids.size()) + " ids need " +
+                    std::to_string(ids.size() * dim_) + " values (dim " + std::to_string(dim_) +
+                    ") and as many flags, got " + std::to_string(vectors.size()) + " and " +
+                    std::to_string(found.size()));
   }
-  const ranker::Segment& segment = *current.segments[place.segment];
-  if (place.row >= segment.rows || segment.ids[place.row] != id) {
-    throw Error(ErrorCode::Internal, "ItemIndex::read: item " + std::to_string(id) +
-                                         " is not where the index placed it");
+  // Rows are located a group at a time and all of the group's rows asked for from memory before
+  // the first is decoded, so the copies overlap the misses instead of waiting for each in turn.
+  constexpr std::size_t kGroup = 8;
+  std::pair<const Segment*, std::size_t> places[kGroup];
+  std::shared_lock lock(writer_->read_mutex);
+  const StorageType storage = writer_->current->storage;
+  std::size_t count = 0;
+  for (std::size_t begin = 0; begin < ids.size(); begin += kGroup) {
+    const std::size_t group = std::min(kGroup, ids.size() - begin);
+    for (std::size_t i = 0; i < group; ++i) {
+      places[i] = writer_->locate(ids[begin + i], "ItemIndex::read_many");
+      if (places[i].first != nullptr) {
+        ranker::prefetch_row(storage, *places[i].first, places[i].second, dim_);
+      }
+    }
+    for (std::size_t i = 0; i < group; ++i) {
+      const auto [segment, row] = places[i];
+      found[begin + i] = segment != nullptr;
+      if (segment == nullptr) continue;
+      ranker::decode_row(storage, *segment, row, dim_, vectors.data() + (begin + i) * dim_);
+      ++count;
+    }
   }
-  ranker::decode_row(current.storage, segment, place.row, dim_, vector.data());
-  return segment.prior_of(place.row);
+  return count;
 }
 
 std::size_t ItemIndex::size() const { return snapshot()->size; }
@@ -281,6 +322,11 @@ void ItemIndex::remove(std::span<const std::int64_t> ids) {
 
 bool ItemIndexStore::lookup(std::int64_t item, std::span<float> out) const {
   return index_->read(item, out).has_value();
+}
+
+void ItemIndexStore::lookup_many(std::span<const std::int64_t> items, std::span<float> out,
+                                 std::span<bool> found) const {
+  index_->read_many(items, out, found);
 }
 
 }  // namespace nowrec

@@ -31,6 +31,11 @@ struct ItemIndex::Writer {
   std::shared_ptr<const ranker::Snapshot> current;
   std::unordered_map<std::int64_t, RowPlace> place_of;
 
+  // The segment of `current` and the row that hold `id`, or a null segment for an unknown id.
+  // Under read_mutex (or write_mutex). Throws Error(Internal), naming `where`, when place_of and
+  // `current` disagree.
+  std::pair<const ranker::Segment*, std::size_t> locate(std::int64_t id, const char* where) const;
+
   // Under read_mutex held exclusively: change_places(place_of), then `next` becomes current. A
   // change_places that throws must leave place_of as it found it; `current` is then unchanged.
   // The snapshot replaced is released after the lock.

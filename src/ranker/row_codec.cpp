@@ -84,6 +84,14 @@ void encode_row(StorageType storage, const float* values, std::size_t dim, std::
   }
 }
 
+void prefetch_row(StorageType storage, const Segment& segment, std::size_t row,
+                  std::size_t dim) noexcept {
+  const std::size_t bytes = dim * bytes_per_value(storage);
+  const std::byte* stored = segment.vectors + row * bytes;
+  for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(stored + offset);
+  if (storage == StorageType::Int8) __builtin_prefetch(segment.scales + row);
+}
+
 void decode_row(StorageType storage, const Segment& segment, std::size_t row, std::size_t dim,
                 float* out) noexcept {
   const std::byte* stored = segment.vectors + row * dim * bytes_per_value(storage);

@@ -57,6 +57,9 @@ void encode_row(StorageType storage, const float* values, std::size_t dim, std::
 // Decodes row `row` of a segment back to dim floats.
 void decode_row(StorageType storage, const Segment& segment, std::size_t row, std::size_t dim,
                 float* out) noexcept;
+// Asks for the memory decode_row will read, ahead of the call.
+void prefetch_row(StorageType storage, const Segment& segment, std::size_t row,
+                  std::size_t dim) noexcept;
 
 }  // namespace nowrec::ranker
 

@@ -38,6 +38,18 @@ class TableItemStore : public ItemStore {
   std::vector<float> rows_;
 };
 
+// A store whose batch lookup always fails: a batch must then ask for each item alone.
+class FailingBatchStore : public TableItemStore {
+ public:
+  using TableItemStore::TableItemStore;
+  void lookup_many(std::span<const std::int64_t>, std::span<float>,
+                   std::span<bool>) const override {
+    ++calls;
+    throw Error(ErrorCode::Io, "the store is unreachable");
+  }
+  mutable int calls = 0;
+};
+
 // A stream of events over `users` users, with the faults a real stream has: unknown items and
 // actions, non-finite embeddings, events later than the allowed lateness, replayed sequences.
 struct Stream {
@@ -99,60 +111,68 @@ InterestTrackerOptions options_for(const ItemStore* store, bool evicting, StateD
 
 TEST_CASE("a batch leaves every user as one update() per event does, and reports each event") {
   std::mt19937 rng(7);
-  const TableItemStore store(rng);
+  const TableItemStore table_store(rng);
+  const FailingBatchStore failing_store(rng);
   for (const bool evicting : {false, true}) {
     for (const StateDtype dtype : {StateDtype::F32, StateDtype::BF16}) {
-      CAPTURE(evicting);
-      CAPTURE(static_cast<int>(dtype));
-      // More events than one internal chunk, over more users than the eviction cap keeps.
-      const Stream s = make_stream(rng, 120, 1500);
-      const InterestTrackerOptions options = options_for(&store, evicting, dtype);
+      // The batch asks the store for its items at once; one store refuses, so the batch must
+      // fall back to one lookup per event and still agree.
+      for (const TableItemStore* store :
+           {&table_store, static_cast<const TableItemStore*>(&failing_store)}) {
+        CAPTURE(evicting);
+        CAPTURE(static_cast<int>(dtype));
+        CAPTURE(store == &failing_store);
+        // More events than one internal chunk, over more users than the eviction cap keeps.
+        const Stream s = make_stream(rng, 120, 1500);
+        const InterestTrackerOptions options = options_for(store, evicting, dtype);
 
-      InterestTracker one_by_one(options);
-      std::vector<UpdateOutcome> expected;
-      std::size_t first_rejected = s.events.size();
-      for (std::size_t i = 0; i < s.events.size(); ++i) {
-        try {
-          expected.push_back(one_by_one.update(s.events[i]) ? UpdateOutcome::Applied
-                                                            : UpdateOutcome::Duplicate);
-        } catch (const Error& error) {
-          CHECK(error.code() == ErrorCode::InvalidArgument);
-          expected.push_back(UpdateOutcome::Rejected);
-          first_rejected = std::min(first_rejected, i);
+        InterestTracker one_by_one(options);
+        std::vector<UpdateOutcome> expected;
+        std::size_t first_rejected = s.events.size();
+        for (std::size_t i = 0; i < s.events.size(); ++i) {
+          try {
+            expected.push_back(one_by_one.update(s.events[i]) ? UpdateOutcome::Applied
+                                                              : UpdateOutcome::Duplicate);
+          } catch (const Error& error) {
+            CHECK(error.code() == ErrorCode::InvalidArgument);
+            expected.push_back(UpdateOutcome::Rejected);
+            first_rejected = std::min(first_rejected, i);
+          }
         }
-      }
 
-      InterestTracker batched(options);
-      std::vector<UpdateOutcome> outcomes(s.events.size());
-      const BatchUpdateResult result = batched.update(s.events, outcomes);
-      CHECK(outcomes == expected);
-      const auto count = [&](UpdateOutcome o) {
-        return static_cast<std::size_t>(std::count(expected.begin(), expected.end(), o));
-      };
-      // The stream must exercise every outcome, or this test proves little.
-      REQUIRE(count(UpdateOutcome::Duplicate) > 0);
-      REQUIRE(count(UpdateOutcome::Rejected) > 0);
-      CHECK(result.applied == count(UpdateOutcome::Applied));
-      CHECK(result.duplicates == count(UpdateOutcome::Duplicate));
-      CHECK(result.rejected == count(UpdateOutcome::Rejected));
-      CHECK(result.first_rejected == first_rejected);
-      CHECK_FALSE(result.first_error.empty());
+        InterestTracker batched(options);
+        std::vector<UpdateOutcome> outcomes(s.events.size());
+        const BatchUpdateResult result = batched.update(s.events, outcomes);
+        CHECK(outcomes == expected);
+        const auto count = [&](UpdateOutcome o) {
+          return static_cast<std::size_t>(std::count(expected.begin(), expected.end(), o));
+        };
+        // The stream must exercise every outcome, or this test proves little.
+        REQUIRE(count(UpdateOutcome::Duplicate) > 0);
+        REQUIRE(count(UpdateOutcome::Rejected) > 0);
+        CHECK(result.applied == count(UpdateOutcome::Applied));
+        CHECK(result.duplicates == count(UpdateOutcome::Duplicate));
+        CHECK(result.rejected == count(UpdateOutcome::Rejected));
+        CHECK(result.first_rejected == first_rejected);
+        CHECK_FALSE(result.first_error.empty());
 
-      const TrackerStats a = one_by_one.stats(), b = batched.stats();
-      CHECK(a.users == b.users);
-      CHECK(a.events_applied == b.events_applied);
-      CHECK(a.events_rejected == b.events_rejected);
-      CHECK(a.events_duplicate == b.events_duplicate);
-      CHECK(a.users_evicted == b.users_evicted);
-      CHECK(a.users_expired == b.users_expired);
-      if (evicting) CHECK(a.users_evicted + a.users_expired > 0);
-      const std::int64_t now = 10'000'000;
-      for (const std::string& user : s.users) {
-        CAPTURE(user);
-        CHECK(test::same(test::view(one_by_one, user, now), test::view(batched, user, now)));
+        const TrackerStats a = one_by_one.stats(), b = batched.stats();
+        CHECK(a.users == b.users);
+        CHECK(a.events_applied == b.events_applied);
+        CHECK(a.events_rejected == b.events_rejected);
+        CHECK(a.events_duplicate == b.events_duplicate);
+        CHECK(a.users_evicted == b.users_evicted);
+        CHECK(a.users_expired == b.users_expired);
+        if (evicting) CHECK(a.users_evicted + a.users_expired > 0);
+        const std::int64_t now = 10'000'000;
+        for (const std::string& user : s.users) {
+          CAPTURE(user);
+          CHECK(test::same(test::view(one_by_one, user, now), test::view(batched, user, now)));
+        }
       }
     }
   }
+  CHECK(failing_store.calls >= 4 * 6);  // each 1,500-event batch has six chunks
 }
 
 TEST_CASE("a batch names its first bad event by position and message") {
@@ -224,7 +244,8 @@ TEST_CASE("batches from several threads over shared users equal one update() per
   for (const Stream& s : streams) {
     for (const std::string& user : s.users) {
       CAPTURE(user);
-      CHECK(test::same(test::view(reference, user, 10'000'000), test::view(shared, user, 10'000'000)));
+      CHECK(test::same(test::view(reference, user, 10'000'000),
+                       test::view(shared, user, 10'000'000)));
     }
   }
 }
@@ -271,8 +292,7 @@ TEST_CASE("timestamps at the ends of the int64 range are refused, not overflowed
     CHECK_THROWS_AS(tracker.update({.user = "a", .item_embedding = v, .timestamp = highest}),
                     Error);
     CHECK(tracker.update({.user = "b", .item_embedding = v, .timestamp = highest}));
-    CHECK_THROWS_AS(tracker.update({.user = "b", .item_embedding = v, .timestamp = lowest}),
-                    Error);
+    CHECK_THROWS_AS(tracker.update({.user = "b", .item_embedding = v, .timestamp = lowest}), Error);
     // With a TTL, b's update may expire a (in the same shard): a is 2^64 seconds older.
     const auto a = tracker.user_stats("a");
     if (ttl == 0 || a) CHECK((a && a->events == 1));

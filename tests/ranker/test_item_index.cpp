@@ -303,3 +303,51 @@ TEST_CASE("read finds every item's row through adds, removes, updates, saves and
     }
   }
 }
+
+TEST_CASE("read_many gives what read gives, for every storage type and unknown ids among them") {
+  std::mt19937 rng(23);
+  const std::size_t dim = 12;
+  auto catalog = random_catalog(rng, 5000, dim);  // two segments
+  for (auto storage :
+       {nowrec::StorageType::F32, nowrec::StorageType::BF16, nowrec::StorageType::Int8}) {
+    CAPTURE(int(storage));
+    nowrec::ItemIndex index(dim, {.storage = storage});
+    index.add(catalog.ids, catalog.vectors);
+    std::vector<std::int64_t> removed;
+    for (std::size_t i = 0; i < catalog.ids.size(); i += 11) removed.push_back(catalog.ids[i]);
+    index.remove(removed);  // moves the rows after them
+
+    // 37 ids: not a whole number of the reader's groups; known, removed and never-added ids.
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 37; ++i) {
+      ids.push_back(i % 5 == 4 ? -1 - i : catalog.ids[rng() % catalog.ids.size()]);
+    }
+    std::vector<float> many(ids.size() * dim, -7.0f), one(dim);
+    std::vector<char> found_storage(ids.size());
+    auto* found = reinterpret_cast<bool*>(found_storage.data());
+    const std::size_t count = index.read_many(ids, many, std::span(found, ids.size()));
+    std::size_t expected = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      CAPTURE(i);
+      const bool present = index.read(ids[i], one).has_value();
+      REQUIRE(found[i] == present);
+      expected += present;
+      if (present) CHECK(std::equal(one.begin(), one.end(), many.begin() + i * dim));
+    }
+    CHECK(count == expected);
+    REQUIRE(expected > 0);
+    REQUIRE(expected < ids.size());
+  }
+
+  nowrec::ItemIndex index(dim);
+  index.add(catalog.ids, catalog.vectors);
+  std::vector<float> vectors(2 * dim);
+  bool found[2];
+  const std::int64_t two[] = {catalog.ids[0], catalog.ids[1]};
+  CHECK_THROWS_AS(index.read_many(two, std::span(vectors).first(dim), found), nowrec::Error);
+  CHECK_THROWS_AS(index.read_many(two, vectors, std::span(found, 1)), nowrec::Error);
+  const nowrec::ItemIndexStore store(index);
+  store.lookup_many(two, vectors, found);
+  CHECK((found[0] && found[1]));
+  CHECK(std::equal(vectors.begin(), vectors.end(), catalog.vectors.begin()));
+}
