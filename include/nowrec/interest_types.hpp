@@ -38,11 +38,13 @@ class ItemStore {
   // Copies the item's embedding (out.size() == dim) and returns true, or returns false for an
   // unknown item.
   virtual bool lookup(std::int64_t item, std::span<float> out) const = 0;
-  // Copies the embeddings of several items at once, item i's into out[i * dim, (i + 1) * dim),
-  // and sets found[i] (an unknown item's values are left unspecified). A batch update asks for
-  // its events' items this way. The default calls lookup() for each; a store whose lookups take
-  // a lock or miss the cache does better to take the lock once and fetch the next rows while it
-  // copies one. Throws Error(InvalidArgument) when out or found has the wrong size.
+  // Copies the embeddings of several items at once, item i's into out[i * dim, (i + 1) * dim)
+  // (out.size() must be items.size() * dim), and sets found[i] (an unknown item's values are
+  // left unspecified). A batch update asks for its events' items this way; should this throw a
+  // nowrec::Error, it asks for each item with lookup() instead. The default calls lookup() for
+  // each; a store whose lookups take a lock or miss the cache does better to take the lock once
+  // and fetch the next rows while it copies one. Throws Error(InvalidArgument) when found.size()
+  // differs from items.size() or out.size() is not a whole number of rows.
   virtual void lookup_many(std::span<const std::int64_t> items, std::span<float> out,
                            std::span<bool> found) const;
 };

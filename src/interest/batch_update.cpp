@@ -22,7 +22,8 @@
 namespace nowrec {
 namespace {
 
-// Events prepared at a time: their vectors (chunk x dim floats) stay in the core's L2.
+// Events prepared at a time: their vectors (chunk x dim floats, and as many for the item store's
+// rows) stay in the core's L2.
 constexpr std::size_t kChunk = 256;
 // Events between the look-ahead stages: an event's table slot is fetched 3 steps before its
 // turn, its entry 2 steps before, its state one step before.
@@ -106,7 +107,11 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
   const std::size_t dim = impl.options.dim;
   thread_local BatchScratch scratch;
   scratch.vectors.resize(kChunk * dim);
-  scratch.store_rows.resize(kChunk * dim);
+  const ItemStore* store = impl.options.item_store;
+  if (store) {
+    scratch.store_rows.resize(kChunk * dim);
+    scratch.store_items.reserve(kChunk);
+  }
   scratch.prepared.resize(kChunk);
   scratch.keys.resize(kChunk);
 
@@ -119,8 +124,8 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
     const std::size_t count = std::min(kChunk, events.size() - begin);
 
     // The item store is asked for the chunk's items at once, so it can fetch its rows from
-    // memory side by side. Should it fail, each event asks alone and gets its own answer.
-    const ItemStore* store = impl.options.item_store;
+    // memory side by side. Should it throw a nowrec::Error, each event asks alone and gets its
+    // own answer.
     scratch.store_items.clear();
     for (std::size_t i = 0; i < count; ++i) {
       const InterestEvent& event = events[begin + i];

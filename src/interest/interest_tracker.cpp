@@ -237,6 +237,17 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
                                          const interest::StoredUserKey& user,
                                          const InterestEvent& event,
                                          const interest::AppliedEvent& applied) {
+  // Drops the least recently active users whose last event is more than the TTL before this
+  // event, stopping at `keep`.
+  const auto expire_idle = [&](const UserEntry* keep) {
+    if (options.ttl_seconds <= 0) return;
+    const std::int64_t oldest_kept = saturating_sub(event.timestamp, options.ttl_seconds);
+    while (shard.lru_tail && shard.lru_tail != keep &&
+           shard.lru_tail->second.last_timestamp < oldest_kept) {
+      shard.erase_tail();
+      ++shard.counters.expired;
+    }
+  };
   UserEntry* it = shard.users.find(user.view(), user.hash());
   if (it) {
     const UserState& state = it->second;
@@ -260,8 +271,9 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
     }
     if (track_lru) shard.lru_unlink(it);
   } else {
-    // At the cap, the oldest user makes room first, so a full tracker reuses its block instead
-    // of needing one more.
+    // A new user: the users the TTL has expired leave first, then, at the cap, the least
+    // recently active ones, so the new user's state takes a block they freed instead of one more.
+    expire_idle(nullptr);
     if (max_users_per_shard > 0) {
       while (shard.users.size() >= max_users_per_shard && shard.lru_tail) {
         shard.erase_tail();
@@ -278,13 +290,13 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
   ++shard.counters.applied;
   if (track_lru) shard.lru_push_front(it);
 
-  // The user just updated is at the head, so neither loop can remove it.
-  if (options.ttl_seconds > 0) {
-    while (shard.lru_tail != shard.lru_head &&
-           shard.lru_tail->second.last_timestamp <
-               saturating_sub(event.timestamp, options.ttl_seconds)) {
+  // The user just updated is at the head, so neither can remove it. (Above the cap only after a
+  // restore of a larger tracker's snapshot.)
+  expire_idle(it);
+  if (max_users_per_shard > 0) {
+    while (shard.users.size() > max_users_per_shard && shard.lru_tail != it) {
       shard.erase_tail();
-      ++shard.counters.expired;
+      ++shard.counters.evicted;
     }
   }
   return true;

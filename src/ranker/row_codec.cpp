@@ -2,6 +2,7 @@
 // a per-row scale.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "cpu/dispatch.hpp"
@@ -87,8 +88,12 @@ void encode_row(StorageType storage, const float* values, std::size_t dim, std::
 void prefetch_row(StorageType storage, const Segment& segment, std::size_t row,
                   std::size_t dim) noexcept {
   const std::size_t bytes = dim * bytes_per_value(storage);
-  const std::byte* stored = segment.vectors + row * bytes;
-  for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(stored + offset);
+  // Every cache line the row touches, from the one its first byte lies in.
+  const auto first = reinterpret_cast<std::uintptr_t>(segment.vectors + row * bytes);
+  const auto end = first + bytes;
+  for (std::uintptr_t line = first & ~std::uintptr_t{63}; line < end; line += 64) {
+    __builtin_prefetch(reinterpret_cast<const void*>(line));
+  }
   if (storage == StorageType::Int8) __builtin_prefetch(segment.scales + row);
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <random>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "../allocation_counter.hpp"
 #include "interest_test_util.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/item_index.hpp"
 
 namespace nowrec {
 namespace {
@@ -33,6 +35,7 @@ class TableItemStore : public ItemStore {
     std::copy_n(rows_.begin() + item * kDim, kDim, out.begin());
     return true;
   }
+  const std::vector<float>& rows() const { return rows_; }
 
  private:
   std::vector<float> rows_;
@@ -113,15 +116,23 @@ TEST_CASE("a batch leaves every user as one update() per event does, and reports
   std::mt19937 rng(7);
   const TableItemStore table_store(rng);
   const FailingBatchStore failing_store(rng);
+  // The same rows in an ItemIndex, whose store answers a batch under one lock.
+  ItemIndex index(kDim);
+  std::vector<std::int64_t> ids(kItems);
+  std::iota(ids.begin(), ids.end(), 0);
+  index.add(ids, table_store.rows());
+  const ItemIndexStore index_store(index);
   for (const bool evicting : {false, true}) {
     for (const StateDtype dtype : {StateDtype::F32, StateDtype::BF16}) {
       // The batch asks the store for its items at once; one store refuses, so the batch must
       // fall back to one lookup per event and still agree.
-      for (const TableItemStore* store :
-           {&table_store, static_cast<const TableItemStore*>(&failing_store)}) {
+      for (const ItemStore* store : {static_cast<const ItemStore*>(&table_store),
+                                     static_cast<const ItemStore*>(&failing_store),
+                                     static_cast<const ItemStore*>(&index_store)}) {
         CAPTURE(evicting);
         CAPTURE(static_cast<int>(dtype));
         CAPTURE(store == &failing_store);
+        CAPTURE(store == &index_store);
         // More events than one internal chunk, over more users than the eviction cap keeps.
         const Stream s = make_stream(rng, 120, 1500);
         const InterestTrackerOptions options = options_for(store, evicting, dtype);

@@ -256,6 +256,28 @@ TEST_CASE("a memory cap evicts the least recently active users; a TTL drops idle
   CHECK(ttl.expire(200) == 1);
   CHECK(ttl.user_count() == 1);
   CHECK(ttl.stats().users_expired == 2);
+
+  // Both limits: a new user at the cap first drops the users the TTL has expired, so they count
+  // as expired, not as evicted by the cap.
+  InterestTracker both({.dim = dim,
+                        .shards = 1,
+                        .max_memory_bytes = 2 * probe.bytes_per_user() + 1,
+                        .ttl_seconds = 100});
+  both.update({.user = "a", .item_embedding = e, .timestamp = 0});
+  both.update({.user = "b", .item_embedding = e, .timestamp = 10});
+  both.update({.user = "c", .item_embedding = e, .timestamp = 200});
+  CHECK(both.user_count() == 1);
+  CHECK(both.stats().users_expired == 2);
+  CHECK(both.stats().users_evicted == 0);
+  // A cap of one user: each new user replaces the last.
+  InterestTracker one({.dim = dim, .shards = 1, .max_memory_bytes = probe.bytes_per_user()});
+  for (int u = 0; u < 5; ++u) {
+    one.update({.user = "u" + std::to_string(u), .item_embedding = e, .timestamp = u});
+    one.update({.user = "u" + std::to_string(u), .item_embedding = e, .timestamp = u});
+  }
+  CHECK(one.user_count() == 1);
+  CHECK(one.user_stats("u4").has_value());
+  CHECK(one.stats().users_evicted == 4);
 }
 
 TEST_CASE("sequences make replays idempotent") {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -322,10 +323,13 @@ TEST_CASE("read_many gives what read gives, for every storage type and unknown i
     for (int i = 0; i < 37; ++i) {
       ids.push_back(i % 5 == 4 ? -1 - i : catalog.ids[rng() % catalog.ids.size()]);
     }
+    ids[7] = removed[3];
+    ids[20] = catalog.ids[4999];  // the last row, moved by the removals
     std::vector<float> many(ids.size() * dim, -7.0f), one(dim);
-    std::vector<char> found_storage(ids.size());
-    auto* found = reinterpret_cast<bool*>(found_storage.data());
-    const std::size_t count = index.read_many(ids, many, std::span(found, ids.size()));
+    const auto found = std::make_unique<bool[]>(ids.size());
+    const std::size_t count = index.read_many(ids, many, std::span(found.get(), ids.size()));
+    CHECK_FALSE(found[7]);
+    CHECK(found[20]);
     std::size_t expected = 0;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       CAPTURE(i);
