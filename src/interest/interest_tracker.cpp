@@ -248,6 +248,14 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
       ++shard.counters.expired;
     }
   };
+  // Evicts the least recently active users while the shard holds more than `kept`, stopping at
+  // `keep`.
+  const auto evict_beyond = [&](std::size_t kept, const UserEntry* keep) {
+    while (shard.users.size() > kept && shard.lru_tail && shard.lru_tail != keep) {
+      shard.erase_tail();
+      ++shard.counters.evicted;
+    }
+  };
   UserEntry* it = shard.users.find(user.view(), user.hash());
   if (it) {
     const UserState& state = it->second;
@@ -274,12 +282,7 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
     // A new user: the users the TTL has expired leave first, then, at the cap, the least
     // recently active ones, so the new user's state takes a block they freed instead of one more.
     expire_idle(nullptr);
-    if (max_users_per_shard > 0) {
-      while (shard.users.size() >= max_users_per_shard && shard.lru_tail) {
-        shard.erase_tail();
-        ++shard.counters.evicted;
-      }
-    }
+    if (max_users_per_shard > 0) evict_beyond(max_users_per_shard - 1, nullptr);
     it =
         shard.users.insert(std::string(user.view()),
                            interest::make_user_state(blocks, layout, event.timestamp), user.hash());
@@ -293,12 +296,7 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
   // The user just updated is at the head, so neither can remove it. (Above the cap only after a
   // restore of a larger tracker's snapshot.)
   expire_idle(it);
-  if (max_users_per_shard > 0) {
-    while (shard.users.size() > max_users_per_shard && shard.lru_tail != it) {
-      shard.erase_tail();
-      ++shard.counters.evicted;
-    }
-  }
+  if (max_users_per_shard > 0) evict_beyond(max_users_per_shard, it);
   return true;
 }
 
