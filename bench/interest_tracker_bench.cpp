@@ -9,7 +9,9 @@
 // NOWREC_BENCH_STORE (the item store: `rows`, a plain copy out of an array, or `index`, an
 // ItemIndexStore over an fp32 ItemIndex as the Python binding and the Kafka worker use it;
 // default rows), NOWREC_BENCH_EXPECTED_USERS (the tracker's expected_users, default the number
-// of users: their tables and state memory are set up before the clock starts).
+// of users: their tables and state memory are set up before the clock starts),
+// NOWREC_BENCH_AT_CAP (1: max_memory_bytes holds exactly the benchmark's users, so the tracker
+// runs full, keeps its least-recently-active lists, and every new user evicts one).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -131,15 +133,21 @@ struct World {
     } else {
       store = std::make_unique<RowStore>(items);
     }
-    tracker = std::make_unique<nowrec::InterestTracker>(nowrec::InterestTrackerOptions{
-        .dim = kDim,
-        .shards = 256,
-        .max_interests = 4,
-        .recent_window = 50,
-        .allowed_lateness_seconds = 3600,
-        .dtype = env_dtype(),
-        .item_store = store.get(),
-        .expected_users = env_size("NOWREC_BENCH_EXPECTED_USERS", users)});
+    nowrec::InterestTrackerOptions options{.dim = kDim,
+                                           .shards = 256,
+                                           .max_interests = 4,
+                                           .recent_window = 50,
+                                           .allowed_lateness_seconds = 3600,
+                                           .dtype = env_dtype(),
+                                           .item_store = store.get()};
+    if (env_size("NOWREC_BENCH_AT_CAP", 0) == 1) {
+      // What one user holds, from a tracker with one user.
+      nowrec::InterestTracker probe(options);
+      probe.update({.user = "probe", .timestamp = clock, .item = 0, .action = "click"});
+      options.max_memory_bytes = users * probe.stats().memory_bytes;
+    }
+    options.expected_users = env_size("NOWREC_BENCH_EXPECTED_USERS", users);
+    tracker = std::make_unique<nowrec::InterestTracker>(options);
     // Every user starts with a few events, so the benchmark updates existing users.
     for (int round = 0; round < 3; ++round) {
       for (std::size_t u = 0; u < users; ++u) {

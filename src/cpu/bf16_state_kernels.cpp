@@ -157,6 +157,79 @@ float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t 
   return sum;
 }
 
+// Two vectors moved by the same x (a user's short- and long-term vectors): x is read once.
+void axpy_pair_bf16(float alpha_a, float alpha_b, const float* x, std::uint16_t* a,
+                    std::uint16_t* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 va = _mm512_set1_ps(alpha_a), vb = _mm512_set1_ps(alpha_b);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 xi = _mm512_loadu_ps(x + i);
+    narrow16(_mm512_fmadd_ps(va, xi, widen16(a + i)), a + i);
+    narrow16(_mm512_fmadd_ps(vb, xi, widen16(b + i)), b + i);
+  }
+#elif defined(__AVX2__)
+  const __m256 va = _mm256_set1_ps(alpha_a), vb = _mm256_set1_ps(alpha_b);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 xi = _mm256_loadu_ps(x + i);
+    narrow8(_mm256_fmadd_ps(va, xi, widen8(a + i)), a + i);
+    narrow8(_mm256_fmadd_ps(vb, xi, widen8(b + i)), b + i);
+  }
+#endif
+  for (; i < n; ++i) {
+    a[i] = narrow(widen(a[i]) + alpha_a * x[i]);
+    b[i] = narrow(widen(b[i]) + alpha_b * x[i]);
+  }
+}
+
+// Four rows at a time share each load of x.
+void dots_bf16(const std::uint16_t* stored, std::size_t stride, std::size_t count, const float* x,
+               std::size_t n, float* out) noexcept {
+  std::size_t row = 0;
+#if defined(__AVX512F__) || defined(__AVX2__)
+  for (; row + 4 <= count; row += 4) {
+    const std::uint16_t* r0 = stored + row * stride;
+    const std::uint16_t* r1 = r0 + stride;
+    const std::uint16_t* r2 = r1 + stride;
+    const std::uint16_t* r3 = r2 + stride;
+    std::size_t i = 0;
+#if defined(__AVX512F__)
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(),
+           s3 = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+      const __m512 xi = _mm512_loadu_ps(x + i);
+      s0 = _mm512_fmadd_ps(widen16(r0 + i), xi, s0);
+      s1 = _mm512_fmadd_ps(widen16(r1 + i), xi, s1);
+      s2 = _mm512_fmadd_ps(widen16(r2 + i), xi, s2);
+      s3 = _mm512_fmadd_ps(widen16(r3 + i), xi, s3);
+    }
+    float sums[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
+                     _mm512_reduce_add_ps(s3)};
+#else
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
+           s3 = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+      const __m256 xi = _mm256_loadu_ps(x + i);
+      s0 = _mm256_fmadd_ps(widen8(r0 + i), xi, s0);
+      s1 = _mm256_fmadd_ps(widen8(r1 + i), xi, s1);
+      s2 = _mm256_fmadd_ps(widen8(r2 + i), xi, s2);
+      s3 = _mm256_fmadd_ps(widen8(r3 + i), xi, s3);
+    }
+    float sums[4] = {horizontal_sum(s0), horizontal_sum(s1), horizontal_sum(s2),
+                     horizontal_sum(s3)};
+#endif
+    for (; i < n; ++i) {
+      sums[0] += widen(r0[i]) * x[i];
+      sums[1] += widen(r1[i]) * x[i];
+      sums[2] += widen(r2[i]) * x[i];
+      sums[3] += widen(r3[i]) * x[i];
+    }
+    for (int k = 0; k < 4; ++k) out[row + k] = sums[k];
+  }
+#endif
+  for (; row < count; ++row) out[row] = dot_bf16(stored + row * stride, x, n);
+}
+
 void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
   std::size_t i = 0;
 #if defined(__AVX512F__)

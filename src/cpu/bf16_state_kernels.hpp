@@ -7,16 +7,22 @@
 
 namespace nowrec::cpu {
 
-#define NOWREC_DECLARE_BF16_STATE_KERNELS(isa)                                                 \
-  namespace isa {                                                                              \
-  /* sum of stored[i] * x[i] */                                                                \
-  float dot_bf16(const std::uint16_t* stored, const float* x, std::size_t n) noexcept;         \
-  /* sum of stored[i]^2 */                                                                     \
-  float squared_norm_bf16(const std::uint16_t* stored, std::size_t n) noexcept;                \
-  /* stored[i] = bf16(stored[i] + alpha * x[i]); returns the new sum of stored[i]^2 */        \
-  float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept; \
-  /* stored[i] = bf16(alpha * x[i]) */                                                         \
+#define NOWREC_DECLARE_BF16_STATE_KERNELS(isa)                                                  \
+  namespace isa {                                                                               \
+  /* sum of stored[i] * x[i] */                                                                 \
+  float dot_bf16(const std::uint16_t* stored, const float* x, std::size_t n) noexcept;          \
+  /* sum of stored[i]^2 */                                                                      \
+  float squared_norm_bf16(const std::uint16_t* stored, std::size_t n) noexcept;                 \
+  /* stored[i] = bf16(stored[i] + alpha * x[i]); returns the new sum of stored[i]^2 */          \
+  float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;  \
+  /* stored[i] = bf16(alpha * x[i]) */                                                          \
   void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept; \
+  /* a[i] = bf16(a[i] + alpha_a * x[i]) and b[i] = bf16(b[i] + alpha_b * x[i]) */               \
+  void axpy_pair_bf16(float alpha_a, float alpha_b, const float* x, std::uint16_t* a,           \
+                      std::uint16_t* b, std::size_t n) noexcept;                                \
+  /* out[r] = dot_bf16(stored + r * stride, x, n) for r < count */                              \
+  void dots_bf16(const std::uint16_t* stored, std::size_t stride, std::size_t count,            \
+                 const float* x, std::size_t n, float* out) noexcept;                           \
   }
 
 NOWREC_DECLARE_BF16_STATE_KERNELS(scalar)

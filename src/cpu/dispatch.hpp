@@ -19,6 +19,10 @@ struct KernelTable {
   float (*squared_norm_bf16)(const std::uint16_t* stored, std::size_t n) noexcept;
   float (*axpy_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
   void (*assign_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
+  void (*axpy_pair_bf16)(float alpha_a, float alpha_b, const float* x, std::uint16_t* a,
+                         std::uint16_t* b, std::size_t n) noexcept;
+  void (*dots_bf16)(const std::uint16_t* stored, std::size_t stride, std::size_t count,
+                    const float* x, std::size_t n, float* out) noexcept;
 
   // Encoder kernels; see layer_norm_kernels.hpp, activation_kernels.hpp, attention_kernels.hpp
   // and pooling_kernels.hpp for what each computes.
@@ -49,9 +53,8 @@ struct KernelTable {
   // none; callers also check cpu_has_avx512_bf16().
   void (*score_rows_f32)(const float* queries, std::size_t query_count, const float* rows,
                          std::size_t row_count, std::size_t dim, float* scores) noexcept;
-  void (*score_rows_bf16)(const float* queries, std::size_t query_count,
-                          const std::uint16_t* rows, std::size_t row_count, std::size_t dim,
-                          float* scores) noexcept;
+  void (*score_rows_bf16)(const float* queries, std::size_t query_count, const std::uint16_t* rows,
+                          std::size_t row_count, std::size_t dim, float* scores) noexcept;
   void (*score_rows_int8)(const float* queries, std::size_t query_count, const std::int8_t* rows,
                           const float* scales, std::size_t row_count, std::size_t dim,
                           float* scores) noexcept;

@@ -50,6 +50,27 @@ inline void axpy(float a, const float* x, Bf16* stored, std::size_t n) noexcept 
   cpu::kernels().axpy_bf16(a, x, bits(stored), n);
 }
 
+// a += alpha_a * x and b += alpha_b * x
+inline void axpy_pair(float alpha_a, float alpha_b, const float* x, float* a, float* b,
+                      std::size_t n) noexcept {
+  cpu::kernels().axpy(alpha_a, x, a, n);
+  cpu::kernels().axpy(alpha_b, x, b, n);
+}
+inline void axpy_pair(float alpha_a, float alpha_b, const float* x, Bf16* a, Bf16* b,
+                      std::size_t n) noexcept {
+  cpu::kernels().axpy_pair_bf16(alpha_a, alpha_b, x, bits(a), bits(b), n);
+}
+
+// out[r] = dot(stored + r * stride, x) for r < count
+inline void dots(const float* stored, std::size_t stride, std::size_t count, const float* x,
+                 std::size_t n, float* out) noexcept {
+  for (std::size_t r = 0; r < count; ++r) out[r] = cpu::kernels().dot(stored + r * stride, x, n);
+}
+inline void dots(const Bf16* stored, std::size_t stride, std::size_t count, const float* x,
+                 std::size_t n, float* out) noexcept {
+  cpu::kernels().dots_bf16(bits(stored), stride, count, x, n, out);
+}
+
 // stored += a * x; returns |stored|^2 afterwards
 inline float axpy_squared_norm(float a, const float* x, float* stored, std::size_t n) noexcept {
   cpu::kernels().axpy(a, x, stored, n);

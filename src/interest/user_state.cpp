@@ -75,13 +75,19 @@ void add_to_cluster(UserState& state, const StateLayout& layout, const DecayPara
   float* norms = sq_norms(state, layout);
   std::size_t best = 0;
   float best_cosine = -2.0f;
-  for (std::size_t k = 0; k < state.clusters; ++k) {
-    if (!(norms[k] > 0.0f)) continue;
-    const float cosine = dot(vector_at<T>(state, layout, kClusters, k), x.data(), dim) /
-                         (std::sqrt(norms[k]) * x_norm);
-    if (cosine > best_cosine) {
-      best_cosine = cosine;
-      best = k;
+  // The clusters lie one after another, so their inner products with x come from one pass.
+  constexpr std::size_t kAtOnce = 8;
+  float products[kAtOnce];
+  for (std::size_t first = 0; first < state.clusters; first += kAtOnce) {
+    const std::size_t count = std::min(kAtOnce, state.clusters - first);
+    dots(vector_at<T>(state, layout, kClusters, first), dim, count, x.data(), dim, products);
+    for (std::size_t k = first; k < first + count; ++k) {
+      if (!(norms[k] > 0.0f)) continue;
+      const float cosine = products[k - first] / (std::sqrt(norms[k]) * x_norm);
+      if (cosine > best_cosine) {
+        best_cosine = cosine;
+        best = k;
+      }
     }
   }
   T* target = nullptr;
@@ -148,11 +154,11 @@ void apply_typed(UserState& state, const StateLayout& layout, const DecayParams&
   };
   const float w = event.weight;
   if (w != 0.0f) {
-    for (Group g : {kShort, kLong}) {
-      const float a = amount(g, w);
-      axpy(a, event.vector.data(), vector_at<T>(state, layout, g, 0), layout.dim);
-      state.weight[g] += a;
-    }
+    const float a_short = amount(kShort, w), a_long = amount(kLong, w);
+    axpy_pair(a_short, a_long, event.vector.data(), vector_at<T>(state, layout, kShort, 0),
+              vector_at<T>(state, layout, kLong, 0), layout.dim);
+    state.weight[kShort] += a_short;
+    state.weight[kLong] += a_long;
   }
   if (w < 0.0f) {
     const float a = amount(kNegative, -w);

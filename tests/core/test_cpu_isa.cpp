@@ -82,13 +82,15 @@ TEST_CASE("vector kernels of every supported ISA agree with the scalar reference
       auto y_fast = b, y_ref = b;
       kernels.axpy(0.75f, a.data(), y_fast.data(), n);
       reference.axpy(0.75f, a.data(), y_ref.data(), n);
-      for (std::size_t i = 0; i < n; ++i) CHECK(y_fast[i] == doctest::Approx(y_ref[i]).epsilon(1e-6));
+      for (std::size_t i = 0; i < n; ++i)
+        CHECK(y_fast[i] == doctest::Approx(y_ref[i]).epsilon(1e-6));
 
       auto x_fast = a, x_ref = a;
       const float norm_fast = kernels.l2_normalize(x_fast.data(), n);
       const float norm_ref = reference.l2_normalize(x_ref.data(), n);
       CHECK(norm_fast == doctest::Approx(norm_ref).epsilon(1e-5));
-      for (std::size_t i = 0; i < n; ++i) CHECK(x_fast[i] == doctest::Approx(x_ref[i]).epsilon(1e-5));
+      for (std::size_t i = 0; i < n; ++i)
+        CHECK(x_fast[i] == doctest::Approx(x_ref[i]).epsilon(1e-5));
       if (n > 0) {
         CHECK(reference.dot(x_fast.data(), x_fast.data(), n) == doctest::Approx(1.0).epsilon(1e-5));
       }
@@ -159,6 +161,56 @@ TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar r
       CHECK(fast == slow);  // one product, one rounding: exact in every variant
       for (std::size_t i = 0; i < n; ++i) {
         CHECK(std::abs(from_bf16(fast[i]) + 1.5 * x[i]) <= std::abs(1.5 * x[i]) * (1.0 / 256));
+      }
+    }
+  }
+}
+
+TEST_CASE("the paired bfloat16 axpy and the multi-row bfloat16 dot agree with single ones") {
+  std::mt19937 rng(44);
+  const auto& reference = nowrec::cpu::kernels_for(CpuIsa::Scalar);
+  for (CpuIsa isa : supported_isas()) {
+    const auto& kernels = nowrec::cpu::kernels_for(isa);
+    CAPTURE(nowrec::cpu_isa_name(isa));
+    for (std::size_t n : {0u, 1u, 7u, 8u, 17u, 33u, 384u, 1000u}) {
+      CAPTURE(n);
+      const auto x = random_vector(rng, n);
+      // Rows of n values at a stride of n + 3, so a row does not start where the last ended.
+      const std::size_t stride = n + 3;
+      for (std::size_t count : {0u, 1u, 3u, 4u, 5u, 8u, 9u}) {
+        CAPTURE(count);
+        std::vector<std::uint16_t> rows(count * stride + 1);
+        for (auto& r : rows) r = to_bf16_truncated(random_vector(rng, 1)[0]);
+        std::vector<float> out(count + 1, -7.0f);
+        kernels.dots_bf16(rows.data(), stride, count, x.data(), n, out.data());
+        const double tolerance = 1e-5 * double(n + 1) * 4.0;
+        for (std::size_t r = 0; r < count; ++r) {
+          double exact = 0.0;
+          for (std::size_t i = 0; i < n; ++i) exact += from_bf16(rows[r * stride + i]) * x[i];
+          CHECK(std::abs(out[r] - exact) <= tolerance);
+        }
+        CHECK(out[count] == -7.0f);  // nothing written past the last row
+      }
+
+      std::vector<std::uint16_t> a(n), b(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        a[i] = to_bf16_truncated(random_vector(rng, 1)[0]);
+        b[i] = to_bf16_truncated(random_vector(rng, 1)[0]);
+      }
+      // Each half as the single axpy of the same variant would store it: the same fused
+      // multiply-add and rounding per element.
+      auto pair_a = a, pair_b = b, single_a = a, single_b = b, slow_a = a, slow_b = b;
+      kernels.axpy_pair_bf16(0.75f, -2.5f, x.data(), pair_a.data(), pair_b.data(), n);
+      kernels.axpy_bf16(0.75f, x.data(), single_a.data(), n);
+      kernels.axpy_bf16(-2.5f, x.data(), single_b.data(), n);
+      CHECK(pair_a == single_a);
+      CHECK(pair_b == single_b);
+      reference.axpy_pair_bf16(0.75f, -2.5f, x.data(), slow_a.data(), slow_b.data(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        CHECK(std::abs(int(pair_a[i]) - int(slow_a[i])) <= 1);
+        CHECK(std::abs(int(pair_b[i]) - int(slow_b[i])) <= 1);
+        const double expected = from_bf16(b[i]) - 2.5 * x[i];
+        CHECK(std::abs(from_bf16(pair_b[i]) - expected) <= std::abs(expected) * (1.0 / 256) + 1e-6);
       }
     }
   }
