@@ -5,6 +5,8 @@ find_package(dnnl CONFIG REQUIRED)
 # Debian's oneDNN runs on OpenMP; the encoder's own loops share its thread pool.
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PkgConfig REQUIRED)
+# Boost's open-addressing hash map (header-only; Debian: libboost1.81-dev).
+find_package(Boost 1.81 CONFIG REQUIRED)
 pkg_check_modules(NOWREC_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(NOWREC_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 # Keyed hashing of user ids (SipHash-2-4).

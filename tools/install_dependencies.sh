@@ -7,6 +7,7 @@ debian_packages=(
   build-essential cmake ninja-build pkg-config git
   libdnnl-dev libsentencepiece-dev sentencepiece libutf8proc-dev nlohmann-json3-dev
   libcli11-dev doctest-dev libbenchmark-dev libeigen3-dev libsodium-dev librdkafka-dev
+  libboost1.81-dev
   clang libclang-rt-14-dev
   python3 python3-pip python3-dev
 )

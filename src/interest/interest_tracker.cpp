@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -11,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "cpu/dispatch.hpp"
 #include "interest/tracker_impl.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -26,15 +26,11 @@ using interest::UserState;
   throw Error(ErrorCode::InvalidArgument, "InterestTracker: " + message);
 }
 
-// An integer test of the exponent bits vectorises, where std::isfinite per element does not;
-// the position is looked for only when something is wrong.
+// A NaN or an infinity anywhere makes the sum of squares NaN or infinite, so one pass of the
+// CPU's vector kernel clears the common case; the values are looked at one by one only when that
+// sum is not finite (a finite vector whose squares overflow passes there).
 void require_finite(std::span<const float> values, const char* what) {
-  std::uint32_t all_ones = 0;
-  for (float x : values) {
-    all_ones |=
-        static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(x) & 0x7F800000u) == 0x7F800000u);
-  }
-  if (all_ones == 0) return;
+  if (std::isfinite(cpu::kernels().dot(values.data(), values.data(), values.size()))) return;
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
       invalid(std::string(what) + " has a non-finite value at position " + std::to_string(i));

@@ -87,8 +87,8 @@ bool ItemIndex::contains(std::int64_t id) const {
   return writer_->place_of.contains(id);
 }
 
-std::pair<const Segment*, std::size_t> ItemIndex::Writer::locate(std::int64_t id,
-                                                                 const char* where) const {
+std::pair<const Segment*, std::size_t> ItemIndex::Writer::place(std::int64_t id,
+                                                                const char* where) const {
   const auto found = place_of.find(id);
   if (found == place_of.end()) return {nullptr, 0};
   const RowPlace place = found->second;
@@ -96,12 +96,22 @@ std::pair<const Segment*, std::size_t> ItemIndex::Writer::locate(std::int64_t id
     throw Error(ErrorCode::Internal,
                 std::string(where) + ": item " + std::to_string(id) + " is placed in no segment");
   }
-  const Segment& segment = *current->segments[place.segment];
-  if (place.row >= segment.rows || segment.ids[place.row] != id) {
+  return {current->segments[place.segment].get(), place.row};
+}
+
+void ItemIndex::Writer::check_place(std::int64_t id, const Segment& segment, std::size_t row,
+                                    const char* where) {
+  if (row >= segment.rows || segment.ids[row] != id) {
     throw Error(ErrorCode::Internal, std::string(where) + ": item " + std::to_string(id) +
                                          " is not where the index placed it");
   }
-  return {&segment, place.row};
+}
+
+std::pair<const Segment*, std::size_t> ItemIndex::Writer::locate(std::int64_t id,
+                                                                 const char* where) const {
+  const auto found = place(id, where);
+  if (found.first != nullptr) check_place(id, *found.first, found.second, where);
+  return found;
 }
 
 std::optional<float> ItemIndex::read(std::int64_t id, std::span<float> vector) const {
@@ -128,8 +138,9 @@ std::size_t ItemIndex::read_many(std::span<const std::int64_t> ids, std::span<fl
                     ") and as many flags, got " + std::to_string(vectors.size()) + " and " +
                     std::to_string(found.size()));
   }
-  // Rows are located a group at a time and all of the group's rows asked for from memory before
-  // the first is decoded, so the copies overlap the misses instead of waiting for each in turn.
+  // Rows are placed a group at a time and all of the group's rows (and the ids that confirm
+  // their places) asked for from memory before the first is checked and decoded, so the copies
+  // overlap the misses instead of waiting for each in turn.
   constexpr std::size_t kGroup = 8;
   std::pair<const Segment*, std::size_t> places[kGroup];
   std::shared_lock lock(writer_->read_mutex);
@@ -138,15 +149,17 @@ std::size_t ItemIndex::read_many(std::span<const std::int64_t> ids, std::span<fl
   for (std::size_t begin = 0; begin < ids.size(); begin += kGroup) {
     const std::size_t group = std::min(kGroup, ids.size() - begin);
     for (std::size_t i = 0; i < group; ++i) {
-      places[i] = writer_->locate(ids[begin + i], "ItemIndex::read_many");
-      if (places[i].first != nullptr) {
-        ranker::prefetch_row(storage, *places[i].first, places[i].second, dim_);
+      places[i] = writer_->place(ids[begin + i], "ItemIndex::read_many");
+      if (const Segment* segment = places[i].first) {
+        ranker::prefetch_row(storage, *segment, places[i].second, dim_);
+        if (places[i].second < segment->rows) __builtin_prefetch(segment->ids + places[i].second);
       }
     }
     for (std::size_t i = 0; i < group; ++i) {
       const auto [segment, row] = places[i];
       found[begin + i] = segment != nullptr;
       if (segment == nullptr) continue;
+      Writer::check_place(ids[begin + i], *segment, row, "ItemIndex::read_many");
       ranker::decode_row(storage, *segment, row, dim_, vectors.data() + (begin + i) * dim_);
       ++count;
     }

@@ -389,6 +389,31 @@ TEST_CASE("bad events throw a clear error and leave the tracker unchanged") {
                        doctest::Contains("appears twice"), nowrec::Error);
 }
 
+TEST_CASE("a non-finite value anywhere in a vector is found, and large finite ones pass") {
+  // 40 values: the vector kernels' full registers and their scalar tail both hold some.
+  constexpr std::size_t kDim = 40;
+  InterestTracker tracker({.dim = kDim});
+  for (std::size_t position : {0u, 9u, 31u, 37u, 39u}) {
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(),
+                      -std::numeric_limits<float>::infinity(),
+                      std::numeric_limits<float>::infinity()}) {
+      CAPTURE(position);
+      CAPTURE(bad);
+      std::vector<float> e(kDim, 0.25f);
+      e[position] = bad;
+      const std::string message = "non-finite value at position " + std::to_string(position);
+      CHECK_THROWS_WITH_AS(tracker.update({.user = "u", .item_embedding = e, .timestamp = 100}),
+                           doctest::Contains(message.c_str()), nowrec::Error);
+    }
+  }
+  CHECK(tracker.user_count() == 0);
+  // Finite, though its squares overflow fp32: accepted as before.
+  std::vector<float> large(kDim, 3e20f);
+  large[5] = -3e20f;
+  CHECK(tracker.update({.user = "u", .item_embedding = large, .timestamp = 100}));
+  CHECK(tracker.user_count() == 1);
+}
+
 TEST_CASE("the worked example of docs/interest_tracker.md") {
   InterestTracker tracker({.dim = 3, .short_term_half_life_seconds = 600});
   const auto a = unit(3, 0), b = unit(3, 1), c = unit(3, 2);
