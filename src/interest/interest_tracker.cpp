@@ -299,16 +299,23 @@ bool InterestTracker::Impl::apply_locked(interest::Shard& shard,
 bool InterestTracker::update(const InterestEvent& event) {
   const interest::StoredUserKey stored(impl_->options, event.user);
   interest::Shard& shard = impl_->shard_of(stored);
+  bool takes_block = false;
   {
     // Asks for the user's state first, so that it travels from memory while the event is
     // checked and its vector looked up.
     const std::lock_guard lock(shard.mutex);
     if (const UserEntry* entry = shard.users.find(stored.view(), stored.hash())) {
       interest::prefetch_for_update(entry->second, impl_->layout);
+    } else {
+      takes_block =
+          impl_->max_users_per_shard == 0 || shard.users.size() < impl_->max_users_per_shard;
     }
   }
   event_vector.resize(impl_->options.dim);
   const interest::AppliedEvent applied = impl_->prepare(event, event_vector);
+  // A new user who evicts no one needs a block, which may mean memory mapped and populated:
+  // done here, not under the shard lock that other threads' updates wait for.
+  if (takes_block) impl_->blocks.make_room(1);
   const std::lock_guard lock(shard.mutex);
   return impl_->apply_locked(shard, stored, event, applied);
 }

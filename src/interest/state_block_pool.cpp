@@ -46,15 +46,30 @@ StateBlock StateBlockPool::allocate() {
   }
   // Nothing free: a slab is mapped and populated outside the lock, which other threads' new
   // users do not wait for (two threads may map one each: both are used).
-  add_slab(map_slab(std::max<std::size_t>(1, kGrowthSlabBytes / stride_), Pages::Small));
+  add_slab(map_slab(growth_blocks(), Pages::Small));
   const std::lock_guard lock(mutex_);
   return StateBlock(take_free(), StateBlockReturn{this});
+}
+
+void StateBlockPool::make_room(std::size_t blocks) {
+  for (;;) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (free_count_ >= blocks) return;
+    }
+    add_slab(map_slab(growth_blocks(), Pages::Small));
+  }
+}
+
+std::size_t StateBlockPool::growth_blocks() const noexcept {
+  return std::max<std::size_t>(1, kGrowthSlabBytes / stride_);
 }
 
 std::byte* StateBlockPool::take_free() noexcept {
   std::byte* block = free_;
   ASAN_UNPOISON_MEMORY_REGION(block, stride_);
   std::memcpy(&free_, block, sizeof(free_));
+  --free_count_;
   return block;
 }
 
@@ -62,6 +77,7 @@ void StateBlockPool::release(std::byte* block) noexcept {
   const std::lock_guard lock(mutex_);
   std::memcpy(block, &free_, sizeof(free_));
   free_ = block;
+  ++free_count_;
   // Under AddressSanitizer a block handed back is unreadable until it is handed out again, as
   // freed heap memory would be.
   ASAN_POISON_MEMORY_REGION(block, stride_);
@@ -119,6 +135,7 @@ void StateBlockPool::add_slab(const Slab& slab) {
     std::memcpy(block, &free_, sizeof(free_));
     free_ = block;
   }
+  free_count_ += blocks;
   ASAN_POISON_MEMORY_REGION(slab.address, slab.bytes);
 }
 

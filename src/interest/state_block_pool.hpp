@@ -37,6 +37,10 @@ class StateBlockPool {
 
   // A block of unspecified contents. Throws std::bad_alloc when no memory can be mapped.
   StateBlock allocate();
+  // Maps slabs until at least `blocks` blocks are free, so that the next allocate() calls need
+  // not: a caller about to take a lock that other threads wait for makes room first. Throws
+  // std::bad_alloc.
+  void make_room(std::size_t blocks);
   // The bytes a block of block_bytes takes in a pool: whole 64-byte lines.
   static std::size_t stride_for(std::size_t block_bytes) noexcept;
   std::size_t stride() const noexcept { return stride_; }
@@ -58,6 +62,8 @@ class StateBlockPool {
   // pages where the system grants them (a reservation made once, whose users then cost fewer
   // TLB misses). Throws std::bad_alloc.
   Slab map_slab(std::size_t blocks, Pages pages) const;
+  // Blocks in a slab mapped while users arrive.
+  std::size_t growth_blocks() const noexcept;
   // Puts all of a mapped slab's blocks on the free list (takes mutex_).
   void add_slab(const Slab& slab);
   static void unmap(const Slab& slab) noexcept;
@@ -65,6 +71,7 @@ class StateBlockPool {
   std::size_t stride_;
   mutable std::mutex mutex_;
   std::byte* free_ = nullptr;  // blocks ready to hand out; each holds the next one's address
+  std::size_t free_count_ = 0;
   std::vector<Slab> slabs_;
   std::size_t mapped_ = 0;
 };

@@ -51,6 +51,29 @@ TEST_CASE("blocks are aligned, apart and keep what is written to them") {
   CHECK(pool.mapped_bytes() >= 700 * pool.stride());
 }
 
+TEST_CASE("make_room maps ahead exactly what the next allocations need") {
+  StateBlockPool pool(7168, 0);
+  CHECK(pool.mapped_bytes() == 0);
+  pool.make_room(0);
+  CHECK(pool.mapped_bytes() == 0);
+  // More blocks than one growth slab holds: several slabs, mapped now.
+  pool.make_room(100);
+  const std::size_t mapped = pool.mapped_bytes();
+  CHECK(mapped >= 100 * pool.stride());
+  std::vector<StateBlock> blocks;
+  for (int i = 0; i < 100; ++i) blocks.push_back(pool.allocate());
+  CHECK(pool.mapped_bytes() == mapped);  // none of them mapped anything
+  // Room that is already there maps nothing; blocks handed back count as room.
+  const std::size_t free_now = (mapped - 100 * pool.stride()) / pool.stride();
+  pool.make_room(free_now);
+  CHECK(pool.mapped_bytes() == mapped);
+  blocks.resize(50);
+  pool.make_room(free_now + 50);
+  CHECK(pool.mapped_bytes() == mapped);
+  pool.make_room(free_now + 51);
+  CHECK(pool.mapped_bytes() > mapped);
+}
+
 TEST_CASE("blocks handed back are used again before anything new is mapped") {
   StateBlockPool pool(1000, 64);
   const std::size_t reserved = pool.mapped_bytes();
