@@ -394,9 +394,9 @@ TEST_CASE("a non-finite value anywhere in a vector is found, and large finite on
   constexpr std::size_t kDim = 40;
   InterestTracker tracker({.dim = kDim});
   for (std::size_t position : {0u, 9u, 31u, 37u, 39u}) {
-    for (float bad : {std::numeric_limits<float>::quiet_NaN(),
-                      -std::numeric_limits<float>::infinity(),
-                      std::numeric_limits<float>::infinity()}) {
+    for (float bad :
+         {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity(),
+          std::numeric_limits<float>::infinity()}) {
       CAPTURE(position);
       CAPTURE(bad);
       std::vector<float> e(kDim, 0.25f);
