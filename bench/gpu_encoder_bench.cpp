@@ -3,13 +3,19 @@
 //
 // Usage: gpu_encoder_bench --model DIR --texts FILE.jsonl --latency-text TEXT
 //                          [--dtype f16|bf16] [--titles 256] [--long 1024] [--long-tokens 128]
+//                          [--profile-long N]
+// --profile-long N: encode N long texts once to warm up, then once more between
+// cudaProfilerStart and cudaProfilerStop (for `ncu --profile-from-start off`), and stop.
 #include <cublasLt.h>
+#include <cuda_profiler_api.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -40,7 +46,7 @@ void check(cublasStatus_t status, const char* what) {
 
 struct Args {
   std::string model, texts, latency_text, dtype = "f16";
-  std::size_t titles = 256, long_count = 1024, long_tokens = 128;
+  std::size_t titles = 256, long_count = 1024, long_tokens = 128, profile_long = 0;
 };
 
 Args parse(int argc, char** argv) {
@@ -63,6 +69,8 @@ Args parse(int argc, char** argv) {
       args.long_count = std::stoul(value);
     else if (flag == "--long-tokens")
       args.long_tokens = std::stoul(value);
+    else if (flag == "--profile-long")
+      args.profile_long = std::stoul(value);
     else
       fail("unknown flag " + flag);
   }
@@ -103,6 +111,29 @@ double time_per_run(Body&& body, int min_runs, double min_seconds) {
   return seconds_since(start) / runs;
 }
 
+// Fills `count` fp16 or bf16 values on the device with random values in [-1, 1) (never zeros:
+// matrix units run faster on them than on real data).
+void fill_random_halves(void* device, std::size_t count, cudaDataType_t type) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<std::uint16_t> host(count);
+  for (auto& h : host) {
+    const float v = value(rng);
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    if (type == CUDA_R_16BF) {
+      h = static_cast<std::uint16_t>(bits >> 16);
+    } else {  // fp16 of |v| < 1: sign, exponent rebased from 127 to 15, 10 mantissa bits
+      const std::uint32_t sign = (bits >> 16) & 0x8000u;
+      const int exponent = int((bits >> 23) & 0xff) - 127 + 15;
+      h = exponent <= 0 ? static_cast<std::uint16_t>(sign)
+                        : static_cast<std::uint16_t>(sign | (exponent << 10) |
+                                                     ((bits >> 13) & 0x3ffu));
+    }
+  }
+  check(cudaMemcpy(device, host.data(), count * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+}
+
 // cuBLASLt alone on y[rows][out] = x[rows][in]·wᵀ, as the encoder calls it, in TFLOP/s.
 double cublaslt_tflops(cudaDataType_t type, int rows,
                        const std::vector<std::pair<int, int>>& shapes, cudaStream_t stream) {
@@ -117,8 +148,8 @@ double cublaslt_tflops(cudaDataType_t type, int rows,
     check(cudaMalloc(&w, std::size_t(out) * in * 2), "cudaMalloc");
     check(cudaMalloc(&x, std::size_t(rows) * in * 2), "cudaMalloc");
     check(cudaMalloc(&y, std::size_t(rows) * out * 2), "cudaMalloc");
-    check(cudaMemset(w, 0, std::size_t(out) * in * 2), "cudaMemset");
-    check(cudaMemset(x, 0, std::size_t(rows) * in * 2), "cudaMemset");
+    fill_random_halves(w, std::size_t(out) * in, type);
+    fill_random_halves(x, std::size_t(rows) * in, type);
     cublasLtMatmulDesc_t op;
     check(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "desc");
     const cublasOperation_t t = CUBLAS_OP_T;
@@ -204,6 +235,33 @@ int run(int argc, char** argv) {
                          {"load_seconds", load_seconds}};
   std::cout << nlohmann::json{{"impl", "nowrec"}, {"info", info}}.dump() << std::endl;
 
+  const auto long_texts = [&](std::size_t count) {
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<std::int32_t> id(1000, static_cast<int>(config.vocab_size) - 1);
+    std::vector<std::vector<std::int32_t>> sequences(count);
+    for (auto& s : sequences) {
+      s.resize(args.long_tokens);
+      for (auto& token : s) token = id(rng);
+      s.front() = 101;  // [CLS] and [SEP] of BERT vocabularies; any id would time the same
+      s.back() = 102;
+    }
+    return sequences;
+  };
+  if (args.profile_long > 0) {
+    const auto sequences = long_texts(args.profile_long);
+    const std::vector<std::span<const std::int32_t>> spans(sequences.begin(), sequences.end());
+    std::vector<float> out(sequences.size() * dim);
+    encoder.encode_ids(spans, out, on_stream);
+    check(cudaProfilerStart(), "cudaProfilerStart");
+    const auto start = Clock::now();
+    encoder.encode_ids(spans, out, on_stream);
+    check(cudaProfilerStop(), "cudaProfilerStop");
+    emit("profiled_pass", "ms", seconds_since(start) * 1e3, "ms",
+         {{"texts", args.profile_long}, {"tokens", args.profile_long * args.long_tokens}});
+    cudaStreamDestroy(stream);
+    return 0;
+  }
+
   // (a) one text of about 16 tokens: latency, text in and ids in.
   {
     std::vector<std::int32_t> ids;
@@ -242,15 +300,7 @@ int run(int argc, char** argv) {
 
   // (c) long texts of a fixed token count, pre-tokenized: tokens per second and TFLOP/s.
   {
-    std::mt19937 rng(5);
-    std::uniform_int_distribution<std::int32_t> id(1000, static_cast<int>(config.vocab_size) - 1);
-    std::vector<std::vector<std::int32_t>> sequences(args.long_count);
-    for (auto& s : sequences) {
-      s.resize(args.long_tokens);
-      for (auto& token : s) token = id(rng);
-      s.front() = 101;  // [CLS] and [SEP] of BERT vocabularies; any id would time the same
-      s.back() = 102;
-    }
+    const auto sequences = long_texts(args.long_count);
     const std::vector<std::span<const std::int32_t>> spans(sequences.begin(), sequences.end());
     std::vector<float> out(sequences.size() * dim);
     const double seconds = time_per_run([&] { encoder.encode_ids(spans, out, on_stream); }, 5, 2.0);
