@@ -1,7 +1,11 @@
-// Flash-style attention over packed variable-length sequences: one block per (query tile, head),
-// one thread per query, keys and values staged through shared memory 64 at a time, and the
-// softmax kept online (running maximum and sum) so scores never leave registers.
+// Flash-style attention over packed variable-length sequences on the tensor cores: one block
+// per (tile of 64 queries, head), four warps of 16 queries each. Keys and values are staged 64 at
+// a time through shared memory; each warp computes its 16 x 64 scores with mma.sync (fp16 or
+// bf16 operands, fp32 accumulation), keeps the softmax online (running maximum and sum per row)
+// and multiplies the probabilities, rounded to the input type, by the staged values, again with
+// mma.sync. Scores never leave registers.
 #include <cmath>
+#include <cstdint>
 
 #include "cuda/attention.cuh"
 #include "cuda/half_math.cuh"
@@ -9,86 +13,198 @@
 namespace nowrec::cuda {
 namespace {
 
-constexpr int kQueries = static_cast<int>(encoder::kAttentionQueryTile);  // threads per block
-constexpr int kKeys = 64;                                                 // keys staged per pass
-constexpr int kKeyChunk = 16;  // scores held in registers at once
+constexpr int kQueries = static_cast<int>(encoder::kAttentionQueryTile);  // per block
+constexpr int kWarps = kQueries / 16;                                     // 16 queries each
+constexpr int kThreads = 32 * kWarps;
+constexpr int kKeys = 64;  // keys staged per pass
+constexpr int kPad = 8;    // halves of padding per shared row: conflict-free fragment loads
 
+// Two values as one 32-bit operand register of mma.sync (the lower column in the low half).
+template <typename T>
+__device__ __forceinline__ std::uint32_t pack(float lo, float hi);
+template <>
+__device__ __forceinline__ std::uint32_t pack<__half>(float lo, float hi) {
+  const __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&h);
+}
+template <>
+__device__ __forceinline__ std::uint32_t pack<__nv_bfloat16>(float lo, float hi) {
+  const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&h);
+}
+
+// d += a (16 x 16, row major) * b (16 x 8, column major), fp32 accumulators.
+template <typename T>
+__device__ __forceinline__ void mma(float (&d)[4], const std::uint32_t (&a)[4],
+                                    std::uint32_t b0, std::uint32_t b1);
+template <>
+__device__ __forceinline__ void mma<__half>(float (&d)[4], const std::uint32_t (&a)[4],
+                                            std::uint32_t b0, std::uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma<__nv_bfloat16>(float (&d)[4], const std::uint32_t (&a)[4],
+                                                   std::uint32_t b0, std::uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ std::uint32_t load_pair(const void* p) {
+  return *static_cast<const std::uint32_t*>(p);
+}
+
+// Fragment layouts of mma.sync.m16n8k16 (PTX ISA): lane = 4 * group + quad. A holds rows group
+// and group + 8, columns 2 quad, 2 quad + 1 (and + 8); B holds rows 2 quad, 2 quad + 1 (and + 8)
+// of column group; the accumulator holds rows group and group + 8, columns 2 quad, 2 quad + 1.
 template <typename T, int HeadDim>
-__global__ void __launch_bounds__(kQueries)
+__global__ void __launch_bounds__(kThreads)
     attention_kernel(const T* qkv, const encoder::AttentionTile* tiles, int hidden,
                      float scale_log2, bool causal, T* context) {
+  constexpr int kDimSteps = HeadDim / 16;  // k-steps of the score product
+  constexpr int kKeyTiles = kKeys / 8;     // n-tiles of the score product
+  constexpr int kDimTiles = HeadDim / 8;   // n-tiles of the output product
+  __shared__ __align__(16) T keys[kKeys][HeadDim + kPad];             // [key][dim]
+  __shared__ __align__(16) T values_t[HeadDim][kKeys + kPad];         // [dim][key]
+
   const encoder::AttentionTile tile = tiles[blockIdx.x];
-  if (tile.sequence_length == 0) return;  // a padding tile of a graph bucket
+  if (tile.sequence_length == 0) return;  // a padding tile of a graph bucket (whole block)
   const int head = blockIdx.y;
   const int stride = 3 * hidden;
   const T* base = qkv + static_cast<long long>(tile.sequence_begin) * stride + head * HeadDim;
-  const int query = tile.query_begin + threadIdx.x;
-  const bool active = query < tile.sequence_length;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int group = lane / 4, quad = lane % 4;
+  const int row_query[2] = {tile.query_begin + warp * 16 + group,
+                            tile.query_begin + warp * 16 + group + 8};
+  const bool warp_active = tile.query_begin + warp * 16 < tile.sequence_length;
 
-  float q[HeadDim];
-  float acc[HeadDim];
-  for (int d = 0; d < HeadDim; ++d) {
-    // exp2 of scores scaled by log2(e) is exp of the scores, and cheaper.
-    q[d] = active ? to_float(base[static_cast<long long>(query) * stride + d]) * scale_log2 : 0.0f;
-    acc[d] = 0.0f;
+  // This warp's queries as A fragments, straight from memory (zeros past the sequence's end).
+  std::uint32_t q[kDimSteps][4];
+#pragma unroll
+  for (int step = 0; step < kDimSteps; ++step) {
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int query = row_query[r % 2];
+      const int dim = step * 16 + 2 * quad + (r / 2) * 8;
+      q[step][r] = query < tile.sequence_length
+                       ? load_pair(base + static_cast<long long>(query) * stride + dim)
+                       : 0u;
+    }
   }
-  float running_max = -INFINITY, running_sum = 0.0f;
+  float out[kDimTiles][4];
+#pragma unroll
+  for (int t = 0; t < kDimTiles; ++t) out[t][0] = out[t][1] = out[t][2] = out[t][3] = 0.0f;
+  float running_max[2] = {-INFINITY, -INFINITY}, running_sum[2] = {0.0f, 0.0f};
 
-  __shared__ float keys[kKeys][HeadDim];
-  __shared__ float values[kKeys][HeadDim];
   // Causal: no query of this tile sees a key past the tile's last query.
   const int key_end =
       causal ? min(tile.sequence_length, tile.query_begin + kQueries) : tile.sequence_length;
-  // This thread's last visible key + 1 (key 0 is always visible, so every softmax is finite).
-  const int visible_end = causal ? query + 1 : key_end;
   for (int key_begin = 0; key_begin < key_end; key_begin += kKeys) {
     const int count = min(kKeys, key_end - key_begin);
-    __syncthreads();  // the previous pass is done with the staged keys
-    for (int i = threadIdx.x; i < count * HeadDim; i += kQueries) {
-      const int row = i / HeadDim, d = i % HeadDim;
-      const T* token = base + static_cast<long long>(key_begin + row) * stride;
-      keys[row][d] = to_float(token[hidden + d]);
-      values[row][d] = to_float(token[2 * hidden + d]);
+    __syncthreads();  // the previous pass is done with the staged keys and values
+    // 16-byte loads; rows past `count` are zeros (a zero probability times a stale NaN is NaN).
+    constexpr int kVectorsPerRow = HeadDim / 8;
+    for (int i = threadIdx.x; i < kKeys * kVectorsPerRow; i += kThreads) {
+      const int row = i / kVectorsPerRow, dim = (i % kVectorsPerRow) * 8;
+      uint4 k = make_uint4(0, 0, 0, 0), v = k;
+      if (row < count) {
+        const T* token = base + static_cast<long long>(key_begin + row) * stride + dim;
+        k = *reinterpret_cast<const uint4*>(token + hidden);
+        v = *reinterpret_cast<const uint4*>(token + 2 * hidden);
+      }
+      *reinterpret_cast<uint4*>(&keys[row][dim]) = k;
+      const T* v_values = reinterpret_cast<const T*>(&v);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) values_t[dim + j][row] = v_values[j];
     }
     __syncthreads();
-    if (!active) continue;
-    // Keys this thread sees in the staged pass.
-    const int visible = min(count, visible_end - key_begin);
-    for (int chunk = 0; chunk < visible; chunk += kKeyChunk) {
-      float scores[kKeyChunk];
-      float chunk_max = -INFINITY;
+    if (!warp_active) continue;
+
+    float scores[kKeyTiles][4];
 #pragma unroll
-      for (int j = 0; j < kKeyChunk; ++j) {
-        float s = -INFINITY;
-        if (chunk + j < visible) {
-          s = 0.0f;
+    for (int t = 0; t < kKeyTiles; ++t) {
+      scores[t][0] = scores[t][1] = scores[t][2] = scores[t][3] = 0.0f;
 #pragma unroll
-          for (int d = 0; d < HeadDim; ++d) s += q[d] * keys[chunk + j][d];
-        }
-        scores[j] = s;
-        chunk_max = fmaxf(chunk_max, s);
+      for (int step = 0; step < kDimSteps; ++step) {
+        const T* key_row = &keys[t * 8 + group][step * 16 + 2 * quad];
+        mma<T>(scores[t], q[step], load_pair(key_row), load_pair(key_row + 8));
       }
-      // chunk_max is finite: every chunk starts at a visible key.
-      const float new_max = fmaxf(running_max, chunk_max);
-      const float correction = exp2f(running_max - new_max);
-      running_sum *= correction;
+    }
+    // Scale to log2 units, mask, and take each row's maximum over its four lanes.
+    float block_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-      for (int d = 0; d < HeadDim; ++d) acc[d] *= correction;
+    for (int t = 0; t < kKeyTiles; ++t) {
 #pragma unroll
-      for (int j = 0; j < kKeyChunk; ++j) {
-        if (chunk + j >= visible) break;
-        const float p = exp2f(scores[j] - new_max);
-        running_sum += p;
-#pragma unroll
-        for (int d = 0; d < HeadDim; ++d) acc[d] += p * values[chunk + j][d];
+      for (int e = 0; e < 4; ++e) {
+        const int key = key_begin + t * 8 + 2 * quad + (e % 2);
+        const int row = e / 2;
+        const bool visible = key < key_end && (!causal || key <= row_query[row]);
+        scores[t][e] = visible ? scores[t][e] * scale_log2 : -INFINITY;
+        block_max[row] = fmaxf(block_max[row], scores[t][e]);
       }
-      running_max = new_max;
+    }
+    float correction[2];
+#pragma unroll
+    for (int row = 0; row < 2; ++row) {
+      block_max[row] = fmaxf(block_max[row], __shfl_xor_sync(0xffffffffu, block_max[row], 1));
+      block_max[row] = fmaxf(block_max[row], __shfl_xor_sync(0xffffffffu, block_max[row], 2));
+      const float new_max = fmaxf(running_max[row], block_max[row]);
+      // A row with no visible key yet keeps a zero sum: subtract 0, not -inf, to avoid NaN.
+      const float base_max = new_max == -INFINITY ? 0.0f : new_max;
+      correction[row] = exp2f(running_max[row] - base_max);
+      running_max[row] = new_max;
+      running_sum[row] *= correction[row];
+#pragma unroll
+      for (int t = 0; t < kKeyTiles; ++t) {
+        scores[t][2 * row] = exp2f(scores[t][2 * row] - base_max);
+        scores[t][2 * row + 1] = exp2f(scores[t][2 * row + 1] - base_max);
+        running_sum[row] += scores[t][2 * row] + scores[t][2 * row + 1];
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < kDimTiles; ++t) {
+      out[t][0] *= correction[0];
+      out[t][1] *= correction[0];
+      out[t][2] *= correction[1];
+      out[t][3] *= correction[1];
+    }
+    // out += P V: two score n-tiles (16 keys) form one A fragment.
+#pragma unroll
+    for (int chunk = 0; chunk < kKeys / 16; ++chunk) {
+      const std::uint32_t p[4] = {pack<T>(scores[2 * chunk][0], scores[2 * chunk][1]),
+                                  pack<T>(scores[2 * chunk][2], scores[2 * chunk][3]),
+                                  pack<T>(scores[2 * chunk + 1][0], scores[2 * chunk + 1][1]),
+                                  pack<T>(scores[2 * chunk + 1][2], scores[2 * chunk + 1][3])};
+#pragma unroll
+      for (int t = 0; t < kDimTiles; ++t) {
+        const T* value_row = &values_t[t * 8 + group][chunk * 16 + 2 * quad];
+        mma<T>(out[t], p, load_pair(value_row), load_pair(value_row + 8));
+      }
     }
   }
-  if (!active) return;
-  const float inv_sum = 1.0f / running_sum;
-  T* out = context + static_cast<long long>(tile.sequence_begin + query) * hidden + head * HeadDim;
-  for (int d = 0; d < HeadDim; ++d) out[d] = from_float<T>(acc[d] * inv_sum);
+  if (!warp_active) return;
+#pragma unroll
+  for (int row = 0; row < 2; ++row) {
+    float sum = running_sum[row];
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    const int query = row_query[row];
+    if (query >= tile.sequence_length) continue;
+    const float inv_sum = 1.0f / sum;
+    T* row_out =
+        context + static_cast<long long>(tile.sequence_begin + query) * hidden + head * HeadDim;
+#pragma unroll
+    for (int t = 0; t < kDimTiles; ++t) {
+      *reinterpret_cast<std::uint32_t*>(row_out + t * 8 + 2 * quad) =
+          pack<T>(out[t][2 * row] * inv_sum, out[t][2 * row + 1] * inv_sum);
+    }
+  }
 }
 
 template <typename T, int HeadDim>
@@ -96,7 +212,7 @@ void launch(const void* qkv, const encoder::AttentionTile* tiles, int tiles_coun
             bool causal, void* context, cudaStream_t stream) {
   const float scale_log2 = 1.4426950408889634f / std::sqrt(static_cast<float>(HeadDim));
   const dim3 grid(tiles_count, heads);
-  attention_kernel<T, HeadDim><<<grid, kQueries, 0, stream>>>(static_cast<const T*>(qkv), tiles,
+  attention_kernel<T, HeadDim><<<grid, kThreads, 0, stream>>>(static_cast<const T*>(qkv), tiles,
                                                               heads * HeadDim, scale_log2, causal,
                                                               static_cast<T*>(context));
 }
