@@ -1,5 +1,8 @@
 // Bias + erf GELU over a [rows][cols] matrix: a grid-stride loop over groups of W consecutive
 // elements of a row (16-byte loads and stores when cols is a multiple of 8).
+#include <limits>
+#include <string>
+
 #include "cuda/activation.cuh"
 #include "cuda/half_math.cuh"
 
@@ -15,17 +18,18 @@ struct alignas(W * sizeof(T)) Group {
   T v[W];
 };
 
+// 32-bit indices: a 64-bit division per group would cost more than its GELU.
 template <typename T, int W>
-__global__ void bias_gelu_erf_kernel(T* x, const T* bias, long long groups, int groups_per_row) {
-  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
-  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < groups;
-       i += stride) {
+__global__ void bias_gelu_erf_kernel(T* x, const T* bias, int groups, int groups_per_row) {
+  const int stride = gridDim.x * blockDim.x;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < groups; i += stride) {
     auto* group = reinterpret_cast<Group<T, W>*>(x) + i;
-    const Group<T, W> b =
-        reinterpret_cast<const Group<T, W>*>(bias)[static_cast<int>(i % groups_per_row)];
+    const Group<T, W> b = reinterpret_cast<const Group<T, W>*>(bias)[i % groups_per_row];
     Group<T, W> g = *group;
 #pragma unroll
-    for (int j = 0; j < W; ++j) g.v[j] = from_float<T>(gelu_erf(to_float(g.v[j]) + to_float(b.v[j])));
+    for (int j = 0; j < W; ++j) {
+      g.v[j] = from_float<T>(gelu_erf(to_float(g.v[j]) + to_float(b.v[j])));
+    }
     *group = g;
   }
 }
@@ -33,12 +37,16 @@ __global__ void bias_gelu_erf_kernel(T* x, const T* bias, long long groups, int 
 template <typename T, int W>
 void launch(void* x, const void* bias, int rows, int cols, cudaStream_t stream) {
   const long long groups = static_cast<long long>(rows) * (cols / W);
+  if (groups > std::numeric_limits<int>::max()) {
+    throw Error(ErrorCode::Internal, "bias_gelu_erf: " + std::to_string(rows) + " x " +
+                                         std::to_string(cols) + " exceeds 32-bit indexing");
+  }
   constexpr int kThreads = 256;
   // Enough blocks to fill any current GPU several times over; the loop covers the rest.
   const long long wanted = (groups + kThreads - 1) / kThreads;
   const int blocks = static_cast<int>(wanted < 8192 ? wanted : 8192);
   bias_gelu_erf_kernel<T, W><<<blocks, kThreads, 0, stream>>>(
-      static_cast<T*>(x), static_cast<const T*>(bias), groups, cols / W);
+      static_cast<T*>(x), static_cast<const T*>(bias), static_cast<int>(groups), cols / W);
 }
 
 template <typename T>

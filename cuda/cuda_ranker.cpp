@@ -80,6 +80,7 @@ struct DeviceCatalog {
   std::size_t row_bytes = 0;
   std::vector<std::int64_t> ids;  // device row -> id, sorted
   cuda::DeviceMemory rows;
+  cuda::DeviceMemory priors;  // one float per device row; empty when every prior is 0
 };
 
 DeviceCatalog upload(const ItemIndex& index) {
@@ -117,6 +118,18 @@ DeviceCatalog upload(const ItemIndex& index) {
     cuda::check(cudaMemcpy(catalog.rows.data() + first * catalog.row_bytes, staging.data(),
                            count * catalog.row_bytes, cudaMemcpyHostToDevice),
                 "cudaMemcpy(CudaRanker catalog upload)");
+  }
+  std::vector<float> priors(rows, 0.0f);
+  bool any_prior = false;
+  for (std::size_t i = 0; i < rows; ++i) {
+    priors[i] = snapshot->segments[layout.segments[i]]->prior_of(layout.rows[i]);
+    any_prior = any_prior || priors[i] != 0.0f;
+  }
+  if (any_prior) {
+    catalog.priors = cuda::DeviceMemory(rows * sizeof(float), "cudaMalloc(CudaRanker priors)");
+    cuda::check(cudaMemcpy(catalog.priors.data(), priors.data(), rows * sizeof(float),
+                           cudaMemcpyHostToDevice),
+                "cudaMemcpy(CudaRanker priors upload)");
   }
   catalog.ids = std::move(layout.ids);
   return catalog;
@@ -175,14 +188,25 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
   const gpu::SelectPlan plan = gpu::plan_selection(rows, n, batch.keep, kMaxScores);
   const std::size_t keep = plan.keep;
 
+  // One transfer: the queries, then their prior weights.
   const std::size_t query_values = n * dim, query_bytes = query_values * sizeof(float);
-  std::byte* host_query = host_queries.reserve(query_bytes, "cudaMallocHost(CudaRanker queries)");
+  const std::size_t input_bytes = query_bytes + n * sizeof(float);
+  std::byte* host_query = host_queries.reserve(input_bytes, "cudaMallocHost(CudaRanker queries)");
   std::memcpy(host_query, batch.queries.data() + first_query * dim, query_bytes);
+  std::memcpy(host_query + query_bytes, batch.prior_weights.data() + first_query,
+              n * sizeof(float));
   auto* device_queries =
-      reinterpret_cast<float*>(queries.reserve(query_bytes, "cudaMalloc(CudaRanker queries)"));
+      reinterpret_cast<float*>(queries.reserve(input_bytes, "cudaMalloc(CudaRanker queries)"));
   cuda::check(
-      cudaMemcpyAsync(device_queries, host_query, query_bytes, cudaMemcpyHostToDevice, stream),
+      cudaMemcpyAsync(device_queries, host_query, input_bytes, cudaMemcpyHostToDevice, stream),
       "cudaMemcpyAsync(CudaRanker queries)");
+  const bool weighted =
+      std::any_of(batch.prior_weights.begin() + first_query,
+                  batch.prior_weights.begin() + first_query + n, [](float w) { return w != 0.0f; });
+  const cuda::PriorTerms priors{weighted && catalog.priors.data() != nullptr
+                                    ? reinterpret_cast<const float*>(catalog.priors.data())
+                                    : nullptr,
+                                device_queries + query_values};
 
   const std::size_t first_picks = n * plan.chunks * keep;
   const std::size_t merge_picks =
@@ -210,11 +234,12 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
       const std::size_t tile = std::min(plan.tile_rows, rows - first);
       gemm->run(catalog.row_type, catalog.rows.data() + first * catalog.row_bytes, tile, dim,
                 matmul_queries, n, tile_scores, stream);
-      cuda::select_from_scores(tile_scores, tile, first, n, plan.chunks, keep, current, stream);
+      cuda::select_from_scores(tile_scores, tile, first, n, priors, plan.chunks, keep, current,
+                               stream);
     }
   } else {
     cuda::score_and_select(catalog.rows.data(), catalog.row_type, rows, dim, device_queries, n,
-                           keep, current, stream);
+                           priors, keep, current, stream);
   }
   for (const std::size_t entries : plan.merge_inputs) {
     cuda::merge_picks(current, entries, n, keep, other, stream);

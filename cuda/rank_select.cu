@@ -143,7 +143,7 @@ __device__ __forceinline__ void lane_dots(const __nv_bfloat16* const (&rows)[kRo
 template <typename Row>
 __global__ void __launch_bounds__(kThreads)
     score_select_kernel(const Row* catalog, std::size_t rows, std::size_t dim, const float* queries,
-                        std::size_t keep, Pick* out) {
+                        PriorTerms priors, std::size_t keep, Pick* out) {
   __shared__ Pick entries[kChunk];
   const std::size_t query = blockIdx.y, chunk = blockIdx.x;
   const std::size_t first = chunk * kChunk;
@@ -164,8 +164,11 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int u = 0; u < kRowsPerWarp; ++u) {
       const std::uint32_t r = base + u * kWarps;
-      const float score = warp_sum(sum[u]);
+      float score = warp_sum(sum[u]);
       if (lane == 0) {
+        if (r < count && priors.values != nullptr) {
+          score += priors.weights[query] * priors.values[first + r];
+        }
         entries[r] =
             r < count ? Pick{score, static_cast<std::uint32_t>(first + r)} : padding_pick();
       }
@@ -178,15 +181,18 @@ __global__ void __launch_bounds__(kThreads)
 // grid (tile chunks, batch).
 __global__ void __launch_bounds__(kThreads)
     select_scores_kernel(const float* scores, std::size_t tile_rows, std::size_t first_row,
-                         std::size_t chunks, std::size_t keep, Pick* out) {
+                         PriorTerms priors, std::size_t chunks, std::size_t keep, Pick* out) {
   __shared__ Pick entries[kChunk];
   const std::size_t query = blockIdx.y;
   const std::size_t local = blockIdx.x * std::size_t(kChunk);
   const std::size_t count = tile_rows - local < kChunk ? tile_rows - local : kChunk;
   const float* s = scores + query * tile_rows + local;
+  const float weight = priors.values != nullptr ? priors.weights[query] : 0.0f;
   for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
+    const std::uint32_t row = static_cast<std::uint32_t>(first_row + local + i);
     entries[i] =
-        i < count ? Pick{s[i], static_cast<std::uint32_t>(first_row + local + i)} : padding_pick();
+        i < count ? Pick{priors.values != nullptr ? s[i] + weight * priors.values[row] : s[i], row}
+                  : padding_pick();
   }
   select_best(entries, ranker::gpu::run_length(keep));
   const std::size_t chunk = first_row / kChunk + blockIdx.x;
@@ -220,24 +226,24 @@ dim3 grid_of(std::size_t blocks, std::size_t batch) {
 }  // namespace
 
 void score_and_select(const void* catalog, RowType type, std::size_t rows, std::size_t dim,
-                      const float* queries, std::size_t batch, std::size_t keep, Pick* out,
-                      cudaStream_t stream) {
+                      const float* queries, std::size_t batch, PriorTerms priors, std::size_t keep,
+                      Pick* out, cudaStream_t stream) {
   const dim3 grid = grid_of(ranker::gpu::blocks_for(rows), batch);
   if (type == RowType::F32) {
     score_select_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const float*>(catalog), rows,
-                                                       dim, queries, keep, out);
+                                                       dim, queries, priors, keep, out);
   } else {
     score_select_kernel<<<grid, kThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(catalog),
-                                                       rows, dim, queries, keep, out);
+                                                       rows, dim, queries, priors, keep, out);
   }
   check_launch("score_select_kernel");
 }
 
 void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t first_row,
-                        std::size_t batch, std::size_t chunks, std::size_t keep, Pick* out,
-                        cudaStream_t stream) {
+                        std::size_t batch, PriorTerms priors, std::size_t chunks, std::size_t keep,
+                        Pick* out, cudaStream_t stream) {
   select_scores_kernel<<<grid_of(ranker::gpu::blocks_for(tile_rows), batch), kThreads, 0, stream>>>(
-      scores, tile_rows, first_row, chunks, keep, out);
+      scores, tile_rows, first_row, priors, chunks, keep, out);
   check_launch("select_scores_kernel");
 }
 

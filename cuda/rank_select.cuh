@@ -14,18 +14,26 @@ enum class RowType { F32, BF16 };
 
 using ranker::gpu::Pick;
 
-// Scores all `rows` catalog rows (row-major, `dim` values of `type`) against `batch` fp32
-// queries on the device and keeps each chunk's best `keep`: out is [batch][chunks][keep].
-// The catalog is read once per query, with no score buffer.
-void score_and_select(const void* catalog, RowType type, std::size_t rows, std::size_t dim,
-                      const float* queries, std::size_t batch, std::size_t keep, Pick* out,
-                      cudaStream_t stream);
+// Item priors added to the scores: score(query, row) = dot + weights[query] * values[row].
+// Null `values`: no priors.
+struct PriorTerms {
+  const float* values = nullptr;   // per device row
+  const float* weights = nullptr;  // per query of the call
+};
 
-// The same selection from matmul scores of rows [first_row, first_row + tile_rows): scores is
-// [batch][tile_rows]; picks land at their chunks' places in out, [batch][chunks][keep].
+// Scores all `rows` catalog rows (row-major, `dim` values of `type`) against `batch` fp32
+// queries on the device, adds the priors, and keeps each chunk's best `keep`: out is
+// [batch][chunks][keep]. The catalog is read once per query, with no score buffer.
+void score_and_select(const void* catalog, RowType type, std::size_t rows, std::size_t dim,
+                      const float* queries, std::size_t batch, PriorTerms priors, std::size_t keep,
+                      Pick* out, cudaStream_t stream);
+
+// The same selection from matmul scores of rows [first_row, first_row + tile_rows), priors
+// added: scores is [batch][tile_rows]; picks land at their chunks' places in out,
+// [batch][chunks][keep].
 void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t first_row,
-                        std::size_t batch, std::size_t chunks, std::size_t keep, Pick* out,
-                        cudaStream_t stream);
+                        std::size_t batch, PriorTerms priors, std::size_t chunks, std::size_t keep,
+                        Pick* out, cudaStream_t stream);
 
 // One merge pass: in is [batch][entries], out [batch][blocks_for(entries)][keep].
 void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, std::size_t keep,

@@ -24,8 +24,9 @@ struct CudaRankerOptions {
 //
 // Writes to the index after the upload are not seen until refresh(). Supported requests: a
 // query, or interests with Aggregation::WeightedSum (or a single interest), an optional negative
-// vector and an exclude list. Allow lists, categories, item priors (prior_weight != 0), max over
-// several interests and MMR throw Error(Unsupported): use the Ranker for those.
+// vector, item priors (prior_weight, with the priors of ItemIndex::set_priors uploaded with the
+// rows) and an exclude list. Allow lists, categories, boosts, max over several interests and MMR
+// throw Error(Unsupported): use the Ranker for those.
 //
 // Thread-safety: every method may be called from any thread; calls share the device scratch,
 // so they run one after another.

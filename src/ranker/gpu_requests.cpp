@@ -60,7 +60,6 @@ void fold_request(const RankRequest& request, std::size_t index, std::size_t dim
   }
   if (!request.allow.empty()) unsupported(name + ": an allow list");
   if (!request.categories.empty()) unsupported(name + ": a category filter");
-  if (request.prior_weight != 0.0f) unsupported(name + ": item priors (prior_weight)");
   if (!request.boosts.empty()) unsupported(name + ": item boosts (boosts)");
 
   const std::size_t start = queries.size();
@@ -139,10 +138,12 @@ PreparedBatch prepare_batch(std::span<const RankRequest> requests, const RankOpt
 
   PreparedBatch batch;
   batch.queries.reserve(requests.size() * dim);
+  batch.prior_weights.reserve(requests.size());
   batch.excluded.resize(requests.size());
   std::size_t most_excluded = 0;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     fold_request(requests[i], i, dim, options.aggregation, batch.queries);
+    batch.prior_weights.push_back(requests[i].prior_weight);
     std::vector<std::int64_t>& excluded = batch.excluded[i];
     for (const std::int64_t id : requests[i].exclude) {
       if (std::binary_search(device_ids.begin(), device_ids.end(), id)) excluded.push_back(id);

@@ -24,6 +24,7 @@ CatalogLayout layout_catalog(const Snapshot& snapshot);
 
 struct PreparedBatch {
   std::vector<float> queries;                       // one folded vector of dim floats per request
+  std::vector<float> prior_weights;                 // per request: RankRequest::prior_weight
   std::vector<std::vector<std::int64_t>> excluded;  // per request: sorted, device ids only
   std::size_t keep = 0;  // picks per request: k plus the most excluded ids of any request
 };
@@ -31,7 +32,7 @@ struct PreparedBatch {
 // Checks everything the Ranker checks, with the same codes: Error(InvalidArgument) for k = 0 or
 // k > index_size, result spans of the wrong size, a vector of the wrong dimension or with a
 // non-finite value, neither or both of query and interests. Error(Unsupported) for what the CUDA
-// path does not run (allow lists, categories, item priors, max over several interests, MMR,
+// path does not run (allow lists, categories, boosts, max over several interests, MMR,
 // keep > kMaxKeep).
 PreparedBatch prepare_batch(std::span<const RankRequest> requests, const RankOptions& options,
                             std::size_t dim, std::size_t index_size,

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "encoder/minilm_fixture.hpp"
+#include "encoder/npy_reader.hpp"
+#include "encoder/pooling_fixture.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -150,6 +153,40 @@ TEST_CASE("CUDA fp16 and bf16 match sentence-transformers' fp32 embeddings" *
       CHECK(worst_cosine(encoder, batch, {}) >= 0.9995);
     }
     CHECK(worst_cosine(encoder, 7, per_thread) >= 0.9995);
+  }
+}
+
+TEST_CASE("CUDA CLS, max, mean, mean-sqrt-len and last-token pooling match sentence-transformers" *
+          doctest::skip(!has_gpu)) {
+  const auto texts = nowrec::test::pooling_texts();
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  for (const auto& [mode_name, field] : nowrec::test::kPoolingModes) {
+    const std::string mode = mode_name;
+    nowrec::test::TempDir dir;
+    nowrec::test::write_model_with_pooling(dir.path(), field);
+    const auto reference = nowrec::test::read_npy_f32(nowrec::test::fixtures_dir() / "encoder" /
+                                                      ("minilm_pooling_" + mode + ".npy"));
+    REQUIRE(reference.shape == std::vector<std::size_t>{texts.size(), 384});
+    for (Dtype dtype : {Dtype::F16, Dtype::BF16}) {
+      CAPTURE(mode);
+      CAPTURE(nowrec::dtype_name(dtype));
+      const SequenceEncoder encoder = SequenceEncoder::load(dir.path(), cuda_options(dtype));
+      CHECK_FALSE(encoder.info().pooling.normalize);
+      // Batches of 5 so that long and short texts share a packed batch.
+      std::vector<float> out(texts.size() * 384, std::nanf(""));
+      for (std::size_t first = 0; first < texts.size(); first += 5) {
+        const std::size_t count = std::min<std::size_t>(5, texts.size() - first);
+        encoder.encode(std::span(views).subspan(first, count),
+                       std::span(out).subspan(first * 384, count * 384));
+      }
+      double worst = 1.0;
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        worst =
+            std::min(worst, cosine(out.data() + i * 384, reference.values.data() + i * 384, 384));
+      }
+      MESSAGE(mode, " ", nowrec::dtype_name(dtype), ": worst cosine ", worst);
+      CHECK(worst >= 0.999);  // unnormalised rows, half-precision activations
+    }
   }
 }
 
