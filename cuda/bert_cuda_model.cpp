@@ -71,8 +71,14 @@ BertCudaModel::BertCudaModel(const ModelFolder& model, HalfType type,
                                   kGemmWorkspaceBytes);
   arena_ = DeviceMemory(plan_.total_bytes, "cudaMalloc(encoder arena)");
   staging_inputs_ = PinnedMemory(plan_.inputs_bytes, "cudaMallocHost(encoder inputs)");
-  staging_output_ = PinnedMemory(limits_.max_tokens * config_.hidden * sizeof(float),
-                                 "cudaMallocHost(encoder output)");
+  for (PinnedMemory& staging : staging_output_) {
+    staging = PinnedMemory(limits_.max_tokens * config_.hidden * sizeof(float),
+                           "cudaMallocHost(encoder output)");
+  }
+  check(cudaEventCreateWithFlags(&inputs_copied_, cudaEventDisableTiming), "cudaEventCreate");
+  for (cudaEvent_t& event : output_copied_) {
+    check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "cudaEventCreate");
+  }
   gemm_ = std::make_unique<Gemm>(type_, arena_.data() + plan_.gemm_workspace,
                                  plan_.gemm_workspace_bytes);
   check(cudaStreamCreateWithFlags(&capture_stream_, cudaStreamNonBlocking),
@@ -80,6 +86,9 @@ BertCudaModel::BertCudaModel(const ModelFolder& model, HalfType type,
 }
 
 BertCudaModel::~BertCudaModel() {
+  for (cudaEvent_t event : {inputs_copied_, output_copied_[0], output_copied_[1]}) {
+    if (event != nullptr) cudaEventDestroy(event);
+  }
   for (auto& [shape, exec] : graphs_) cudaGraphExecDestroy(exec);
   if (capture_stream_ != nullptr) cudaStreamDestroy(capture_stream_);
 }
@@ -269,10 +278,14 @@ void BertCudaModel::encode_chunk(const encoder::PackedSequences& batch, std::siz
   launch.shape.vector_width = batch.from_vectors ? config_.hidden : 0;
   encoder::pack_gpu_inputs(batch, first, end, launch.shape, config_.position_offset, packed_);
   const encoder::GpuInputLayout layout = encoder::gpu_input_layout(launch.shape);
+  // The previous chunk's input copy must have left the pinned buffer; its kernels may still run
+  // (this copy is queued behind them, so they never see the new inputs).
+  check(cudaEventSynchronize(inputs_copied_), "cudaEventSynchronize(encoder inputs)");
   encoder::write_gpu_inputs(packed_, layout, staging_inputs_.data());
   check(cudaMemcpyAsync(arena_.data() + plan_.inputs, staging_inputs_.data(), layout.bytes,
                         cudaMemcpyHostToDevice, stream),
         "cudaMemcpyAsync(encoder inputs)");
+  check(cudaEventRecord(inputs_copied_, stream), "cudaEventRecord(encoder inputs)");
   const auto found = use_graph ? graphs_.find(launch) : graphs_.end();
   if (found != graphs_.end()) {
     check(cudaGraphLaunch(found->second, stream), "cudaGraphLaunch");
@@ -285,18 +298,39 @@ void BertCudaModel::encode_chunk(const encoder::PackedSequences& batch, std::siz
         capture_graph(launch);
       } catch (...) {
         // The eager pass still reads the pinned inputs: let it finish before they are reused.
-        cudaStreamSynchronize(stream);
+        abandon(stream);
         throw;
       }
     }
   }
   const std::size_t rows = output == encoder::ForwardOutput::Tokens ? tokens : end - first;
-  const std::size_t out_bytes = rows * config_.hidden * sizeof(float);
-  check(cudaMemcpyAsync(staging_output_.data(), arena_.data() + plan_.output, out_bytes,
-                        cudaMemcpyDeviceToHost, stream),
+  const PendingOutput queued{out, rows * config_.hidden * sizeof(float), next_slot_};
+  next_slot_ ^= 1;
+  check(cudaMemcpyAsync(staging_output_[queued.slot].data(), arena_.data() + plan_.output,
+                        queued.bytes, cudaMemcpyDeviceToHost, stream),
         "cudaMemcpyAsync(encoder output)");
-  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize(encoder stream)");
-  if (out_bytes > 0) std::memcpy(out, staging_output_.data(), out_bytes);
+  check(cudaEventRecord(output_copied_[queued.slot], stream), "cudaEventRecord(encoder output)");
+  // The GPU now has this chunk queued: hand over the one before.
+  if (pending_) complete(*pending_);
+  pending_ = queued;
+}
+
+void BertCudaModel::complete(const PendingOutput& pending) {
+  check(cudaEventSynchronize(output_copied_[pending.slot]), "cudaEventSynchronize(encoder output)");
+  if (pending.bytes > 0)
+    std::memcpy(pending.out, staging_output_[pending.slot].data(), pending.bytes);
+}
+
+void BertCudaModel::finish() {
+  if (!pending_) return;
+  const PendingOutput last = *pending_;
+  pending_.reset();
+  complete(last);
+}
+
+void BertCudaModel::abandon(cudaStream_t stream) noexcept {
+  pending_.reset();
+  cudaStreamSynchronize(stream);
 }
 
 }  // namespace nowrec::cuda

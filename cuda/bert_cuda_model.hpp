@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -37,10 +38,15 @@ class BertCudaModel {
   // Runs sequences [first, end) of `batch` (token ids, or input vectors of hidden() floats),
   // at most limits().max_tokens tokens in at most as many sequences, attending causally when
   // `causal`, and writes the output's rows (one per sequence or per token, hidden() floats each)
-  // to out in host memory. The input must be checked. The work runs on `stream`; returns once
-  // out is filled.
+  // to out in host memory. The input must be checked. The work is queued on `stream` and out
+  // is filled by the next encode_chunk (so that preparing one chunk on the host overlaps the
+  // GPU's work on the one before) or by finish(); every call of a batch uses the same stream.
   void encode_chunk(const encoder::PackedSequences& batch, std::size_t first, std::size_t end,
                     bool causal, encoder::ForwardOutput output, float* out, cudaStream_t stream);
+  // Waits for the last chunk and fills its out. After an error, call abandon() instead.
+  void finish();
+  // Waits for whatever is queued on `stream` and forgets the pending chunk's output.
+  void abandon(cudaStream_t stream) noexcept;
 
  private:
   // A LayerNorm's fp32 weights on the device.
@@ -73,9 +79,22 @@ class BertCudaModel {
   DeviceNorm embedding_norm_;
   std::vector<Layer> layers_;
 
+  // The chunk whose output is still on its way to host memory.
+  struct PendingOutput {
+    float* out = nullptr;
+    std::size_t bytes = 0;
+    int slot = 0;
+  };
+  void complete(const PendingOutput& pending);
+
   encoder::GpuArenaPlan plan_;
   DeviceMemory arena_;
-  PinnedMemory staging_inputs_, staging_output_;
+  PinnedMemory staging_inputs_;
+  PinnedMemory staging_output_[2];       // alternate chunks' outputs
+  cudaEvent_t inputs_copied_ = nullptr;  // staging_inputs_ may be rewritten
+  cudaEvent_t output_copied_[2] = {nullptr, nullptr};
+  std::optional<PendingOutput> pending_;
+  int next_slot_ = 0;
   std::unique_ptr<Gemm> gemm_;             // made once the arena (its workspace) exists
   cudaStream_t capture_stream_ = nullptr;  // graphs are captured here, then launched anywhere
   std::map<Launch, cudaGraphExec_t> graphs_;

@@ -101,14 +101,20 @@ class CudaEncoder final : public encoder::GpuEncoder {
     lengths_.clear();
     for (std::size_t s = 0; s < packed_.sequences(); ++s) lengths_.push_back(packed_.length(s));
     encoder::chunk_boundaries(lengths_, model_.limits().max_tokens, boundaries_);
-    for (std::size_t c = 0; c + 1 < boundaries_.size(); ++c) {
-      const std::size_t first = boundaries_[c], end = boundaries_[c + 1];
-      model_.encode_chunk(packed_, first, end, causal, output, out,
-                          static_cast<cudaStream_t>(stream));
-      const std::size_t rows = output == encoder::ForwardOutput::Tokens
-                                   ? packed_.offsets[end] - packed_.offsets[first]
-                                   : end - first;
-      out += rows * dim();
+    try {
+      for (std::size_t c = 0; c + 1 < boundaries_.size(); ++c) {
+        const std::size_t first = boundaries_[c], end = boundaries_[c + 1];
+        model_.encode_chunk(packed_, first, end, causal, output, out,
+                            static_cast<cudaStream_t>(stream));
+        const std::size_t rows = output == encoder::ForwardOutput::Tokens
+                                     ? packed_.offsets[end] - packed_.offsets[first]
+                                     : end - first;
+        out += rows * dim();
+      }
+      model_.finish();
+    } catch (...) {
+      model_.abandon(static_cast<cudaStream_t>(stream));
+      throw;
     }
   }
 
