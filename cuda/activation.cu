@@ -26,9 +26,19 @@ __global__ void bias_gelu_erf_kernel(T* x, const T* bias, int groups, int groups
     auto* group = reinterpret_cast<Group<T, W>*>(x) + i;
     const Group<T, W> b = reinterpret_cast<const Group<T, W>*>(bias)[i % groups_per_row];
     Group<T, W> g = *group;
+    if constexpr (W % 2 == 0) {
+      auto* values = reinterpret_cast<Pair<T>*>(g.v);
+      const auto* biases = reinterpret_cast<const Pair<T>*>(b.v);
 #pragma unroll
-    for (int j = 0; j < W; ++j) {
-      g.v[j] = from_float<T>(gelu_erf(to_float(g.v[j]) + to_float(b.v[j])));
+      for (int j = 0; j < W / 2; ++j) {
+        const float2 x = to_float2(values[j]), c = to_float2(biases[j]);
+        values[j] = from_float2<T>(make_float2(gelu_erf(x.x + c.x), gelu_erf(x.y + c.y)));
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < W; ++j) {
+        g.v[j] = from_float<T>(gelu_erf(to_float(g.v[j]) + to_float(b.v[j])));
+      }
     }
     *group = g;
   }

@@ -22,16 +22,9 @@ constexpr int kPad = 8;    // halves of padding per shared row: conflict-free fr
 
 // Two values as one 32-bit operand register of mma.sync (the lower column in the low half).
 template <typename T>
-__device__ __forceinline__ std::uint32_t pack(float lo, float hi);
-template <>
-__device__ __forceinline__ std::uint32_t pack<__half>(float lo, float hi) {
-  const __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<const std::uint32_t*>(&h);
-}
-template <>
-__device__ __forceinline__ std::uint32_t pack<__nv_bfloat16>(float lo, float hi) {
-  const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const std::uint32_t*>(&h);
+__device__ __forceinline__ std::uint32_t pack(float lo, float hi) {
+  const Pair<T> pair = from_float2<T>(make_float2(lo, hi));
+  return *reinterpret_cast<const std::uint32_t*>(&pair);
 }
 
 // d += a (16 x 16, row major) * b (16 x 8, column major), fp32 accumulators.

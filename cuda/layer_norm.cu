@@ -35,27 +35,6 @@ constexpr int kCachedMaxHidden = 32 * 4 * kGroupsPerLane;
 
 bool cached_row(int hidden) { return hidden % 4 == 0 && hidden <= kCachedMaxHidden; }
 
-template <typename T>
-__device__ __forceinline__ float4 load4(const T* p) {
-  const uint2 raw = *reinterpret_cast<const uint2*>(p);
-  const T* h = reinterpret_cast<const T*>(&raw);
-  return make_float4(to_float(h[0]), to_float(h[1]), to_float(h[2]), to_float(h[3]));
-}
-__device__ __forceinline__ float4 load4(const float* p) {
-  return *reinterpret_cast<const float4*>(p);
-}
-
-template <typename T>
-__device__ __forceinline__ void store4(T* p, float4 v) {
-  uint2 raw;
-  T* h = reinterpret_cast<T*>(&raw);
-  h[0] = from_float<T>(v.x);
-  h[1] = from_float<T>(v.y);
-  h[2] = from_float<T>(v.z);
-  h[3] = from_float<T>(v.w);
-  *reinterpret_cast<uint2*>(p) = raw;
-}
-
 __device__ __forceinline__ float4 add4(float4 a, float4 b) {
   return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
 }
@@ -174,10 +153,9 @@ void launch_embedding(const std::int32_t* ids, const float* vectors, const std::
   const dim3 grid(blocks_for(tokens)), block(32 * kWarpsPerBlock);
   auto* kernel = cached_row(hidden) ? embedding_layer_norm_kernel<T, true>
                                     : embedding_layer_norm_kernel<T, false>;
-  kernel<<<grid, block, 0, stream>>>(ids, vectors, positions, tokens, static_cast<const T*>(word),
-                                     static_cast<const T*>(position),
-                                     static_cast<const T*>(token_type), gamma, beta, eps, hidden,
-                                     static_cast<T*>(out));
+  kernel<<<grid, block, 0, stream>>>(
+      ids, vectors, positions, tokens, static_cast<const T*>(word), static_cast<const T*>(position),
+      static_cast<const T*>(token_type), gamma, beta, eps, hidden, static_cast<T*>(out));
 }
 
 template <typename T>
@@ -218,8 +196,8 @@ void bias_residual_layer_norm(HalfType type, const void* projected, const void* 
     launch_residual<__half>(projected, bias, hidden_states, gamma, beta, eps, tokens, hidden,
                             stream);
   } else {
-    launch_residual<__nv_bfloat16>(projected, bias, hidden_states, gamma, beta, eps, tokens,
-                                   hidden, stream);
+    launch_residual<__nv_bfloat16>(projected, bias, hidden_states, gamma, beta, eps, tokens, hidden,
+                                   stream);
   }
   check_launch("bias_residual_layer_norm_kernel");
 }

@@ -15,13 +15,6 @@ constexpr int kSplitMaxHidden = 32 * 4 * kGroupsPerLane;
 
 bool split_pooling(int hidden) { return hidden % 4 == 0 && hidden <= kSplitMaxHidden; }
 
-template <typename T>
-__device__ __forceinline__ float4 load4(const T* p) {
-  const uint2 raw = *reinterpret_cast<const uint2*>(p);
-  const T* h = reinterpret_cast<const T*>(&raw);
-  return make_float4(to_float(h[0]), to_float(h[1]), to_float(h[2]), to_float(h[3]));
-}
-
 // The kernel for split_pooling(hidden): warp w pools tokens w, w + 8, ... (for CLS and last
 // token, only that token) over its lane's column groups, the block combines the 8 partial rows.
 template <typename T>
