@@ -76,7 +76,7 @@ MODEL="${NOWREC_MODEL:-}"
 if [[ "$MODE" == --dry-run ]]; then
   step "plan"
   echo "root $ROOT, build $BUILD, results $RESULTS, model $MODEL"
-  echo "steps: configure+build (nowrec, nowrec_cuda_tests, gpu_encoder_bench), tests, memcheck, bench f16/bf16, peer, table, ranker bench + peer"
+  echo "steps: configure+build (or the carried binaries), then of $STEPS: tests, memcheck, encoder (f16/bf16 + peer + table), profile (ncu), ranker (+ peer)"
   python3 "$ROOT/bench/gpu_peer.py" --model "$MODEL" --texts "$TEXTS" \
     --latency-text "$LATENCY_TEXT" --dry-run || die "gpu_peer.py refused its arguments"
   exit 0
@@ -116,30 +116,30 @@ if [[ -x "$BUILD/carried-bin/nowrec_cuda_tests" && "$MODE" != --build-only ]]; t
   TESTS="$BIN/nowrec_cuda_tests"
   export LD_LIBRARY_PATH="$BIN:$CUDA_HOME/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 else
-BIN="$BUILD"
-TESTS="$BUILD/tests/nowrec_cuda_tests"
-# Build: only this GPU's architecture, to keep nvcc's share of the budget small.
-ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
-ARCH="${ARCH:-90}"
-step "configure (sm_$ARCH)"
-cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNOWREC_WITH_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_CLI=OFF \
-  -DNOWREC_BUILD_EXAMPLES=OFF -DNOWREC_TEST_MODEL_DIR="$MODEL" -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
-  "${EXTRA_CMAKE[@]}" \
-  > "$RESULTS/configure.log" 2>&1 || { tail -30 "$RESULTS/configure.log"; die "configure failed"; }
-step "build"
-ninja -C "$BUILD" ${NOWREC_GPU_JOBS:+-j"$NOWREC_GPU_JOBS"} nowrec nowrec_cuda_tests > "$RESULTS/build.log" 2>&1 ||
-  { grep -E "error|FAILED" "$RESULTS/build.log" | head -30; die "build failed"; }
-# Built by hand: bench/CMakeLists.txt also needs Google Benchmark, which the device lacks.
-g++ -std=c++20 -O2 -I"$ROOT/include" -I"$BUILD/include" "${EXTRA_INCLUDE[@]}" \
-  -I"$CUDA_HOME/include" "$ROOT/bench/gpu_encoder_bench.cpp" -o "$BIN/gpu_encoder_bench" \
-  -L"$BUILD/src" -lnowrec -L"$CUDA_HOME/lib64" -lcublasLt -lcudart_static -ldl -lrt -lpthread \
-  -Wl,-rpath,"$BUILD/src" >> "$RESULTS/build.log" 2>&1 || { tail -20 "$RESULTS/build.log"; die "bench build failed"; }
-nvcc -std=c++20 -O3 -arch=sm_"$ARCH" -I"$ROOT/include" -I"$BUILD/include" \
-  "$ROOT/bench/gpu_ranker_bench.cu" -o "$BIN/gpu_ranker_bench" -L"$BUILD/src" -lnowrec \
-  -Xlinker -rpath -Xlinker "$BUILD/src" >> "$RESULTS/build.log" 2>&1 ||
-  { tail -20 "$RESULTS/build.log"; die "ranker bench build failed"; }
-[[ "$MODE" == --build-only ]] && { step "built"; exit 0; }
+  BIN="$BUILD"
+  TESTS="$BUILD/tests/nowrec_cuda_tests"
+  # Build: only this GPU's architecture, to keep nvcc's share of the budget small.
+  ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
+  ARCH="${ARCH:-90}"
+  step "configure (sm_$ARCH)"
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNOWREC_WITH_CUDA=ON \
+    -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DNOWREC_BUILD_BENCH=OFF -DNOWREC_BUILD_CLI=OFF \
+    -DNOWREC_BUILD_EXAMPLES=OFF -DNOWREC_TEST_MODEL_DIR="$MODEL" -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
+    "${EXTRA_CMAKE[@]}" \
+    > "$RESULTS/configure.log" 2>&1 || { tail -30 "$RESULTS/configure.log"; die "configure failed"; }
+  step "build"
+  ninja -C "$BUILD" ${NOWREC_GPU_JOBS:+-j"$NOWREC_GPU_JOBS"} nowrec nowrec_cuda_tests > "$RESULTS/build.log" 2>&1 ||
+    { grep -E "error|FAILED" "$RESULTS/build.log" | head -30; die "build failed"; }
+  # Built by hand: bench/CMakeLists.txt also needs Google Benchmark, which the device lacks.
+  g++ -std=c++20 -O2 -I"$ROOT/include" -I"$BUILD/include" "${EXTRA_INCLUDE[@]}" \
+    -I"$CUDA_HOME/include" "$ROOT/bench/gpu_encoder_bench.cpp" -o "$BIN/gpu_encoder_bench" \
+    -L"$BUILD/src" -lnowrec -L"$CUDA_HOME/lib64" -lcublasLt -lcudart_static -ldl -lrt -lpthread \
+    -Wl,-rpath,"$BUILD/src" >> "$RESULTS/build.log" 2>&1 || { tail -20 "$RESULTS/build.log"; die "bench build failed"; }
+  nvcc -std=c++20 -O3 -arch=sm_"$ARCH" -I"$ROOT/include" -I"$BUILD/include" \
+    "$ROOT/bench/gpu_ranker_bench.cu" -o "$BIN/gpu_ranker_bench" -L"$BUILD/src" -lnowrec \
+    -Xlinker -rpath -Xlinker "$BUILD/src" >> "$RESULTS/build.log" 2>&1 ||
+    { tail -20 "$RESULTS/build.log"; die "ranker bench build failed"; }
+  [[ "$MODE" == --build-only ]] && { step "built"; exit 0; }
 fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || die "no GPU here"
@@ -154,54 +154,54 @@ if wanted tests; then
 fi
 
 if wanted memcheck; then
-step "compute-sanitizer memcheck (24 fixture texts)"
-if command -v compute-sanitizer > /dev/null; then
-  NOWREC_TEST_TEXT_LIMIT=24 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
-    "$TESTS" -tce="*do not depend*,CudaRanker ids*,CudaRanker fp32 on*,CudaRanker bf16*,CudaRanker large*,CUDA vector sequences match*,LearnedNextInterestModel on CUDA*" > "$RESULTS/memcheck.log" 2>&1
-  rc=$?
-  tail -6 "$RESULTS/memcheck.log"
-  [[ $rc -eq 0 ]] || { echo "gpu_check: memcheck exit $rc (124: out of time)"; STATUS=1; }
-else
-  echo "gpu_check: compute-sanitizer not found"; STATUS=1
-fi
+  step "compute-sanitizer memcheck (24 fixture texts)"
+  if command -v compute-sanitizer > /dev/null; then
+    NOWREC_TEST_TEXT_LIMIT=24 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 \
+      "$TESTS" -tce="*do not depend*,CudaRanker ids*,CudaRanker fp32 on*,CudaRanker bf16*,CudaRanker large*,CUDA vector sequences match*,LearnedNextInterestModel on CUDA*" > "$RESULTS/memcheck.log" 2>&1
+    rc=$?
+    tail -6 "$RESULTS/memcheck.log"
+    [[ $rc -eq 0 ]] || { echo "gpu_check: memcheck exit $rc (124: out of time)"; STATUS=1; }
+  else
+    echo "gpu_check: compute-sanitizer not found"; STATUS=1
+  fi
 fi
 
 if wanted encoder; then
-step "benchmarks"
-: > "$RESULTS/results.jsonl"
-for dtype in f16 bf16; do
-  timeout 120 "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
-    --latency-text "$LATENCY_TEXT" --dtype "$dtype" | sed "s/\"impl\": *\"nowrec\"/\"impl\":\"nowrec_$dtype\"/" \
-    | tee -a "$RESULTS/results.jsonl" || STATUS=1
-done
-PYTHONUNBUFFERED=1 timeout 180 python3 "$ROOT/bench/gpu_peer.py" --model "$MODEL" --texts "$TEXTS" \
-  --latency-text "$LATENCY_TEXT" | tee -a "$RESULTS/results.jsonl" || STATUS=1
+  step "benchmarks"
+  : > "$RESULTS/results.jsonl"
+  for dtype in f16 bf16; do
+    timeout 120 "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
+      --latency-text "$LATENCY_TEXT" --dtype "$dtype" | sed "s/\"impl\": *\"nowrec\"/\"impl\":\"nowrec_$dtype\"/" \
+      | tee -a "$RESULTS/results.jsonl" || STATUS=1
+  done
+  PYTHONUNBUFFERED=1 timeout 180 python3 "$ROOT/bench/gpu_peer.py" --model "$MODEL" --texts "$TEXTS" \
+    --latency-text "$LATENCY_TEXT" | tee -a "$RESULTS/results.jsonl" || STATUS=1
 
-step "table"
-python3 "$ROOT/bench/gpu_table.py" "$RESULTS/results.jsonl" | tee "$RESULTS/table.md"
+  step "table"
+  python3 "$ROOT/bench/gpu_table.py" "$RESULTS/results.jsonl" | tee "$RESULTS/table.md"
 fi
 
 if wanted profile; then
-step "profile: one pass of 64 texts of 128 tokens, each kernel's time (ncu)"
-"$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" --latency-text "$LATENCY_TEXT" \
-  --profile-long 64 | grep profiled_pass  # the same pass's wall time, without the profiler
-if command -v ncu > /dev/null; then
-  timeout 150 ncu --profile-from-start off --clock-control none --metrics gpu__time_duration.sum \
-    --csv --print-units base "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
-    --latency-text "$LATENCY_TEXT" --profile-long 64 > "$RESULTS/profile.csv" 2> "$RESULTS/profile.err"
-  echo "ncu exit $?"
-  python3 "$ROOT/bench/gpu_profile_table.py" "$RESULTS/profile.csv" | tee "$RESULTS/profile.md"
-else
-  echo "gpu_check: ncu not found"
-fi
+  step "profile: one pass of 64 texts of 128 tokens, each kernel's time (ncu)"
+  "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" --latency-text "$LATENCY_TEXT" \
+    --profile-long 64 | grep profiled_pass  # the same pass's wall time, without the profiler
+  if command -v ncu > /dev/null; then
+    timeout 150 ncu --profile-from-start off --clock-control none --metrics gpu__time_duration.sum \
+      --csv --print-units base "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
+      --latency-text "$LATENCY_TEXT" --profile-long 64 > "$RESULTS/profile.csv" 2> "$RESULTS/profile.err"
+    echo "ncu exit $?"
+    python3 "$ROOT/bench/gpu_profile_table.py" "$RESULTS/profile.csv" | tee "$RESULTS/profile.md"
+  else
+    echo "gpu_check: ncu not found"
+  fi
 fi
 
 if wanted ranker; then
-step "ranker: 1M x 384, batch 1 and 64, k 10 and 100"
-timeout 120 "$BIN/gpu_ranker_bench" | tee "$RESULTS/ranker.jsonl" || STATUS=1
-PYTHONUNBUFFERED=1 timeout 120 python3 "$ROOT/bench/gpu_ranker_peer.py" | tee -a "$RESULTS/ranker.jsonl" ||
-  STATUS=1
-python3 - "$RESULTS/ranker.jsonl" <<'PY' | tee "$RESULTS/ranker.md"
+  step "ranker: 1M x 384, batch 1 and 64, k 10 and 100"
+  timeout 120 "$BIN/gpu_ranker_bench" | tee "$RESULTS/ranker.jsonl" || STATUS=1
+  PYTHONUNBUFFERED=1 timeout 120 python3 "$ROOT/bench/gpu_ranker_peer.py" | tee -a "$RESULTS/ranker.jsonl" ||
+    STATUS=1
+  python3 - "$RESULTS/ranker.jsonl" <<'PY' | tee "$RESULTS/ranker.md"
 import json, sys
 lines = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 read = next((l["gb_per_s"] for l in lines if l["impl"] == "read_kernel"), None)
