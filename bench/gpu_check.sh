@@ -14,8 +14,9 @@
 #          --dry-run    (print the plan, check the peer's arguments, stop)
 # Environment: NOWREC_MODEL (model folder), NOWREC_GPU_BUILD (build folder), OUT (results),
 #              NOWREC_GPU_JOBS (ninja -j; default: all cores),
-#              NOWREC_GPU_STEPS (comma-separated subset of tests,memcheck,encoder,profile,ranker;
-#              default: all of them).
+#              NOWREC_GPU_STEPS (comma-separated subset of tests,memcheck,encoder,profile,ranker,
+#              compile; default: all of them). compile: nowrec f16 beside PyTorch eager and
+#              torch.compile on the latency (ids in) and 128-token workloads, same run.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="${NOWREC_GPU_BUILD:-$ROOT/build-gpu}"
@@ -28,7 +29,7 @@ CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
 export PATH="$CUDA_HOME/bin:$PATH"
 mkdir -p "$RESULTS"
 START=$SECONDS
-STEPS=",${NOWREC_GPU_STEPS:-tests,memcheck,encoder,profile,ranker},"
+STEPS=",${NOWREC_GPU_STEPS:-tests,memcheck,encoder,profile,ranker,compile},"
 step() { echo "== $* (${SECONDS}s)"; }
 wanted() { [[ "$STEPS" == *",$1,"* ]]; }
 die() { echo "gpu_check: $*" >&2; exit 1; }
@@ -215,6 +216,16 @@ for l in lines:
         share = f"{scan / read:.0%}" if read and l["batch"] == 1 else ""
         print(f"| {l['impl']} | {l['batch']} | {l['k']} | {l['ms']:.3f} | {l['queries_per_s']:,} | {share} |")
 PY
+fi
+if wanted compile; then
+  step "PyTorch eager and torch.compile beside nowrec f16 (latency ids in, 1024 x 128 tokens)"
+  timeout 60 "$BIN/gpu_encoder_bench" --model "$MODEL" --texts "$TEXTS" \
+    --latency-text "$LATENCY_TEXT" --dtype f16 | tee "$RESULTS/compile.jsonl" || STATUS=1
+  for flag in "" --compile; do
+    PYTHONUNBUFFERED=1 timeout 240 python3 "$ROOT/bench/gpu_peer.py" --model "$MODEL" \
+      --texts "$TEXTS" --latency-text "$LATENCY_TEXT" --workloads latency_16_ids,tokens_128 \
+      $flag 2> "$RESULTS/compile${flag}.err" | tee -a "$RESULTS/compile.jsonl" || STATUS=1
+  done
 fi
 step "done, status $STATUS, $((SECONDS - START)) s"
 exit $STATUS

@@ -12,9 +12,12 @@ no hub downloads):
 Needs torch with CUDA and sentence-transformers (written against 6.x, whose tokenizer output holds
 non-tensor entries such as "modality"). A workload that fails prints its error to stderr and the
 next one still runs; the exit status is then 1. --dry-run parses the arguments and prints the
-plan without importing torch.
+plan without importing torch. --compile runs the transformer through torch.compile (its first
+call compiles, outside the timings; the lines then say "torch_fp16_compile"); --workloads picks
+some of the workloads.
 Usage: gpu_peer.py --model DIR --texts FILE.jsonl --latency-text TEXT [--titles 256]
                    [--long 1024] [--long-tokens 128] [--long-batch 256] [--device cuda]
+                   [--compile] [--workloads latency_16,latency_16_ids,titles_256,tokens_128]
                    [--dry-run]
 """
 
@@ -25,8 +28,11 @@ import time
 import traceback
 
 
+IMPL = "torch_fp16"  # "torch_fp16_compile" with --compile
+
+
 def emit(workload, metric, value, unit, **extra):
-    line = {"impl": "torch_fp16", "workload": workload, "metric": metric, "value": value,
+    line = {"impl": IMPL, "workload": workload, "metric": metric, "value": value,
             "unit": unit}
     line.update(extra)
     print(json.dumps(line), flush=True)
@@ -73,11 +79,20 @@ def main():
     parser.add_argument("--long-batch", type=int, default=256)
     parser.add_argument("--device", default="cuda",
                         help="cuda (fp16, the measurement) or cpu (fp32, to check the script)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the transformer (default mode, static shapes)")
+    parser.add_argument("--workloads", default="latency_16,latency_16_ids,titles_256,tokens_128")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
+    global IMPL
+    IMPL = "torch_fp16_compile" if args.compile else "torch_fp16"
+    known = {"latency_16", "latency_16_ids", "titles_256", "tokens_128"}
+    chosen = [w for w in args.workloads.split(",") if w]
+    if not chosen or set(chosen) - known:
+        sys.exit(f"gpu_peer.py: --workloads takes some of {sorted(known)}")
     titles = read_texts(args.texts, args.titles)
     if args.dry_run:
-        print(json.dumps({"impl": "torch_fp16", "plan": {
+        print(json.dumps({"impl": IMPL, "plan": {"workloads": chosen,
             "model": args.model, "titles": len(titles), "latency_text": args.latency_text,
             "long": [args.long, args.long_tokens, args.long_batch]}}))
         return
@@ -94,9 +109,11 @@ def main():
     if device == "cuda":
         model.half()
     model.eval()
+    if args.compile:
+        model[0].auto_model = torch.compile(model[0].auto_model, dynamic=False)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu (fp32)"
-    print(json.dumps({"impl": "torch_fp16", "info": {
+    print(json.dumps({"impl": IMPL, "info": {
         "device": name, "torch": torch.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "transformers": transformers.__version__}}), flush=True)
@@ -162,7 +179,9 @@ def main():
         emit("tokens_128", "tokens_per_s", args.long * args.long_tokens / seconds, "tokens/s")
 
     failed = []
-    for workload in (latency_16, latency_16_ids, titles_256, tokens_128):
+    workloads = {"latency_16": latency_16, "latency_16_ids": latency_16_ids,
+                 "titles_256": titles_256, "tokens_128": tokens_128}
+    for workload in (workloads[name] for name in chosen):
         try:
             workload()
         except Exception as error:  # one failing workload must not cost the others' numbers
