@@ -25,6 +25,10 @@ BUILD_ONLY=(libdnnl-dev libutf8proc-dev libsentencepiece-dev libsodium-dev libbo
             doctest-dev nlohmann-json3-dev pkgconf pkgconf-bin libpkgconf3)
 if [[ -n "$PREBUILT" ]]; then
   (cd "$CARRY/debs" && apt-get download "${RUNTIME[@]}")
+  grep -q "code=\[compute_90,sm_90\]" "$PREBUILT/build.ninja" || {
+    echo "gpu_check_prepare: $PREBUILT has no sm_90 code (CMAKE_CUDA_ARCHITECTURES)" >&2
+    exit 1
+  }
   mkdir -p "$CARRY/bin"
   CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
   cmake --build "$PREBUILT" --target nowrec nowrec_cuda_tests
