@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/tiny_model.hpp"
 #include "nowrec/device.hpp"
 #include "nowrec/next_interest_model.hpp"
 #include "nowrec/sequence_encoder.hpp"
@@ -139,6 +140,45 @@ TEST_CASE("CUDA vector sequences match the CPU: bidirectional and causal, pooled
         const std::vector<float> alone = gpu.encode_vectors(std::span(all).subspan(s, 1), mask);
         CHECK(cosine(alone.data(), batch.data() + s * dim, dim) >= 0.9999);
       }
+    }
+  }
+}
+
+// The shipped models have heads of 32; BERT-base and most others have heads of 64. A random
+// two-layer BERT with two heads of 64: the CPU encodes it everywhere (so the folder is sound),
+// and on a GPU the CUDA encoder must agree with it.
+TEST_CASE("a BERT with heads of 64: CUDA matches the CPU on vector sequences, both masks") {
+  nowrec::test::TempDir dir;
+  nlohmann::json config = nowrec::test::tiny_bert_config();
+  config["hidden_size"] = 128;
+  config["num_attention_heads"] = 2;
+  config["intermediate_size"] = 256;
+  config["max_position_embeddings"] = 300;
+  config["vocab_size"] = 16;
+  nowrec::test::write_tiny_model(dir.path(), config, {});
+  nowrec::test::write_file(
+      dir.path() / "model.safetensors",
+      nowrec::test::random_safetensors_image(nowrec::test::tiny_bert_tensors(config), 31));
+  const SequenceEncoder cpu = SequenceEncoder::load(dir.path(), {.threads = 1});
+  const std::size_t dim = cpu.dim();
+  REQUIRE(dim == 128);
+  // Tile edges (64 queries a tile), several key blocks, and the longest position.
+  const auto sequences = random_sequences({1, 7, 64, 65, 129, 300}, dim, 13);
+  for (AttentionMask mask : {AttentionMask::Bidirectional, AttentionMask::Causal}) {
+    CAPTURE(mask == AttentionMask::Causal);
+    const nowrec::TokenStates want = cpu.encode_vectors_tokens(spans(sequences), mask);
+    REQUIRE(want.values.size() == 566 * dim);
+    CHECK(std::all_of(want.values.begin(), want.values.end(),
+                      [](float v) { return std::isfinite(v); }));
+    if (!has_gpu) continue;
+    for (Dtype dtype : {Dtype::F16, Dtype::BF16}) {
+      CAPTURE(nowrec::dtype_name(dtype));
+      const SequenceEncoder gpu = SequenceEncoder::load(dir.path(), cuda_options(dtype));
+      const nowrec::TokenStates got = gpu.encode_vectors_tokens(spans(sequences), mask);
+      CHECK(got.offsets == want.offsets);
+      CHECK(worst_row_cosine(got.values, want.values, dim) >= min_cosine(dtype));
+      CHECK(worst_row_cosine(gpu.encode_vectors(spans(sequences), mask),
+                             cpu.encode_vectors(spans(sequences), mask), dim) >= min_cosine(dtype));
     }
   }
 }

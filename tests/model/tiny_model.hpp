@@ -1,8 +1,12 @@
 // Builds small model folders on disk for tests: a tiny BERT's config, vocabulary and weights.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,33 @@ inline std::string safetensors_image(const std::vector<TensorSpec>& tensors) {
     image[i] = static_cast<char>((static_cast<std::uint64_t>(text.size()) >> (8 * i)) & 0xff);
   }
   return image + text + std::string(offset, '\0');
+}
+
+// A safetensors image of fp32 tensors drawn from N(0, spread²), LayerNorm weights from
+// N(1, spread²): a random but well-conditioned model for comparing devices.
+inline std::string random_safetensors_image(const std::vector<TensorSpec>& tensors, unsigned seed,
+                                            float spread = 0.1f) {
+  std::string image = safetensors_image(tensors);
+  const std::uint64_t header_bytes = 8 + [&] {
+    std::uint64_t size = 0;
+    for (int i = 0; i < 8; ++i) size |= std::uint64_t(std::uint8_t(image[i])) << (8 * i);
+    return size;
+  }();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, spread);
+  std::size_t at = header_bytes;
+  for (const TensorSpec& tensor : tensors) {
+    std::size_t count = 1;
+    for (std::int64_t dim : tensor.shape) count *= static_cast<std::size_t>(dim);
+    REQUIRE(tensor.dtype == "F32");
+    const bool norm_weight = tensor.name.find("LayerNorm.weight") != std::string::npos;
+    for (std::size_t i = 0; i < count; ++i, at += 4) {
+      const float value = normal(rng) + (norm_weight ? 1.0f : 0.0f);
+      std::memcpy(image.data() + at, &value, 4);
+    }
+  }
+  REQUIRE(at == image.size());
+  return image;
 }
 
 // config.json of a two-layer BERT with hidden size 8, small enough to write in a test.
