@@ -8,7 +8,9 @@
 # With --prebuilt BUILD (a Release build here with CUDA on and sm_90 among its architectures),
 # it also puts libnowrec, the CUDA tests and the two GPU benchmarks, built here, into
 # .gpu-carry/bin.tar.xz, and only the run-time libraries among the .debs: the GPU machine then runs
-# them without building (minutes of device time saved). Without it, gpu_check.sh builds there.
+# them without building (minutes of device time saved). Without it, gpu_check.sh builds there
+# from the build-time .debs (about 19 MB more, boost's headers most of it): with the repository
+# as it is (2026-12), that is over the device tool's 64 MiB, so --prebuilt is the way that fits.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CARRY="$ROOT/.gpu-carry"
