@@ -7,15 +7,17 @@
 // --profile-long N: encode N long texts once to warm up, then once more between
 // cudaProfilerStart and cudaProfilerStop (for `ncu --profile-from-start off`), and stop.
 #include <cublasLt.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_profiler_api.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -119,16 +121,12 @@ void fill_random_halves(void* device, std::size_t count, cudaDataType_t type) {
   std::vector<std::uint16_t> host(count);
   for (auto& h : host) {
     const float v = value(rng);
-    std::uint32_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
     if (type == CUDA_R_16BF) {
-      h = static_cast<std::uint16_t>(bits >> 16);
-    } else {  // fp16 of |v| < 1: sign, exponent rebased from 127 to 15, 10 mantissa bits
-      const std::uint32_t sign = (bits >> 16) & 0x8000u;
-      const int exponent = int((bits >> 23) & 0xff) - 127 + 15;
-      h = exponent <= 0 ? static_cast<std::uint16_t>(sign)
-                        : static_cast<std::uint16_t>(sign | (exponent << 10) |
-                                                     ((bits >> 13) & 0x3ffu));
+      const __nv_bfloat16 b = __float2bfloat16_rn(v);
+      std::memcpy(&h, &b, sizeof h);
+    } else {
+      const __half f = __float2half_rn(v);
+      std::memcpy(&h, &f, sizeof h);
     }
   }
   check(cudaMemcpy(device, host.data(), count * 2, cudaMemcpyHostToDevice), "cudaMemcpy");

@@ -35,10 +35,6 @@ constexpr int kCachedMaxHidden = 32 * 4 * kGroupsPerLane;
 
 bool cached_row(int hidden) { return hidden % 4 == 0 && hidden <= kCachedMaxHidden; }
 
-__device__ __forceinline__ float4 add4(float4 a, float4 b) {
-  return make_float4(a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w);
-}
-
 // normalize_row for rows with cached_row(hidden): `value4(c)` yields columns c..c+3 (c a
 // multiple of 4), read once; `store4(c, v)` writes them.
 template <typename Value4, typename Store4>

@@ -42,12 +42,7 @@ __global__ void __launch_bounds__(32 * kWarps)
       const int g = lane + 32 * i;
       if (g >= groups) continue;
       const float4 v = load4(row + 4 * g);
-      if (max_mode) {
-        acc[i] = make_float4(fmaxf(acc[i].x, v.x), fmaxf(acc[i].y, v.y), fmaxf(acc[i].z, v.z),
-                             fmaxf(acc[i].w, v.w));
-      } else {
-        acc[i] = make_float4(acc[i].x + v.x, acc[i].y + v.y, acc[i].z + v.z, acc[i].w + v.w);
-      }
+      acc[i] = max_mode ? max4(acc[i], v) : add4(acc[i], v);
     }
   }
 #pragma unroll

@@ -54,18 +54,19 @@ inline std::string safetensors_image(const std::vector<TensorSpec>& tensors) {
 inline std::string random_safetensors_image(const std::vector<TensorSpec>& tensors, unsigned seed,
                                             float spread = 0.1f) {
   std::string image = safetensors_image(tensors);
-  const std::uint64_t header_bytes = 8 + [&] {
-    std::uint64_t size = 0;
-    for (int i = 0; i < 8; ++i) size |= std::uint64_t(std::uint8_t(image[i])) << (8 * i);
-    return size;
-  }();
+  std::size_t data_bytes = 0;  // the tensors' bytes close the image
+  for (const TensorSpec& tensor : tensors) {
+    REQUIRE(tensor.dtype == "F32");
+    std::size_t count = 4;
+    for (std::int64_t dim : tensor.shape) count *= static_cast<std::size_t>(dim);
+    data_bytes += count;
+  }
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, spread);
-  std::size_t at = header_bytes;
+  std::size_t at = image.size() - data_bytes;
   for (const TensorSpec& tensor : tensors) {
     std::size_t count = 1;
     for (std::int64_t dim : tensor.shape) count *= static_cast<std::size_t>(dim);
-    REQUIRE(tensor.dtype == "F32");
     const bool norm_weight = tensor.name.find("LayerNorm.weight") != std::string::npos;
     for (std::size_t i = 0; i < count; ++i, at += 4) {
       const float value = normal(rng) + (norm_weight ? 1.0f : 0.0f);
