@@ -2,6 +2,8 @@
 // raw ids out of memory and snapshots.
 #include <doctest/doctest.h>
 
+#include <bit>
+#include <cstdint>
 #include <random>
 #include <string>
 
@@ -99,4 +101,70 @@ TEST_CASE("InterestTracker: with a user id key, raw ids are neither kept nor wri
   refuses(no_key, "hashed user ids");
 
   CHECK_THROWS_AS(nowrec::InterestTracker({.dim = kDim, .user_id_key = "short"}), nowrec::Error);
+}
+
+namespace {
+
+bool contains_bytes(const std::string& haystack, const void* needle, std::size_t size) {
+  return haystack.find(std::string(static_cast<const char*>(needle), size)) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("InterestTracker: a user's memory, reused by a new user, leaves nothing in snapshots") {
+  // The pool hands a new user the block a departed user left, so a snapshot must show nothing of
+  // the departed user's clusters and window where the new user keeps nothing yet.
+  for (const nowrec::StateDtype dtype : {nowrec::StateDtype::F32, nowrec::StateDtype::BF16}) {
+    CAPTURE(static_cast<int>(dtype));
+    nowrec::test::TempDir dir;
+    nowrec::InterestTracker tracker(
+        {.dim = kDim, .recent_window = 8, .dtype = dtype, .ttl_seconds = 50});
+    // Four orthogonal events (rows of a Hadamard matrix times 1232, exact in fp32 and bf16) make
+    // four clusters whose stored vectors hold those values as they are, and window entries that
+    // hold `old_item + i`.
+    const float marker = 1232.0f;
+    const std::int64_t old_item = 777'777'777'777;
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::vector<float> v(kDim);
+      for (std::size_t j = 0; j < kDim; ++j) v[j] = std::popcount(i & j) % 2 ? -marker : marker;
+      tracker.update({.user = "departing-user",
+                      .item_embedding = v,
+                      .timestamp = 100,
+                      .item = old_item + static_cast<std::int64_t>(i)});
+    }
+    REQUIRE(tracker.user_stats("departing-user")->interests == 4);
+    tracker.snapshot(dir.path() / "before.snap", 1);
+    const std::string before = nowrec::test::read_file(dir.path() / "before.snap");
+    const std::int64_t last_old_item = old_item + 3;
+    // The start of the second cluster as stored: +, -, +, - marker.
+    const float f32_pattern[4] = {marker, -marker, marker, -marker};
+    const std::uint16_t bf16_pattern[4] = {0x449A, 0xC49A, 0x449A, 0xC49A};
+    const auto holds_cluster = [&](const std::string& file) {
+      return dtype == nowrec::StateDtype::F32
+                 ? contains_bytes(file, f32_pattern, sizeof(f32_pattern))
+                 : contains_bytes(file, bf16_pattern, sizeof(bf16_pattern));
+    };
+    // Positive controls: the snapshot holds the vectors and the items when the user is there.
+    REQUIRE(holds_cluster(before));
+    REQUIRE(contains_bytes(before, &last_old_item, sizeof(last_old_item)));
+
+    REQUIRE(tracker.expire(1000) == 1);
+    std::vector<float> v(kDim, 0.0f);
+    v[kDim - 1] = 1.0f;
+    tracker.update({.user = "arriving-user", .item_embedding = v, .timestamp = 1000, .item = 5});
+    REQUIRE(tracker.user_stats("arriving-user")->interests == 1);
+    tracker.snapshot(dir.path() / "after.snap", 2);
+    const std::string after = nowrec::test::read_file(dir.path() / "after.snap");
+    for (std::size_t i = 0; i < 4; ++i) {
+      const std::int64_t item = old_item + static_cast<std::int64_t>(i);
+      CHECK_FALSE(contains_bytes(after, &item, sizeof(item)));
+    }
+    CHECK_FALSE(holds_cluster(after));
+    // And the new user restores as it was.
+    const auto expected = nowrec::test::view(tracker, "arriving-user", 1000);
+    nowrec::InterestTracker restored(
+        {.dim = kDim, .recent_window = 8, .dtype = dtype, .ttl_seconds = 50});
+    restored.restore(dir.path() / "after.snap");
+    CHECK(nowrec::test::same(nowrec::test::view(restored, "arriving-user", 1000), expected));
+  }
 }
