@@ -154,26 +154,11 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
 
   // Everything is built aside; the live maps are touched only once the whole file checks out.
   std::vector<interest::UserTable> maps(impl_->shards.size());
-  std::uint64_t users = 0;
-  std::uint64_t user_blocks = 0;
-  bool ended = false;
-  while (file.next(kind, payload)) {
-    const std::string where = "block " + std::to_string(file.blocks_read() - 1);
-    if (ended) file.fail(where + " follows the end block");
-    if (kind == kEnd) {
-      ByteReader end(payload, file, where);
-      if (end.get<std::uint64_t>() != users || end.get<std::uint64_t>() != user_blocks) {
-        file.fail("the end block's counts do not match the blocks before it");
-      }
-      ended = true;
-      continue;
-    }
-    if (kind != kUsers) file.fail(where + " has unknown kind " + std::to_string(kind));
-    ByteReader in(payload, file, where);
+  interest::read_body(file, kUsers, kEnd, [&](ByteReader& in, const std::string& where) {
     const auto count = in.get<std::uint64_t>();
     for (std::uint64_t u = 0; u < count; ++u) {
       const auto key_size = in.get<std::uint32_t>();
-      if (key_size == 0 || key_size > payload.size()) file.fail(where + " has a bad user id size");
+      if (key_size == 0 || key_size > in.remaining()) file.fail(where + " has a bad user id size");
       std::string key(key_size, '\0');
       in.get_bytes(key.data(), key_size);
       UserState s;
@@ -198,11 +183,8 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
       if (map.find(key, hash)) file.fail(where + ": a user appears twice");
       map.insert(std::move(key), std::move(s), hash);
     }
-    if (!in.done()) file.fail(where + " has bytes after its last user");
-    users += count;
-    ++user_blocks;
-  }
-  if (!ended) file.fail("truncated: no end block");
+    return interest::BodyCounts{count, 1};  // users, blocks
+  });
 
   for (interest::UserTable& map : maps) impl_->reserve_expected(map);
   // All shards at once, in index order, so no reader sees half old and half restored users.

@@ -103,21 +103,8 @@ std::uint64_t CoVisitation::restore(const std::filesystem::path& path) {
 
   // Built aside; the live shards change only once the whole file checks out.
   std::vector<recommend::CoVisitationShard> shards(impl_->shards.size());
-  std::uint64_t items = 0, edges = 0;
-  bool ended = false;
-  while (file.next(kind, payload)) {
-    const std::string where = "block " + std::to_string(file.blocks_read() - 1);
-    if (ended) file.fail(where + " follows the end block");
-    if (kind == kEnd) {
-      ByteReader end(payload, file, where);
-      if (end.get<std::uint64_t>() != items || end.get<std::uint64_t>() != edges) {
-        file.fail("the end block's counts do not match the blocks before it");
-      }
-      ended = true;
-      continue;
-    }
-    if (kind != kItems) file.fail(where + " has unknown kind " + std::to_string(kind));
-    ByteReader in(payload, file, where);
+  interest::read_body(file, kItems, kEnd, [&](ByteReader& in, const std::string& where) {
+    std::uint64_t edges = 0;
     const auto count = in.get<std::uint64_t>();
     for (std::uint64_t i = 0; i < count; ++i) {
       const auto item = in.get<std::int64_t>();
@@ -142,10 +129,8 @@ std::uint64_t CoVisitation::restore(const std::filesystem::path& path) {
       }
       edges += size;
     }
-    if (!in.done()) file.fail(where + " has bytes after its last item");
-    items += count;
-  }
-  if (!ended) file.fail("truncated: no end block");
+    return interest::BodyCounts{count, edges};
+  });
 
   std::vector<std::unique_lock<std::mutex>> locks;
   locks.reserve(impl_->shards.size());
