@@ -105,13 +105,7 @@ void InterestTracker::snapshot(const std::filesystem::path& path, std::uint64_t 
       ++user_blocks;
     }
   }
-  payload.clear();
-  {
-    ByteWriter out(payload);
-    out.put(users);
-    out.put(user_blocks);
-  }
-  file.write_block(kEnd, payload);
+  interest::write_end_block(file, kEnd, {users, user_blocks});
   file.commit();
 }
 

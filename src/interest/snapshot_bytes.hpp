@@ -63,6 +63,15 @@ struct BodyCounts {
   std::uint64_t second = 0;
 };
 
+// Writes the end block that read_body() checks: the body's two totals.
+inline void write_end_block(SnapshotWriter& file, std::uint32_t end_kind, BodyCounts total) {
+  std::vector<std::byte> payload;
+  ByteWriter out(payload);
+  out.put(total.first);
+  out.put(total.second);
+  file.write_block(end_kind, payload);
+}
+
 // Reads what follows a snapshot's header: blocks of `body_kind`, each handed whole to
 // read_block(ByteReader&, const std::string& where), which returns what the block adds to the
 // counts and must read every byte of it, then one block of `end_kind` holding the two totals.

@@ -71,13 +71,7 @@ void CoVisitation::snapshot(const std::filesystem::path& path, std::uint64_t wat
     }
   }
   flush();
-  payload.clear();
-  {
-    ByteWriter out(payload);
-    out.put(items);
-    out.put(edges);
-  }
-  file.write_block(kEnd, payload);
+  interest::write_end_block(file, kEnd, {items, edges});
   file.commit();
 }
 
