@@ -20,7 +20,7 @@ namespace {
         &ns::bias_gelu_tanh, &ns::exp_values, &ns::erf_values, &ns::tanh_values,             \
         &ns::attention_head, &ns::causal_attention_head, &ns::sum_rows, &ns::max_rows,       \
         &ns::score_rows_f32, &ns::score_rows_bf16, &ns::score_rows_int8, &ns::widen_bf16,    \
-        &ns::widen_int8, bf16_dp                                                             \
+        &ns::widen_int8, &ns::scores_at_least, bf16_dp                                                             \
   }
 
 const KernelTable scalar_table = NOWREC_KERNEL_TABLE(CpuIsa::Scalar, scalar, nullptr);

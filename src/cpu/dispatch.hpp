@@ -60,6 +60,7 @@ struct KernelTable {
                           float* scores) noexcept;
   void (*widen_bf16)(const std::uint16_t* in, std::size_t n, float* out) noexcept;
   void (*widen_int8)(const std::int8_t* in, float scale, std::size_t n, float* out) noexcept;
+  std::uint64_t (*scores_at_least)(const float* scores, std::size_t n, float threshold) noexcept;
   void (*score_rows_bf16_dp)(const std::uint16_t* split_queries, std::size_t query_count,
                              const std::uint16_t* rows, std::size_t row_count, std::size_t dim,
                              float* scores) noexcept;

@@ -158,6 +158,27 @@ void widen_int8(const std::int8_t* in, float scale, std::size_t n, float* out) n
   for (std::size_t i = 0; i < n; ++i) out[i] = scale * widen_one(in[i]);
 }
 
+std::uint64_t scores_at_least(const float* scores, std::size_t n, float threshold) noexcept {
+  std::uint64_t mask = 0;
+  std::size_t i = 0;
+  // _CMP_GE_OQ: false for a NaN, as the scalar >= below.
+#if defined(__AVX512F__)
+  const __m512 bound = _mm512_set1_ps(threshold);
+  for (; i + 16 <= n; i += 16) {
+    mask |= std::uint64_t{_mm512_cmp_ps_mask(_mm512_loadu_ps(scores + i), bound, _CMP_GE_OQ)} << i;
+  }
+#elif defined(__AVX2__)
+  const __m256 bound = _mm256_set1_ps(threshold);
+  for (; i + 8 <= n; i += 8) {
+    const int bits =
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(scores + i), bound, _CMP_GE_OQ));
+    mask |= std::uint64_t(static_cast<unsigned>(bits)) << i;
+  }
+#endif
+  for (; i < n; ++i) mask |= std::uint64_t{scores[i] >= threshold} << i;
+  return mask;
+}
+
 #if defined(__AVX512F__)
 namespace {
 

@@ -16,6 +16,9 @@ namespace nowrec::cpu {
 // 2 * dim bfloat16 values, the rounded query then the rounding remainder, so the result keeps
 // nearly fp32 precision on the query side.
 // widen_bf16 / widen_int8 turn n stored values back into floats (times `scale` for int8).
+// scores_at_least returns, for n <= 64 scores, a mask whose bit i is set where
+// scores[i] >= threshold (never for a NaN): the top-k selection's cheap first look at a block of
+// scores, which leaves only the rows that may enter to the exact test.
 #define NOWREC_DECLARE_RANKER_KERNELS(isa)                                                       \
   namespace isa {                                                                                \
   void score_rows_f32(const float* queries, std::size_t query_count, const float* rows,          \
@@ -27,6 +30,7 @@ namespace nowrec::cpu {
                        float* scores) noexcept;                                                  \
   void widen_bf16(const std::uint16_t* in, std::size_t n, float* out) noexcept;                  \
   void widen_int8(const std::int8_t* in, float scale, std::size_t n, float* out) noexcept;       \
+  std::uint64_t scores_at_least(const float* scores, std::size_t n, float threshold) noexcept;   \
   }
 
 NOWREC_DECLARE_RANKER_KERNELS(scalar)

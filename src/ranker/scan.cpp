@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 
 #include "cpu/dispatch.hpp"
@@ -316,15 +317,41 @@ class Scanner {
         user_scores = combined;
       }
       TopK& best = state.best[u];
+      if (user.boosts.empty()) {
+        select_unboosted(block, segment, user, user_scores, best);
+        continue;
+      }
       for (std::size_t r = 0; r < block.rows; ++r) {
         const std::size_t row = block.first + r;
         float score = user_scores[r];
-        if (!user.boosts.empty()) {
-          if (!best.admits(score + user.max_boost, segment.ids[row])) continue;
-          if (const ItemBoost* boost = find_boost(user.boosts, segment.ids[row])) {
-            score += boost->score;
-          }
+        if (!best.admits(score + user.max_boost, segment.ids[row])) continue;
+        if (const ItemBoost* boost = find_boost(user.boosts, segment.ids[row])) {
+          score += boost->score;
         }
+        if (!best.admits(score, segment.ids[row])) continue;
+        if (!passes_filters(user, segment, row)) continue;
+        best.push({score, segment.ids[row], block.segment, std::uint32_t(row)});
+      }
+    }
+  }
+
+  // The selection where scores are final. Once `best` is full, a row can enter only with a score
+  // at or above the worst one kept, so 64 rows at a time are first compared with that score at
+  // once (which only rises), and the exact test, ties by id and filters run on the few that
+  // pass. At batch 64 this pass over every score costs as much as a fifth of the scan otherwise.
+  void select_unboosted(const ScanBlock& block, const Segment& segment, const ScanUser& user,
+                        const float* scores, TopK& best) const {
+    constexpr std::size_t kGroup = 64;
+    for (std::size_t begin = 0; begin < block.rows; begin += kGroup) {
+      const std::size_t count = std::min(kGroup, block.rows - begin);
+      std::uint64_t candidates = ~std::uint64_t{0} >> (kGroup - count);
+      if (best.full()) {
+        candidates = kernels_.scores_at_least(scores + begin, count, best.worst_score());
+      }
+      for (; candidates != 0; candidates &= candidates - 1) {
+        const std::size_t r = begin + static_cast<std::size_t>(std::countr_zero(candidates));
+        const std::size_t row = block.first + r;
+        const float score = scores[r];
         if (!best.admits(score, segment.ids[row])) continue;
         if (!passes_filters(user, segment, row)) continue;
         best.push({score, segment.ids[row], block.segment, std::uint32_t(row)});

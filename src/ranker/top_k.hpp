@@ -37,6 +37,9 @@ class TopK {
     heap_.reserve(capacity);
   }
 
+  bool full() const noexcept { return heap_.size() >= capacity_; }
+  // The lowest score kept; only when full().
+  float worst_score() const noexcept { return heap_.front().score; }
   bool admits(float score, std::int64_t id) const noexcept {
     if (heap_.size() < capacity_) return true;
     const Candidate& worst = heap_.front();

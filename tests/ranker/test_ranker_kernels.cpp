@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -80,6 +82,31 @@ TEST_CASE("score_rows kernels agree with scalar for every storage type") {
       kernels.widen_int8(int8.data(), scales[0], dim, widened.data());
       reference.widen_int8(int8.data(), scales[0], dim, expected.data());
       CHECK(widened == expected);
+    }
+  }
+}
+
+TEST_CASE("scores_at_least marks exactly the scores at or above the threshold") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (nowrec::CpuIsa isa : supported_variants()) {
+    const auto& kernels = nowrec::cpu::kernels_for(isa);
+    for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 33u, 63u, 64u}) {
+      for (const float threshold : {0.25f, -1.5f, 0.0f}) {
+        std::vector<float> scores(n);
+        for (float& s : scores) s = dist(rng);
+        // Ties, a NaN and a negative zero, where they are most easily got wrong: at the ends.
+        if (n > 0) scores[n - 1] = threshold;
+        if (n > 2) scores[0] = nan;
+        if (n > 4) scores[n / 2] = threshold == 0.0f ? -0.0f : std::nextafter(threshold, -10.0f);
+        std::uint64_t want = 0;
+        for (std::size_t i = 0; i < n; ++i) want |= std::uint64_t{scores[i] >= threshold} << i;
+        CAPTURE(int(isa));
+        CAPTURE(n);
+        CAPTURE(threshold);
+        CHECK(kernels.scores_at_least(scores.data(), n, threshold) == want);
+      }
     }
   }
 }
