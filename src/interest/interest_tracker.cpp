@@ -29,13 +29,16 @@ using interest::UserState;
 // A NaN or an infinity anywhere makes the sum of squares NaN or infinite, so one pass of the
 // CPU's vector kernel clears the common case; the values are looked at one by one only when that
 // sum is not finite (a finite vector whose squares overflow passes there).
-void require_finite(std::span<const float> values, const char* what) {
-  if (std::isfinite(cpu::kernels().dot(values.data(), values.data(), values.size()))) return;
+// Returns the values' sum of squares, which the clusters' cosines reuse.
+float require_finite(std::span<const float> values, const char* what) {
+  const float squared_norm = cpu::kernels().dot(values.data(), values.data(), values.size());
+  if (std::isfinite(squared_norm)) return squared_norm;
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
       invalid(std::string(what) + " has a non-finite value at position " + std::to_string(i));
     }
   }
+  return squared_norm;  // every value finite, but the squares overflow
 }
 
 // a - b, held at the int64 range instead of overflowing (timestamps come from outside).
@@ -188,7 +191,7 @@ interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event
         invalid("item embedding has " + std::to_string(event.item_embedding.size()) +
                 " values, expected dim " + std::to_string(dim));
       }
-      require_finite(event.item_embedding, "item embedding");
+      applied.squared_norm = require_finite(event.item_embedding, "item embedding");
       // The common case, an embedding alone, is used where it lies; no copy.
       applied.vector = event.item_embedding;
       ++sources;
@@ -197,7 +200,7 @@ interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event
           stored != nullptr ? stored->found : options.item_store->lookup(event.item, scratch);
       if (!found) invalid("item " + std::to_string(event.item) + " is not in the item store");
       const std::span<const float> row = stored != nullptr ? stored->vector : scratch;
-      require_finite(row, "the item store's embedding");
+      applied.squared_norm = require_finite(row, "the item store's embedding");
       applied.vector = row;
       ++sources;
     }
@@ -207,13 +210,14 @@ interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event
       text_vector.resize(dim);
       const std::string_view texts[] = {*event.text};
       options.encoder->encode(texts, text_vector);
-      require_finite(text_vector, "the encoded text");
+      applied.squared_norm = require_finite(text_vector, "the encoded text");
       if (sources == 0) {
         std::copy(text_vector.begin(), text_vector.end(), scratch.begin());
       } else {
         // Embedding and text: their mean (scratch may hold the item's vector: read it first).
         const std::span<const float> item = applied.vector;
         for (std::size_t i = 0; i < dim; ++i) scratch[i] = 0.5f * (item[i] + text_vector[i]);
+        applied.squared_norm = require_finite(scratch, "the mean of embedding and text");
       }
       applied.vector = scratch;
       ++sources;

@@ -67,9 +67,9 @@ void decay_group(UserState& state, const StateLayout& layout, Group group, doubl
 
 template <class T>
 void add_to_cluster(UserState& state, const StateLayout& layout, const DecayParams& params,
-                    std::span<const float> x, float amount) {
+                    std::span<const float> x, float x_squared_norm, float amount) {
   const std::size_t dim = layout.dim;
-  const float x_norm = std::sqrt(interest::squared_norm(x.data(), dim));
+  const float x_norm = std::sqrt(x_squared_norm);
   if (!(x_norm > 0.0f)) return;
   float* importance = importances(state, layout);
   float* norms = sq_norms(state, layout);
@@ -165,7 +165,8 @@ void apply_typed(UserState& state, const StateLayout& layout, const DecayParams&
     axpy(a, event.vector.data(), vector_at<T>(state, layout, kNegative, 0), layout.dim);
     state.weight[kNegative] += a;
   } else if (w > 0.0f) {
-    add_to_cluster<T>(state, layout, params, event.vector, amount(kClusters, w));
+    add_to_cluster<T>(state, layout, params, event.vector, event.squared_norm,
+                      amount(kClusters, w));
   }
   add_to_window(state, layout, event);
   ++state.events;

@@ -75,6 +75,7 @@ struct DecayParams {
 // One event after validation: a finite vector of dim values and a finite weight.
 struct AppliedEvent {
   std::span<const float> vector;
+  float squared_norm = 0.0f;  // of vector, as cpu::kernels().dot(vector, vector) gives it
   float weight = 0.0f;
   std::int64_t timestamp = 0;
   std::int64_t item = -1;
