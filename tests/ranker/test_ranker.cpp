@@ -1,16 +1,19 @@
 // Ranker: exact top-k against a double-precision brute force; bad input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <random>
 #include <vector>
 
 #include "nowrec/error.hpp"
 #include "nowrec/ranker.hpp"
 #include "ranker/reference.hpp"
 
-using nowrec::test::check_same;
 using nowrec::test::brute_force_query;
+using nowrec::test::check_same;
 using nowrec::test::random_catalog;
 using nowrec::test::random_vector;
 
@@ -84,6 +87,66 @@ TEST_CASE("equal scores are ordered by id") {
   CHECK(best[2].id == 7);
   CHECK(best[3].id == 9);
   CHECK(best[3].score == doctest::Approx(1.0f));
+}
+
+TEST_CASE("ties across the selection's groups of 64 rows and its blocks keep the smaller ids") {
+  // 3,000 rows share 5 vectors, so every score is tied hundreds of times, and the ids are
+  // shuffled, so a row met late must often displace a kept row of the same score by its smaller
+  // id: the case where a first look that only passes scores above the worst kept one would be
+  // wrong.
+  std::mt19937 rng(11);
+  const std::size_t dim = 24, rows = 3000;
+  auto catalog = random_catalog(rng, rows, dim);
+  std::vector<std::vector<float>> shared;
+  for (int v = 0; v < 5; ++v) shared.push_back(random_vector(rng, dim));
+  std::uniform_int_distribution<std::size_t> pick(0, shared.size() - 1);
+  std::map<std::int64_t, std::size_t> row_of;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::vector<float>& from = shared[pick(rng)];
+    std::copy(from.begin(), from.end(), catalog.vectors.begin() + r * dim);
+    row_of[catalog.ids[r]] = r;
+  }
+  nowrec::ItemIndex index(dim);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker ranker(index);
+  std::vector<std::vector<float>> queries;
+  std::vector<nowrec::RankRequest> requests(20);
+  for (auto& request : requests) {
+    queries.push_back(random_vector(rng, dim));
+    request.query = queries.back();
+  }
+  for (const std::size_t k : {1u, 10u, 100u, 700u}) {
+    for (const std::size_t matmul_from : {1000u, 1u}) {
+      std::vector<nowrec::ScoredItem> results(requests.size() * k);
+      std::vector<std::size_t> counts(requests.size());
+      ranker.rank(requests, {.k = k, .threads = 2, .matmul_min_queries = matmul_from}, results,
+                  counts);
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        CAPTURE(k);
+        CAPTURE(matmul_from);
+        CAPTURE(i);
+        REQUIRE(counts[i] == k);
+        const std::vector<nowrec::ScoredItem> got(results.begin() + i * k,
+                                                  results.begin() + (i + 1) * k);
+        const auto expected = brute_force_query(catalog, queries[i], k);
+        if (matmul_from > requests.size()) {
+          // The per-row kernels give equal vectors equal scores: ties go by id exactly.
+          check_same(got, expected);
+          continue;
+        }
+        // The matmul path: oneDNN's sgemm sums a row in an order that depends on where the row
+        // falls in its tiles, so equal vectors may differ in their last bit and such ties are
+        // not broken by id. Every item is still one with the expected score at its place.
+        for (std::size_t j = 0; j < k; ++j) {
+          CAPTURE(j);
+          const double true_score =
+              nowrec::test::dot(queries[i], catalog.row(row_of.at(got[j].id)));
+          CHECK(true_score == doctest::Approx(expected[j].score).epsilon(1e-5));
+          CHECK(got[j].score == doctest::Approx(expected[j].score).epsilon(1e-4));
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("bad input is rejected with a clear error and changes nothing") {
