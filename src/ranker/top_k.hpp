@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -40,8 +41,10 @@ class TopK {
   bool full() const noexcept { return heap_.size() >= capacity_; }
   // The lowest score kept; only when full().
   float worst_score() const noexcept { return heap_.front().score; }
+  // A NaN score (only overflowing products make one) never enters: it would break the heap's
+  // order, and with it worst_score().
   bool admits(float score, std::int64_t id) const noexcept {
-    if (heap_.size() < capacity_) return true;
+    if (heap_.size() < capacity_) return !std::isnan(score);
     const Candidate& worst = heap_.front();
     return score > worst.score || (score == worst.score && id < worst.id);
   }
