@@ -145,7 +145,7 @@ struct CudaRanker::Impl {
   DeviceCatalog catalog;
   cuda::DeviceMemory workspace;
   std::unique_ptr<cuda::ScoreGemm> gemm;
-  GrowingDevice queries, half_queries, scores, picks, merged;
+  GrowingDevice queries, half_queries, scores, thresholds, picks, merged;
   GrowingPinned host_queries, host_picks;
 
   void rank(std::span<const RankRequest> requests, const RankOptions& options,
@@ -221,6 +221,8 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
     use_matmul = gemm->supports(catalog.row_type, std::min(plan.tile_rows, rows), dim, n) &&
                  gemm->supports(catalog.row_type, last_tile, dim, n);
   }
+  // The matmul path's admission thresholds (see ranker/gpu_select.hpp); the fused kernel has none.
+  gpu::Pick* query_thresholds = nullptr;
   if (use_matmul) {
     const void* matmul_queries = device_queries;
     if (catalog.row_type == cuda::RowType::BF16) {
@@ -230,19 +232,24 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
     }
     auto* tile_scores = reinterpret_cast<float*>(
         scores.reserve(n * plan.tile_rows * sizeof(float), "cudaMalloc(CudaRanker scores)"));
+    query_thresholds = reinterpret_cast<gpu::Pick*>(
+        thresholds.reserve(n * keep * sizeof(gpu::Pick), "cudaMalloc(CudaRanker thresholds)"));
     for (std::size_t first = 0; first < rows; first += plan.tile_rows) {
       const std::size_t tile = std::min(plan.tile_rows, rows - first);
       gemm->run(catalog.row_type, catalog.rows.data() + first * catalog.row_bytes, tile, dim,
                 matmul_queries, n, tile_scores, stream);
-      cuda::select_from_scores(tile_scores, tile, first, n, priors, plan.chunks, keep, current,
-                               stream);
+      if (first == 0) {
+        cuda::select_first_chunk(tile_scores, tile, n, priors, keep, query_thresholds, stream);
+      }
+      cuda::select_from_scores(tile_scores, tile, first, n, priors, query_thresholds, plan.chunks,
+                               keep, current, stream);
     }
   } else {
     cuda::score_and_select(catalog.rows.data(), catalog.row_type, rows, dim, device_queries, n,
                            priors, keep, current, stream);
   }
   for (const std::size_t entries : plan.merge_inputs) {
-    cuda::merge_picks(current, entries, n, keep, other, stream);
+    cuda::merge_picks(current, entries, n, query_thresholds, keep, other, stream);
     std::swap(current, other);
   }
 

@@ -1,9 +1,11 @@
 // Block top-k for the CUDA ranker: each block fills kChunk (score, row) entries in shared memory
 // and keeps the best `keep` with the top-k bitonic network from ranker/gpu_select.hpp (sorted
 // runs of run_length(keep), halved until one is left), the same passes the host reference runs.
-// It is exact with ties broken by row and has no data-dependent control flow; against a full
-// sort of the chunk it saves most compare-exchanges, which is what bounds the matmul path's
-// select kernel (one block per chunk and query).
+// It is exact with ties broken by row; against a full sort of the chunk it saves most
+// compare-exchanges. On the matmul path a chunk first admits only the rows scoring at least its
+// query's threshold (the keep-th best of the first chunk), a few dozen of its 4,096 on most
+// data, and sorts those: the network over every row was what bounded that path's select kernel
+// (one block per chunk and query).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -14,6 +16,7 @@ namespace nowrec::cuda {
 namespace {
 
 using ranker::gpu::kChunk;
+using ranker::gpu::kMaxAdmitted;
 using ranker::gpu::padding_pick;
 
 constexpr int kThreads = 512;
@@ -23,18 +26,19 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kPairsPerThread = kChunk / 2 / kThreads;
 static_assert(kChunk % (2 * kThreads) == 0, "every thread takes the same number of pairs");
 
-// Leaves the best run_length(keep) of the block's kChunk entries, best first, at the front.
-// Every pass starts after a barrier, so no pass reads an entry that the one before still writes.
-__device__ void select_best(Pick* entries, std::uint32_t run) {
+// Leaves the best `run` of the block's first `count` entries (count a power of two, run <= count
+// <= kChunk), best first, at the front. Every pass starts after a barrier, so no pass reads an
+// entry that the one before still writes.
+__device__ void select_best(Pick* entries, std::uint32_t count, std::uint32_t run) {
   for (std::uint32_t size = 2; size <= run; size *= 2) {
     for (std::uint32_t stride = size / 2; stride > 0; stride /= 2) {
       __syncthreads();
-      for (std::uint32_t pair = threadIdx.x; pair < kChunk / 2; pair += kThreads) {
+      for (std::uint32_t pair = threadIdx.x; pair < count / 2; pair += kThreads) {
         ranker::gpu::bitonic_exchange(entries, size, stride, pair);
       }
     }
   }
-  for (std::uint32_t left = kChunk; left > run; left /= 2) {
+  for (std::uint32_t left = count; left > run; left /= 2) {
     // Survivors go to index `pair`, which another thread may still have to read: all are read
     // into registers first, then written after a barrier.
     Pick survivors[kPairsPerThread];
@@ -169,49 +173,120 @@ __global__ void __launch_bounds__(kThreads)
         if (r < count && priors.values != nullptr) {
           score += priors.weights[query] * priors.values[first + r];
         }
-        entries[r] =
-            r < count ? Pick{score, static_cast<std::uint32_t>(first + r)} : padding_pick();
+        entries[r] = r < count
+                         ? ranker::gpu::scored_pick(score, static_cast<std::uint32_t>(first + r))
+                         : padding_pick();
       }
     }
   }
-  select_best(entries, ranker::gpu::run_length(keep));
+  select_best(entries, kChunk, ranker::gpu::run_length(keep));
   write_best(entries, keep, out + (query * gridDim.x + chunk) * keep);
 }
 
-// grid (tile chunks, batch).
+// A matmul score plus the row's prior term: one expression for every pass, so that the
+// threshold and the scores it admits round alike.
+__device__ __forceinline__ float with_prior(float score, const float* prior_values, float weight,
+                                            std::uint32_t row) {
+  return prior_values != nullptr ? score + weight * prior_values[row] : score;
+}
+
+// Gathers the block's entries that `threshold` admits at the front of `entries`, in any order,
+// and returns how many there were; only the first kMaxAdmitted are written. Each warp claims its
+// admitted entries' places with one atomic per round of 32.
+template <typename EntryAt>
+__device__ std::uint32_t gather_admitted(EntryAt entry_at, std::uint32_t count, float threshold,
+                                         Pick* entries, std::uint32_t* admitted_count) {
+  if (threadIdx.x == 0) *admitted_count = 0;
+  __syncthreads();
+  const std::uint32_t lane = threadIdx.x % 32;
+  for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {  // whole warps every round
+    const Pick entry = i < count ? entry_at(i) : padding_pick();
+    const bool in = i < count && ranker::gpu::admitted(entry.score, threshold);
+    const unsigned mask = __ballot_sync(0xffffffffu, in);
+    std::uint32_t base = 0;
+    if (lane == 0 && mask != 0) base = atomicAdd(admitted_count, __popc(mask));
+    base = __shfl_sync(0xffffffffu, base, 0);
+    if (in) {
+      const std::uint32_t at = base + __popc(mask & ((1u << lane) - 1u));
+      if (at < kMaxAdmitted) entries[at] = entry;
+    }
+  }
+  __syncthreads();
+  return *admitted_count;
+}
+
+// One block of a pass: the best `keep` of `count` entries (entry_at(i) for i < count <= kChunk)
+// into out. With a threshold (non-null), from the admitted entries only, unless there are more
+// than kMaxAdmitted; ranker/gpu_select.cpp's select_entries is the host's copy.
+template <typename EntryAt>
+__device__ void select_block(EntryAt entry_at, std::uint32_t count, const float* threshold,
+                             std::size_t keep, Pick* out) {
+  __shared__ Pick entries[kChunk];
+  __shared__ std::uint32_t admitted_count;
+  const std::uint32_t run = ranker::gpu::run_length(keep);
+  if (threshold != nullptr) {
+    const std::uint32_t admitted =
+        gather_admitted(entry_at, count, *threshold, entries, &admitted_count);
+    // The same count on every thread (read after a barrier), so the whole block branches alike.
+    if (admitted <= kMaxAdmitted) {
+      const std::uint32_t used = ranker::gpu::admitted_entries(admitted, run);
+      for (std::uint32_t i = admitted + threadIdx.x; i < used; i += kThreads) {
+        entries[i] = padding_pick();
+      }
+      select_best(entries, used, run);
+      write_best(entries, keep, out);
+      return;
+    }
+  }
+  for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
+    if (i < count) {
+      const Pick entry = entry_at(i);
+      entries[i] = ranker::gpu::scored_pick(entry.score, entry.row);
+    } else {
+      entries[i] = padding_pick();
+    }
+  }
+  select_best(entries, kChunk, run);
+  write_best(entries, keep, out);
+}
+
+// A query's admission threshold: the last of its first chunk's best `keep`, or none.
+__device__ const float* threshold_of(const Pick* thresholds, std::size_t query, std::size_t keep) {
+  return thresholds != nullptr ? &thresholds[query * keep + keep - 1].score : nullptr;
+}
+
+// grid (tile chunks, batch). thresholds: [batch][keep] from select_first_chunk, or null.
 __global__ void __launch_bounds__(kThreads)
     select_scores_kernel(const float* scores, std::size_t tile_rows, std::size_t first_row,
-                         PriorTerms priors, std::size_t chunks, std::size_t keep, Pick* out) {
-  __shared__ Pick entries[kChunk];
+                         PriorTerms priors, const Pick* thresholds, std::size_t chunks,
+                         std::size_t keep, Pick* out) {
   const std::size_t query = blockIdx.y;
   const std::size_t local = blockIdx.x * std::size_t(kChunk);
-  const std::size_t count = tile_rows - local < kChunk ? tile_rows - local : kChunk;
+  const std::uint32_t count =
+      static_cast<std::uint32_t>(tile_rows - local < kChunk ? tile_rows - local : kChunk);
   const float* s = scores + query * tile_rows + local;
   const float weight = priors.values != nullptr ? priors.weights[query] : 0.0f;
-  for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
-    const std::uint32_t row = static_cast<std::uint32_t>(first_row + local + i);
-    entries[i] =
-        i < count ? Pick{priors.values != nullptr ? s[i] + weight * priors.values[row] : s[i], row}
-                  : padding_pick();
-  }
-  select_best(entries, ranker::gpu::run_length(keep));
+  const std::uint32_t row0 = static_cast<std::uint32_t>(first_row + local);
+  const auto entry_at = [&](std::uint32_t i) {
+    return Pick{with_prior(s[i], priors.values, weight, row0 + i), row0 + i};
+  };
   const std::size_t chunk = first_row / kChunk + blockIdx.x;
-  write_best(entries, keep, out + (query * chunks + chunk) * keep);
+  select_block(entry_at, count, threshold_of(thresholds, query, keep), keep,
+               out + (query * chunks + chunk) * keep);
 }
 
 // grid (blocks, batch).
 __global__ void __launch_bounds__(kThreads)
-    merge_kernel(const Pick* in, std::size_t entries_per_query, std::size_t keep, Pick* out) {
-  __shared__ Pick entries[kChunk];
+    merge_kernel(const Pick* in, std::size_t entries_per_query, const Pick* thresholds,
+                 std::size_t keep, Pick* out) {
   const std::size_t query = blockIdx.y;
   const std::size_t first = blockIdx.x * std::size_t(kChunk);
-  const std::size_t count = entries_per_query - first < kChunk ? entries_per_query - first : kChunk;
+  const std::uint32_t count = static_cast<std::uint32_t>(
+      entries_per_query - first < kChunk ? entries_per_query - first : kChunk);
   const Pick* source = in + query * entries_per_query + first;
-  for (std::uint32_t i = threadIdx.x; i < kChunk; i += kThreads) {
-    entries[i] = i < count ? source[i] : padding_pick();
-  }
-  select_best(entries, ranker::gpu::run_length(keep));
-  write_best(entries, keep, out + (query * gridDim.x + blockIdx.x) * keep);
+  select_block([&](std::uint32_t i) { return source[i]; }, count,
+               threshold_of(thresholds, query, keep), keep,
+               out + (query * gridDim.x + blockIdx.x) * keep);
 }
 
 __global__ void to_bf16_kernel(const float* in, __nv_bfloat16* out, std::size_t count) {
@@ -239,18 +314,25 @@ void score_and_select(const void* catalog, RowType type, std::size_t rows, std::
   check_launch("score_select_kernel");
 }
 
+void select_first_chunk(const float* scores, std::size_t tile_rows, std::size_t batch,
+                        PriorTerms priors, std::size_t keep, Pick* out, cudaStream_t stream) {
+  select_scores_kernel<<<grid_of(1, batch), kThreads, 0, stream>>>(scores, tile_rows, 0, priors,
+                                                                   nullptr, 1, keep, out);
+  check_launch("select_scores_kernel (first chunk)");
+}
+
 void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t first_row,
-                        std::size_t batch, PriorTerms priors, std::size_t chunks, std::size_t keep,
-                        Pick* out, cudaStream_t stream) {
+                        std::size_t batch, PriorTerms priors, const Pick* thresholds,
+                        std::size_t chunks, std::size_t keep, Pick* out, cudaStream_t stream) {
   select_scores_kernel<<<grid_of(ranker::gpu::blocks_for(tile_rows), batch), kThreads, 0, stream>>>(
-      scores, tile_rows, first_row, priors, chunks, keep, out);
+      scores, tile_rows, first_row, priors, thresholds, chunks, keep, out);
   check_launch("select_scores_kernel");
 }
 
-void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, std::size_t keep,
-                 Pick* out, cudaStream_t stream) {
+void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, const Pick* thresholds,
+                 std::size_t keep, Pick* out, cudaStream_t stream) {
   merge_kernel<<<grid_of(ranker::gpu::blocks_for(entries), batch), kThreads, 0, stream>>>(
-      in, entries, keep, out);
+      in, entries, thresholds, keep, out);
   check_launch("merge_kernel");
 }
 

@@ -2,6 +2,7 @@
 #include "ranker/gpu_select.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -72,26 +73,58 @@ void select_best_on_host(Pick* entries, std::uint32_t count, std::uint32_t run) 
 
 namespace {
 
-// One block's work: up to kChunk entries from `source`, padded, the best `keep` kept in order.
-void select_block(std::span<const Pick> source, std::size_t keep, Pick* out) {
-  std::vector<Pick> block(kChunk, padding_pick());
+// One block's work: `source` padded to `entries` (a power of two), the best `keep` kept in order.
+void select_block(std::span<const Pick> source, std::uint32_t entries, std::size_t keep,
+                  Pick* out) {
+  std::vector<Pick> block(entries, padding_pick());
   std::copy(source.begin(), source.end(), block.begin());
-  select_best_on_host(block.data(), kChunk, run_length(keep));
+  select_best_on_host(block.data(), entries, run_length(keep));
   std::copy_n(block.begin(), keep, out);
+}
+
+// One block of a pass: the best `keep` of up to kChunk entries, or of only those that
+// `threshold` admits when there are at most kMaxAdmitted of them. (The device gathers the
+// admitted entries in another order; the network keeps the same best entries, in the same order,
+// whatever order they come in.)
+void select_entries(std::span<const Pick> source, const float* threshold, std::size_t keep,
+                    Pick* out) {
+  std::vector<Pick> entries;
+  if (threshold != nullptr) {
+    for (const Pick& entry : source) {
+      if (admitted(entry.score, *threshold)) entries.push_back(entry);
+    }
+    if (entries.size() <= kMaxAdmitted) {
+      select_block(entries, admitted_entries(std::uint32_t(entries.size()), run_length(keep)), keep,
+                   out);
+      return;
+    }
+    entries.clear();
+  }
+  for (const Pick& entry : source) entries.push_back(scored_pick(entry.score, entry.row));
+  select_block(entries, kChunk, keep, out);
 }
 
 }  // namespace
 
-std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan) {
+std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan,
+                                 Admission admission) {
+  std::vector<Pick> rows(plan.rows);
+  for (std::size_t r = 0; r < plan.rows; ++r) rows[r] = {scores[r], std::uint32_t(r)};
+  const auto chunk_rows = [&](std::size_t chunk) {
+    const std::size_t first = chunk * kChunk;
+    return std::span<const Pick>(rows).subspan(first,
+                                               std::min<std::size_t>(kChunk, plan.rows - first));
+  };
+  std::optional<float> threshold;
+  if (admission == Admission::FirstChunkThreshold) {
+    std::vector<Pick> first(plan.keep);
+    select_entries(chunk_rows(0), nullptr, plan.keep, first.data());
+    threshold = first.back().score;
+  }
+  const float* admit = threshold ? &*threshold : nullptr;
   std::vector<Pick> candidates(plan.chunks * plan.keep);
   for (std::size_t chunk = 0; chunk < plan.chunks; ++chunk) {
-    const std::size_t first = chunk * kChunk;
-    const std::size_t count = std::min<std::size_t>(kChunk, plan.rows - first);
-    std::vector<Pick> rows(count);
-    for (std::size_t r = 0; r < count; ++r) {
-      rows[r] = {scores[first + r], static_cast<std::uint32_t>(first + r)};
-    }
-    select_block(rows, plan.keep, candidates.data() + chunk * plan.keep);
+    select_entries(chunk_rows(chunk), admit, plan.keep, candidates.data() + chunk * plan.keep);
   }
   for (const std::size_t entries : plan.merge_inputs) {
     const std::size_t blocks = blocks_for(entries);
@@ -99,8 +132,8 @@ std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectP
     for (std::size_t b = 0; b < blocks; ++b) {
       const std::size_t first = b * kChunk;
       const std::size_t count = std::min<std::size_t>(kChunk, entries - first);
-      select_block(std::span(candidates).subspan(first, count), plan.keep,
-                   next.data() + b * plan.keep);
+      select_entries(std::span(candidates).subspan(first, count), admit, plan.keep,
+                     next.data() + b * plan.keep);
     }
     candidates = std::move(next);
   }

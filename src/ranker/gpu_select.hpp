@@ -29,6 +29,12 @@ struct Pick {
 
 NOWREC_HOST_DEVICE inline Pick padding_pick() { return {-__builtin_huge_valf(), kNoRow}; }
 
+// The entry of a scored row. A NaN score (only overflowing products make one) never enters, as
+// in the CPU Ranker's selection: it becomes padding.
+NOWREC_HOST_DEVICE inline Pick scored_pick(float score, std::uint32_t row) {
+  return score == score ? Pick{score, row} : padding_pick();
+}
+
 // Higher score first; equal scores: the smaller row (id) first.
 NOWREC_HOST_DEVICE inline bool pick_before(const Pick& a, const Pick& b) {
   return a.score > b.score || (a.score == b.score && a.row < b.row);
@@ -70,6 +76,27 @@ NOWREC_HOST_DEVICE inline Pick better_of_pair(const Pick* entries, std::uint32_t
   return pick_before(b, a) ? b : a;
 }
 
+// The smallest power of two >= count, and at least `run`: the entries a block sorts when only
+// `count` of its chunk are admitted.
+NOWREC_HOST_DEVICE inline std::uint32_t admitted_entries(std::uint32_t count, std::uint32_t run) {
+  std::uint32_t entries = run;
+  while (entries < count) entries *= 2;
+  return entries;
+}
+
+// Selection with an admission threshold (the matmul path). A query's threshold is the score of
+// the keep-th best entry of its first chunk, which no entry of the answer scores below (the
+// keep-th best of all rows is at least the keep-th best of any of them). Every block, of pass 1
+// and of the merges, then admits only the entries scoring at least the threshold and keeps the
+// best `keep` of those, so the answer is entry for entry the unfiltered one, while a block sorts
+// about `keep` admitted entries instead of kChunk on most data. A block that admits more than
+// kMaxAdmitted (many scores tied at the threshold, say) selects from all of its entries, as
+// without a threshold.
+inline constexpr std::uint32_t kMaxAdmitted = kChunk / 2;
+NOWREC_HOST_DEVICE inline bool admitted(float score, float threshold) {
+  return score >= threshold;  // never a NaN
+}
+
 // How one call's selection runs for `batch` queries over `rows` device rows, keeping `keep`.
 //
 // Pass 1 cuts the rows into ceil(rows / kChunk) chunks and keeps the `keep` best of each (padded
@@ -99,9 +126,14 @@ inline constexpr std::size_t kMaxQueriesPerPass = 65535;
 // fit in `max_pick_bytes`: at least 1, at most kMaxQueriesPerPass.
 std::size_t queries_per_pass(std::size_t rows, std::size_t keep, std::size_t max_pick_bytes);
 
+// Whether pass 1 admits rows by the first chunk's threshold (see kMaxAdmitted).
+enum class Admission { AllRows, FirstChunkThreshold };
+
 // The selection for one query on the host, entry for entry what the device computes from the
-// same scores (one per row): the reference for tests.
-std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan);
+// same scores (one per row): the reference for tests. The fused kernel selects from all rows,
+// the matmul path with the first chunk's threshold.
+std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectPlan& plan,
+                                 Admission admission);
 
 // Sorts `count` entries (a power of two) best first with the bitonic network.
 void bitonic_sort_on_host(Pick* entries, std::uint32_t count);

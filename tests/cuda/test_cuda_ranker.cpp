@@ -165,6 +165,52 @@ TEST_CASE("CudaRanker adds item priors exactly as the Ranker does" * doctest::sk
   }
 }
 
+// The matmul path admits each chunk's rows by a threshold from the first chunk. Integer vectors
+// keep every score exact, so its answer must be the Ranker's bit for bit when that threshold
+// admits every row (all scores tied: each block falls back to all of its entries), when the
+// best rows lie past the first chunk (a low threshold), and when they lie in it (a high one).
+TEST_CASE("CudaRanker's admission threshold keeps the Ranker's answer" * doctest::skip(!has_gpu)) {
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<int> small(-2, 2);
+  const std::size_t dim = 16, rows = 30000;
+  for (const int trend : {0, 1, -1}) {
+    CAPTURE(trend);
+    auto catalog = random_catalog(rng, rows, dim);
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* v = catalog.vectors.data() + r * dim;
+      v[0] = float(trend * int(r / 7));
+      for (std::size_t j = 1; j < dim; ++j) v[j] = trend == 0 ? 1.0f : float(small(rng));
+    }
+    nowrec::ItemIndex index(dim);
+    index.add(catalog.ids, catalog.vectors);
+    const nowrec::Ranker cpu(index);
+    const nowrec::CudaRanker gpu(index);
+    std::vector<std::vector<float>> queries(40, std::vector<float>(dim));
+    for (auto& query : queries) {
+      query[0] = 1.0f;
+      for (std::size_t j = 1; j < dim; ++j) query[j] = float(small(rng));
+    }
+    std::vector<nowrec::RankRequest> requests(queries.size());
+    for (std::size_t q = 0; q < queries.size(); ++q) requests[q].query = queries[q];
+    for (const std::size_t k : {1u, 10u, 100u, 1000u}) {
+      CAPTURE(k);
+      const nowrec::RankOptions options{.k = k, .matmul_min_queries = 16};
+      std::vector<nowrec::ScoredItem> results(requests.size() * k);
+      std::vector<std::size_t> counts(requests.size());
+      gpu.rank(requests, options, results, counts);
+      for (std::size_t q = 0; q < requests.size(); ++q) {
+        CAPTURE(q);
+        REQUIRE(counts[q] == k);
+        const auto expected = cpu.top_k(queries[q], k);
+        for (std::size_t i = 0; i < k; ++i) {
+          CAPTURE(i);
+          REQUIRE(results[q * k + i] == expected[i]);
+        }
+      }
+    }
+  }
+}
+
 // Gaussian vectors: summation orders differ in the last bits, so only near-ties may swap.
 TEST_CASE("CudaRanker fp32 on Gaussian vectors matches the Ranker up to near-ties" *
           doctest::skip(!has_gpu)) {

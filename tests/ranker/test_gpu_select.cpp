@@ -24,9 +24,14 @@ using nowrec::test::random_vector;
 namespace {
 
 // What the device computes for `query`: one score per device row, then the planned selection.
+// Both of the device's pass-1 selections: the fused kernel's and the matmul path's.
+constexpr gpu::Admission kAdmissions[] = {gpu::Admission::AllRows,
+                                          gpu::Admission::FirstChunkThreshold};
+
 std::vector<nowrec::ScoredItem> select_like_device(const nowrec::ItemIndex& index,
                                                    const nowrec::RankRequest& request,
-                                                   const nowrec::RankOptions& options) {
+                                                   const nowrec::RankOptions& options,
+                                                   gpu::Admission admission) {
   const auto snapshot = index.snapshot();
   const gpu::CatalogLayout layout = gpu::layout_catalog(*snapshot);
   std::vector<nowrec::ScoredItem> results(options.k);
@@ -43,7 +48,7 @@ std::vector<nowrec::ScoredItem> select_like_device(const nowrec::ItemIndex& inde
   std::vector<float> scores(layout.ids.size());
   for (std::size_t r = 0; r < layout.ids.size(); ++r) scores[r] = score_of.at(layout.ids[r]);
   const gpu::SelectPlan plan = gpu::plan_selection(layout.ids.size(), 1, batch.keep, 1 << 20);
-  const std::vector<gpu::Pick> picks = gpu::select_on_host(scores, plan);
+  const std::vector<gpu::Pick> picks = gpu::select_on_host(scores, plan, admission);
   REQUIRE(picks.size() == batch.keep);
   count = gpu::finish_request(picks, layout.ids, batch.excluded[0], results);
   results.resize(count);
@@ -170,6 +175,86 @@ TEST_CASE("the top-k network keeps the best run_length(keep) entries, best first
   }
 }
 
+// The reference answer: every non-NaN score, sorted best first (ties by row), the best `keep`,
+// padded when fewer.
+std::vector<gpu::Pick> sorted_best(const std::vector<float>& scores, std::size_t keep) {
+  std::vector<gpu::Pick> all;
+  for (std::size_t r = 0; r < scores.size(); ++r) {
+    if (!std::isnan(scores[r])) all.push_back({scores[r], static_cast<std::uint32_t>(r)});
+  }
+  std::sort(all.begin(), all.end(), gpu::pick_before);
+  all.resize(keep, gpu::padding_pick());
+  return all;
+}
+
+TEST_CASE("admission by the first chunk's threshold keeps the answer, entry for entry") {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> fine(0.0f, 1.0f);
+  std::uniform_int_distribution<int> coarse(-3, 3);  // ties at the threshold, past kMaxAdmitted
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Case {
+    const char* name;
+    std::function<float(std::size_t)> score;
+  };
+  const std::vector<Case> cases{
+      {"gaussian", [&](std::size_t) { return fine(rng); }},
+      {"few distinct scores", [&](std::size_t) { return float(coarse(rng)); }},
+      {"one score everywhere", [&](std::size_t) { return 0.25f; }},
+      // The best rows all in the last chunk, so the first chunk's threshold is low.
+      {"rising", [&](std::size_t r) { return float(r) * 1e-3f + 0.1f * fine(rng); }},
+      // The first chunk holds the best: later chunks admit almost nothing.
+      {"falling", [&](std::size_t r) { return -float(r) * 1e-3f; }},
+      {"infinities and NaN",
+       [&](std::size_t r) {
+         if (r % 97 == 5) return std::numeric_limits<float>::quiet_NaN();
+         if (r % 89 == 3) return -inf;
+         if (r % 211 == 7) return inf;
+         return fine(rng);
+       }},
+      {"all -inf but a few", [&](std::size_t r) { return r % 5000 == 17 ? fine(rng) : -inf; }},
+  };
+  for (const Case& c : cases) {
+    for (const std::size_t rows : {3u, 4096u, 4097u, 30000u}) {
+      for (const std::size_t keep : {1u, 10u, 100u, 1000u}) {
+        CAPTURE(c.name);
+        CAPTURE(rows);
+        CAPTURE(keep);
+        std::vector<float> scores(rows);
+        for (std::size_t r = 0; r < rows; ++r) scores[r] = c.score(r);
+        const gpu::SelectPlan plan = gpu::plan_selection(rows, 1, keep, std::size_t(1) << 20);
+        const auto filtered =
+            gpu::select_on_host(scores, plan, gpu::Admission::FirstChunkThreshold);
+        const auto all_rows = gpu::select_on_host(scores, plan, gpu::Admission::AllRows);
+        const auto expected = sorted_best(scores, keep);
+        REQUIRE(filtered.size() == keep);
+        REQUIRE(all_rows.size() == keep);
+        for (std::size_t i = 0; i < keep; ++i) {
+          CAPTURE(i);
+          REQUIRE(filtered[i].row == expected[i].row);
+          REQUIRE(all_rows[i].row == expected[i].row);
+          if (expected[i].row != gpu::kNoRow) {
+            REQUIRE(filtered[i].score == expected[i].score);
+            REQUIRE(all_rows[i].score == expected[i].score);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("the admitted entries' block: a power of two, at least one run") {
+  CHECK(gpu::admitted_entries(0, 16) == 16);
+  CHECK(gpu::admitted_entries(16, 16) == 16);
+  CHECK(gpu::admitted_entries(17, 16) == 32);
+  CHECK(gpu::admitted_entries(gpu::kMaxAdmitted, 1) == gpu::kMaxAdmitted);
+  CHECK(gpu::admitted_entries(3, 1024) == 1024);
+  CHECK(gpu::admitted(1.0f, 1.0f));
+  CHECK_FALSE(gpu::admitted(0.5f, 1.0f));
+  CHECK_FALSE(gpu::admitted(std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::infinity()));
+  CHECK(gpu::scored_pick(std::numeric_limits<float>::quiet_NaN(), 3).row == gpu::kNoRow);
+}
+
 TEST_CASE("device rows are the available items in id order") {
   std::mt19937 rng(4);
   const auto catalog = random_catalog(rng, 9000, 8);
@@ -202,7 +287,11 @@ TEST_CASE("the device's selection, run on the host, equals the Ranker") {
       const auto query = random_vector(rng, 16);
       nowrec::RankRequest request;
       request.query = query;
-      check_same_ids(select_like_device(index, request, {.k = k}), ranker.top_k(query, k));
+      for (const auto admission : kAdmissions) {
+        CAPTURE(static_cast<int>(admission));
+        check_same_ids(select_like_device(index, request, {.k = k}, admission),
+                       ranker.top_k(query, k));
+      }
     }
   }
 }
@@ -222,7 +311,12 @@ TEST_CASE("ties break by the smaller id across chunks and merge passes") {
   nowrec::RankRequest request;
   request.query = query;
   for (const std::size_t k : {10u, 1000u}) {
-    check_same_ids(select_like_device(index, request, {.k = k}), ranker.top_k(query, k));
+    for (const auto admission : kAdmissions) {
+      CAPTURE(k);
+      CAPTURE(static_cast<int>(admission));
+      check_same_ids(select_like_device(index, request, {.k = k}, admission),
+                     ranker.top_k(query, k));
+    }
   }
 }
 
@@ -248,7 +342,10 @@ TEST_CASE("excludes, weighted interests and the negative penalty match the Ranke
   exclude.push_back(-5);
   exclude.push_back(99'999'999);
   request.exclude = exclude;
-  check_same_ids(select_like_device(index, request, options), ranker.rank(request, options));
+  for (const auto admission : kAdmissions) {
+    check_same_ids(select_like_device(index, request, options, admission),
+                   ranker.rank(request, options));
+  }
 
   const gpu::CatalogLayout layout = gpu::layout_catalog(*index.snapshot());
   const auto batch =
