@@ -25,6 +25,9 @@ constexpr std::size_t kMaxScores = std::size_t(1) << 25;
 // Pass-1 picks of one group of queries stay under this (256 MiB); larger batches run in groups.
 constexpr std::size_t kMaxPickBytes = std::size_t(256) << 20;
 constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;
+// Waves of select blocks (queries x chunks over the blocks the device runs at once) from which
+// pass 1 admits by threshold: below, its extra first-chunk pass would cost about what it saves.
+constexpr std::size_t kAdmissionWaves = 2;
 // Rows gathered on the host per upload copy.
 constexpr std::size_t kUploadRows = 8192;
 
@@ -146,6 +149,7 @@ struct CudaRanker::Impl {
   cuda::DeviceMemory workspace;
   std::unique_ptr<cuda::ScoreGemm> gemm;
   GrowingDevice queries, half_queries, scores, thresholds, picks, merged;
+  std::size_t resident_select_blocks = 1;  // of the device, see cuda::resident_select_blocks()
   GrowingPinned host_queries, host_picks;
 
   void rank(std::span<const RankRequest> requests, const RankOptions& options,
@@ -221,8 +225,6 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
     use_matmul = gemm->supports(catalog.row_type, std::min(plan.tile_rows, rows), dim, n) &&
                  gemm->supports(catalog.row_type, last_tile, dim, n);
   }
-  // The matmul path's admission thresholds (see ranker/gpu_select.hpp); the fused kernel has none.
-  gpu::Pick* query_thresholds = nullptr;
   if (use_matmul) {
     const void* matmul_queries = device_queries;
     if (catalog.row_type == cuda::RowType::BF16) {
@@ -232,13 +234,19 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
     }
     auto* tile_scores = reinterpret_cast<float*>(
         scores.reserve(n * plan.tile_rows * sizeof(float), "cudaMalloc(CudaRanker scores)"));
-    query_thresholds = reinterpret_cast<gpu::Pick*>(
-        thresholds.reserve(n * keep * sizeof(gpu::Pick), "cudaMalloc(CudaRanker thresholds)"));
+    // Admission by the first chunk's threshold (see ranker/gpu_select.hpp) costs one more
+    // pass of one block per query, which pays only when pass 1 takes a few waves of blocks.
+    const bool admit = n * plan.chunks >= kAdmissionWaves * resident_select_blocks;
+    gpu::Pick* query_thresholds = nullptr;  // [n][keep], the first chunk's best
+    if (admit) {
+      query_thresholds = reinterpret_cast<gpu::Pick*>(
+          thresholds.reserve(n * keep * sizeof(gpu::Pick), "cudaMalloc(CudaRanker thresholds)"));
+    }
     for (std::size_t first = 0; first < rows; first += plan.tile_rows) {
       const std::size_t tile = std::min(plan.tile_rows, rows - first);
       gemm->run(catalog.row_type, catalog.rows.data() + first * catalog.row_bytes, tile, dim,
                 matmul_queries, n, tile_scores, stream);
-      if (first == 0) {
+      if (first == 0 && admit) {
         cuda::select_first_chunk(tile_scores, tile, n, priors, keep, query_thresholds, stream);
       }
       cuda::select_from_scores(tile_scores, tile, first, n, priors, query_thresholds, plan.chunks,
@@ -249,7 +257,7 @@ void CudaRanker::Impl::run_group(const gpu::PreparedBatch& batch, std::size_t fi
                            priors, keep, current, stream);
   }
   for (const std::size_t entries : plan.merge_inputs) {
-    cuda::merge_picks(current, entries, n, query_thresholds, keep, other, stream);
+    cuda::merge_picks(current, entries, n, keep, other, stream);
     std::swap(current, other);
   }
 
@@ -274,6 +282,7 @@ CudaRanker::CudaRanker(const ItemIndex& index, const CudaRankerOptions& options)
   impl_->workspace = cuda::DeviceMemory(kWorkspaceBytes, "cudaMalloc(CudaRanker workspace)");
   impl_->gemm = std::make_unique<cuda::ScoreGemm>(impl_->workspace.data(), kWorkspaceBytes);
   impl_->catalog = upload(index);
+  impl_->resident_select_blocks = cuda::resident_select_blocks();
 }
 
 CudaRanker::CudaRanker(CudaRanker&&) noexcept = default;

@@ -2,12 +2,15 @@
 // and keeps the best `keep` with the top-k bitonic network from ranker/gpu_select.hpp (sorted
 // runs of run_length(keep), halved until one is left), the same passes the host reference runs.
 // It is exact with ties broken by row; against a full sort of the chunk it saves most
-// compare-exchanges. On the matmul path a chunk first admits only the rows scoring at least its
-// query's threshold (the keep-th best of the first chunk), a few dozen of its 4,096 on most
-// data, and sorts those: the network over every row was what bounded that path's select kernel
-// (one block per chunk and query).
+// compare-exchanges. On the matmul path, when pass 1 has blocks for several waves, a chunk first
+// admits only the rows scoring at least its query's threshold (the keep-th best of the first
+// chunk), about `keep` of its 4,096 on most data, and sorts those: the network over every row
+// was what bounded that path's select kernel (one block per chunk and query).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+
+#include <cuda_runtime.h>
+#include <algorithm>
 
 #include "cuda/cuda_check.cuh"
 #include "cuda/rank_select.cuh"
@@ -187,7 +190,7 @@ __global__ void __launch_bounds__(kThreads)
 // threshold and the scores it admits round alike.
 __device__ __forceinline__ float with_prior(float score, const float* prior_values, float weight,
                                             std::uint32_t row) {
-  return prior_values != nullptr ? score + weight * prior_values[row] : score;
+  return prior_values != nullptr ? __fmaf_rn(weight, prior_values[row], score) : score;
 }
 
 // Gathers the block's entries that `threshold` admits at the front of `entries`, in any order,
@@ -277,15 +280,13 @@ __global__ void __launch_bounds__(kThreads)
 
 // grid (blocks, batch).
 __global__ void __launch_bounds__(kThreads)
-    merge_kernel(const Pick* in, std::size_t entries_per_query, const Pick* thresholds,
-                 std::size_t keep, Pick* out) {
+    merge_kernel(const Pick* in, std::size_t entries_per_query, std::size_t keep, Pick* out) {
   const std::size_t query = blockIdx.y;
   const std::size_t first = blockIdx.x * std::size_t(kChunk);
   const std::uint32_t count = static_cast<std::uint32_t>(
       entries_per_query - first < kChunk ? entries_per_query - first : kChunk);
   const Pick* source = in + query * entries_per_query + first;
-  select_block([&](std::uint32_t i) { return source[i]; }, count,
-               threshold_of(thresholds, query, keep), keep,
+  select_block([&](std::uint32_t i) { return source[i]; }, count, nullptr, keep,
                out + (query * gridDim.x + blockIdx.x) * keep);
 }
 
@@ -314,6 +315,17 @@ void score_and_select(const void* catalog, RowType type, std::size_t rows, std::
   check_launch("score_select_kernel");
 }
 
+std::size_t resident_select_blocks() {
+  int device = 0, multiprocessors = 0, per_multiprocessor = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device),
+        "cudaDeviceGetAttribute(multiprocessors)");
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, select_scores_kernel,
+                                                      kThreads, 0),
+        "cudaOccupancyMaxActiveBlocksPerMultiprocessor(select_scores_kernel)");
+  return static_cast<std::size_t>(std::max(1, multiprocessors) * std::max(1, per_multiprocessor));
+}
+
 void select_first_chunk(const float* scores, std::size_t tile_rows, std::size_t batch,
                         PriorTerms priors, std::size_t keep, Pick* out, cudaStream_t stream) {
   select_scores_kernel<<<grid_of(1, batch), kThreads, 0, stream>>>(scores, tile_rows, 0, priors,
@@ -329,10 +341,10 @@ void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t 
   check_launch("select_scores_kernel");
 }
 
-void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, const Pick* thresholds,
-                 std::size_t keep, Pick* out, cudaStream_t stream) {
+void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, std::size_t keep,
+                 Pick* out, cudaStream_t stream) {
   merge_kernel<<<grid_of(ranker::gpu::blocks_for(entries), batch), kThreads, 0, stream>>>(
-      in, entries, thresholds, keep, out);
+      in, entries, keep, out);
   check_launch("merge_kernel");
 }
 

@@ -42,10 +42,13 @@ void select_from_scores(const float* scores, std::size_t tile_rows, std::size_t 
                         std::size_t batch, PriorTerms priors, const Pick* thresholds,
                         std::size_t chunks, std::size_t keep, Pick* out, cudaStream_t stream);
 
-// One merge pass: in is [batch][entries], out [batch][blocks_for(entries)][keep]; with the
-// thresholds pass 1 used (or null), admitting as pass 1 did.
-void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, const Pick* thresholds,
-                 std::size_t keep, Pick* out, cudaStream_t stream);
+// One merge pass: in is [batch][entries], out [batch][blocks_for(entries)][keep].
+void merge_picks(const Pick* in, std::size_t entries, std::size_t batch, std::size_t keep,
+                 Pick* out, cudaStream_t stream);
+
+// Blocks of the select kernel the current device runs at once. Admission pays for its extra
+// first-chunk pass only when pass 1 takes several such waves.
+std::size_t resident_select_blocks();
 
 // fp32 to bf16 (round to nearest even), for the bf16 matmul's queries.
 void floats_to_bf16(const float* in, void* out, std::size_t count, cudaStream_t stream);

@@ -132,7 +132,7 @@ std::vector<Pick> select_on_host(const std::vector<float>& scores, const SelectP
     for (std::size_t b = 0; b < blocks; ++b) {
       const std::size_t first = b * kChunk;
       const std::size_t count = std::min<std::size_t>(kChunk, entries - first);
-      select_entries(std::span(candidates).subspan(first, count), admit, plan.keep,
+      select_entries(std::span(candidates).subspan(first, count), nullptr, plan.keep,
                      next.data() + b * plan.keep);
     }
     candidates = std::move(next);

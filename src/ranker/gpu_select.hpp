@@ -84,14 +84,15 @@ NOWREC_HOST_DEVICE inline std::uint32_t admitted_entries(std::uint32_t count, st
   return entries;
 }
 
-// Selection with an admission threshold (the matmul path). A query's threshold is the score of
-// the keep-th best entry of its first chunk, which no entry of the answer scores below (the
-// keep-th best of all rows is at least the keep-th best of any of them). Every block, of pass 1
-// and of the merges, then admits only the entries scoring at least the threshold and keeps the
-// best `keep` of those, so the answer is entry for entry the unfiltered one, while a block sorts
-// about `keep` admitted entries instead of kChunk on most data. A block that admits more than
-// kMaxAdmitted (many scores tied at the threshold, say) selects from all of its entries, as
-// without a threshold.
+// Pass 1 with an admission threshold (the matmul path, when pass 1 has blocks for several waves
+// of the device). A query's threshold is the score of the keep-th best entry of its first chunk,
+// which no entry of the answer scores below (the keep-th best of all rows is at least the
+// keep-th best of any of them). Every chunk then admits only the rows scoring at least the
+// threshold and keeps the best `keep` of those, so the answer is entry for entry the unfiltered
+// one, while a block sorts about `keep` admitted entries instead of kChunk on most data. A chunk
+// that admits more than kMaxAdmitted (many scores tied at the threshold, say) selects from all
+// of its rows, as without a threshold. (The merge passes admit everything: their blocks hold
+// pass-1 picks, nearly all above the threshold, and take about one wave.)
 inline constexpr std::uint32_t kMaxAdmitted = kChunk / 2;
 NOWREC_HOST_DEVICE inline bool admitted(float score, float threshold) {
   return score >= threshold;  // never a NaN

@@ -2,6 +2,7 @@
 // ids and order equal to the Ranker's on both device paths, bf16 recall, filters and refresh.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -172,10 +173,14 @@ TEST_CASE("CudaRanker adds item priors exactly as the Ranker does" * doctest::sk
 TEST_CASE("CudaRanker's admission threshold keeps the Ranker's answer" * doctest::skip(!has_gpu)) {
   std::mt19937 rng(31);
   std::uniform_int_distribution<int> small(-2, 2);
-  const std::size_t dim = 16, rows = 30000;
+  // 64 queries x 40 chunks = 2,560 select blocks: past the two waves from which the matmul
+  // path admits (2 x 132 multiprocessors x 4 blocks on an H100 or H200).
+  const std::size_t dim = 16, rows = 160000;
   for (const int trend : {0, 1, -1}) {
     CAPTURE(trend);
     auto catalog = random_catalog(rng, rows, dim);
+    // Device rows are in id order: sorted ids make catalog row r device row r.
+    std::sort(catalog.ids.begin(), catalog.ids.end());
     for (std::size_t r = 0; r < rows; ++r) {
       float* v = catalog.vectors.data() + r * dim;
       v[0] = float(trend * int(r / 7));
@@ -185,7 +190,7 @@ TEST_CASE("CudaRanker's admission threshold keeps the Ranker's answer" * doctest
     index.add(catalog.ids, catalog.vectors);
     const nowrec::Ranker cpu(index);
     const nowrec::CudaRanker gpu(index);
-    std::vector<std::vector<float>> queries(40, std::vector<float>(dim));
+    std::vector<std::vector<float>> queries(64, std::vector<float>(dim));
     for (auto& query : queries) {
       query[0] = 1.0f;
       for (std::size_t j = 1; j < dim; ++j) query[j] = float(small(rng));
