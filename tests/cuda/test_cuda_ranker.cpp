@@ -34,6 +34,26 @@ void check_same(const std::vector<nowrec::ScoredItem>& got,
   }
 }
 
+// Ranks `requests` on the GPU in one call and requires every answer to equal the Ranker's, id,
+// order and score, bit for bit.
+void require_ranker_answers(const nowrec::CudaRanker& gpu, const nowrec::Ranker& cpu,
+                            std::span<const nowrec::RankRequest> requests,
+                            const nowrec::RankOptions& options) {
+  const std::size_t k = options.k;
+  std::vector<nowrec::ScoredItem> results(requests.size() * k);
+  std::vector<std::size_t> counts(requests.size());
+  gpu.rank(requests, options, results, counts);
+  for (std::size_t q = 0; q < requests.size(); ++q) {
+    CAPTURE(q);
+    REQUIRE(counts[q] == k);
+    const auto expected = cpu.rank(requests[q], options);
+    for (std::size_t i = 0; i < k; ++i) {
+      CAPTURE(i);
+      REQUIRE(results[q * k + i] == expected[i]);
+    }
+  }
+}
+
 // Items around a few hundred centres, as real embeddings cluster; queries near items.
 nowrec::test::Catalog clustered_catalog(std::mt19937& rng, std::size_t n, std::size_t dim) {
   auto catalog = random_catalog(rng, n, dim);
@@ -94,19 +114,7 @@ TEST_CASE("CudaRanker ids, order and scores equal the Ranker's exactly" * doctes
           for (const std::size_t batch : {1u, 3u, 40u}) {
             CAPTURE(k);
             CAPTURE(batch);
-            const nowrec::RankOptions options{.k = k};
-            std::vector<nowrec::ScoredItem> results(batch * k);
-            std::vector<std::size_t> counts(batch);
-            gpu.rank(std::span(requests).first(batch), options, results, counts);
-            for (std::size_t q = 0; q < batch; ++q) {
-              CAPTURE(q);
-              REQUIRE(counts[q] == k);
-              const auto expected = cpu.top_k(queries[q], k);
-              for (std::size_t i = 0; i < k; ++i) {
-                CAPTURE(i);
-                REQUIRE(results[q * k + i] == expected[i]);
-              }
-            }
+            require_ranker_answers(gpu, cpu, std::span(requests).first(batch), {.k = k});
           }
         }
       }
@@ -143,19 +151,7 @@ TEST_CASE("CudaRanker adds item priors exactly as the Ranker does" * doctest::sk
     }
     for (const std::size_t batch : {1u, 3u, 40u}) {  // fused, fused, cuBLASLt
       CAPTURE(batch);
-      const nowrec::RankOptions options{.k = 50};
-      std::vector<nowrec::ScoredItem> results(batch * 50);
-      std::vector<std::size_t> counts(batch);
-      gpu.rank(std::span(requests).first(batch), options, results, counts);
-      for (std::size_t q = 0; q < batch; ++q) {
-        CAPTURE(q);
-        REQUIRE(counts[q] == 50);
-        const auto expected = cpu.rank(requests[q], options);
-        for (std::size_t i = 0; i < 50; ++i) {
-          CAPTURE(i);
-          REQUIRE(results[q * 50 + i] == expected[i]);
-        }
-      }
+      require_ranker_answers(gpu, cpu, std::span(requests).first(batch), {.k = 50});
     }
     // Without priors in the index, a prior weight changes nothing.
     nowrec::ItemIndex plain(dim, {.storage = storage});
@@ -199,19 +195,7 @@ TEST_CASE("CudaRanker's admission threshold keeps the Ranker's answer" * doctest
     for (std::size_t q = 0; q < queries.size(); ++q) requests[q].query = queries[q];
     for (const std::size_t k : {1u, 10u, 100u, 1000u}) {
       CAPTURE(k);
-      const nowrec::RankOptions options{.k = k, .matmul_min_queries = 16};
-      std::vector<nowrec::ScoredItem> results(requests.size() * k);
-      std::vector<std::size_t> counts(requests.size());
-      gpu.rank(requests, options, results, counts);
-      for (std::size_t q = 0; q < requests.size(); ++q) {
-        CAPTURE(q);
-        REQUIRE(counts[q] == k);
-        const auto expected = cpu.top_k(queries[q], k);
-        for (std::size_t i = 0; i < k; ++i) {
-          CAPTURE(i);
-          REQUIRE(results[q * k + i] == expected[i]);
-        }
-      }
+      require_ranker_answers(gpu, cpu, requests, {.k = k, .matmul_min_queries = 16});
     }
   }
 }
@@ -226,10 +210,7 @@ TEST_CASE("CudaRanker fp32 on Gaussian vectors matches the Ranker up to near-tie
   index.add(catalog.ids, catalog.vectors);
   const nowrec::Ranker cpu(index);
   const nowrec::CudaRanker gpu(index);
-  std::vector<std::vector<float>> queries;
-  for (int q = 0; q < 32; ++q) queries.push_back(random_vector(rng, dim));
-  std::vector<nowrec::RankRequest> requests(queries.size());
-  for (std::size_t q = 0; q < queries.size(); ++q) requests[q].query = queries[q];
+  const auto [queries, requests] = nowrec::test::random_queries(rng, 32, dim);
   for (const std::size_t min_queries : {1000u, 16u}) {
     CAPTURE(min_queries);
     const nowrec::RankOptions options{.k = 100, .matmul_min_queries = min_queries};

@@ -52,6 +52,23 @@ inline std::vector<float> random_vector(std::mt19937& rng, std::size_t dim) {
   return v;
 }
 
+// `count` random query vectors and one request per vector, whose query views it.
+struct QueryBatch {
+  std::vector<std::vector<float>> vectors;
+  std::vector<RankRequest> requests;
+};
+
+inline QueryBatch random_queries(std::mt19937& rng, std::size_t count, std::size_t dim) {
+  QueryBatch batch;
+  batch.vectors.reserve(count);
+  batch.requests.resize(count);
+  for (RankRequest& request : batch.requests) {
+    batch.vectors.push_back(random_vector(rng, dim));
+    request.query = batch.vectors.back();
+  }
+  return batch;
+}
+
 inline double dot(std::span<const float> a, std::span<const float> b) {
   double sum = 0.0;
   for (std::size_t j = 0; j < a.size(); ++j) sum += double(a[j]) * double(b[j]);

@@ -53,12 +53,7 @@ TEST_CASE("batched ranking: fused scan and matmul paths agree with the reference
   nowrec::ItemIndex index(dim);
   index.add(catalog.ids, catalog.vectors);
   const nowrec::Ranker ranker(index);
-  std::vector<std::vector<float>> queries;
-  std::vector<nowrec::RankRequest> requests(40);
-  for (auto& request : requests) {
-    queries.push_back(random_vector(rng, dim));
-    request.query = queries.back();
-  }
+  const auto [queries, requests] = nowrec::test::random_queries(rng, 40, dim);
   for (std::size_t matmul_from : {1000u, 1u}) {
     std::vector<nowrec::ScoredItem> results(requests.size() * k);
     std::vector<std::size_t> counts(requests.size());
@@ -109,12 +104,7 @@ TEST_CASE("ties across the selection's groups of 64 rows and its blocks keep the
   nowrec::ItemIndex index(dim);
   index.add(catalog.ids, catalog.vectors);
   const nowrec::Ranker ranker(index);
-  std::vector<std::vector<float>> queries;
-  std::vector<nowrec::RankRequest> requests(20);
-  for (auto& request : requests) {
-    queries.push_back(random_vector(rng, dim));
-    request.query = queries.back();
-  }
+  const auto [queries, requests] = nowrec::test::random_queries(rng, 20, dim);
   for (const std::size_t k : {1u, 10u, 100u, 700u}) {
     for (const std::size_t matmul_from : {1000u, 1u}) {
       std::vector<nowrec::ScoredItem> results(requests.size() * k);
