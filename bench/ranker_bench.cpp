@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> sizes = {100000, 1000000}, batches = {1, 64}, ks = {10, 100};
   int threads = 2;
   double min_seconds = 1.0;
+  std::size_t matmul_min_queries = nowrec::RankOptions{}.matmul_min_queries;
   std::vector<nowrec::StorageType> storages = {nowrec::StorageType::F32, nowrec::StorageType::BF16,
                                                nowrec::StorageType::Int8};
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -87,6 +88,8 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[i + 1]);
     else if (flag == "--min-seconds")
       min_seconds = std::atof(argv[i + 1]);
+    else if (flag == "--matmul-min-queries")
+      matmul_min_queries = std::strtoull(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       return 2;
@@ -95,7 +98,8 @@ int main(int argc, char** argv) {
   if (catalog_path == nullptr || queries_path == nullptr) {
     std::fprintf(stderr,
                  "usage: ranker_bench --catalog F32FILE --queries F32FILE [--dim 384] "
-                 "[--sizes 100000,1000000] [--batches 1,64] [--ks 10,100] [--threads 2]\n");
+                 "[--sizes 100000,1000000] [--batches 1,64] [--ks 10,100] [--threads 2] "
+                 "[--min-seconds 1] [--matmul-min-queries 16]\n");
     return 2;
   }
   const MappedFloats catalog = map_floats(catalog_path);
@@ -107,8 +111,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "{\"implementation\": \"nowrec\", \"isa\": \"%s\", \"threads\": %d, \"dim\": %zu, "
-      "\"read_bandwidth_gbs\": %.2f, \"runs\": [\n",
-      std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa())).c_str(), threads, dim, bandwidth);
+      "\"matmul_min_queries\": %zu, \"read_bandwidth_gbs\": %.2f, \"runs\": [\n",
+      std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa())).c_str(), threads, dim,
+      matmul_min_queries, bandwidth);
   bool first_run = true;
   for (std::size_t n : sizes) {
     n = std::min(n, catalog_rows);
@@ -131,7 +136,8 @@ int main(int argc, char** argv) {
         for (std::size_t k : ks) {
           std::vector<nowrec::ScoredItem> results(batch * k);
           std::vector<std::size_t> counts(batch);
-          const nowrec::RankOptions options{.k = k, .threads = threads};
+          const nowrec::RankOptions options{
+              .k = k, .threads = threads, .matmul_min_queries = matmul_min_queries};
           ranker.rank(requests, options, results, counts);  // warm-up
           double probe_gbs = 0.0;
           if (batch == 1) probe_gbs = probe.measure(threads, 3)[1];

@@ -95,38 +95,90 @@ void prefetch_lines(const T* ahead, std::size_t begin, std::size_t end) {
   }
 }
 
-// q . row, and the prefetches for the row kPrefetchRows further on (which may lie past the
-// catalog's end: a prefetch never faults).
-template <class T>
-float dot_row(const float* q, const T* row, std::size_t dim) {
+// The dots of `Group` queries (q + j * dim) with one row, and the prefetches for the row
+// kPrefetchRows further on (which may lie past the catalog's end: a prefetch never faults).
+// Each query keeps the four accumulator chains of a lone query, in the same order, so its score
+// is bit for bit the same whatever queries share its call; the row's values are loaded and
+// widened once for all of them, and each query load feeds one FMA instead of each row load.
+template <std::size_t Group, class T>
+void dot_row(const float* q, std::size_t dim, const T* row, float (&sums)[Group]) {
   constexpr std::size_t kStep = 4 * kWidth;
   const T* ahead = row + kPrefetchRows * dim;
-  vec a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+  vec acc[Group][4];
+  for (auto& chains : acc) {
+    for (vec& chain : chains) chain = zero();
+  }
   std::size_t i = 0;
   for (; i + kStep <= dim; i += kStep) {
     prefetch_lines(ahead, i, i + kStep);
-    a0 = fmadd(load(q + i), load(row + i), a0);
-    a1 = fmadd(load(q + i + kWidth), load(row + i + kWidth), a1);
-    a2 = fmadd(load(q + i + 2 * kWidth), load(row + i + 2 * kWidth), a2);
-    a3 = fmadd(load(q + i + 3 * kWidth), load(row + i + 3 * kWidth), a3);
+    for (std::size_t u = 0; u < 4; ++u) {
+      const vec values = load(row + i + u * kWidth);
+      for (std::size_t j = 0; j < Group; ++j) {
+        acc[j][u] = fmadd(load(q + j * dim + i + u * kWidth), values, acc[j][u]);
+      }
+    }
   }
   prefetch_lines(ahead, i, dim);
-  for (; i + kWidth <= dim; i += kWidth) a0 = fmadd(load(q + i), load(row + i), a0);
-  float sum = (reduce(a0) + reduce(a1)) + (reduce(a2) + reduce(a3));
-  for (; i < dim; ++i) sum += q[i] * widen_one(row[i]);
-  return sum;
+  for (; i + kWidth <= dim; i += kWidth) {
+    const vec values = load(row + i);
+    for (std::size_t j = 0; j < Group; ++j)
+      acc[j][0] = fmadd(load(q + j * dim + i), values, acc[j][0]);
+  }
+  for (std::size_t j = 0; j < Group; ++j) {
+    sums[j] = (reduce(acc[j][0]) + reduce(acc[j][1])) + (reduce(acc[j][2]) + reduce(acc[j][3]));
+  }
+  // The last values one query at a time, in the loop a lone query runs, so that the compiler
+  // contracts (or not) the same products into FMAs for every group size.
+  for (std::size_t j = 0; j < Group; ++j) {
+    float sum = sums[j];
+    for (std::size_t k = i; k < dim; ++k) sum += q[j * dim + k] * widen_one(row[k]);
+    sums[j] = sum;
+  }
+}
+
+// Queries scored together against each row: as many as keep their accumulators (four per
+// query) in registers beside the row's values, 16 vector registers with AVX2, 32 with AVX-512.
+#if defined(__AVX512F__)
+constexpr std::size_t kMaxGroup = 4;
+#elif defined(__AVX2__)
+constexpr std::size_t kMaxGroup = 3;
+#else
+constexpr std::size_t kMaxGroup = 4;
+#endif
+
+// Queries [first, first + Group) against every row.
+template <std::size_t Group, class T>
+void score_group(const float* queries, std::size_t first, const T* rows, const float* scales,
+                 std::size_t row_count, std::size_t dim, float* scores) {
+  const float* q = queries + first * dim;
+  for (std::size_t r = 0; r < row_count; ++r) {
+    float sums[Group];
+    dot_row<Group>(q, dim, rows + r * dim, sums);
+    for (std::size_t j = 0; j < Group; ++j) {
+      scores[(first + j) * row_count + r] = scales != nullptr ? sums[j] * scales[r] : sums[j];
+    }
+  }
 }
 
 template <class T>
 void score_rows(const float* queries, std::size_t query_count, const T* rows, const float* scales,
                 std::size_t row_count, std::size_t dim, float* scores) {
-  for (std::size_t qi = 0; qi < query_count; ++qi) {
-    const float* q = queries + qi * dim;
-    float* out = scores + qi * row_count;
-    for (std::size_t r = 0; r < row_count; ++r) {
-      const float s = dot_row(q, rows + r * dim, dim);
-      out[r] = scales != nullptr ? s * scales[r] : s;
-    }
+  std::size_t first = 0;
+  for (; first + kMaxGroup <= query_count; first += kMaxGroup) {
+    score_group<kMaxGroup>(queries, first, rows, scales, row_count, dim, scores);
+  }
+  switch (query_count - first) {
+    case 3:
+      score_group<3>(queries, first, rows, scales, row_count, dim, scores);
+      break;
+    case 2:
+      score_group<2>(queries, first, rows, scales, row_count, dim, scores);
+      break;
+    case 1:
+      score_group<1>(queries, first, rows, scales, row_count, dim, scores);
+      break;
+    default:
+      break;
   }
 }
 
