@@ -101,7 +101,8 @@ void prefetch_lines(const T* ahead, std::size_t begin, std::size_t end) {
 // is bit for bit the same whatever queries share its call; the row's values are loaded and
 // widened once for all of them, and each query load feeds one FMA instead of each row load.
 template <std::size_t Group, class T>
-void dot_row(const float* q, std::size_t dim, const T* row, float (&sums)[Group]) {
+[[gnu::always_inline]] inline void dot_row(const float* q, std::size_t dim, const T* row,
+                                           float (&sums)[Group]) {
   constexpr std::size_t kStep = 4 * kWidth;
   const T* ahead = row + kPrefetchRows * dim;
   vec acc[Group][4];
@@ -127,8 +128,9 @@ void dot_row(const float* q, std::size_t dim, const T* row, float (&sums)[Group]
   for (std::size_t j = 0; j < Group; ++j) {
     sums[j] = (reduce(acc[j][0]) + reduce(acc[j][1])) + (reduce(acc[j][2]) + reduce(acc[j][3]));
   }
-  // The last values one query at a time, in the loop a lone query runs, so that the compiler
-  // contracts (or not) the same products into FMAs for every group size.
+  // The last values one query at a time, in the loop a lone query runs. This file is built with
+  // -ffp-contract=off (src/CMakeLists.txt), so each product is rounded before it is added,
+  // however the compiler vectorises or inlines the loop for each group size.
   for (std::size_t j = 0; j < Group; ++j) {
     float sum = sums[j];
     for (std::size_t k = i; k < dim; ++k) sum += q[j * dim + k] * widen_one(row[k]);
@@ -138,13 +140,16 @@ void dot_row(const float* q, std::size_t dim, const T* row, float (&sums)[Group]
 
 // Queries scored together against each row: as many as keep their accumulators (four per
 // query) in registers beside the row's values, 16 vector registers with AVX2, 32 with AVX-512.
+// The scalar copy scores one at a time: with groups, GCC spread its accumulators over SSE
+// registers and the stack, and fp32 ran 1.8x slower.
 #if defined(__AVX512F__)
 constexpr std::size_t kMaxGroup = 4;
 #elif defined(__AVX2__)
 constexpr std::size_t kMaxGroup = 3;
 #else
-constexpr std::size_t kMaxGroup = 4;
+constexpr std::size_t kMaxGroup = 1;
 #endif
+static_assert(kMaxGroup >= 1 && kMaxGroup <= 4, "score_rows handles remainders of up to 3");
 
 // Queries [first, first + Group) against every row.
 template <std::size_t Group, class T>

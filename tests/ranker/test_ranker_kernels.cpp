@@ -32,7 +32,9 @@ std::vector<nowrec::CpuIsa> supported_variants() {
 TEST_CASE("score_rows gives each query the scores it gets alone") {
   std::mt19937 rng(22);
   std::normal_distribution<float> dist;
-  for (std::size_t dim : {1u, 7u, 16u, 33u, 37u, 384u}) {
+  // Dims that take the main loop, the vector tail and the scalar tail alone and together, for
+  // 8 and 16 lanes: 45 = 32 + 8 + 5, 85 = 64 + 16 + 5, 127 = 64 + 3 x 16 + 15.
+  for (std::size_t dim : {1u, 7u, 16u, 33u, 37u, 45u, 85u, 127u, 384u}) {
     const std::size_t rows = 11, max_queries = 9;
     std::vector<float> q(max_queries * dim), x(rows * dim);
     for (float& v : q) v = dist(rng);
