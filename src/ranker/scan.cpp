@@ -18,7 +18,7 @@ namespace nowrec::ranker {
 namespace {
 
 // Rows scored per step: the block's scores stay in L1 and, on the few-query path, its rows in
-// L2 while every query passes over them.
+// L2 while each group of queries the kernel scores together passes over them.
 constexpr std::size_t kFusedBlockRows = 512;
 constexpr std::size_t kMatmulBlockRows = 1024;
 // The score buffer of one matmul block is capped at this many floats (16 MiB).
