@@ -25,29 +25,44 @@ std::vector<nowrec::CpuIsa> supported_variants() {
   return variants;
 }
 
+// Random query and row vectors (queries first), the rows also stored as bf16 and as int8 with
+// their scales.
+struct KernelInputs {
+  std::vector<float> queries, rows;
+  std::vector<std::uint16_t> bf16;
+  std::vector<std::int8_t> int8;
+  std::vector<float> scales;
+};
+
+KernelInputs random_inputs(std::mt19937& rng, std::size_t queries, std::size_t rows,
+                           std::size_t dim) {
+  std::normal_distribution<float> dist;
+  KernelInputs in{std::vector<float>(queries * dim), std::vector<float>(rows * dim),
+                  std::vector<std::uint16_t>(rows * dim), std::vector<std::int8_t>(rows * dim),
+                  std::vector<float>(rows)};
+  for (float& v : in.queries) v = dist(rng);
+  for (float& v : in.rows) v = dist(rng);
+  for (std::size_t r = 0; r < rows; ++r) {
+    nowrec::ranker::encode_row(nowrec::StorageType::BF16, in.rows.data() + r * dim, dim,
+                               reinterpret_cast<std::byte*>(in.bf16.data() + r * dim), nullptr);
+    nowrec::ranker::encode_row(nowrec::StorageType::Int8, in.rows.data() + r * dim, dim,
+                               reinterpret_cast<std::byte*>(in.int8.data() + r * dim),
+                               &in.scales[r]);
+  }
+  return in;
+}
+
 }  // namespace
 
 // Each variant scores the queries of a call in groups against each row; a query's scores must
 // be bit for bit those it gets alone, whatever the group and the tail of its dim.
 TEST_CASE("score_rows gives each query the scores it gets alone") {
   std::mt19937 rng(22);
-  std::normal_distribution<float> dist;
   // Dims that take the main loop, the vector tail and the scalar tail alone and together, for
   // 8 and 16 lanes: 45 = 32 + 8 + 5, 85 = 64 + 16 + 5, 127 = 64 + 3 x 16 + 15.
   for (std::size_t dim : {1u, 7u, 16u, 33u, 37u, 45u, 85u, 127u, 384u}) {
     const std::size_t rows = 11, max_queries = 9;
-    std::vector<float> q(max_queries * dim), x(rows * dim);
-    for (float& v : q) v = dist(rng);
-    for (float& v : x) v = dist(rng);
-    std::vector<std::uint16_t> bf16(rows * dim);
-    std::vector<std::int8_t> int8(rows * dim);
-    std::vector<float> scales(rows);
-    for (std::size_t r = 0; r < rows; ++r) {
-      nowrec::ranker::encode_row(nowrec::StorageType::BF16, x.data() + r * dim, dim,
-                                 reinterpret_cast<std::byte*>(bf16.data() + r * dim), nullptr);
-      nowrec::ranker::encode_row(nowrec::StorageType::Int8, x.data() + r * dim, dim,
-                                 reinterpret_cast<std::byte*>(int8.data() + r * dim), &scales[r]);
-    }
+    const auto [q, x, bf16, int8, scales] = random_inputs(rng, max_queries, rows, dim);
     for (nowrec::CpuIsa isa : supported_variants()) {
       const auto& kernels = nowrec::cpu::kernels_for(isa);
       const auto score = [&](const float* queries, std::size_t count, int storage, float* out) {
@@ -82,22 +97,10 @@ TEST_CASE("score_rows gives each query the scores it gets alone") {
 
 TEST_CASE("score_rows kernels agree with scalar for every storage type") {
   std::mt19937 rng(21);
-  std::normal_distribution<float> dist;
   const auto& reference = nowrec::cpu::kernels_for(nowrec::CpuIsa::Scalar);
   for (std::size_t dim : {1u, 7u, 16u, 33u, 384u}) {
     const std::size_t rows = 13, queries = 3;
-    std::vector<float> q(queries * dim), x(rows * dim);
-    for (float& v : q) v = dist(rng);
-    for (float& v : x) v = dist(rng);
-    std::vector<std::uint16_t> bf16(rows * dim);
-    std::vector<std::int8_t> int8(rows * dim);
-    std::vector<float> scales(rows);
-    for (std::size_t r = 0; r < rows; ++r) {
-      nowrec::ranker::encode_row(nowrec::StorageType::BF16, x.data() + r * dim, dim,
-                                 reinterpret_cast<std::byte*>(bf16.data() + r * dim), nullptr);
-      nowrec::ranker::encode_row(nowrec::StorageType::Int8, x.data() + r * dim, dim,
-                                 reinterpret_cast<std::byte*>(int8.data() + r * dim), &scales[r]);
-    }
+    const auto [q, x, bf16, int8, scales] = random_inputs(rng, queries, rows, dim);
     std::vector<float> want_f32(queries * rows), want_bf16(queries * rows),
         want_int8(queries * rows);
     reference.score_rows_f32(q.data(), queries, x.data(), rows, dim, want_f32.data());
