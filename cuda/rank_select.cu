@@ -9,7 +9,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <cuda_runtime.h>
 #include <algorithm>
 
 #include "cuda/cuda_check.cuh"
@@ -145,6 +144,13 @@ __device__ __forceinline__ void lane_dots(const __nv_bfloat16* const (&rows)[kRo
   }
 }
 
+// A score plus the row's prior term: one expression for every kernel and pass, so that the
+// threshold and the scores it admits round alike.
+__device__ __forceinline__ float with_prior(float score, const float* prior_values, float weight,
+                                            std::uint32_t row) {
+  return prior_values != nullptr ? __fmaf_rn(weight, prior_values[row], score) : score;
+}
+
 // grid (chunks, batch): each warp scores kRowsPerWarp rows at a time, one warp per row, the
 // chunk's scores straight into shared memory.
 template <typename Row>
@@ -157,6 +163,7 @@ __global__ void __launch_bounds__(kThreads)
   const std::uint32_t count =
       static_cast<std::uint32_t>(rows - first < kChunk ? rows - first : kChunk);
   const float* q = queries + query * dim;
+  const float weight = priors.values != nullptr ? priors.weights[query] : 0.0f;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   for (std::uint32_t base = warp; base < kChunk; base += kWarps * kRowsPerWarp) {
     // Slots past the chunk's last row read that row again (in bounds) and are then padded.
@@ -171,26 +178,17 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int u = 0; u < kRowsPerWarp; ++u) {
       const std::uint32_t r = base + u * kWarps;
-      float score = warp_sum(sum[u]);
+      const float score = warp_sum(sum[u]);
       if (lane == 0) {
-        if (r < count && priors.values != nullptr) {
-          score += priors.weights[query] * priors.values[first + r];
-        }
-        entries[r] = r < count
-                         ? ranker::gpu::scored_pick(score, static_cast<std::uint32_t>(first + r))
-                         : padding_pick();
+        const auto row_id = static_cast<std::uint32_t>(first + r);
+        entries[r] = r < count ? ranker::gpu::scored_pick(
+                                     with_prior(score, priors.values, weight, row_id), row_id)
+                               : padding_pick();
       }
     }
   }
   select_best(entries, kChunk, ranker::gpu::run_length(keep));
   write_best(entries, keep, out + (query * gridDim.x + chunk) * keep);
-}
-
-// A matmul score plus the row's prior term: one expression for every pass, so that the
-// threshold and the scores it admits round alike.
-__device__ __forceinline__ float with_prior(float score, const float* prior_values, float weight,
-                                            std::uint32_t row) {
-  return prior_values != nullptr ? __fmaf_rn(weight, prior_values[row], score) : score;
 }
 
 // Gathers the block's entries that `threshold` admits at the front of `entries`, in any order,

@@ -69,6 +69,24 @@ inline QueryBatch random_queries(std::mt19937& rng, std::size_t count, std::size
   return batch;
 }
 
+// Ranks `requests` in one call and returns each request's answer, which must hold options.k
+// items.
+inline std::vector<std::vector<ScoredItem>> rank_batch(const Ranker& ranker,
+                                                       std::span<const RankRequest> requests,
+                                                       const RankOptions& options) {
+  const std::size_t k = options.k;
+  std::vector<ScoredItem> results(requests.size() * k);
+  std::vector<std::size_t> counts(requests.size());
+  ranker.rank(requests, options, results, counts);
+  std::vector<std::vector<ScoredItem>> answers;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(counts[i] == k);
+    answers.emplace_back(results.begin() + i * k, results.begin() + (i + 1) * k);
+  }
+  return answers;
+}
+
 inline double dot(std::span<const float> a, std::span<const float> b) {
   double sum = 0.0;
   for (std::size_t j = 0; j < a.size(); ++j) sum += double(a[j]) * double(b[j]);

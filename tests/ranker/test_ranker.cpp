@@ -55,16 +55,12 @@ TEST_CASE("batched ranking: fused scan and matmul paths agree with the reference
   const nowrec::Ranker ranker(index);
   const auto [queries, requests] = nowrec::test::random_queries(rng, 40, dim);
   for (std::size_t matmul_from : {1000u, 1u}) {
-    std::vector<nowrec::ScoredItem> results(requests.size() * k);
-    std::vector<std::size_t> counts(requests.size());
-    ranker.rank(requests, {.k = k, .threads = 2, .matmul_min_queries = matmul_from}, results,
-                counts);
+    CAPTURE(matmul_from);
+    const auto answers = nowrec::test::rank_batch(
+        ranker, requests, {.k = k, .threads = 2, .matmul_min_queries = matmul_from});
     for (std::size_t i = 0; i < requests.size(); ++i) {
-      CAPTURE(matmul_from);
       CAPTURE(i);
-      REQUIRE(counts[i] == k);
-      check_same({results.begin() + i * k, results.begin() + (i + 1) * k},
-                 brute_force_query(catalog, queries[i], k));
+      check_same(answers[i], brute_force_query(catalog, queries[i], k));
     }
   }
 }
@@ -90,15 +86,13 @@ TEST_CASE("a query's fused-path answer is bit for bit the same in any batch") {
       }
       for (std::size_t batch = 2; batch <= requests.size(); ++batch) {
         CAPTURE(batch);
-        std::vector<nowrec::ScoredItem> results(batch * options.k);
-        std::vector<std::size_t> counts(batch);
-        ranker.rank(std::span(requests).first(batch), options, results, counts);
+        const auto answers =
+            nowrec::test::rank_batch(ranker, std::span(requests).first(batch), options);
         for (std::size_t q = 0; q < batch; ++q) {
           CAPTURE(q);
-          REQUIRE(counts[q] == options.k);
           for (std::size_t i = 0; i < options.k; ++i) {
             CAPTURE(i);
-            REQUIRE(results[q * options.k + i] == alone[q][i]);
+            REQUIRE(answers[q][i] == alone[q][i]);
           }
         }
       }
@@ -144,17 +138,13 @@ TEST_CASE("ties across the selection's groups of 64 rows and its blocks keep the
   const auto [queries, requests] = nowrec::test::random_queries(rng, 20, dim);
   for (const std::size_t k : {1u, 10u, 100u, 700u}) {
     for (const std::size_t matmul_from : {1000u, 1u}) {
-      std::vector<nowrec::ScoredItem> results(requests.size() * k);
-      std::vector<std::size_t> counts(requests.size());
-      ranker.rank(requests, {.k = k, .threads = 2, .matmul_min_queries = matmul_from}, results,
-                  counts);
+      CAPTURE(k);
+      CAPTURE(matmul_from);
+      const auto answers = nowrec::test::rank_batch(
+          ranker, requests, {.k = k, .threads = 2, .matmul_min_queries = matmul_from});
       for (std::size_t i = 0; i < requests.size(); ++i) {
-        CAPTURE(k);
-        CAPTURE(matmul_from);
         CAPTURE(i);
-        REQUIRE(counts[i] == k);
-        const std::vector<nowrec::ScoredItem> got(results.begin() + i * k,
-                                                  results.begin() + (i + 1) * k);
+        const std::vector<nowrec::ScoredItem>& got = answers[i];
         const auto expected = brute_force_query(catalog, queries[i], k);
         if (matmul_from > requests.size()) {
           // The per-row kernels give equal vectors equal scores: ties go by id exactly.
