@@ -264,20 +264,62 @@ void dots_bf16(const std::uint16_t* stored, std::size_t stride, std::size_t coun
   for (; row < count; ++row) out[row] = dot_bf16(stored + row * stride, x, n);
 }
 
-void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
+namespace {
+
+// stored[i] = bf16(alpha * x[i]); with WithNorm, also sums the squares of the values as stored
+// while they are in registers.
+template <bool WithNorm>
+float assign_impl(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
   std::size_t i = 0;
+  float sum = 0.0f;
 #if defined(__AVX512F__)
   const __m512 a = _mm512_set1_ps(alpha);
-  for (; i + 16 <= n; i += 16) narrow16(_mm512_mul_ps(a, _mm512_loadu_ps(x + i)), stored + i);
+  __m512 norm = _mm512_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    narrow16(_mm512_mul_ps(a, _mm512_loadu_ps(x + i)), stored + i);
+    if constexpr (WithNorm) {
+      const __m512 rounded = widen16(stored + i);
+      norm = _mm512_fmadd_ps(rounded, rounded, norm);
+    }
+  }
+  if constexpr (WithNorm) sum = _mm512_reduce_add_ps(norm);
 #elif defined(__AVX2__)
   const __m256 a = _mm256_set1_ps(alpha);
+  __m256 norm = _mm256_setzero_ps();
   for (; i + 16 <= n; i += 16) {
     const Lanes xi = load16_lanes(x + i);
     narrow16_lanes(_mm256_mul_ps(a, xi.low), _mm256_mul_ps(a, xi.high), stored + i);
+    if constexpr (WithNorm) {
+      const Lanes rounded = widen16_lanes(stored + i);
+      norm = _mm256_fmadd_ps(rounded.low, rounded.low, norm);
+      norm = _mm256_fmadd_ps(rounded.high, rounded.high, norm);
+    }
   }
-  for (; i + 8 <= n; i += 8) narrow8(_mm256_mul_ps(a, _mm256_loadu_ps(x + i)), stored + i);
+  for (; i + 8 <= n; i += 8) {
+    narrow8(_mm256_mul_ps(a, _mm256_loadu_ps(x + i)), stored + i);
+    if constexpr (WithNorm) {
+      const __m256 rounded = widen8(stored + i);
+      norm = _mm256_fmadd_ps(rounded, rounded, norm);
+    }
+  }
+  if constexpr (WithNorm) sum = horizontal_sum(norm);
 #endif
-  for (; i < n; ++i) stored[i] = narrow(alpha * x[i]);
+  for (; i < n; ++i) {
+    stored[i] = narrow(alpha * x[i]);
+    if constexpr (WithNorm) sum += widen(stored[i]) * widen(stored[i]);
+  }
+  return sum;
+}
+
+}  // namespace
+
+void assign_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept {
+  assign_impl<false>(alpha, x, stored, n);
+}
+
+float assign_squared_norm_bf16(float alpha, const float* x, std::uint16_t* stored,
+                               std::size_t n) noexcept {
+  return assign_impl<true>(alpha, x, stored, n);
 }
 
 }  // namespace nowrec::cpu::NOWREC_ISA_NAMESPACE

@@ -102,6 +102,15 @@ inline void assign(float a, const float* x, Bf16* stored, std::size_t n) noexcep
   cpu::kernels().assign_bf16(a, x, bits(stored), n);
 }
 
+// stored = a * x; returns |stored|^2 as squared_norm(stored) would, up to summation order
+inline float assign_squared_norm(float a, const float* x, float* stored, std::size_t n) noexcept {
+  assign(a, x, stored, n);
+  return squared_norm(stored, n);
+}
+inline float assign_squared_norm(float a, const float* x, Bf16* stored, std::size_t n) noexcept {
+  return cpu::kernels().assign_squared_norm_bf16(a, x, bits(stored), n);
+}
+
 // out = s * stored
 template <class T>
 void load(const T* stored, float s, float* out, std::size_t n) noexcept {

@@ -159,6 +159,12 @@ TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar r
       kernels.assign_bf16(-1.5f, x.data(), fast.data(), n);
       reference.assign_bf16(-1.5f, x.data(), slow.data(), n);
       CHECK(fast == slow);  // one product, one rounding: exact in every variant
+      // The fused copy stores the same values and returns their squared norm.
+      auto fused = stored;
+      const float assigned_norm =
+          kernels.assign_squared_norm_bf16(-1.5f, x.data(), fused.data(), n);
+      CHECK(fused == slow);
+      CHECK(std::abs(assigned_norm - reference.squared_norm_bf16(fused.data(), n)) <= tolerance);
       for (std::size_t i = 0; i < n; ++i) {
         CHECK(std::abs(from_bf16(fast[i]) + 1.5 * x[i]) <= std::abs(1.5 * x[i]) * (1.0 / 256));
       }
