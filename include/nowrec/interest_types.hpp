@@ -154,8 +154,8 @@ struct TrackerStats {
   std::uint64_t users_expired = 0;     // by the time-to-live
   std::uint64_t users_forgotten = 0;   // by forget()
   std::size_t memory_bytes = 0;        // all users
-  // Memory mapped for users' state blocks, in use or free: the expected_users reservation and
-  // the blocks of users who left stay mapped for the users who come next.
+  // Memory mapped for users' state blocks and table entries, in use or free: the expected_users
+  // reservation and the memory of users who left stay mapped for the users who come next.
   std::size_t mapped_state_bytes = 0;
 };
 

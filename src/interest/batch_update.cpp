@@ -124,6 +124,7 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
   }
   scratch.prepared.resize(kChunk);
   scratch.keys.resize(kChunk);
+  scratch.order.reserve(kChunk);
 
   BatchUpdateResult result;
   auto set_outcome = [&](std::size_t position, UpdateOutcome outcome) {

@@ -147,7 +147,9 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
   mismatch("recent_window", window, layout.window);
 
   // Everything is built aside; the live maps are touched only once the whole file checks out.
-  std::vector<interest::UserTable> maps(impl_->shards.size());
+  std::vector<interest::UserTable> maps;
+  maps.reserve(impl_->shards.size());
+  for (std::size_t i = 0; i < impl_->shards.size(); ++i) maps.push_back(impl_->make_table());
   interest::read_body(file, kUsers, kEnd, [&](ByteReader& in, const std::string& where) {
     const auto count = in.get<std::uint64_t>();
     for (std::uint64_t u = 0; u < count; ++u) {

@@ -92,12 +92,12 @@ void validate(const InterestTrackerOptions& options) {
   }
 }
 
-// The entry's share of memory: its state block (a pool stride), the entry node with its
-// allocator header, and two table slots (the table is between 3/8 and 3/4 full).
+// A user's share of memory: its state block and its table entry (pool strides), and two table
+// slots (the table is between 3/8 and 3/4 full).
 std::size_t bytes_per_user(std::size_t block_stride) {
-  constexpr std::size_t node = 2 * sizeof(void*) + sizeof(UserEntry);
+  const std::size_t entry = interest::StateBlockPool::stride_for(sizeof(UserEntry));
   constexpr std::size_t slots = 2 * (sizeof(std::uint64_t) + sizeof(void*));
-  return block_stride + node + slots;
+  return block_stride + entry + slots;
 }
 
 // State blocks mapped up front: one per expected user, no more than the memory cap holds. Throws
@@ -131,6 +131,7 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
       bytes_per_user(
           nowrec::bytes_per_user(interest::StateBlockPool::stride_for(layout.block_bytes))),
       blocks(layout.block_bytes, reserved_blocks(opts, bytes_per_user)),
+      entries(sizeof(UserEntry), reserved_blocks(opts, bytes_per_user)),
       shards(opts.shards) {
   decay.half_life[interest::kShort] = opts.short_term_half_life_seconds;
   decay.half_life[interest::kLong] = opts.long_term_half_life_seconds;
@@ -142,7 +143,10 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
     max_users_per_shard =
         std::max<std::size_t>(1, opts.max_memory_bytes / bytes_per_user / opts.shards);
   }
-  for (interest::Shard& shard : shards) reserve_expected(shard.users);
+  for (interest::Shard& shard : shards) {
+    shard.users = make_table();
+    reserve_expected(shard.users);
+  }
 }
 
 InterestTracker::InterestTracker(const InterestTrackerOptions& options) {
@@ -501,7 +505,7 @@ TrackerStats InterestTracker::stats() const {
     stats.memory_bytes += shard.users.size() * impl_->bytes_per_user;
   }
   stats.events_rejected = impl_->rejected.load(std::memory_order_relaxed);
-  stats.mapped_state_bytes = impl_->blocks.mapped_bytes();
+  stats.mapped_state_bytes = impl_->blocks.mapped_bytes() + impl_->entries.mapped_bytes();
   return stats;
 }
 

@@ -1,5 +1,5 @@
-// Memory for users' state blocks, which all have one size: cut from large slabs and handed back
-// to a free list when a user leaves.
+// Memory for users' state blocks (and, in a second pool, for the table entries that point at
+// them), all of one size: cut from large slabs and handed back to a free list when a user leaves.
 //
 // A new user's block then costs no page fault on the update that creates it: slabs are populated
 // when they are mapped, a few dozen blocks at a time, and a tracker told how many users to

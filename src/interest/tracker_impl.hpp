@@ -78,13 +78,17 @@ struct InterestTracker::Impl {
   std::size_t max_users_per_shard = 0;  // 0: no cap
   // The LRU lists cost two more cache misses per update; kept only when a cap or TTL needs them.
   bool track_lru = false;
-  // Every user's block comes from here; declared before the shards, so it outlives their users.
+  // Every user's state block and table entry come from these; declared before the shards, so
+  // they outlive their users.
   interest::StateBlockPool blocks;
+  interest::StateBlockPool entries;
   std::vector<interest::Shard> shards;
   std::atomic<std::uint64_t> rejected{0};
 
   explicit Impl(const InterestTrackerOptions& opts);
 
+  // An empty shard table whose entries come from `entries`.
+  interest::UserTable make_table() { return interest::UserTable(entries); }
   // Sizes a shard's table for its share of options.expected_users, no more than the memory
   // cap lets a shard hold (nothing when 0).
   void reserve_expected(interest::UserTable& table) const;

@@ -2,7 +2,9 @@
 #include "interest/user_table.hpp"
 
 #include <bit>
+#include <cassert>
 #include <functional>
+#include <new>
 #include <utility>
 
 namespace nowrec::interest {
@@ -20,10 +22,18 @@ UserTable& UserTable::operator=(UserTable&& other) noexcept {
 }
 
 UserTable::~UserTable() {
-  for (std::size_t i = 0; i < capacity_; ++i) delete slots_[i].entry;
+  for (std::size_t i = 0; i < capacity_; ++i) {
+    if (slots_[i].entry) destroy(slots_[i].entry);
+  }
+}
+
+void UserTable::destroy(UserEntry* entry) noexcept {
+  entry->~UserEntry();
+  StateBlock(reinterpret_cast<std::byte*>(entry), StateBlockReturn{entries_});
 }
 
 void UserTable::swap(UserTable& other) noexcept {
+  std::swap(entries_, other.entries_);
   std::swap(slots_, other.slots_);
   std::swap(capacity_, other.capacity_);
   std::swap(shift_, other.shift_);
@@ -48,20 +58,23 @@ UserEntry* UserTable::find(std::string_view user, std::uint64_t hash) const noex
 
 UserEntry* UserTable::insert(std::string user, UserState state, std::uint64_t hash) {
   if ((size_ + 1) * 4 > capacity_ * 3) grow();
-  auto entry = std::make_unique<UserEntry>(std::move(user), std::move(state));
+  assert(entries_ && entries_->stride() >= sizeof(UserEntry));
+  StateBlock memory = entries_->allocate();
+  auto* entry = new (memory.get()) UserEntry(std::move(user), std::move(state));
+  memory.release();
   const std::size_t mask = capacity_ - 1;
   std::size_t i = home(hash);
   while (slots_[i].entry) i = (i + 1) & mask;
-  slots_[i] = Slot{hash, entry.get()};
+  slots_[i] = Slot{hash, entry};
   ++size_;
-  return entry.release();
+  return entry;
 }
 
 void UserTable::erase(UserEntry* entry, std::uint64_t hash) noexcept {
   const std::size_t mask = capacity_ - 1;
   std::size_t hole = home(hash);
   while (slots_[hole].entry != entry) hole = (hole + 1) & mask;
-  delete entry;
+  destroy(entry);
   // Backward shift: move later slots of the run into the hole when that keeps them reachable
   // from their home slot, so no tombstones are needed.
   for (std::size_t next = (hole + 1) & mask; slots_[next].entry; next = (next + 1) & mask) {

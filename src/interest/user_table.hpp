@@ -4,8 +4,10 @@
 // libstdc++ does not cache string hashes, re-hashes the keys it passes; every step is a cache
 // miss that depends on the one before. Here the slot a user's hash probes first is known from
 // the hash alone, so a batch can prefetch it events ahead, then the entry it points at, then the
-// user's state. Entries are heap nodes of their own, so their addresses stay put when the table
-// grows (the least-recently-active list points at them).
+// user's state. Entries are nodes of their own, so their addresses stay put when the table grows
+// (the least-recently-active list points at them). They come from a block pool, populated a
+// slab at a time (in huge pages for the users a tracker expects), so that a new user's entry
+// costs no page fault and no allocator call.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "interest/state_block_pool.hpp"
 #include "interest/user_state.hpp"
 
 namespace nowrec::interest {
@@ -23,7 +26,11 @@ std::uint64_t user_hash(std::string_view user) noexcept;
 
 class UserTable {
  public:
+  // An empty table, to be assigned or swapped with one that has a pool.
   UserTable() = default;
+  // Entries are made in blocks of `entries` (at least sizeof(UserEntry) each), which must
+  // outlive the table.
+  explicit UserTable(StateBlockPool& entries) noexcept : entries_(&entries) {}
   UserTable(UserTable&& other) noexcept;
   UserTable& operator=(UserTable&& other) noexcept;
   UserTable(const UserTable&) = delete;
@@ -71,6 +78,9 @@ class UserTable {
   void grow();
   void rehash(std::size_t capacity);
 
+  void destroy(UserEntry* entry) noexcept;
+
+  StateBlockPool* entries_ = nullptr;
   std::unique_ptr<Slot[]> slots_;
   std::size_t capacity_ = 0;  // a power of two, or 0
   int shift_ = 64;            // 64 - log2(capacity)

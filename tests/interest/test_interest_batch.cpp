@@ -280,10 +280,38 @@ TEST_CASE("a warm batch over known users allocates nothing") {
   std::size_t applied = 0;
   CHECK(test::allocations_of([&] { applied = tracker.update(events, outcomes).applied; }) == 0);
   CHECK(applied == events.size());
-  // The counter does see this path's allocations: a batch that brings new users allocates.
+  // The counter does see this path's allocations: a new user whose id is too long for the
+  // string's own buffer allocates its key.
   for (InterestEvent& e : events) e.timestamp += 1000;
-  events[0].user = "newcomer";
+  events[0].user = "a newcomer with a long id";
   CHECK(test::allocations_of([&] { tracker.update(events, outcomes); }) > 0);
+}
+
+TEST_CASE("new users up to expected_users allocate nothing, one at a time or in a batch") {
+  std::mt19937 rng(4);
+  const TableItemStore store(rng);
+  InterestTrackerOptions options = options_for(&store, false, StateDtype::BF16);
+  options.expected_users = 1000;
+  InterestTracker tracker(options);
+  std::vector<std::string> users;  // short ids, held in the strings' own buffers
+  for (int u = 0; u < 400; ++u) users.push_back("new-" + std::to_string(u));
+  std::vector<InterestEvent> events;
+  for (std::size_t u = 0; u < users.size(); ++u) {
+    events.push_back({.user = users[u], .timestamp = 100, .item = std::int64_t(u % kItems)});
+  }
+  std::vector<UpdateOutcome> outcomes(200);
+  // This thread's scratch is made on its first calls, by a user kept apart.
+  tracker.update({.user = "warm", .timestamp = 100, .item = 1});
+  tracker.update(std::span(events).first(1), std::span(outcomes).first(1));
+  CHECK(test::allocations_of([&] {
+          for (std::size_t u = 1; u < 200; ++u) tracker.update(events[u]);
+        }) == 0);
+  std::size_t applied = 0;
+  CHECK(test::allocations_of([&] {
+          applied = tracker.update(std::span(events).subspan(200), outcomes).applied;
+        }) == 0);
+  CHECK(applied == 200);
+  CHECK(tracker.stats().users == 401);
 }
 
 }  // namespace nowrec

@@ -18,7 +18,8 @@ TEST_CASE("the user table finds, inserts and erases as a map does, through growt
     const auto hash_of = [&](const std::string& key) {
       return colliding ? user_hash(key) % 64 * 0x100000001ull : user_hash(key);
     };
-    UserTable table;
+    StateBlockPool entries(sizeof(UserEntry), 0);
+    UserTable table(entries);
     std::unordered_map<std::string, std::int64_t> reference;
     for (int step = 0; step < 40000; ++step) {
       const std::string key = "u" + std::to_string(rng() % 3000);
@@ -60,7 +61,8 @@ TEST_CASE("the user table finds, inserts and erases as a map does, through growt
 namespace nowrec::interest {
 
 TEST_CASE("a reserved user table takes that many users without growing") {
-  UserTable table;
+  StateBlockPool entries(sizeof(UserEntry), 0);
+  UserTable table(entries);
   table.reserve(1000);
   const std::size_t slot_bytes = table.slot_bytes();
   CHECK(slot_bytes >= 1000 * 16 * 4 / 3);
