@@ -133,10 +133,14 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
 
   for (std::size_t begin = 0; begin < events.size(); begin += kChunk) {
     const std::size_t count = std::min(kChunk, events.size() - begin);
-    // Without a cap, any of the chunk's users may be new: blocks for all of them are made ready
-    // before any shard lock is taken, so mapping memory never holds up another thread's updates.
-    // (Under a cap, new users mostly take the blocks of the users they evict.)
-    if (impl.max_users_per_shard == 0) impl.blocks.make_room(count);
+    // Without a cap, any of the chunk's users may be new: blocks and entries for all of them are
+    // made ready before any shard lock is taken, so mapping memory never holds up another
+    // thread's updates. (Under a cap, new users mostly take the blocks and entries of the users
+    // they evict.)
+    if (impl.max_users_per_shard == 0) {
+      impl.blocks.make_room(count);
+      impl.entries.make_room(count);
+    }
 
     // The item store is asked for the chunk's items at once, so it can fetch its rows from
     // memory side by side. Should it throw a nowrec::Error, each event asks alone and gets its

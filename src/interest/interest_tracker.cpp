@@ -321,9 +321,12 @@ bool InterestTracker::update(const InterestEvent& event) {
   }
   event_vector.resize(impl_->options.dim);
   const interest::AppliedEvent applied = impl_->prepare(event, event_vector);
-  // A new user who evicts no one needs a block, which may mean memory mapped and populated:
-  // done here, not under the shard lock that other threads' updates wait for.
-  if (takes_block) impl_->blocks.make_room(1);
+  // A new user who evicts no one needs a block and an entry, which may mean memory mapped and
+  // populated: done here, not under the shard lock that other threads' updates wait for.
+  if (takes_block) {
+    impl_->blocks.make_room(1);
+    impl_->entries.make_room(1);
+  }
   const std::lock_guard lock(shard.mutex);
   return impl_->apply_locked(shard, stored, event, applied);
 }

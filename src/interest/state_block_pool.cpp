@@ -10,6 +10,8 @@
 #include <cstring>
 #include <new>
 
+#include "common/leak_sanitizer.hpp"
+
 namespace nowrec::interest {
 namespace {
 
@@ -119,6 +121,11 @@ StateBlockPool::Slab StateBlockPool::map_slab(std::size_t blocks, Pages pages) c
 }
 
 void StateBlockPool::add_slab(const Slab& slab) {
+#ifdef NOWREC_LEAK_SANITIZER
+  // Blocks may hold the only pointers to heap memory (a table entry's long user id). Registered
+  // first, as unmap() unregisters it.
+  __lsan_register_root_region(slab.address, slab.bytes);
+#endif
   const std::lock_guard lock(mutex_);
   try {
     slabs_.push_back(slab);
@@ -143,6 +150,9 @@ void StateBlockPool::unmap(const Slab& slab) noexcept {
   // The address range may be mapped again by anyone (a thread's stack): it must not stay
   // poisoned.
   ASAN_UNPOISON_MEMORY_REGION(slab.address, slab.bytes);
+#ifdef NOWREC_LEAK_SANITIZER
+  __lsan_unregister_root_region(slab.address, slab.bytes);
+#endif
   munmap(slab.address, slab.bytes);
 }
 
