@@ -100,22 +100,22 @@ std::size_t bytes_per_user(std::size_t block_stride) {
   return block_stride + entry + slots;
 }
 
-// State blocks mapped up front: one per expected user, no more than the memory cap holds. Throws
-// Error(InvalidArgument) when they would not fit in the machine's memory, rather than leave the
-// system to kill the process while it touches them.
-std::size_t reserved_blocks(const InterestTrackerOptions& options, std::size_t bytes_per_user) {
-  const std::size_t blocks =
+// Users whose state blocks and table entries are mapped up front: the expected users, no more
+// than the memory cap holds. Throws Error(InvalidArgument) when they would not fit in the
+// machine's memory, rather than leave the system to kill the process while it touches them.
+std::size_t reserved_users(const InterestTrackerOptions& options, std::size_t bytes_per_user) {
+  const std::size_t users =
       options.max_memory_bytes == 0
           ? options.expected_users
           : std::min(options.expected_users, options.max_memory_bytes / bytes_per_user);
   const auto pages = sysconf(_SC_PHYS_PAGES), page_bytes = sysconf(_SC_PAGESIZE);
   const std::size_t memory = pages > 0 && page_bytes > 0 ? std::size_t(pages) * page_bytes : 0;
-  if (memory > 0 && blocks > memory / bytes_per_user) {
+  if (memory > 0 && users > memory / bytes_per_user) {
     invalid("expected_users " + std::to_string(options.expected_users) + " needs " +
-            std::to_string(blocks) + " users' state of " + std::to_string(bytes_per_user) +
+            std::to_string(users) + " users' state of " + std::to_string(bytes_per_user) +
             " bytes each, more than this machine's " + std::to_string(memory) + " bytes of memory");
   }
-  return blocks;
+  return users;
 }
 
 // Where an event's vector is assembled; one per thread, so the hot path allocates nothing.
@@ -130,8 +130,9 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
                                          opts.dtype)),
       bytes_per_user(
           nowrec::bytes_per_user(interest::StateBlockPool::stride_for(layout.block_bytes))),
-      blocks(layout.block_bytes, reserved_blocks(opts, bytes_per_user)),
-      entries(sizeof(UserEntry), reserved_blocks(opts, bytes_per_user)),
+      reserved_users(nowrec::reserved_users(opts, bytes_per_user)),
+      blocks(layout.block_bytes, reserved_users),
+      entries(sizeof(UserEntry), reserved_users),
       shards(opts.shards) {
   decay.half_life[interest::kShort] = opts.short_term_half_life_seconds;
   decay.half_life[interest::kLong] = opts.long_term_half_life_seconds;

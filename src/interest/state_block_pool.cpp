@@ -54,13 +54,16 @@ StateBlock StateBlockPool::allocate() {
 }
 
 void StateBlockPool::make_room(std::size_t blocks) {
-  for (;;) {
-    {
-      const std::lock_guard lock(mutex_);
-      if (free_count_ >= blocks) return;
-    }
+  // Another thread may take blocks after this looks: as it may after a look under the lock.
+  while (free_count_.load(std::memory_order_relaxed) < blocks) {
     add_slab(map_slab(growth_blocks(), Pages::Small));
   }
+}
+
+void StateBlockPool::add_free_count(std::ptrdiff_t blocks) noexcept {
+  // The writers hold mutex_, one at a time, so a plain load and store suffice.
+  const std::size_t count = free_count_.load(std::memory_order_relaxed);
+  free_count_.store(count + static_cast<std::size_t>(blocks), std::memory_order_relaxed);
 }
 
 std::size_t StateBlockPool::growth_blocks() const noexcept {
@@ -71,7 +74,7 @@ std::byte* StateBlockPool::take_free() noexcept {
   std::byte* block = free_;
   ASAN_UNPOISON_MEMORY_REGION(block, stride_);
   std::memcpy(&free_, block, sizeof(free_));
-  --free_count_;
+  add_free_count(-1);
   return block;
 }
 
@@ -79,7 +82,7 @@ void StateBlockPool::release(std::byte* block) noexcept {
   const std::lock_guard lock(mutex_);
   std::memcpy(block, &free_, sizeof(free_));
   free_ = block;
-  ++free_count_;
+  add_free_count(1);
   // Under AddressSanitizer a block handed back is unreadable until it is handed out again, as
   // freed heap memory would be.
   ASAN_POISON_MEMORY_REGION(block, stride_);
@@ -142,7 +145,7 @@ void StateBlockPool::add_slab(const Slab& slab) {
     std::memcpy(block, &free_, sizeof(free_));
     free_ = block;
   }
-  free_count_ += blocks;
+  add_free_count(static_cast<std::ptrdiff_t>(blocks));
   ASAN_POISON_MEMORY_REGION(slab.address, slab.bytes);
 }
 

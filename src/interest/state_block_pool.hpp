@@ -8,6 +8,7 @@
 // evicts) and returns to the system only when the pool ends.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,8 @@ class StateBlockPool {
   std::size_t stride() const noexcept { return stride_; }
   // Bytes mapped so far, in use or free.
   std::size_t mapped_bytes() const;
+  // Blocks mapped and not handed out.
+  std::size_t free_blocks() const noexcept { return free_count_.load(std::memory_order_relaxed); }
 
  private:
   friend struct StateBlockReturn;
@@ -58,6 +61,8 @@ class StateBlockPool {
   void release(std::byte* block) noexcept;
   // The head of the free list, which is not empty (under mutex_).
   std::byte* take_free() noexcept;
+  // free_count_ += blocks (under mutex_).
+  void add_free_count(std::ptrdiff_t blocks) noexcept;
   // Maps a slab of `blocks` blocks and touches every page of it; takes no lock. Huge: whole 2 MB
   // pages where the system grants them (a reservation made once, whose users then cost fewer
   // TLB misses). Throws std::bad_alloc.
@@ -71,7 +76,9 @@ class StateBlockPool {
   std::size_t stride_;
   mutable std::mutex mutex_;
   std::byte* free_ = nullptr;  // blocks ready to hand out; each holds the next one's address
-  std::size_t free_count_ = 0;
+  // Written under mutex_; make_room() reads it without the lock to learn that it has nothing to
+  // do, which is every call but the few before a slab is mapped.
+  std::atomic<std::size_t> free_count_{0};
   std::vector<Slab> slabs_;
   std::size_t mapped_ = 0;
 };

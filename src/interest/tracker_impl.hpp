@@ -78,6 +78,8 @@ struct InterestTracker::Impl {
   std::size_t max_users_per_shard = 0;  // 0: no cap
   // The LRU lists cost two more cache misses per update; kept only when a cap or TTL needs them.
   bool track_lru = false;
+  // Users whose state blocks and table entries are mapped when the tracker is built.
+  std::size_t reserved_users = 0;
   // Every user's state block and table entry come from these; declared before the shards, so
   // they outlive their users.
   interest::StateBlockPool blocks;

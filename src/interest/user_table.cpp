@@ -7,6 +7,8 @@
 #include <new>
 #include <utility>
 
+#include "nowrec/error.hpp"
+
 namespace nowrec::interest {
 
 std::uint64_t user_hash(std::string_view user) noexcept {
@@ -57,8 +59,11 @@ UserEntry* UserTable::find(std::string_view user, std::uint64_t hash) const noex
 }
 
 UserEntry* UserTable::insert(std::string user, UserState state, std::uint64_t hash) {
+  if (entries_ == nullptr) {
+    throw Error(ErrorCode::Internal, "UserTable: insert into a table that has no entry pool");
+  }
+  assert(entries_->stride() >= sizeof(UserEntry));
   if ((size_ + 1) * 4 > capacity_ * 3) grow();
-  assert(entries_ && entries_->stride() >= sizeof(UserEntry));
   StateBlock memory = entries_->allocate();
   auto* entry = new (memory.get()) UserEntry(std::move(user), std::move(state));
   memory.release();

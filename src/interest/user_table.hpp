@@ -26,7 +26,8 @@ std::uint64_t user_hash(std::string_view user) noexcept;
 
 class UserTable {
  public:
-  // An empty table, to be assigned or swapped with one that has a pool.
+  // An empty table, to be assigned or swapped with one that has a pool; insert() throws
+  // Error(Internal) until then.
   UserTable() = default;
   // Entries are made in blocks of `entries` (at least sizeof(UserEntry) each), which must
   // outlive the table.
@@ -44,7 +45,8 @@ class UserTable {
   // The user's entry, or null. `hash` is user_hash(user).
   UserEntry* find(std::string_view user, std::uint64_t hash) const noexcept;
   // Adds a user that is not in the table and returns its entry. Grows the table (a rehash of the
-  // slots only) when it is three quarters full.
+  // slots only) when it is three quarters full. Throws std::bad_alloc, or Error(Internal) for a
+  // table without a pool; either way the table is unchanged.
   UserEntry* insert(std::string user, UserState state, std::uint64_t hash);
   // Removes and frees an entry of this table, stored under `hash`.
   void erase(UserEntry* entry, std::uint64_t hash) noexcept;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "interest/user_table.hpp"
+#include "nowrec/error.hpp"
 
 namespace nowrec::interest {
 
@@ -74,6 +75,57 @@ TEST_CASE("a reserved user table takes that many users without growing") {
   CHECK(table.find("user-999", user_hash("user-999")) != nullptr);
   table.reserve(10);  // never shrinks
   CHECK(table.slot_bytes() == slot_bytes);
+}
+
+}  // namespace nowrec::interest
+
+namespace nowrec::interest {
+
+TEST_CASE("tables on two pools keep their own pools through a swap and a move") {
+  StateBlockPool first_pool(sizeof(UserEntry), 0), second_pool(sizeof(UserEntry), 0);
+  // Each pool maps a slab on its first allocation; the free counts below are against those.
+  {
+    UserTable first(first_pool), second(second_pool);
+    const auto add = [](UserTable& table, const std::string& prefix, int users) {
+      for (int u = 0; u < users; ++u) {
+        const std::string key = prefix + std::to_string(u);
+        table.insert(key, UserState{}, user_hash(key));
+      }
+    };
+    add(first, "a", 30);
+    add(second, "b", 20);
+    const std::size_t first_free = first_pool.free_blocks();
+    const std::size_t second_free = second_pool.free_blocks();
+    first.swap(second);
+    // `first` now holds the 20 users of the second pool, and new entries come from that pool.
+    add(first, "c", 5);
+    CHECK(second_pool.free_blocks() == second_free - 5);
+    CHECK(first_pool.free_blocks() == first_free);
+    // Erasing hands each entry back to the pool it came from.
+    first.erase(first.find("b3", user_hash("b3")), user_hash("b3"));
+    second.erase(second.find("a3", user_hash("a3")), user_hash("a3"));
+    CHECK(second_pool.free_blocks() == second_free - 4);
+    CHECK(first_pool.free_blocks() == first_free + 1);
+    UserTable moved = std::move(second);
+    CHECK(moved.size() == 29);
+    add(moved, "d", 2);
+    CHECK(first_pool.free_blocks() == first_free - 1);
+  }
+  // Every entry went home when the tables ended.
+  CHECK(first_pool.free_blocks() * first_pool.stride() == first_pool.mapped_bytes());
+  CHECK(second_pool.free_blocks() * second_pool.stride() == second_pool.mapped_bytes());
+}
+
+TEST_CASE("a table without a pool refuses an insert and stays empty") {
+  UserTable table;
+  try {
+    table.insert("user", UserState{}, user_hash("user"));
+    FAIL("insert did not throw");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::Internal);
+  }
+  CHECK(table.size() == 0);
+  CHECK(table.find("user", user_hash("user")) == nullptr);
 }
 
 }  // namespace nowrec::interest
