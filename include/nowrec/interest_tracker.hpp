@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nowrec/interest_types.hpp"
+#include "nowrec/limits.hpp"
 
 namespace nowrec {
 
@@ -23,7 +24,8 @@ namespace nowrec {
 // while updates continue; restore() waits for the calls in progress.
 class InterestTracker {
  public:
-  // Throws Error(InvalidArgument) naming the option at fault: dim 0, a non-positive or
+  // Throws Error(InvalidArgument) naming the option at fault: dim 0 or above kMaxVectorDim
+  // (nowrec/limits.hpp), a non-positive or
   // non-finite half-life, 0 shards, max_interests outside 1..255, recent_window above 65535,
   // a duplicate, empty or non-finite action, negative lateness or ttl, or an encoder whose dim
   // is not `dim`.
@@ -37,10 +39,11 @@ class InterestTracker {
   // each event applied once. An event up to allowed_lateness_seconds older than the user's last
   // one is applied as if it had arrived in order.
   //
-  // Throws Error(InvalidArgument) for an empty user id, a wrong-size or non-finite embedding, an
-  // unknown item or action, an empty text or a text without an encoder, an event with no vector,
-  // a non-finite weight or value, or an event older than the allowed lateness; the tracker is
-  // then unchanged.
+  // Throws Error(InvalidArgument) for an empty user id or one longer than kMaxUserIdBytes, a
+  // wrong-size or non-finite embedding, an unknown item or action, an empty text or a text
+  // without an encoder, an event with no vector, a non-finite weight or value, a weight times
+  // embedding norm above kMaxEventMagnitude (nowrec/limits.hpp), or an event older than the
+  // allowed lateness; the tracker is then unchanged.
   bool update(const InterestEvent& event);
 
   // Applies a batch: every event exactly as update() would, the events of one user in their
@@ -52,7 +55,7 @@ class InterestTracker {
   // and the encoder's work aside). Throws Error(InvalidArgument) only when `outcomes` is neither
   // empty nor of the batch's size (nothing is applied then); an exception other than
   // nowrec::Error from the item store or the encoder passes through, with the events of the
-  // chunks of 256 before it applied.
+  // chunks of 64 before it applied.
   BatchUpdateResult update(std::span<const InterestEvent> events,
                            std::span<UpdateOutcome> outcomes = {});
 

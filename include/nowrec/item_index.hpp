@@ -9,6 +9,7 @@
 #include <span>
 
 #include "nowrec/interest_types.hpp"
+#include "nowrec/limits.hpp"
 
 namespace nowrec {
 
@@ -40,7 +41,7 @@ struct Snapshot;
 // remove) are serialised among themselves.
 class ItemIndex {
  public:
-  // Throws Error(InvalidArgument) when dim is 0.
+  // Throws Error(InvalidArgument) when dim is 0 or above kMaxVectorDim (nowrec/limits.hpp).
   explicit ItemIndex(std::size_t dim, const ItemIndexOptions& options = {});
   ItemIndex(ItemIndex&&) noexcept;
   ItemIndex& operator=(ItemIndex&&) noexcept;

@@ -8,6 +8,7 @@
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"
 #include "nowrec/item_index.hpp"
+#include "nowrec/limits.hpp"
 #include "nowrec/model_folder.hpp"
 #include "nowrec/ranker.hpp"
 #include "nowrec/recommender.hpp"

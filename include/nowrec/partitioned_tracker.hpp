@@ -76,23 +76,26 @@ class PartitionedTracker {
   // Error(NotFound) for a partition not owned, Error(InvalidArgument) when the event's user
   // belongs to another partition or for what InterestTracker::update refuses; the watermark
   // then still moves past the offset, so a bad event is skipped, not retried forever. Any other
-  // failure leaves the watermark where it was.
+  // failure leaves the watermark where it was. The largest uint64 offset is refused
+  // (InvalidArgument, watermark unchanged): an event's sequence is its offset + 1.
   bool update(std::uint32_t partition, std::uint64_t offset, InterestEvent event);
 
-  // Applies a run of one partition's events, events[i] at offsets[i] (ascending), through
+  // Applies a run of one partition's events, events[i] at offsets[i] (in order), through
   // InterestTracker's batched update: each as update() would, faster. Sets each event's sequence
-  // to its offset + 1 (and may move the span's events about). A bad event, or one whose user
+  // to its offset + 1 and otherwise leaves the span as it was. A bad event, or one whose user
   // belongs to another partition, is skipped and counted (outcome Rejected), never thrown; the
   // watermark then moves past the last offset.
   // `outcomes` is empty or one per event. Throws Error(NotFound) for a partition not owned and
-  // Error(InvalidArgument) for spans of different sizes; an exception from the item store or
-  // the encoder passes through, leaving the watermark where it was.
+  // Error(InvalidArgument), applying nothing, for spans of different sizes, an offset below the one
+  // before it, or the largest uint64 offset; an exception from the item store or the encoder passes
+  // through, leaving the watermark where it was (the same call may then be made again).
   BatchUpdateResult update(std::uint32_t partition, std::span<const std::uint64_t> offsets,
                            std::span<InterestEvent> events, std::span<UpdateOutcome> outcomes = {});
 
   // Moves the watermark past `offset` without applying anything: for a message at that offset
   // that holds no event (malformed, or of another kind), so that it is not consumed again.
-  // Throws Error(NotFound) for a partition not owned.
+  // Throws Error(NotFound) for a partition not owned, Error(InvalidArgument) for the largest
+  // uint64 offset.
   void skip(std::uint32_t partition, std::uint64_t offset);
 
   // The next offset to apply of an owned partition. Throws Error(NotFound) otherwise.

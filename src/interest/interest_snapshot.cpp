@@ -174,6 +174,18 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
       }
       s.block = impl_->blocks.allocate();
       in.get_bytes(s.block.get(), layout.block_bytes);
+      // The window names actions by their place in the options' table: a tracker with fewer
+      // actions than the snapshot's would read past its table.
+      const interest::WindowEntry* window = interest::window_entries(s, layout);
+      for (std::size_t i = 0; i < s.window_size; ++i) {
+        const std::uint16_t action = window[(s.window_start + i) % layout.window].action;
+        if (action != interest::kNoAction && action >= impl_->options.actions.size()) {
+          file.fail(where + ": user '" + key + "' has an event of action number " +
+                    std::to_string(action) + ", but this tracker has " +
+                    std::to_string(impl_->options.actions.size()) +
+                    " actions (restore with the actions the snapshot was taken with)");
+        }
+      }
       const std::uint64_t hash = interest::user_hash(key);
       interest::UserTable& map = maps[impl_->shard_index(hash)];
       if (map.find(key, hash)) file.fail(where + ": a user appears twice");

@@ -57,6 +57,10 @@ void require_half_life(double seconds, const char* name) {
 
 void validate(const InterestTrackerOptions& options) {
   if (options.dim == 0) invalid("dim must be positive");
+  if (options.dim > kMaxVectorDim) {
+    invalid("dim " + std::to_string(options.dim) + " is above the largest allowed, " +
+            std::to_string(kMaxVectorDim));
+  }
   require_half_life(options.short_term_half_life_seconds, "short_term_half_life_seconds");
   require_half_life(options.long_term_half_life_seconds, "long_term_half_life_seconds");
   require_half_life(options.interest_half_life_seconds, "interest_half_life_seconds");
@@ -176,6 +180,10 @@ interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event
   applied.item = event.item;
   try {
     if (event.user.empty()) invalid("empty user id");
+    if (event.user.size() > kMaxUserIdBytes) {
+      invalid("user id of " + std::to_string(event.user.size()) + " bytes, more than the " +
+              std::to_string(kMaxUserIdBytes) + " allowed");
+    }
     if (!std::isfinite(event.weight)) invalid("weight is not finite");
     if (event.value && !std::isfinite(*event.value)) invalid("value is not finite");
     float weight = event.weight;
@@ -230,6 +238,17 @@ interest::AppliedEvent InterestTracker::Impl::prepare(const InterestEvent& event
     if (sources == 0) {
       invalid("event for user '" + std::string(event.user) +
               "' has no vector: give item_embedding, an item with an item store, or text");
+    }
+    // Larger events would carry the user's sums (and the clusters' squared norms) out of float's
+    // range: checked here, before anything changes.
+    const double magnitude =
+        std::abs(double(applied.weight)) * std::sqrt(double(applied.squared_norm));
+    if (!(magnitude <= kMaxEventMagnitude)) {
+      invalid("event for user '" + std::string(event.user) + "' has weight " +
+              std::to_string(applied.weight) + " and an embedding of norm " +
+              std::to_string(std::sqrt(double(applied.squared_norm))) +
+              ": their product is above the largest allowed, " +
+              std::to_string(kMaxEventMagnitude));
     }
   } catch (const Error&) {
     rejected.fetch_add(1, std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -71,6 +72,14 @@ struct Partition {
     }
   }
 };
+
+// An event's sequence is its offset + 1, so the largest offset has none.
+void check_offset(std::uint64_t offset, const char* where) {
+  if (offset == std::numeric_limits<std::uint64_t>::max()) {
+    throw Error(ErrorCode::InvalidArgument,
+                std::string(where) + ": offset " + std::to_string(offset) + " is out of range");
+  }
+}
 
 }  // namespace
 
@@ -173,12 +182,15 @@ void PartitionedTracker::drop(std::uint32_t partition) {
 }
 
 void PartitionedTracker::skip(std::uint32_t partition, std::uint64_t offset) {
-  impl_->find(partition)->passed(offset);
+  const std::shared_ptr<Partition> owned = impl_->find(partition);
+  check_offset(offset, "PartitionedTracker::skip");
+  owned->passed(offset);
 }
 
 bool PartitionedTracker::update(std::uint32_t partition, std::uint64_t offset,
                                 InterestEvent event) {
   const std::shared_ptr<Partition> owned = impl_->find(partition);
+  check_offset(offset, "PartitionedTracker::update");
   try {
     const std::uint32_t expected = partition_of(event.user);
     if (expected != partition) {
@@ -211,9 +223,21 @@ BatchUpdateResult PartitionedTracker::update(std::uint32_t partition,
   }
   const std::shared_ptr<Partition> owned = impl_->find(partition);
   if (events.empty()) return {};
-  // Events of users of other partitions are moved out of the run (rare: a producer not keyed by
-  // user id), so that the tracker sees only this partition's users.
+  for (std::size_t i = 0; i < offsets.size(); ++i) {
+    check_offset(offsets[i], "PartitionedTracker::update");
+    if (i > 0 && offsets[i] < offsets[i - 1]) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "PartitionedTracker::update: offsets must not decrease, but offsets[" +
+                      std::to_string(i) + "] = " + std::to_string(offsets[i]) + " follows " +
+                      std::to_string(offsets[i - 1]));
+    }
+  }
+  // Events of users of other partitions are left out of the run (rare: a producer not keyed by
+  // user id), so that the tracker sees only this partition's users. The caller's events stay
+  // where they are, so that a run that failed (an item store that could not answer) can be
+  // given again as it was.
   thread_local std::vector<std::size_t> kept;
+  thread_local std::vector<InterestEvent> kept_events;
   thread_local std::vector<UpdateOutcome> kept_outcomes;
   kept.clear();
   BatchUpdateResult misplaced;
@@ -221,7 +245,6 @@ BatchUpdateResult PartitionedTracker::update(std::uint32_t partition,
     events[i].sequence = offsets[i] + 1;
     const std::uint32_t expected = partition_of(events[i].user);
     if (expected == partition) {
-      if (kept.size() != i) events[kept.size()] = events[i];
       kept.push_back(i);
       continue;
     }
@@ -232,9 +255,14 @@ BatchUpdateResult PartitionedTracker::update(std::uint32_t partition,
                               std::to_string(partition) + " (is the producer keyed by user id?)";
     }
   }
+  std::span<const InterestEvent> run = events;
+  if (kept.size() != events.size()) {
+    kept_events.clear();
+    for (std::size_t i : kept) kept_events.push_back(events[i]);
+    run = kept_events;
+  }
   kept_outcomes.assign(kept.size(), UpdateOutcome::Rejected);
-  BatchUpdateResult result = owned->tracker.update(
-      std::span<const InterestEvent>(events.data(), kept.size()), kept_outcomes);
+  BatchUpdateResult result = owned->tracker.update(run, kept_outcomes);
   if (!outcomes.empty()) {
     std::fill(outcomes.begin(), outcomes.end(), UpdateOutcome::Rejected);
     for (std::size_t j = 0; j < kept.size(); ++j) outcomes[kept[j]] = kept_outcomes[j];

@@ -10,8 +10,16 @@
 namespace nowrec::interest {
 namespace {
 
-// Below this a group's scale is folded into its vectors, long before fp32 would underflow.
-constexpr float kMinScale = 1e-18f;
+// Below this (20 half-lives) a group's scale is folded into its vectors. Stored values are the
+// true ones divided by the scale, and a cluster's squared norm is kept in fp32, so the bound
+// decides how large a true cluster may grow before that square overflows: 1.8e19 x 2^-20, about
+// 1.7e13. (A bound near 1e-18 would allow about 18, which an active user's cluster reaches.)
+constexpr float kMinScale = 0x1p-20f;
+
+// later - earlier in seconds, without the overflow an int64 subtraction of far-apart times has.
+double seconds_between(std::int64_t later, std::int64_t earlier) {
+  return static_cast<double>(later) - static_cast<double>(earlier);
+}
 
 std::size_t round_up(std::size_t n) { return (n + 15) / 16 * 16; }
 
@@ -138,14 +146,14 @@ void apply_typed(UserState& state, const StateLayout& layout, const DecayParams&
   // time to the user's last event, where the stored state stands.
   double lag = 0.0;
   if (event.timestamp > state.last_timestamp) {
-    const double elapsed = static_cast<double>(event.timestamp - state.last_timestamp);
+    const double elapsed = seconds_between(event.timestamp, state.last_timestamp);
     for (int g = 0; g < kGroups; ++g) {
       decay_group<T>(state, layout, static_cast<Group>(g),
                      decay_factor(elapsed, params.half_life[g]));
     }
     state.last_timestamp = event.timestamp;
   } else {
-    lag = static_cast<double>(state.last_timestamp - event.timestamp);
+    lag = seconds_between(state.last_timestamp, event.timestamp);
   }
   auto amount = [&](Group g, float w) {
     const double late = lag > 0.0 ? decay_factor(lag, params.half_life[g]) : 1.0;
@@ -241,7 +249,7 @@ void apply_event(UserState& state, const StateLayout& layout, const DecayParams&
 void read_vector(const UserState& state, const StateLayout& layout, const DecayParams& params,
                  Group group, std::size_t cluster, std::int64_t now,
                  std::span<float> out) noexcept {
-  const double elapsed = static_cast<double>(now - state.last_timestamp);
+  const double elapsed = seconds_between(now, state.last_timestamp);
   const auto s =
       static_cast<float>(state.scale[group] * decay_factor(elapsed, params.half_life[group]));
   if (layout.dtype == StateDtype::BF16) {
@@ -253,7 +261,7 @@ void read_vector(const UserState& state, const StateLayout& layout, const DecayP
 
 float read_weight(const UserState& state, const StateLayout& layout, const DecayParams& params,
                   Group group, std::size_t cluster, std::int64_t now) noexcept {
-  const double elapsed = static_cast<double>(now - state.last_timestamp);
+  const double elapsed = seconds_between(now, state.last_timestamp);
   const double factor = state.scale[group] * decay_factor(elapsed, params.half_life[group]);
   const float stored =
       group == kClusters ? importances(state, layout)[cluster] : state.weight[group];

@@ -98,14 +98,18 @@ class MessageReader {
     return number(static_cast<double>(value), value, true);
   }
   bool number_unsigned(number_unsigned_t value) {
-    if (value > static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max())) {
-      if (value_starts() && (field_ == Field::Timestamp || field_ == Field::Item)) {
-        std::string what = "\"";
-        return fail(what.append(name()).append("\" is out of range"));
-      }
-      return in_embedding_ ? embedding_value(static_cast<double>(value)) : true;
+    if (value <= static_cast<number_unsigned_t>(std::numeric_limits<std::int64_t>::max())) {
+      return number(static_cast<double>(value), static_cast<std::int64_t>(value), true);
     }
-    return number(static_cast<double>(value), static_cast<std::int64_t>(value), true);
+    if (in_embedding_) return embedding_value(static_cast<double>(value));
+    if (field_ == Field::Timestamp || field_ == Field::Item) {
+      if (!value_starts()) return true;
+      std::string what = "\"";
+      return fail(what.append(name()).append("\" is out of range"));
+    }
+    // Beyond int64 as a float: a weight or value gets its range check, any other field its
+    // type's error.
+    return number(static_cast<double>(value), 0, false);
   }
   bool number_float(number_float_t value, const string_t&) { return number(value, 0, false); }
   bool string(string_t& value) {

@@ -50,6 +50,9 @@ TEST_CASE("a minimal message leaves the event's defaults, and the key names its 
   CHECK(keyed.action.empty());
   CHECK(keyed.embedding.empty());
   CHECK(parse_event_message(R"({"user": "u9", "timestamp": 5, "item": null})", "u9").item == -1);
+  // A weight beyond int64 is still the number it says, not left at its default.
+  CHECK(parse_event_message(R"({"user": "u9", "timestamp": 5, "weight": 18446744073709551615})")
+            .weight == doctest::Approx(1.8446744e19f));
 }
 
 TEST_CASE("malformed messages are refused with the field named") {
@@ -70,6 +73,12 @@ TEST_CASE("malformed messages are refused with the field named") {
       {R"({"user": "a", "timestamp": 1.5})", ErrorCode::InvalidArgument, "\"timestamp\" must be"},
       {R"({"user": "a", "timestamp": 18446744073709551615})", ErrorCode::InvalidArgument,
        "out of range"},
+      {R"({"user": "a", "timestamp": 1, "item": 18446744073709551615})", ErrorCode::InvalidArgument,
+       "\"item\" is out of range"},
+      {R"({"user": 18446744073709551615, "timestamp": 1})", ErrorCode::InvalidArgument,
+       "\"user\" must be a string"},
+      {R"({"user": "a", "timestamp": 1, "action": 18446744073709551615})",
+       ErrorCode::InvalidArgument, "\"action\""},
       {R"({"user": "a", "timestamp": 1, "item": -4})", ErrorCode::InvalidArgument, "\"item\""},
       {R"({"user": "a", "timestamp": 1, "item": "4"})", ErrorCode::InvalidArgument, "\"item\""},
       {R"({"user": "a", "timestamp": 1, "value": 1e39})", ErrorCode::InvalidArgument,

@@ -407,11 +407,12 @@ TEST_CASE("a non-finite value anywhere in a vector is found, and large finite on
     }
   }
   CHECK(tracker.user_count() == 0);
-  // Finite, though its squares overflow fp32: accepted as before.
+  // Finite, though its squares overflow fp32: the state could not hold it.
   std::vector<float> large(kDim, 3e20f);
   large[5] = -3e20f;
-  CHECK(tracker.update({.user = "u", .item_embedding = large, .timestamp = 100}));
-  CHECK(tracker.user_count() == 1);
+  CHECK_THROWS_WITH_AS(tracker.update({.user = "u", .item_embedding = large, .timestamp = 100}),
+                       doctest::Contains("above the largest allowed"), nowrec::Error);
+  CHECK(tracker.user_count() == 0);
 }
 
 TEST_CASE("the worked example of docs/interest_tracker.md") {

@@ -118,6 +118,14 @@ TEST_CASE("a corrupt, truncated or mismatched snapshot is refused and the live s
                        nowrec::Error);
   CHECK_THROWS_AS(live.restore(dir.path() / "missing.nrs"), nowrec::Error);
   CHECK_THROWS_AS(live.snapshot(dir.path() / "no-such-folder" / "s.nrs", 1), nowrec::Error);
+
+  // Windows that name actions a tracker with a shorter action table does not have.
+  nowrec::InterestTrackerOptions few_actions = options();
+  few_actions.actions = {{"click", 1.0f}};
+  InterestTracker fewer(few_actions);
+  CHECK_THROWS_WITH_AS(fewer.restore(dir.path() / "good.nrs"),
+                       doctest::Contains("but this tracker has 1 actions"), nowrec::Error);
+  CHECK(fewer.user_count() == 0);
 }
 
 TEST_CASE("a snapshot taken while updates go on, plus a replay from its watermark, is exact") {

@@ -11,6 +11,7 @@
 #include "interest/interest_test_util.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/interest_tracker.hpp"
+#include "nowrec/limits.hpp"
 
 namespace {
 
@@ -88,6 +89,73 @@ TEST_CASE("bad events are rejected and leave the user's state unchanged") {
   CHECK_THROWS_AS(nowrec::InterestTracker({.dim = 4, .short_term_half_life_seconds = 0}),
                   nowrec::Error);
   CHECK_THROWS_AS(nowrec::InterestTracker({.dim = 4, .shards = 0}), nowrec::Error);
+  CHECK_THROWS_WITH_AS(nowrec::InterestTracker({.dim = std::size_t{1} << 62}),
+                       doctest::Contains("dim"), nowrec::Error);
+}
+
+TEST_CASE("events too large for the state, and overlong user ids, are refused before any change") {
+  nowrec::InterestTracker tracker({.dim = 3});
+  const std::vector<float> embedding = {1, 2, 3};
+  tracker.update({.user = "u", .item_embedding = embedding, .timestamp = 100});
+  const auto before = nowrec::test::view(tracker, "u", 100);
+
+  // Finite values whose product, or whose squares, leave float's range.
+  CHECK_THROWS_WITH_AS(
+      tracker.update({.user = "u", .item_embedding = embedding, .weight = 1e20f, .timestamp = 200}),
+      doctest::Contains("above the largest allowed"), nowrec::Error);
+  const std::vector<float> huge = {1e20f, 0, 0};
+  CHECK_THROWS_WITH_AS(tracker.update({.user = "u", .item_embedding = huge, .timestamp = 200}),
+                       doctest::Contains("above the largest allowed"), nowrec::Error);
+  const std::vector<float> squares_overflow = {3e19f, 3e19f, 0};
+  CHECK_THROWS_WITH_AS(
+      tracker.update(
+          {.user = "u", .item_embedding = squares_overflow, .weight = 0, .timestamp = 200}),
+      doctest::Contains("above the largest allowed"), nowrec::Error);
+  // At the bound itself the event is applied.
+  const std::vector<float> at_bound = {1e9f, 0, 0};
+  CHECK(tracker.update({.user = "v", .item_embedding = at_bound, .timestamp = 200}));
+
+  const std::string long_id(nowrec::kMaxUserIdBytes + 1, 'x');
+  CHECK_THROWS_WITH_AS(tracker.update({.user = long_id, .item_embedding = embedding}),
+                       doctest::Contains("user id of"), nowrec::Error);
+  CHECK(nowrec::test::same(nowrec::test::view(tracker, "u", 100), before));
+  CHECK_FALSE(tracker.user_stats(long_id).has_value());
+}
+
+TEST_CASE("a user active over many half-lives keeps joining one cluster") {
+  // 40 events per half-life in one direction: the cluster's true norm settles near 80, and its
+  // stored values grow with 1 / scale until the scale is folded in.
+  const std::size_t dim = 4;
+  nowrec::InterestTracker tracker(
+      {.dim = dim, .interest_half_life_seconds = 10, .max_interests = 4});
+  const auto a = nowrec::test::unit(dim, 0);
+  std::int64_t t = 0;
+  for (int half_life = 0; half_life < 100; ++half_life, t += 10) {
+    for (int i = 0; i < 40; ++i) tracker.update({.user = "u", .item_embedding = a, .timestamp = t});
+  }
+  std::size_t clusters = 0;
+  for (const nowrec::Interest& interest : tracker.interests("u", t)) {
+    if (interest.kind != nowrec::InterestKind::Cluster) continue;
+    ++clusters;
+    CHECK(std::isfinite(interest.weight));
+    CHECK(interest.vector[0] == doctest::Approx(1.0f));
+  }
+  CHECK(clusters == 1);
+}
+
+TEST_CASE("a query far after the last event decays without overflow") {
+  nowrec::InterestTracker tracker({.dim = 2, .allowed_lateness_seconds = 0});
+  const std::vector<float> e = {1, 0};
+  const std::int64_t min = std::numeric_limits<std::int64_t>::min();
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  tracker.update({.user = "u", .item_embedding = e, .timestamp = min + 10});
+  for (const nowrec::Interest& interest : tracker.interests("u", max)) {
+    CHECK(interest.weight == 0.0f);
+    for (float x : interest.vector) CHECK(std::isfinite(x));
+  }
+  const auto short_term = tracker.short_term_interest("u", max);
+  REQUIRE(short_term.has_value());
+  CHECK((*short_term)[0] == 0.0f);
 }
 
 TEST_CASE("users updated from many threads match a sequential replay") {

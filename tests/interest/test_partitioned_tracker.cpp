@@ -2,6 +2,7 @@
 // without losing or doubling an event.
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -119,7 +120,8 @@ TEST_CASE("partitions handed over and a worker killed mid-stream lose and double
   // A snapshots partition 0 at offset 250 on its schedule, goes on to 330, and is killed: the
   // 80 events after the snapshot exist only in the log.
   a.snapshot(0, dir.path() / "p0.nrs");
-  for (std::uint64_t offset = 250; offset < 330; ++offset) a.update(0, offset, logs[0].events[offset]);
+  for (std::uint64_t offset = 250; offset < 330; ++offset)
+    a.update(0, offset, logs[0].events[offset]);
   CHECK(a.watermark(0) == 330);
 
   // Worker C takes partition 0 from A's last snapshot and replays from its watermark.
@@ -130,8 +132,10 @@ TEST_CASE("partitions handed over and a worker killed mid-stream lose and double
     CHECK(c.update(0, offset, logs[0].events[offset]));
   }
   // B finishes partition 2; A (the part that lives on) finishes partition 1.
-  for (std::uint64_t offset = 250; offset < 400; ++offset) b.update(2, offset, logs[2].events[offset]);
-  for (std::uint64_t offset = 250; offset < 400; ++offset) a.update(1, offset, logs[1].events[offset]);
+  for (std::uint64_t offset = 250; offset < 400; ++offset)
+    b.update(2, offset, logs[2].events[offset]);
+  for (std::uint64_t offset = 250; offset < 400; ++offset)
+    a.update(1, offset, logs[1].events[offset]);
 
   check_equal(reference, c, logs[0]);
   check_equal(reference, a, logs[1]);
@@ -149,7 +153,8 @@ TEST_CASE("a snapshot taken while a partition is consumed replays to the same st
   PartitionedTracker a(options(), kPartitions);
   a.adopt(1);
   std::thread consumer([&] {
-    for (std::uint64_t offset = 0; offset < 3000; ++offset) a.update(1, offset, logs[1].events[offset]);
+    for (std::uint64_t offset = 0; offset < 3000; ++offset)
+      a.update(1, offset, logs[1].events[offset]);
   });
   // Snapshots race with the consumer: each is some prefix plus some later events, labelled with
   // the watermark read before it started. The first one taken after the consumer got going is
@@ -258,6 +263,41 @@ TEST_CASE("a partition's events applied as batches equal them applied one by one
   std::vector<UpdateOutcome> short_outcomes(3);
   CHECK_THROWS_AS(batched.update(2, offsets, again, short_outcomes), Error);
   CHECK_THROWS_AS(PartitionedTracker(options(), 2).update(0, offsets, again), Error);
+}
+
+TEST_CASE("offsets out of order or without a successor are refused, applying nothing") {
+  const std::vector<Log> logs = make_logs(20);
+  PartitionedTracker worker(options(), kPartitions);
+  worker.adopt(0);
+  std::vector<InterestEvent> events(logs[0].events.begin(), logs[0].events.begin() + 4);
+  const std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+  const std::vector<std::uint64_t> decreasing = {10, 11, 9, 12};
+  CHECK_THROWS_WITH_AS(worker.update(0, decreasing, events),
+                       doctest::Contains("offsets[2] = 9 follows 11"), Error);
+  const std::vector<std::uint64_t> last = {top - 3, top - 2, top - 1, top};
+  CHECK_THROWS_WITH_AS(worker.update(0, last, events), doctest::Contains("out of range"), Error);
+  CHECK_THROWS_AS(worker.update(0, top, events[0]), Error);
+  CHECK_THROWS_AS(worker.skip(0, top), Error);
+  CHECK(worker.watermark(0) == 0);
+  CHECK(worker.tracker(0).user_count() == 0);
+}
+
+TEST_CASE("a run with another partition's user leaves the caller's events in place") {
+  const std::vector<Log> logs = make_logs(20);
+  PartitionedTracker worker(options(), kPartitions);
+  worker.adopt(0);
+  std::vector<InterestEvent> events(logs[0].events.begin(), logs[0].events.begin() + 4);
+  events[1].user = logs[1].users[0];
+  const std::vector<InterestEvent> given = events;
+  const std::vector<std::uint64_t> offsets = {0, 1, 2, 3};
+  const BatchUpdateResult result = worker.update(0, offsets, events);
+  CHECK(result.applied == 3);
+  CHECK(result.rejected == 1);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    CHECK(events[i].user == given[i].user);
+    CHECK(events[i].item_embedding.data() == given[i].item_embedding.data());
+    CHECK(events[i].sequence == offsets[i] + 1);
+  }
 }
 
 }  // namespace nowrec
