@@ -59,7 +59,8 @@ struct CoVisitationStats {
 class CoVisitation {
  public:
   // Throws Error(InvalidArgument) naming the option at fault: pair_distance, max_neighbours,
-  // shards or voters 0, a decay outside (0, 1], a negative or non-finite half-life.
+  // shards or voters 0, shards above 65536, a decay outside (0, 1], a negative or non-finite
+  // half-life.
   explicit CoVisitation(const CoVisitationOptions& options = {});
   CoVisitation(CoVisitation&&) noexcept;
   CoVisitation& operator=(CoVisitation&&) noexcept;

@@ -167,6 +167,26 @@ class FileWriter {
   std::uint64_t offset_ = 0;
 };
 
+// The position of the first value of a stored row that is infinite or NaN (all exponent bits
+// set), or `dim` when there is none. Int8 values are always finite; their scales are checked
+// apart.
+std::size_t first_non_finite(StorageType storage, const std::byte* row, std::size_t dim) {
+  if (storage == StorageType::F32) {
+    for (std::size_t j = 0; j < dim; ++j) {
+      std::uint32_t bits;
+      std::memcpy(&bits, row + 4 * j, 4);
+      if ((bits & 0x7F800000u) == 0x7F800000u) return j;
+    }
+  } else if (storage == StorageType::BF16) {
+    for (std::size_t j = 0; j < dim; ++j) {
+      std::uint16_t bits;
+      std::memcpy(&bits, row + 2 * j, 2);
+      if ((bits & 0x7F80u) == 0x7F80u) return j;
+    }
+  }
+  return dim;
+}
+
 // Closes a descriptor and, unless released, removes the temporary file it was writing.
 struct Mapping {
   void* data = MAP_FAILED;
@@ -270,6 +290,10 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
     throw format_error(path, "field 'storage' = " + std::to_string(h.storage) + " is unknown");
   }
   if (h.dim == 0) throw format_error(path, "field 'dim' is 0");
+  if (h.dim > kMaxVectorDim) {
+    throw format_error(path, "field 'dim' = " + std::to_string(h.dim) +
+                                 " is above the largest allowed, " + std::to_string(kMaxVectorDim));
+  }
   Layout layout;
   if (!compute_layout(h, layout)) throw format_error(path, "row and category counts overflow");
   if (layout.end != mapping->size) {
@@ -290,7 +314,22 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
   }
   const float* priors =
       h.version >= 2 ? reinterpret_cast<const float*>(base + layout.priors) : nullptr;
+  const auto storage = StorageType(h.storage);
+  const std::size_t row_bytes = h.dim * ranker::bytes_per_value(storage);
+  const float* scales =
+      storage == StorageType::Int8 ? reinterpret_cast<const float*>(base + layout.scales) : nullptr;
   for (std::uint64_t row = 0; row < h.rows; ++row) {
+    // Scores of a row with an infinite or NaN value, or scale, would be NaN or infinite.
+    const std::size_t bad =
+        first_non_finite(storage, base + layout.vectors + row * row_bytes, h.dim);
+    if (bad != h.dim) {
+      throw format_error(path, "the vector of row " + std::to_string(row) +
+                                   " is not finite at position " + std::to_string(bad));
+    }
+    if (scales != nullptr && !(std::isfinite(scales[row]) && scales[row] >= 0.0f)) {
+      throw format_error(path, "the int8 scale of row " + std::to_string(row) + " is " +
+                                   (std::isfinite(scales[row]) ? "negative" : "not finite"));
+    }
     if (priors != nullptr && !std::isfinite(priors[row])) {
       throw format_error(path, "the prior of row " + std::to_string(row) + " is not finite");
     }
@@ -302,12 +341,11 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
     }
   }
 
-  ItemIndex index(h.dim, {.storage = StorageType(h.storage)});
+  ItemIndex index(h.dim, {.storage = storage});
   auto snap = std::make_shared<ranker::Snapshot>();
   snap->dim = h.dim;
-  snap->storage = StorageType(h.storage);
+  snap->storage = storage;
   snap->size = h.rows;
-  const std::size_t row_bytes = h.dim * ranker::bytes_per_value(snap->storage);
   auto& place_of = index.writer_->place_of;
   place_of.reserve(h.rows);
   for (std::uint64_t first = 0; first < h.rows; first += ranker::kSegmentRows) {

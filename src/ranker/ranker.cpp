@@ -47,6 +47,14 @@ void check_weight(float weight, const What& what) {
   }
 }
 
+void check_k(std::size_t k, std::size_t index_size) {
+  if (k == 0 || k > index_size) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: k = " + std::to_string(k) +
+                                                " must be in [1, " + std::to_string(index_size) +
+                                                "] (index size)");
+  }
+}
+
 // Empties the workspace for `requests`, keeping its capacity, and reserves the id, boost and
 // category storage for all of them: ScanUser spans point into it, so it must not move while the
 // users are added.
@@ -209,17 +217,19 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
                   std::span<ScoredItem> results, std::span<std::size_t> counts) const {
   const auto snapshot = index_->snapshot();
   const std::size_t k = options.k;
-  if (k == 0 || k > snapshot->size) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: k = " + std::to_string(k) +
-                                                " must be in [1, " +
-                                                std::to_string(snapshot->size) + "] (index size)");
+  check_k(k, snapshot->size);
+  std::size_t slots = 0;
+  if (__builtin_mul_overflow(requests.size(), k, &slots)) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker::rank: " + std::to_string(requests.size()) +
+                                                " requests of k = " + std::to_string(k) +
+                                                " need more result slots than a size_t holds");
   }
-  if (results.size() != requests.size() * k || counts.size() != requests.size()) {
+  if (results.size() != slots || counts.size() != requests.size()) {
     throw Error(ErrorCode::InvalidArgument,
                 "Ranker::rank: " + std::to_string(requests.size()) + " requests need " +
-                    std::to_string(requests.size() * k) + " result slots and " +
-                    std::to_string(requests.size()) + " counts, got " +
-                    std::to_string(results.size()) + " and " + std::to_string(counts.size()));
+                    std::to_string(slots) + " result slots and " + std::to_string(requests.size()) +
+                    " counts, got " + std::to_string(results.size()) + " and " +
+                    std::to_string(counts.size()));
   }
   if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
     throw Error(ErrorCode::InvalidArgument, "Ranker: mmr_lambda must be in [0, 1]");
@@ -259,6 +269,9 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
 }
 
 std::vector<ScoredItem> Ranker::rank(const RankRequest& request, const RankOptions& options) const {
+  // Checked before the results are sized by k; the call below checks k again against the
+  // snapshot it ranks, which writers may have shrunk since.
+  check_k(options.k, index_->size());
   std::vector<ScoredItem> results(options.k);
   std::size_t count = 0;
   rank(std::span(&request, 1), options, results, std::span(&count, 1));

@@ -36,11 +36,18 @@ const char* storage_name(StorageType storage) noexcept {
 
 namespace {
 
+// A finite value that rounds beyond the largest bf16 (|x| from about 3.3961e38) becomes the
+// largest finite bf16 of its sign, not infinity: a stored row or query must stay finite.
 std::uint16_t to_bf16(float x) noexcept {
   std::uint32_t bits;
   std::memcpy(&bits, &x, sizeof bits);
+  const bool finite = std::isfinite(x);
   bits += 0x7FFFu + ((bits >> 16) & 1u);
-  return static_cast<std::uint16_t>(bits >> 16);
+  const auto half = static_cast<std::uint16_t>(bits >> 16);
+  if (finite && (half & 0x7F80u) == 0x7F80u) {
+    return static_cast<std::uint16_t>((half & 0x8000u) | 0x7F7Fu);
+  }
+  return half;
 }
 
 float from_bf16(std::uint16_t half) noexcept {
@@ -53,6 +60,7 @@ float from_bf16(std::uint16_t half) noexcept {
 }  // namespace
 
 void split_to_bf16(const float* values, std::size_t dim, std::uint16_t* out) noexcept {
+  // Where the high part saturates, the low part carries the difference, which is finite.
   for (std::size_t i = 0; i < dim; ++i) {
     out[i] = to_bf16(values[i]);
     out[dim + i] = to_bf16(values[i] - from_bf16(out[i]));
@@ -75,9 +83,11 @@ void encode_row(StorageType storage, const float* values, std::size_t dim, std::
       float max_abs = 0.0f;
       for (std::size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
       *scale = max_abs / 127.0f;
-      const float inverse = max_abs > 0.0f ? 127.0f / max_abs : 0.0f;
+      // In double: 127 / max_abs overflows a float for max_abs below about 3.7e-37, and a
+      // subnormal max_abs still has a finite inverse there.
+      const double inverse = max_abs > 0.0f ? 127.0 / double(max_abs) : 0.0;
       for (std::size_t i = 0; i < dim; ++i) {
-        const long q = std::lround(values[i] * inverse);
+        const long q = std::lround(double(values[i]) * inverse);
         out[i] = static_cast<std::byte>(static_cast<std::int8_t>(std::clamp(q, -127L, 127L)));
       }
       return;

@@ -24,7 +24,10 @@ void recommend::check_co_visitation_options(const CoVisitationOptions& o) {
   };
   if (o.pair_distance == 0) fail("pair_distance must be at least 1");
   if (o.max_neighbours == 0) fail("max_neighbours must be at least 1");
-  if (o.shards == 0) fail("shards must be at least 1");
+  if (o.shards == 0 || o.shards > kMaxCoVisitationShards) {
+    fail("shards must be in [1, " + std::to_string(kMaxCoVisitationShards) + "], got " +
+         std::to_string(o.shards));
+  }
   if (o.voters == 0) fail("voters must be at least 1");
   if (!(o.distance_decay > 0.0f && o.distance_decay <= 1.0f)) {
     fail("distance_decay must be in (0, 1]");
@@ -191,7 +194,8 @@ void CoVisitation::score(std::span<const std::int64_t> recent, std::int64_t now,
       const float part =
           vote * edge.weight * decay_between(o.half_life_seconds, edge.timestamp, now);
       bool inserted = false;
-      const std::size_t position = scratch.positions.find_or_insert(edge.item, out.size(), &inserted);
+      const std::size_t position =
+          scratch.positions.find_or_insert(edge.item, out.size(), &inserted);
       if (inserted) {
         out.push_back({edge.item, part, voter});
         scratch.largest_vote.push_back(part);

@@ -28,6 +28,10 @@ struct CoVisitationShard {
   std::size_t edges = 0;
 };
 
+// The most shards a graph may have: each is a mutex and a hash table, so a count far above the
+// cores that add at once only costs memory.
+constexpr std::size_t kMaxCoVisitationShards = 65536;
+
 // Throws Error(InvalidArgument) "CoVisitationOptions: <field> ..." for an option out of range.
 void check_co_visitation_options(const CoVisitationOptions& options);
 
@@ -36,7 +40,9 @@ void check_co_visitation_options(const CoVisitationOptions& options);
 // asked about, as leave-one-out's training portions of other users can hold) counts as it is.
 inline float decay_between(double half_life_seconds, std::int64_t from, std::int64_t to) {
   if (half_life_seconds <= 0 || to <= from) return 1.0f;
-  return static_cast<float>(std::exp2(-double(to - from) / half_life_seconds));
+  // In uint64: `to - from` overflows int64 for times far apart, and the difference is positive.
+  const auto elapsed = std::uint64_t(to) - std::uint64_t(from);
+  return static_cast<float>(std::exp2(-double(elapsed) / half_life_seconds));
 }
 
 }  // namespace nowrec::recommend

@@ -133,6 +133,20 @@ void Recommender::recommend(std::span<const std::string_view> users, std::int64_
                     "results, got " +
                     std::to_string(out.size()));
   }
+  // k sizes the results below, so it is checked first (the Ranker checks it again against the
+  // snapshot it ranks), and so is its product with the users, which must not wrap.
+  const std::size_t index_size = index_.size();
+  if (request.k == 0 || request.k > index_size) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Recommender::recommend: k = " + std::to_string(request.k) + " must be in [1, " +
+                    std::to_string(index_size) + "] (index size)");
+  }
+  std::size_t slots = 0;
+  if (__builtin_mul_overflow(request.k, users.size(), &slots)) {
+    throw Error(ErrorCode::InvalidArgument,
+                "Recommender::recommend: k = " + std::to_string(request.k) + " for " +
+                    std::to_string(users.size()) + " users needs more results than a size_t holds");
+  }
   thread_local Workspace work;
   if (work.users.size() < users.size()) work.users.resize(users.size());
   work.zero.assign(index_.dim(), 0.0f);
@@ -144,7 +158,7 @@ void Recommender::recommend(std::span<const std::string_view> users, std::int64_
                             .aggregation = config_.aggregation,
                             .mmr_lambda = config_.mmr_lambda,
                             .threads = config_.threads};
-  work.results.resize(request.k * users.size());
+  work.results.resize(slots);
   work.counts.resize(users.size());
   ranker_.rank(work.requests, options, work.results, work.counts);
   for (std::size_t u = 0; u < users.size(); ++u) {
@@ -275,7 +289,8 @@ void Recommender::explain(const RecommendRequest& request, Workspace& work, std:
     float best = -INFINITY;
     for (std::size_t w = 0; w < p.weighted.size(); ++w) {
       const float match = dot(p.weighted[w].vector, item);
-      const float part = p.weighted[w].weight * match;
+      // The weight the ranking used: with calibration, the kind weight over the best match.
+      const float part = p.ranked[w].weight * match;
       if (part > best) {
         best = part;
         rec.interest_match = match;

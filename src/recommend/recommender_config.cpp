@@ -1,4 +1,5 @@
 // RecommenderConfig: the range check, and the JSON file a tuning run writes and a server reads.
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -62,13 +63,28 @@ double number_field(const std::string& where, const std::string& field,
 }
 
 std::size_t count_field(const std::string& where, const std::string& field,
-                        const nlohmann::json& value) {
+                        const nlohmann::json& value, std::size_t most = 1'000'000'000) {
   const double number = number_field(where, field, value);
-  if (number != std::floor(number) || number < 0 || number > 1e9) {
-    throw Error(ErrorCode::InvalidFormat,
-                where + ": field '" + field + "' must be a whole number in [0, 1e9]");
+  if (number != std::floor(number) || number < 0 || number > double(most)) {
+    throw Error(ErrorCode::InvalidFormat, where + ": field '" + field +
+                                              "' must be a whole number in [0, " +
+                                              std::to_string(most) + "]");
   }
   return std::size_t(number);
+}
+
+// The shortest decimal that reads back as the same float (0.1f as 0.1, not 0.10000000149011612),
+// unless reading it as a double first, as load() does, would round it to another float: then the
+// float's exact value. Either way load() gets the float back bit for bit.
+double decimal(float value) {
+  char text[32];
+  const auto written = std::to_chars(text, text + sizeof text, value);
+  double shortest = 0.0;
+  const auto read = std::from_chars(text, written.ptr, shortest);
+  if (written.ec == std::errc() && read.ec == std::errc() && float(shortest) == value) {
+    return shortest;
+  }
+  return double(value);
 }
 
 CoVisitationOptions load_co_visitation_options(const std::string& where,
@@ -90,7 +106,7 @@ CoVisitationOptions load_co_visitation_options(const std::string& where,
     } else if (field == "max_neighbours") {
       o.max_neighbours = count_field(where, name, value);
     } else if (field == "shards") {
-      o.shards = count_field(where, name, value);
+      o.shards = count_field(where, name, value, recommend::kMaxCoVisitationShards);
     } else if (field == "voters") {
       o.voters = count_field(where, name, value);
     } else if (field == "voter_decay") {
@@ -182,8 +198,6 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
 }
 
 void RecommenderConfig::save(const std::filesystem::path& path) const {
-  // Floats as the decimals they were written as, not as their nearest doubles.
-  const auto decimal = [](float value) { return std::round(double(value) * 1e6) / 1e6; };
   const nlohmann::json json = {{"short_term", decimal(short_term)},
                                {"long_term", decimal(long_term)},
                                {"clusters", decimal(clusters)},

@@ -2,8 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -12,11 +15,50 @@
 #include "nowrec/interest_tracker.hpp"
 #include "nowrec/ranker.hpp"
 #include "ranker/reference.hpp"
+#include "ranker/snapshot.hpp"
 #include "test_support.hpp"
 
 using nowrec::test::brute_force_query;
 using nowrec::test::random_catalog;
 using nowrec::test::random_vector;
+
+namespace {
+
+// The index file's checksum (see src/ranker/index_file.cpp): four lanes over 32-byte blocks of
+// every byte after the 64-byte header, the last block zero-padded, then the length mixed in.
+std::uint64_t index_file_checksum(const std::string& file) {
+  constexpr std::uint64_t kPrime = 0x9E3779B97F4A7C15ull;
+  const auto mix = [](std::uint64_t x) {
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    return x;
+  };
+  std::string body = file.substr(64);
+  const std::uint64_t total = body.size();
+  body.resize((body.size() / 32 + 1) * 32, '\0');
+  std::uint64_t lanes[4] = {1, 2, 3, 4};
+  for (std::size_t block = 0; block < body.size(); block += 32) {
+    for (int lane = 0; lane < 4; ++lane) {
+      std::uint64_t word;
+      std::memcpy(&word, body.data() + block + 8 * lane, 8);
+      lanes[lane] = (lanes[lane] ^ word) * kPrime;
+      lanes[lane] ^= lanes[lane] >> 29;
+    }
+  }
+  std::uint64_t h = total * kPrime;
+  for (std::uint64_t lane : lanes) h = mix(h ^ lane);
+  return h;
+}
+
+// Writes `bytes` at `offset` of an index file and stores the checksum that makes it valid again.
+void patch_index_file(std::string& file, std::size_t offset, const void* bytes, std::size_t n) {
+  std::memcpy(file.data() + offset, bytes, n);
+  const std::uint64_t checksum = index_file_checksum(file);
+  std::memcpy(file.data() + 40, &checksum, 8);  // the header's checksum field
+}
+
+}  // namespace
 
 TEST_CASE("update and remove change what is ranked") {
   std::mt19937 rng(11);
@@ -220,6 +262,13 @@ TEST_CASE("a corrupt or foreign index file is refused with InvalidFormat") {
   std::string version = good;
   version[8] = 9;
   expect_format_error(version, "version");
+  // A dim whose sizes would wrap: refused before any size is computed from it.
+  std::string huge_dim = good;
+  const std::uint64_t dim = std::uint64_t{1} << 62;
+  std::memcpy(huge_dim.data() + 16, &dim, sizeof dim);  // the header's dim field
+  expect_format_error(huge_dim, "field 'dim'");
+  CHECK_THROWS_WITH_AS(nowrec::ItemIndex(std::size_t{1} << 62), doctest::Contains("dim"),
+                       nowrec::Error);
   try {
     (void)nowrec::ItemIndex::load(dir.path() / "missing");
     FAIL("missing file loaded");
@@ -354,4 +403,127 @@ TEST_CASE("read_many gives what read gives, for every storage type and unknown i
   store.lookup_many(two, vectors, found);
   CHECK((found[0] && found[1]));
   CHECK(std::equal(vectors.begin(), vectors.end(), catalog.vectors.begin()));
+}
+
+TEST_CASE("bf16 storage saturates finite values beyond its range instead of making them infinite") {
+  const float largest = std::bit_cast<float>(std::uint32_t{0x7F7F0000});  // the largest bf16
+  nowrec::ItemIndex index(4, {.storage = nowrec::StorageType::BF16});
+  const std::vector<std::int64_t> ids = {1};
+  const std::vector<float> huge = {3.4e38f, -3.4e38f, std::numeric_limits<float>::max(), 1.0f};
+  index.add(ids, huge);
+  std::vector<float> out(4);
+  REQUIRE(index.read(1, out).has_value());
+  CHECK(out[0] == largest);
+  CHECK(out[1] == -largest);
+  CHECK(out[2] == largest);
+  CHECK(out[3] == 1.0f);
+  const std::vector<float> query = {1.0f, 0.0f, 0.0f, 0.0f};
+  CHECK(nowrec::Ranker(index).top_k(query, 1)[0].score == largest);
+
+  // A query split into a bf16 high and low part: the high part saturates, the low part keeps
+  // the rest, so the two still add up to the value.
+  std::uint16_t split[4];
+  nowrec::ranker::split_to_bf16(huge.data(), 2, split);
+  for (int i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    const float high = std::bit_cast<float>(std::uint32_t(split[i]) << 16);
+    const float low = std::bit_cast<float>(std::uint32_t(split[2 + i]) << 16);
+    CHECK(std::fabs(high) == largest);
+    CHECK(std::isfinite(low));
+    CHECK(double(high) + double(low) == doctest::Approx(double(huge[i])).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("int8 storage keeps the signs and zeros of rows with tiny and subnormal values") {
+  nowrec::ItemIndex index(3, {.storage = nowrec::StorageType::Int8});
+  const std::vector<std::int64_t> ids = {1, 2, 3};
+  const std::vector<float> rows = {1e-37f, 0.0f,    -5e-38f,  // 127 / max |x| is beyond a float
+                                   1e-40f, -1e-40f, 0.0f,     // subnormal
+                                   0.0f,   0.0f,    0.0f};
+  index.add(ids, rows);
+  std::vector<float> out(3);
+  for (std::size_t row = 0; row < 3; ++row) {
+    CAPTURE(row);
+    REQUIRE(index.read(ids[row], out).has_value());
+    const float* expected = rows.data() + 3 * row;
+    const float max_abs = *std::max_element(
+        expected, expected + 3, [](float a, float b) { return std::fabs(a) < std::fabs(b); });
+    for (std::size_t j = 0; j < 3; ++j) {
+      CAPTURE(j);
+      CHECK(std::isfinite(out[j]));
+      if (expected[j] == 0.0f) {
+        CHECK(out[j] == 0.0f);
+      } else {
+        CHECK(std::signbit(out[j]) == std::signbit(expected[j]));
+        CHECK(std::fabs(out[j] - expected[j]) <= std::fabs(max_abs) / 127.0f);
+      }
+    }
+  }
+}
+
+TEST_CASE("an index file whose vectors or int8 scales are not finite is refused, naming the row") {
+  nowrec::test::TempDir dir;
+  std::mt19937 rng(31);
+  const std::size_t rows = 50, dim = 8;
+  const auto catalog = random_catalog(rng, rows, dim);
+  const auto path = dir.path() / "index";
+  // Sections start on 64-byte boundaries: ids right after the header, then the vectors.
+  const auto align = [](std::size_t n) { return (n + 63) / 64 * 64; };
+  const std::size_t vectors = align(64 + rows * 8);
+
+  const auto expect_refused = [&](const std::string& bytes, const std::string& words) {
+    nowrec::test::write_file(path, bytes);
+    try {
+      (void)nowrec::ItemIndex::load(path);
+      FAIL("corrupt file loaded");
+    } catch (const nowrec::Error& error) {
+      CHECK(error.code() == nowrec::ErrorCode::InvalidFormat);
+      CHECK_MESSAGE(std::string(error.what()).find(words) != std::string::npos, error.what());
+    }
+  };
+  const auto saved = [&](nowrec::StorageType storage) {
+    nowrec::ItemIndex index(dim, {.storage = storage});
+    index.add(catalog.ids, catalog.vectors);
+    index.save(path);
+    const std::string good = nowrec::test::read_file(path);
+    REQUIRE(nowrec::ItemIndex::load(path).size() == rows);
+    return good;
+  };
+
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::string good = saved(nowrec::StorageType::F32);
+  for (float bad : {nan, inf, -inf}) {
+    CAPTURE(bad);
+    std::string file = good;
+    patch_index_file(file, vectors + (7 * dim + 5) * 4, &bad, 4);
+    expect_refused(file, "row 7");
+    expect_refused(file, "position 5");
+  }
+
+  good = saved(nowrec::StorageType::BF16);
+  for (std::uint16_t bad : {std::uint16_t{0x7FC0}, std::uint16_t{0x7F80}, std::uint16_t{0xFF80},
+                            std::uint16_t{0x7F81}}) {
+    CAPTURE(bad);
+    std::string file = good;
+    patch_index_file(file, vectors + (12 * dim + 3) * 2, &bad, 2);
+    expect_refused(file, "row 12");
+    expect_refused(file, "position 3");
+  }
+
+  good = saved(nowrec::StorageType::Int8);
+  const std::size_t scales = align(vectors + rows * dim);
+  for (float bad : {nan, inf, -inf, -0.5f}) {
+    CAPTURE(bad);
+    std::string file = good;
+    patch_index_file(file, scales + 33 * 4, &bad, 4);
+    expect_refused(file, "row 33");
+    expect_refused(file, "scale");
+  }
+  // The patching itself keeps a file valid: a finite value in place of another loads.
+  std::string file = good;
+  const float fine = 0.25f;
+  patch_index_file(file, scales + 33 * 4, &fine, 4);
+  nowrec::test::write_file(path, file);
+  CHECK(nowrec::ItemIndex::load(path).size() == rows);
 }

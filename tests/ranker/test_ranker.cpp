@@ -177,6 +177,13 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   CHECK_THROWS_AS(nowrec::ItemIndex(0), nowrec::Error);
   CHECK_THROWS_WITH_AS(ranker.top_k(query, 0), doctest::Contains("k = 0"), nowrec::Error);
   CHECK_THROWS_WITH_AS(ranker.top_k(query, 3), doctest::Contains("[1, 2]"), nowrec::Error);
+  // A k far beyond the index is the same error, not a failed allocation of k results.
+  for (std::size_t huge : {std::size_t{1} << 62, std::numeric_limits<std::size_t>::max()}) {
+    CAPTURE(huge);
+    CHECK_THROWS_WITH_AS(ranker.top_k(query, huge), doctest::Contains("[1, 2]"), nowrec::Error);
+    CHECK_THROWS_WITH_AS(ranker.rank({.query = query}, {.k = huge, .mmr_lambda = 0.5f}),
+                         doctest::Contains(("k = " + std::to_string(huge)).c_str()), nowrec::Error);
+  }
   CHECK_THROWS_WITH_AS(ranker.top_k(std::vector<float>{1, 1, 1}, 1),
                        doctest::Contains("expected dim 4"), nowrec::Error);
   std::vector<float> nan_query = query;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <thread>
@@ -92,6 +93,26 @@ TEST_CASE("CoVisitation: weights stated after the time asked about never grow or
   plain.add(one, 2, 5000);
   CHECK(neighbour_map(plain, 1, 0).at(2) == 1.0f);
   CHECK(neighbour_map(plain, 1, 5100).at(2) == doctest::Approx(0.5f));
+}
+
+TEST_CASE("CoVisitation: times at opposite ends of the int64 range decay the weight away") {
+  // Their difference is beyond int64: the weight must come out fully decayed, not grown.
+  const std::int64_t first = std::numeric_limits<std::int64_t>::min() + 10;
+  const std::int64_t last = std::numeric_limits<std::int64_t>::max();
+  CoVisitation graph({.pair_distance = 1, .half_life_seconds = 1});
+  graph.add(std::vector<std::int64_t>{1}, 2, first);
+  const auto weights = neighbour_map(graph, 1, last);
+  REQUIRE(weights.contains(2));
+  CHECK(std::isfinite(weights.at(2)));
+  CHECK(weights.at(2) >= 0.0f);
+  CHECK(weights.at(2) <= 1e-30f);
+  // Adding the pair again at the far end restates it: the old weight is gone, the new one is 1.
+  graph.add(std::vector<std::int64_t>{1}, 2, last);
+  CHECK(neighbour_map(graph, 1, last).at(2) == doctest::Approx(1.0f));
+  std::vector<nowrec::CoVisitationScore> scores;
+  graph.score(std::vector<std::int64_t>{1}, last, scores);
+  REQUIRE(scores.size() == 1);
+  CHECK(scores[0].score <= 1.0f);
 }
 
 TEST_CASE("CoVisitation: a full item drops its weakest neighbour for a new one") {
@@ -206,6 +227,8 @@ TEST_CASE("CoVisitation: options out of range are errors naming the option") {
   check({.half_life_seconds = NAN}, "half_life_seconds");
   check({.max_neighbours = 0}, "max_neighbours");
   check({.shards = 0}, "shards");
+  check({.shards = 65537}, "65536");
+  check({.shards = std::size_t{1} << 40}, "shards");
   check({.voters = 0}, "voters");
   check({.voter_decay = NAN}, "voter_decay");
 }

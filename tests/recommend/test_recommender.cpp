@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -149,6 +150,17 @@ TEST_CASE("Recommender: bad input is an error and changes nothing") {
   // k out of range, time before the user's last event.
   CHECK_THROWS_AS(recommender.recommend("fay", 500, {.k = 0}), nowrec::Error);
   CHECK_THROWS_AS(recommender.recommend("fay", 500, {.k = kItems + 1}), nowrec::Error);
+  // A k far beyond the index is the same error, not a failed allocation of k results per user,
+  // nor a product of k and the users that wraps around.
+  const std::string_view two[] = {"fay", "nobody"};
+  for (std::size_t huge :
+       {std::size_t{1} << 62, std::size_t{1} << 63, std::numeric_limits<std::size_t>::max()}) {
+    CAPTURE(huge);
+    CHECK_THROWS_WITH_AS(recommender.recommend("fay", 500, {.k = huge}),
+                         doctest::Contains(("k = " + std::to_string(huge)).c_str()), nowrec::Error);
+    CHECK_THROWS_WITH_AS(recommender.recommend(two, 500, {.k = huge}),
+                         doctest::Contains(("k = " + std::to_string(huge)).c_str()), nowrec::Error);
+  }
   CHECK_THROWS_AS(recommender.recommend("fay", 10, {.k = 5}), nowrec::Error);
 
   const auto rejects = [&](nowrec::RecommenderConfig bad, const char* field) {
@@ -172,6 +184,9 @@ TEST_CASE("Recommender: bad input is an error and changes nothing") {
   bad = base_config();
   bad.co_visitation_options.voters = 0;
   rejects(bad, "voters");
+  bad = base_config();
+  bad.co_visitation_options.shards = 1'000'000'000;
+  rejects(bad, "shards");
   // An index of another width than the tracker's interests.
   nowrec::ItemIndex narrow(kDim - 1);
   CHECK_THROWS_AS(nowrec::Recommender(narrow, s.tracker, config), nowrec::Error);
@@ -237,7 +252,44 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   rejects("{\"co_visitation_options\": {\"voters\": 0}}", "voters");
   rejects("{\"co_visitation_options\": {\"pair_distance\": 2.5}}", "pair_distance");
   rejects("{\"co_visitation_options\": {\"neighbours\": 2}}", "co_visitation_options.neighbours");
+  rejects("{\"co_visitation_options\": {\"shards\": 65537}}", "shards");
+  rejects("{\"co_visitation_options\": {\"shards\": 1000000000}}", "65536");
   CHECK_THROWS_AS(nowrec::RecommenderConfig::load(dir.path() / "missing.json"), nowrec::Error);
+  nowrec::RecommenderConfig widest;
+  widest.co_visitation_options.shards = 65536;
+  widest.save(path);
+  CHECK(nowrec::RecommenderConfig::load(path).co_visitation_options.shards == 65536);
+}
+
+TEST_CASE("RecommenderConfig: save writes floats that load back bit for bit, however small") {
+  nowrec::test::TempDir dir;
+  nowrec::RecommenderConfig config;
+  config.co_visitation_options.distance_decay = 1e-7f;
+  config.co_visitation = 4e-7f;
+  config.prior = 3.3e-9f;
+  config.negative = 0.1f;
+  config.long_term = std::nextafter(0.3f, 1.0f);
+  config.clusters = 0.7f;
+  config.clusters_min = std::numeric_limits<float>::denorm_min();
+  config.mmr_lambda = 1.0f / 3.0f;
+  config.co_visitation_options.voter_decay = std::nextafter(1.0f, 0.0f);
+  config.co_visitation_options.half_life_seconds = 0.1;
+  const auto path = dir.path() / "recommender.json";
+  config.save(path);
+  const auto loaded = nowrec::RecommenderConfig::load(path);
+  CHECK(loaded.co_visitation_options.distance_decay == 1e-7f);
+  CHECK(loaded.co_visitation == 4e-7f);
+  CHECK(loaded.prior == 3.3e-9f);
+  CHECK(loaded.negative == 0.1f);
+  CHECK(loaded.long_term == config.long_term);
+  CHECK(loaded.clusters == 0.7f);
+  CHECK(loaded.clusters_min == config.clusters_min);
+  CHECK(loaded.mmr_lambda == config.mmr_lambda);
+  CHECK(loaded.co_visitation_options.voter_decay == config.co_visitation_options.voter_decay);
+  CHECK(loaded.co_visitation_options.half_life_seconds == 0.1);
+  // Still the short decimals a person would write, not the floats' long binary expansions.
+  const std::string text = nowrec::test::read_file(path);
+  CHECK(text.find("\"negative\": 0.1,") != std::string::npos);
 }
 
 TEST_CASE("Recommender: observe, recommend and forget run concurrently on the same users") {

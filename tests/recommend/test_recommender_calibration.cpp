@@ -162,6 +162,49 @@ TEST_CASE("Recommender: calibrated interests and explained items equal the refer
   }
 }
 
+TEST_CASE("Recommender: the explaining interest is the one whose calibrated part is largest") {
+  // Every kind weighs the same, so only the best matches tell the interests' parts apart: an
+  // interest with a high best match can match an item better and still give it less.
+  Setup s;
+  nowrec::RecommenderConfig config = calibrated_config();
+  config.long_term = 1.0f;
+  config.clusters = 1.0f;
+  config.clusters_min = 1.0f;
+  config.negative = 0.0f;
+  nowrec::Recommender recommender(s.index, s.tracker, config);
+  observe_mixed_user(s, recommender, "max");
+  const std::int64_t now = 3000;
+  nowrec::RecommendResult result;
+  recommender.recommend("max", now, {.k = 60}, result);
+  const auto interests = s.tracker.interests("max", now);
+  REQUIRE(result.interests.size() >= 2);
+  for (const auto& ranked : result.interests) REQUIRE(ranked.kind_weight == 1.0f);
+
+  std::size_t decided_by_calibration = 0;
+  for (const nowrec::Recommendation& rec : result.items) {
+    CAPTURE(rec.item);
+    // Each interest's part as ranked (calibrated) and before calibration, for the named one, the
+    // largest one, and the one that is largest before calibration.
+    double best = -1e9, named = -1e9, raw_best = -1e9, raw_winners_part = 0;
+    for (const nowrec::RankedInterest& ranked : result.interests) {
+      const double match = dot(interests[ranked.index].vector, s.catalog.row(rec.item));
+      const double part = ranked.weight * match;
+      best = std::max(best, part);
+      if (ranked.index == rec.interest_index) named = part;
+      if (ranked.kind_weight * match > raw_best) {
+        raw_best = ranked.kind_weight * match;
+        raw_winners_part = part;
+      }
+    }
+    REQUIRE(rec.interest_index < interests.size());
+    CHECK(named == doctest::Approx(best).epsilon(1e-5));
+    CHECK(rec.interest_score == doctest::Approx(best).epsilon(1e-4));
+    if (raw_winners_part < best - 1e-3 * std::fabs(best)) ++decided_by_calibration;
+  }
+  // The case this is about occurs: items whose largest raw part is another interest's.
+  CHECK(decided_by_calibration > 0);
+}
+
 TEST_CASE(
     "Recommender: clusters_min 0 weighs clusters in proportion; a user with only negative "
     "feedback ranks by the penalty alone") {
