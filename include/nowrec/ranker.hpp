@@ -92,7 +92,8 @@ class Ranker {
   // Ranks every request. `results` holds options.k slots per request (request i at i * k);
   // `counts[i]` says how many of its slots were filled (fewer than k when filters leave fewer
   // items). Throws Error(InvalidArgument) for k = 0 or k > index size, a vector of the wrong
-  // dimension, a non-finite value or a request with neither or both of query and interests.
+  // dimension, a non-finite value, a request with neither or both of query and interests, or a
+  // result whose score overflows float (finite vectors whose products are too large).
   // Its working storage (filters sorted for lookup, per-shard heaps) is kept per thread, so once
   // a thread has ranked a call of the same size this form allocates nothing, except on the
   // matrix-product path (matmul_min_queries query vectors or more), where oneDNN allocates.

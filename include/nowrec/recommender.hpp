@@ -79,7 +79,8 @@ struct RecommendRequest {
 enum class Signal { Interest, CoVisitation, Prior };
 
 // One recommended item, its score and the parts it is made of (score = interest_score +
-// co_visitation_score + prior_score, up to rounding).
+// co_visitation_score + prior_score, up to rounding). An item that a concurrent writer removed
+// between its ranking and its explanation keeps its parts at 0.
 struct Recommendation {
   std::int64_t item = 0;
   float score = 0.0f;

@@ -262,7 +262,17 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
     std::span<const ranker::Candidate> chosen = workspace.scan.best[i];
     if (mmr) chosen = ranker::select_mmr(*snapshot, chosen, k, options.mmr_lambda, workspace.mmr);
     const std::size_t n = std::min(k, chosen.size());
-    for (std::size_t j = 0; j < n; ++j) results[i * k + j] = {chosen[j].id, chosen[j].score};
+    for (std::size_t j = 0; j < n; ++j) {
+      // Finite vectors, weights and priors can still multiply past float's range; infinite
+      // scores would tie and be ordered by id instead of by score.
+      if (!std::isfinite(chosen[j].score)) {
+        throw Error(ErrorCode::InvalidArgument,
+                    "Ranker: request " + std::to_string(i) + " scores item " +
+                        std::to_string(chosen[j].id) +
+                        " beyond float's range: scale its vectors, weights or boosts down");
+      }
+      results[i * k + j] = {chosen[j].id, chosen[j].score};
+    }
     counts[i] = n;
   }
   if (workspace.capacity_bytes() > kKeptWorkspaceBytes) workspace.release();

@@ -274,7 +274,10 @@ void Recommender::explain(const RecommendRequest& request, Workspace& work, std:
     rec.score = scored.score;
     if (!request.explain) continue;
     const std::optional<float> prior = index_.read(scored.id, item);
-    rec.prior_score = config_.prior * prior.value_or(0.0f);
+    // An item removed since it was ranked has nothing left to explain it by: its parts stay 0
+    // (and `item` would still hold the row read before).
+    if (!prior) continue;
+    rec.prior_score = config_.prior * *prior;
     const auto boost =
         std::lower_bound(p.boosts.begin(), p.boosts.end(), scored.id,
                          [](const ItemBoost& b, std::int64_t id) { return b.id < id; });

@@ -189,6 +189,10 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   std::vector<float> nan_query = query;
   nan_query[2] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH_AS(ranker.top_k(nan_query, 1), doctest::Contains("position 2"), nowrec::Error);
+  // Finite, but their products leave float's range: no ranking of infinities by id.
+  const std::vector<float> huge_query = {1e38f, 1e38f, 1e38f, 1e38f};
+  CHECK_THROWS_WITH_AS(ranker.top_k(huge_query, 2), doctest::Contains("beyond float's range"),
+                       nowrec::Error);
   CHECK_THROWS_WITH_AS(ranker.rank(nowrec::RankRequest{}, {.k = 1}),
                        doctest::Contains("exactly one of query and interests"), nowrec::Error);
   const nowrec::WeightedInterest short_interest{std::span(query).first(3), 1.0f};
