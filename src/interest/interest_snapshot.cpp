@@ -1,7 +1,8 @@
 // InterestTracker::snapshot and restore: users serialised per shard into checksummed blocks.
 //
-// Blocks: one Header (format version, dtype, dim, max_interests, recent_window, watermark and,
-// from version 2, the user id key check: 0 for raw ids, else user_key_check()), then
+// Blocks: one Header (format version, dtype, dim, max_interests, recent_window, watermark, from
+// version 2 the user id key check: 0 for raw ids, else user_key_check(), and from version 3 the
+// action table's names in order: u32 count, then per action u32 size and the name), then
 // Users blocks (u64 count, then per user: u32 key size, key, the state's scalars and its raw
 // block), then one End (u64 users, u64 Users blocks). A file without its End is truncated.
 #include <algorithm>
@@ -22,7 +23,7 @@ using interest::ByteReader;
 using interest::ByteWriter;
 using interest::UserState;
 
-constexpr std::uint32_t kFormatVersion = 2;
+constexpr std::uint32_t kFormatVersion = 3;
 enum BlockKind : std::uint32_t { kHeader = 1, kUsers = 2, kEnd = 3 };
 
 // Users per block, so that a block stays a few MB however large a shard grows.
@@ -64,6 +65,12 @@ void InterestTracker::snapshot(const std::filesystem::path& path, std::uint64_t 
     out.put(static_cast<std::uint64_t>(layout.window));
     out.put(watermark);
     out.put(interest::user_key_check(impl_->options));
+    // The users' windows name actions by their place in this table.
+    out.put(static_cast<std::uint32_t>(impl_->options.actions.size()));
+    for (const ActionWeight& action : impl_->options.actions) {
+      out.put(static_cast<std::uint32_t>(action.name.size()));
+      out.put_bytes(action.name.data(), action.name.size());
+    }
   }
   file.write_block(kHeader, payload);
 
@@ -118,7 +125,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
   if (!file.next(kind, payload) || kind != kHeader) file.fail("the first block is not a header");
   ByteReader header(payload, file, "the header block");
   const auto version = header.get<std::uint32_t>();
-  if (version != 1 && version != kFormatVersion) {
+  if (version < 1 || version > kFormatVersion) {
     file.fail("format version " + std::to_string(version) + " is not a supported one (1 to " +
               std::to_string(kFormatVersion) + ")");
   }
@@ -134,6 +141,26 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
     file.fail(key_check == 0       ? std::string("holds raw user ids, this tracker hashes them")
               : own_key_check == 0 ? std::string("holds hashed user ids, this tracker has no key")
                                    : std::string("was made with another user_id_key"));
+  }
+  // Version 3 names the actions the windows refer to; older files are checked only against the
+  // size of this tracker's table, user by user below.
+  if (version >= 3) {
+    const auto& actions = impl_->options.actions;
+    const auto count = header.get<std::uint32_t>();
+    if (count != actions.size()) {
+      file.fail("made with " + std::to_string(count) + " actions, this tracker has " +
+                std::to_string(actions.size()));
+    }
+    for (std::size_t a = 0; a < count; ++a) {
+      const auto size = header.get<std::uint32_t>();
+      if (size > header.remaining()) file.fail("the header block has a bad action name size");
+      std::string name(size, '\0');
+      header.get_bytes(name.data(), size);
+      if (name != actions[a].name) {
+        file.fail("made with action " + std::to_string(a) + " '" + name + "', this tracker has '" +
+                  actions[a].name + "' there (the windows name actions by their place)");
+      }
+    }
   }
   auto mismatch = [&](const char* field, std::uint64_t found, std::uint64_t expected) {
     if (found != expected) {

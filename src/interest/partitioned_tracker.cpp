@@ -147,15 +147,21 @@ std::uint64_t PartitionedTracker::adopt(std::uint32_t partition,
                                                 std::to_string(partition) + " is out of range (" +
                                                 std::to_string(impl_->partitions) + " partitions)");
   }
+  const auto already_owned = [&] {
+    return Error(ErrorCode::InvalidArgument, "PartitionedTracker::adopt: partition " +
+                                                 std::to_string(partition) + " is already owned");
+  };
+  {
+    // Before a tracker (and the memory expected_users reserves) is built for nothing.
+    const std::shared_lock lock(impl_->mutex);
+    if (impl_->owned[partition]) throw already_owned();
+  }
   // Restored outside the lock, so the other partitions keep going meanwhile.
   auto adopted = std::make_shared<Partition>(impl_->options);
   if (snapshot) adopted->watermark = adopted->tracker.restore(*snapshot);
   const std::uint64_t resume = adopted->watermark;
   const std::unique_lock lock(impl_->mutex);
-  if (impl_->owned[partition]) {
-    throw Error(ErrorCode::InvalidArgument, "PartitionedTracker::adopt: partition " +
-                                                std::to_string(partition) + " is already owned");
-  }
+  if (impl_->owned[partition]) throw already_owned();  // adopted by another thread meanwhile
   impl_->owned[partition] = std::move(adopted);
   return resume;
 }

@@ -1,7 +1,9 @@
 // Snapshots: round trips, corrupt and truncated files, and snapshots taken while updates go on.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -118,12 +120,56 @@ TEST_CASE("a corrupt, truncated or mismatched snapshot is refused and the live s
                        nowrec::Error);
   CHECK_THROWS_AS(live.restore(dir.path() / "missing.nrs"), nowrec::Error);
   CHECK_THROWS_AS(live.snapshot(dir.path() / "no-such-folder" / "s.nrs", 1), nowrec::Error);
+}
 
-  // Windows that name actions a tracker with a shorter action table does not have.
+namespace {
+
+// The same snapshot as format version 2 wrote it: the header without the action table.
+std::string as_version_2(const std::string& file) {
+  constexpr std::size_t kMagic = 8, kBlockHeader = 16, kVersion2Header = 48;
+  std::uint64_t size = 0;
+  std::memcpy(&size, file.data() + kMagic + 8, sizeof size);
+  std::string payload = file.substr(kMagic + kBlockHeader, kVersion2Header);
+  const std::uint32_t version = 2;
+  std::memcpy(payload.data(), &version, sizeof version);
+  std::string block = file.substr(kMagic, kBlockHeader);
+  const std::uint64_t new_size = kVersion2Header;
+  std::memcpy(block.data() + 8, &new_size, sizeof new_size);
+  std::uint32_t crc = nowrec::interest::crc32c(0, block.data(), block.size());
+  crc = nowrec::interest::crc32c(crc, payload.data(), payload.size());
+  std::string crc_bytes(sizeof crc, '\0');
+  std::memcpy(crc_bytes.data(), &crc, sizeof crc);
+  return file.substr(0, kMagic) + block + payload + crc_bytes +
+         file.substr(kMagic + kBlockHeader + size + sizeof crc);
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot names its actions, and a tracker with other actions refuses it") {
+  nowrec::test::TempDir dir;
+  InterestTracker source(options());
+  event_stream(40, 400, [&](const auto& e) { source.update(e); });
+  source.snapshot(dir.path() / "s.nrs", 7);
+
+  nowrec::InterestTrackerOptions reordered = options();
+  std::reverse(reordered.actions.begin(), reordered.actions.end());
+  InterestTracker other_order(reordered);
+  CHECK_THROWS_WITH_AS(other_order.restore(dir.path() / "s.nrs"),
+                       doctest::Contains("made with action 0"), nowrec::Error);
   nowrec::InterestTrackerOptions few_actions = options();
   few_actions.actions = {{"click", 1.0f}};
   InterestTracker fewer(few_actions);
-  CHECK_THROWS_WITH_AS(fewer.restore(dir.path() / "good.nrs"),
+  CHECK_THROWS_WITH_AS(fewer.restore(dir.path() / "s.nrs"),
+                       doctest::Contains("actions, this tracker has 1"), nowrec::Error);
+
+  // A version 2 file, which does not name its actions, still restores, and a tracker whose
+  // table lacks actions its windows name refuses it user by user.
+  nowrec::test::write_file(dir.path() / "v2.nrs",
+                           as_version_2(nowrec::test::read_file(dir.path() / "s.nrs")));
+  InterestTracker restored(options());
+  CHECK(restored.restore(dir.path() / "v2.nrs") == 7);
+  CHECK(same_users(source, restored, 40, 5000));
+  CHECK_THROWS_WITH_AS(fewer.restore(dir.path() / "v2.nrs"),
                        doctest::Contains("but this tracker has 1 actions"), nowrec::Error);
   CHECK(fewer.user_count() == 0);
 }
