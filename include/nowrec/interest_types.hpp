@@ -82,7 +82,9 @@ struct InterestTrackerOptions {
   std::int64_t allowed_lateness_seconds = 0;  // how far behind a user's last event one may be
   StateDtype dtype = StateDtype::F32;
   std::size_t max_memory_bytes = 0;  // 0: no cap; else least recently active users are evicted
-  std::int64_t ttl_seconds = 0;      // 0: none; else users idle longer than this are dropped
+  // 0: none; else users idle longer than this are dropped, measured from the event being applied
+  // (event time: see docs/interest_tracker.md on timestamps far in the future).
+  std::int64_t ttl_seconds = 0;
   // Empty: users are kept under their ids. Otherwise a secret of exactly 16 bytes: users are kept
   // (and snapshotted) under the id's keyed SipHash-2-4 (libsodium's crypto_shorthash), so raw ids
   // are never held or written; two ids share a state only on a 64-bit hash collision.
