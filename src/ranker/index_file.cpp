@@ -167,23 +167,31 @@ class FileWriter {
   std::uint64_t offset_ = 0;
 };
 
-// The position of the first value of a stored row that is infinite or NaN (all exponent bits
-// set), or `dim` when there is none. Int8 values are always finite; their scales are checked
-// apart.
-std::size_t first_non_finite(StorageType storage, const std::byte* row, std::size_t dim) {
-  if (storage == StorageType::F32) {
-    for (std::size_t j = 0; j < dim; ++j) {
-      std::uint32_t bits;
-      std::memcpy(&bits, row + 4 * j, 4);
-      if ((bits & 0x7F800000u) == 0x7F800000u) return j;
-    }
-  } else if (storage == StorageType::BF16) {
-    for (std::size_t j = 0; j < dim; ++j) {
-      std::uint16_t bits;
-      std::memcpy(&bits, row + 2 * j, 2);
-      if ((bits & 0x7F80u) == 0x7F80u) return j;
-    }
+// True when one of n stored values of `Word` has every exponent bit (`exponent`) set: an
+// infinity or a NaN. No early exit, so that the loop vectorises: it runs over every row of a
+// file as it loads.
+template <class Word>
+bool any_non_finite(const std::byte* values, std::size_t n, Word exponent) {
+  Word lowest = exponent;
+  for (std::size_t j = 0; j < n; ++j) {
+    Word bits;
+    std::memcpy(&bits, values + j * sizeof(Word), sizeof(Word));
+    lowest = std::min<Word>(lowest, static_cast<Word>(~bits & exponent));
   }
+  return lowest == 0;
+}
+
+// The position of the first value of a stored row that is infinite or NaN, or `dim` when there
+// is none. Int8 values are always finite; their scales are checked apart.
+std::size_t first_non_finite(StorageType storage, const std::byte* row, std::size_t dim) {
+  const auto find = [&]<class Word>(Word exponent) {
+    if (!any_non_finite<Word>(row, dim, exponent)) return dim;
+    std::size_t j = 0;
+    while (!any_non_finite<Word>(row + j * sizeof(Word), 1, exponent)) ++j;
+    return j;
+  };
+  if (storage == StorageType::F32) return find(std::uint32_t{0x7F800000u});
+  if (storage == StorageType::BF16) return find(std::uint16_t{0x7F80u});
   return dim;
 }
 
