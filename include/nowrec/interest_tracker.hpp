@@ -53,9 +53,9 @@ class InterestTracker {
   // rejected, and the first rejected event's position and error. `outcomes`, when not empty,
   // receives each event's outcome. Allocates nothing once a thread has run a batch (new users
   // and the encoder's work aside). Throws Error(InvalidArgument) only when `outcomes` is neither
-  // empty nor of the batch's size (nothing is applied then); an exception other than
-  // nowrec::Error from the item store or the encoder passes through, with the events of the
-  // chunks of 64 before it applied.
+  // empty nor of the batch's size (nothing is applied then). A failure of the item store or the
+  // encoder that is not about the event (an Error other than InvalidArgument, or another
+  // exception) passes through, with the events of the chunks of 64 before it applied.
   BatchUpdateResult update(std::span<const InterestEvent> events,
                            std::span<UpdateOutcome> outcomes = {});
 

@@ -14,6 +14,10 @@ inline constexpr std::size_t kMaxVectorDim = std::size_t{1} << 16;
 // copied into every table entry).
 inline constexpr std::size_t kMaxUserIdBytes = std::size_t{1} << 16;
 
+// Threads one call may ask for (an encoder's, a ranking's, a recommender's): beyond a few
+// thousand, thread creation fails and the process ends.
+inline constexpr int kMaxThreads = 4096;
+
 // An event's |weight| x |embedding norm| at most. A user's stored sums (and their squared norms)
 // then leave float's range only after more than ten thousand events of that size within one
 // half-life; at the sizes real weights and embeddings have (up to about a thousand), billions.

@@ -71,7 +71,7 @@ struct RankOptions {
   // mmr_candidates best items (0: 4 * k). Scores returned are still the relevance scores.
   float mmr_lambda = 1.0f;
   std::size_t mmr_candidates = 0;
-  int threads = 0;  // 0: all cores
+  int threads = 0;  // 0: all cores; at most kMaxThreads (nowrec/limits.hpp)
   // From this many query vectors in one call on, scores come from one matrix product per block
   // of the catalog (oneDNN) instead of the fused per-row scan.
   std::size_t matmul_min_queries = 16;

@@ -55,7 +55,7 @@ struct RecommenderConfig {
   // The items in the user's window of recent events are never recommended.
   bool exclude_seen = true;
   float mmr_lambda = 1.0f;  // RankOptions::mmr_lambda; 1: by score alone
-  int threads = 1;          // Ranker threads per call; 0: all cores
+  int threads = 1;          // Ranker threads per call; 0: all cores; at most kMaxThreads
 
   // JSON with these field names (aggregation "max" or "weighted_sum"; co_visitation_options an
   // object with CoVisitationOptions' field names); fields left out keep their defaults. Throws

@@ -34,7 +34,7 @@ struct CudaStream {
 
 struct EncoderOptions {
   Device device = Device::CPU;
-  int threads = 0;  // threads of each encode call on the CPU; 0: all cores
+  int threads = 0;  // threads of each encode call on the CPU; 0: all cores; at most kMaxThreads
   Dtype dtype = Dtype::Default;
 };
 

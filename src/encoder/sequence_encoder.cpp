@@ -12,6 +12,7 @@
 #include "encoder/sequence_encoder_impl.hpp"
 #include "encoder/weight_conversion.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/limits.hpp"
 
 namespace nowrec {
 
@@ -172,11 +173,10 @@ SequenceEncoder SequenceEncoder::load(const std::filesystem::path& model_dir,
 }
 
 SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOptions& options) {
-  if (options.threads < 0) {
+  if (options.threads < 0 || options.threads > kMaxThreads) {
     throw Error(ErrorCode::InvalidArgument,
-                "EncoderOptions::threads must be 0 (all cores) or "
-                "positive, not " +
-                    std::to_string(options.threads));
+                "EncoderOptions::threads must be 0 (all cores) or in [1, " +
+                    std::to_string(kMaxThreads) + "], not " + std::to_string(options.threads));
   }
   require_device(options.device);
   EncoderOptions resolved = options;

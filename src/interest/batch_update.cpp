@@ -176,6 +176,10 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
         scratch.prepared[i] = impl.prepare(event, std::span(scratch.vectors).subspan(i * dim, dim),
                                            looked_up && row != kNoRow ? &stored : nullptr);
       } catch (const Error& error) {
+        // Only a bad event is skipped. A store or encoder that could not answer (Io,
+        // DeviceUnavailable, ...) fails the call, so that a host retries the event instead of
+        // counting it as applied or moving its stream past it.
+        if (error.code() != ErrorCode::InvalidArgument) throw;
         record_rejection(result, begin + i, error);
         set_outcome(begin + i, UpdateOutcome::Rejected);
         continue;

@@ -7,6 +7,7 @@
 
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/limits.hpp"
 #include "ranker/scan.hpp"
 #include "ranker/workspace.hpp"
 
@@ -233,6 +234,11 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   }
   if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
     throw Error(ErrorCode::InvalidArgument, "Ranker: mmr_lambda must be in [0, 1]");
+  }
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: threads must be 0 (all cores) or in [1, " +
+                                                std::to_string(kMaxThreads) + "], not " +
+                                                std::to_string(options.threads));
   }
   if (requests.empty()) return;
   const bool mmr = options.mmr_lambda < 1.0f;

@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/limits.hpp"
 #include "nowrec/recommender.hpp"
 #include "recommend/co_visitation_impl.hpp"
 #include "recommend/recommender_config_check.hpp"
@@ -38,7 +39,9 @@ void check_config(const RecommenderConfig& c, const std::string& where, ErrorCod
   if (!(c.mmr_lambda >= 0.0f && c.mmr_lambda <= 1.0f)) {
     throw Error(code, where + ": mmr_lambda must be in [0, 1]");
   }
-  if (c.threads < 0) throw Error(code, where + ": threads must not be negative");
+  if (c.threads < 0 || c.threads > kMaxThreads) {
+    throw Error(code, where + ": threads must be in [0, " + std::to_string(kMaxThreads) + "]");
+  }
   try {
     check_co_visitation_options(c.co_visitation_options);
   } catch (const Error& e) {
@@ -166,9 +169,10 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
       config.mmr_lambda = float(number(field, value));
     } else if (field == "threads") {
       const double threads = number(field, value);
-      if (threads != std::floor(threads) || threads < 0 || threads > 4096) {
+      if (threads != std::floor(threads) || threads < 0 || threads > kMaxThreads) {
         throw Error(ErrorCode::InvalidFormat,
-                    where + ": field 'threads' must be a whole number in [0, 4096]");
+                    where + ": field 'threads' must be a whole number in [0, " +
+                        std::to_string(kMaxThreads) + "]");
       }
       config.threads = int(threads);
     } else if (field == "learn_co_visitation") {

@@ -261,6 +261,33 @@ TEST_CASE("batches from several threads over shared users equal one update() per
   }
 }
 
+// A store that cannot be reached at all: neither a batch nor a single lookup answers.
+class UnreachableStore : public FailingBatchStore {
+ public:
+  using FailingBatchStore::FailingBatchStore;
+  bool lookup(std::int64_t, std::span<float>) const override {
+    throw Error(ErrorCode::Io, "the store is unreachable");
+  }
+};
+
+TEST_CASE("a store that cannot answer fails the batch instead of rejecting its events") {
+  std::mt19937 rng(12);
+  const UnreachableStore store(rng);
+  InterestTracker tracker(options_for(&store, false, StateDtype::F32));
+  const std::vector<float> embedding = test::random_embedding(rng, kDim);
+  // An event with its own embedding, then one that needs the store.
+  const std::vector<InterestEvent> events = {
+      {.user = "a", .item_embedding = embedding, .timestamp = 100},
+      {.user = "b", .timestamp = 100, .item = 3}};
+  try {
+    tracker.update(events);
+    FAIL("the batch did not fail");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::Io);
+  }
+  CHECK(tracker.stats().events_applied == 0);  // the failing chunk applied nothing
+}
+
 TEST_CASE("a warm batch over known users allocates nothing") {
   std::mt19937 rng(3);
   const TableItemStore store(rng);

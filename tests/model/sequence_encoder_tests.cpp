@@ -143,5 +143,6 @@ TEST_CASE("SequenceEncoder: tiny BERT folders") {
   SUBCASE("negative thread count") {
     nowrec::test::write_tiny_model(dir.path(), config, nowrec::test::tiny_bert_tensors(config));
     check_load_fails(dir.path(), ErrorCode::InvalidArgument, {"threads"}, {.threads = -1});
+    check_load_fails(dir.path(), ErrorCode::InvalidArgument, {"threads"}, {.threads = 1 << 20});
   }
 }

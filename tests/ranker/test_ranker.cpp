@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nowrec/error.hpp"
+#include "nowrec/limits.hpp"
 #include "nowrec/ranker.hpp"
 #include "ranker/reference.hpp"
 
@@ -189,6 +190,8 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   std::vector<float> nan_query = query;
   nan_query[2] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH_AS(ranker.top_k(nan_query, 1), doctest::Contains("position 2"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(ranker.rank({.query = query}, {.k = 1, .threads = nowrec::kMaxThreads + 1}),
+                       doctest::Contains("threads"), nowrec::Error);
   // Finite, but their products leave float's range: no ranking of infinities by id.
   const std::vector<float> huge_query = {1e38f, 1e38f, 1e38f, 1e38f};
   CHECK_THROWS_WITH_AS(ranker.top_k(huge_query, 2), doctest::Contains("beyond float's range"),

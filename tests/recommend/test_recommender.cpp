@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nowrec/error.hpp"
+#include "nowrec/limits.hpp"
 #include "nowrec/recommender.hpp"
 #include "recommend/recommend_fixture.hpp"
 #include "test_support.hpp"
@@ -141,6 +142,11 @@ TEST_CASE("Recommender: bad input is an error and changes nothing") {
   nowrec::Recommender recommender(s.index, s.tracker, config);
   const nowrec::CoVisitation& graph = *recommender.co_visitation();
   s.observe(recommender, "fay", {1, 2}, 0);
+  // More threads than a call may start: refused, not left to end the process.
+  nowrec::RecommenderConfig too_many_threads = config;
+  too_many_threads.threads = nowrec::kMaxThreads + 1;
+  CHECK_THROWS_WITH_AS(nowrec::Recommender(s.index, s.tracker, too_many_threads),
+                       doctest::Contains("threads"), nowrec::Error);
   const auto pairs = graph.stats().pairs_added;
   // Unknown item: the tracker refuses it, the graph is untouched.
   CHECK_THROWS_AS(recommender.observe({.user = "fay", .timestamp = 500, .item = 9999}),
@@ -246,6 +252,7 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   rejects("{\"short_term\": -0.5}", "short_term");
   rejects("{\"aggregation\": \"mean\"}", "aggregation");
   rejects("{\"threads\": 1.5}", "threads");
+  rejects("{\"threads\": 4097}", "threads");
   rejects("{\"exclude_seen\": 1}", "exclude_seen");
   rejects("{\"calibrate\": \"yes\"}", "calibrate");
   rejects("{\"clusters\": 0.4, \"clusters_min\": 0.5}", "clusters_min");
