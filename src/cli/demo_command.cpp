@@ -3,6 +3,7 @@
 // the interests the tracker holds, the top 10 the Recommender ranks and why, and the latency; then
 // two searches, in English and in Chinese, turn the recommendations at once.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,8 +13,10 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -21,6 +24,7 @@
 #include "cli/catalog_item_store.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_locator.hpp"
+#include "data/csv_reader.hpp"
 #include "nowrec/nowrec.hpp"
 
 #ifndef NOWREC_EXAMPLE_DATA_DIR
@@ -61,22 +65,46 @@ struct DemoUser {
   std::size_t shown = 0;
 };
 
+// One number of --users. std::from_chars takes no sign (for unsigned types), space or '+', so
+// "-1" cannot wrap around to a huge count.
+template <typename Number>
+Number users_number(const std::string& part, const std::string& name, std::string_view text) {
+  Number value{};
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool whole = !text.empty() && end == text.data() + text.size();
+  if (!whole || error != std::errc()) {
+    const std::string problem = whole && error == std::errc::result_out_of_range ? "is too large"
+                                : std::is_signed_v<Number> ? "is not an integer"
+                                                           : "is not a whole number";
+    throw Error(ErrorCode::InvalidArgument,
+                "--users: '" + part + "': " + name + " '" + std::string(text) + "' " + problem);
+  }
+  return value;
+}
+
 std::vector<DemoUser> parse_users(const std::string& text) {
   std::vector<DemoUser> users;
   std::size_t start = 0;
   while (start < text.size()) {
     const std::size_t end = std::min(text.find(',', start), text.size());
     const std::string part = text.substr(start, end - start);
-    DemoUser user;
-    long long id = 0;
-    unsigned long warmup = 0, shown = 0;
-    int consumed = 0;
-    if (std::sscanf(part.c_str(), "%lld:%lu:%lu%n", &id, &warmup, &shown, &consumed) != 3 ||
-        consumed != static_cast<int>(part.size()) || shown == 0) {
+    const std::size_t first = part.find(':');
+    const std::size_t second = first == std::string::npos ? first : part.find(':', first + 1);
+    if (second == std::string::npos || part.find(':', second + 1) != std::string::npos) {
       throw Error(ErrorCode::InvalidArgument,
                   "--users: '" + part + "' is not user:warm-up:shown (e.g. 533:16:4, shown > 0)");
     }
-    users.push_back({id, warmup, shown});
+    const std::string_view view = part;
+    DemoUser user;
+    // Interaction::user is signed: any id the ratings file may hold can be named.
+    user.id = users_number<std::int64_t>(part, "user", view.substr(0, first));
+    user.warmup =
+        users_number<std::size_t>(part, "warm-up", view.substr(first + 1, second - first - 1));
+    user.shown = users_number<std::size_t>(part, "shown", view.substr(second + 1));
+    if (user.shown == 0) {
+      throw Error(ErrorCode::InvalidArgument, "--users: '" + part + "': shown must be positive");
+    }
+    users.push_back(user);
     start = end + 1;
   }
   if (users.empty()) throw Error(ErrorCode::InvalidArgument, "--users: no user given");
@@ -225,7 +253,8 @@ class Demo {
     for (const Interaction& row : interactions_) {
       if (row.user == user.id && store_.contains(row.item)) events.push_back(row);
     }
-    if (events.size() < user.warmup + user.shown) {
+    // Compared apart, since warm-up + shown may wrap around.
+    if (user.warmup > events.size() || user.shown > events.size() - user.warmup) {
       throw Error(ErrorCode::InvalidArgument,
                   "--users: user " + std::to_string(user.id) + " has " +
                       std::to_string(events.size()) + " ratings, fewer than " +
@@ -535,13 +564,16 @@ void print_header(const ModelFolder& model, const SequenceEncoder& encoder, doub
 int run_demo(const DemoArgs& args) {
   const std::vector<DemoUser> users = parse_users(args.users);
   if (args.top == 0) throw Error(ErrorCode::InvalidArgument, "--top must be positive");
+  const std::filesystem::path data = resolve_data_dir(args.data);
+  // Every event is weighed by its rating, which load_interactions leaves optional: ratings
+  // without one are refused here, before the model loads and anything is printed.
+  data::CsvReader(data / "ratings.csv").column("rating");
   auto start = Clock::now();
   const std::filesystem::path model_dir = resolve_model_dir(args.model);
   const ModelFolder model = ModelFolder::load(model_dir);
   const SequenceEncoder encoder = SequenceEncoder::load(model, {.threads = args.threads});
   print_header(model, encoder, elapsed_us(start) / 1000.0);
 
-  const std::filesystem::path data = resolve_data_dir(args.data);
   const std::filesystem::path cache = resolve_cache_dir(args.cache);
   start = Clock::now();
   const CatalogSource source{.data_dir = data, .model_dir = model_dir};

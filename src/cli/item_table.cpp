@@ -10,19 +10,31 @@
 namespace nowrec::cli {
 namespace {
 
+[[noreturn]] void fail(const std::filesystem::path& path, std::size_t line,
+                       const std::string& message) {
+  throw Error(ErrorCode::InvalidArgument,
+              path.string() + ":" + std::to_string(line) + ": " + message);
+}
+
 // Splits one record; a quoted CSV field may span lines, so more input is pulled when needed.
-bool read_record(std::istream& in, char delimiter, std::vector<std::string>& fields,
-                 std::size_t& line_number) {
+// `record_line` is set to the line the record starts on.
+bool read_record(std::istream& in, char delimiter, const std::filesystem::path& path,
+                 std::vector<std::string>& fields, std::size_t& line_number,
+                 std::size_t& record_line) {
   std::string line;
   if (!std::getline(in, line)) return false;
-  ++line_number;
+  record_line = ++line_number;
   fields.assign(1, std::string());
   bool quoted = false;
+  std::size_t quote_line = 0;
   for (std::size_t i = 0;; ++i) {
     if (i == line.size()) {
       if (!quoted) break;
       std::string more;
-      if (!std::getline(in, more)) break;
+      // Reading on would swallow every later row into this one field.
+      if (!std::getline(in, more)) {
+        fail(path, quote_line, "a quoted field is not closed before the end of the file");
+      }
       ++line_number;
       fields.back() += '\n';
       line = std::move(more);
@@ -41,6 +53,7 @@ bool read_record(std::istream& in, char delimiter, std::vector<std::string>& fie
       }
     } else if (c == '"' && delimiter == ',' && fields.back().empty()) {
       quoted = true;
+      quote_line = line_number;
     } else if (c == delimiter) {
       fields.emplace_back();
     } else if (c != '\r' || i + 1 != line.size()) {
@@ -71,9 +84,9 @@ ItemTable read_item_table(const std::filesystem::path& path, const ItemTableOpti
   }
   const char delimiter = first_line.find('\t') != std::string::npos ? '\t' : ',';
   in.seekg(0);
-  std::size_t line_number = 0;
+  std::size_t line_number = 0, record_line = 0;
   std::vector<std::string> header;
-  read_record(in, delimiter, header, line_number);
+  read_record(in, delimiter, path, header, line_number, record_line);
   if (!header.empty() && header[0].starts_with("\xEF\xBB\xBF")) header[0].erase(0, 3);
 
   const std::size_t id_column =
@@ -90,26 +103,23 @@ ItemTable read_item_table(const std::filesystem::path& path, const ItemTableOpti
   if (text_columns.empty()) {
     throw Error(ErrorCode::InvalidArgument, path.string() + ": no text column beside the id");
   }
-  const std::size_t needed =
-      std::max(id_column, *std::max_element(text_columns.begin(), text_columns.end())) + 1;
   ItemTable table;
   std::vector<std::string> fields;
   while ((options.limit == 0 || table.ids.size() < options.limit) &&
-         read_record(in, delimiter, fields, line_number)) {
+         read_record(in, delimiter, path, fields, line_number, record_line)) {
     if (fields.size() == 1 && fields[0].empty()) continue;
-    if (fields.size() < needed) {
-      throw Error(ErrorCode::InvalidArgument,
-                  path.string() + ": line " + std::to_string(line_number) + " has " +
-                      std::to_string(fields.size()) + " fields, expected at least " +
-                      std::to_string(needed));
+    // A field too many is as wrong as one too few: an unquoted comma in a title splits it.
+    if (fields.size() != header.size()) {
+      fail(path, record_line,
+           "the record has " + std::to_string(fields.size()) + " fields, the header has " +
+               std::to_string(header.size()));
     }
     const std::string& id_text = fields[id_column];
     std::int64_t id = 0;
     const auto [end, error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
     if (error != std::errc() || end != id_text.data() + id_text.size()) {
-      throw Error(ErrorCode::InvalidArgument,
-                  path.string() + ": line " + std::to_string(line_number) + ": id '" + id_text +
-                      "' in column '" + header[id_column] + "' is not an integer");
+      fail(path, record_line,
+           "column '" + header[id_column] + "': '" + id_text + "' is not an integer");
     }
     std::string text;
     for (std::size_t c : text_columns) {

@@ -21,7 +21,8 @@ struct ItemTable {
 
 // The delimiter is a tab when the header line holds one, else a comma. CSV fields may be quoted
 // ("" inside quotes is a quote). Throws nowrec::Error(InvalidArgument) naming the file, line and
-// column for a missing column, a bad id or a row with too few fields, Error(Io) when unreadable.
+// column for a missing column, a bad id, a row whose field count is not the header's or a quoted
+// field still open at the end of the file; Error(Io) when unreadable.
 ItemTable read_item_table(const std::filesystem::path& path, const ItemTableOptions& options);
 
 }  // namespace nowrec::cli

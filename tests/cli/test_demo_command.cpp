@@ -100,7 +100,7 @@ TEST_CASE("demo: bad arguments fail with a message") {
   CHECK(says(nowrec::test::read_file(err), "--users: '1-2' is not user:warm-up:shown"));
   CHECK(run(cli() + " demo --data '" + (dir.path() / "none").string() + "' --cache '" +
             (dir.path() / "cache").string() + "' >/dev/null 2>'" + err.string() + "'") != 0);
-  CHECK(says(nowrec::test::read_file(err), "movies.csv"));
+  CHECK(says(nowrec::test::read_file(err), "ratings.csv"));
 }
 
 TEST_CASE("demo --config: a RecommenderConfig with co-visitation; a bad file names the field") {
@@ -135,4 +135,50 @@ TEST_CASE("demo --config: a RecommenderConfig with co-visitation; a bad file nam
   nowrec::test::write_file(config, "{\"co_visitation\": -1}");
   CHECK(run(base + config.string() + "' >/dev/null 2>'" + err.string() + "'") != 0);
   CHECK(says(nowrec::test::read_file(err), "co_visitation"));
+}
+
+TEST_CASE("demo --users: a sign, junk or counts beyond the user's ratings are refused") {
+  nowrec::test::TempDir dir;
+  const auto data = dir.path() / "data";
+  write_data(data);
+  const auto err = dir.path() / "err.txt";
+  const std::string base = cli() + " demo --model '" + nowrec::test::model_dir().string() +
+                           "' --data '" + data.string() + "' --cache '" +
+                           (dir.path() / "cache").string() + "' --english '' --chinese '' ";
+  const auto fails_saying = [&](const std::string& users, const std::string& message) {
+    CHECK(run(base + "--users '" + users + "' >/dev/null 2>'" + err.string() + "'") == 2);
+    const std::string said = nowrec::test::read_file(err);
+    CAPTURE(said);
+    CHECK(says(said, message));
+  };
+  fails_saying("1:-1:2", "--users: '1:-1:2': warm-up '-1' is not");
+  fails_saying("2:1:1,1:1:-2", "--users: '1:1:-2': shown '-2' is not");
+  fails_saying("1:+1:2", "--users: '1:+1:2': warm-up '+1' is not");
+  fails_saying("1: 1:2", "--users: '1: 1:2': warm-up ' 1' is not");
+  fails_saying("x:1:2", "--users: 'x:1:2': user 'x' is not");
+  fails_saying("1:1:2:3", "--users: '1:1:2:3' is not user:warm-up:shown");
+  fails_saying("1:1:0", "--users: '1:1:0': shown must be positive");
+  // Counts whose sum wraps around are still more than the user's 4 ratings.
+  fails_saying("1:18446744073709551615:2", "user 1 has 4 ratings");
+  fails_saying("1:2:18446744073709551615", "user 1 has 4 ratings");
+  fails_saying("1:4:1", "user 1 has 4 ratings");
+  fails_saying("1:18446744073709551616:1", "warm-up '18446744073709551616' is too large");
+}
+
+TEST_CASE("demo: ratings without a rating column are refused before anything is printed") {
+  nowrec::test::TempDir dir;
+  const auto data = dir.path() / "data";
+  write_data(data);
+  nowrec::test::write_file(data / "ratings.csv",
+                           "userId,movieId,timestamp\n1,1,1000\n1,2,1010\n1,3,1020\n");
+  const auto out = dir.path() / "out.txt";
+  const auto err = dir.path() / "err.txt";
+  CHECK(run(cli() + " demo --model '" + nowrec::test::model_dir().string() + "' --data '" +
+            data.string() + "' --cache '" + (dir.path() / "cache").string() +
+            "' --users 1:1:2 --english '' --chinese '' >'" + out.string() + "' 2>'" + err.string() +
+            "'") == 2);
+  const std::string said = nowrec::test::read_file(err);
+  CAPTURE(said);
+  CHECK(says(said, (data / "ratings.csv").string() + ":1: the header has no column 'rating'"));
+  CHECK(nowrec::test::read_file(out).empty());
 }

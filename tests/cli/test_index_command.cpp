@@ -88,3 +88,39 @@ TEST_CASE("index: bad items files fail with a message and write nothing") {
   CHECK(run(index_command(bad_id, out, "--storage fp64")) != 0);
   CHECK_FALSE(std::filesystem::exists(out));
 }
+
+TEST_CASE("index: a quote never closed or a row of another width is refused, naming the line") {
+  nowrec::test::TempDir dir;
+  const auto out = dir.path() / "out.nowrec";
+  const auto err = dir.path() / "err.txt";
+  const auto fails_saying = [&](const std::string& name, const std::string& text,
+                                const std::string& message) {
+    const auto items = dir.path() / name;
+    nowrec::test::write_file(items, text);
+    std::filesystem::remove(out);
+    const std::string command = cli() + " index --model '" + nowrec::test::model_dir().string() +
+                                "' --items '" + items.string() + "' --out '" + out.string() +
+                                "' >/dev/null 2>'" + err.string() + "'";
+    CHECK(run(command) != 0);
+    const std::string said = nowrec::test::read_file(err);
+    CAPTURE(said);
+    CHECK(said.find(items.string() + message) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+  };
+  // Without the closing quote the rest of the file would become one title.
+  fails_saying("open.csv", "id,title\n1,\"Toy Story\n2,Heat\n3,Up\n4,Emma\n",
+               ":2: a quoted field is not closed before the end of the file");
+  // The field left open starts on the record's second line.
+  fails_saying("open_later.csv", "id,title,genres\n1,\"Toy\nStory\",\"Animation\n2,Up,Drama\n",
+               ":3: a quoted field is not closed before the end of the file");
+  fails_saying("open_header.csv", "id,\"title\n1,Up\n",
+               ":1: a quoted field is not closed before the end of the file");
+  // An unquoted comma in a title splits it: " The" would be lost.
+  fails_saying("extra.csv", "id,title\n1,Toy Story (1995)\n2,Up, The\n",
+               ":3: the record has 3 fields, the header has 2");
+  // A record's line is the one it starts on.
+  fails_saying("short.csv", "id,title,genres\n1,\"Toy\nStory\",Animation\n2,Up\n",
+               ":4: the record has 2 fields, the header has 3");
+  fails_saying("extra.tsv", "id\ttitle\n1\tUp\tDrama\n",
+               ":2: the record has 3 fields, the header has 2");
+}
