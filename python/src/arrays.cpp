@@ -36,6 +36,20 @@ bool c_contiguous(const AnyArray& array) {
   return true;
 }
 
+// What a NumPy array of the other byte order is, e.g. "a big-endian float32 array"; empty for
+// anything else. nanobind imports native byte order only, so such an array fails the import and
+// would otherwise be reported as just "got ndarray".
+std::string swapped_array(nb::handle object) {
+  const nb::object dtype = nb::getattr(object, "dtype", nb::none());
+  if (!nb::getattr(dtype, "isnative", nb::none()).is(nb::handle(Py_False))) return {};
+  std::string order, type;
+  if (!nb::try_cast(nb::getattr(dtype, "byteorder", nb::none()), order) ||
+      !nb::try_cast(nb::getattr(dtype, "name", nb::none()), type)) {
+    return {};
+  }
+  return "a " + std::string(order == ">" ? "big" : "little") + "-endian " + type + " array";
+}
+
 }  // namespace
 
 template <class T>
@@ -43,6 +57,11 @@ ArrayView<T> view_array(nb::handle object, const char* name, std::size_t dims,
                         std::size_t columns) {
   ArrayView<T> view;
   if (!nb::try_cast(object, view.array, false)) {
+    if (const std::string swapped = swapped_array(object); !swapped.empty()) {
+      type_error(std::string(name) + " must be a numpy array of " + dtype_text<T>() +
+                 " in native byte order, got " + swapped + " (convert with .astype(numpy." +
+                 dtype_text<T>() + "))");
+    }
     type_error(std::string(name) + " must be a numpy array of " + dtype_text<T>() + ", got " +
                nb::cast<std::string>(nb::type_name(object.type())));
   }

@@ -14,6 +14,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "float32.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/item_index.hpp"
 #include "nowrec/ranker.hpp"
@@ -82,13 +83,13 @@ struct SharedFilters {
         allow(view_optional_array<std::int64_t>(allow_arg, "allow")),
         categories(view_optional_array<std::uint32_t>(categories_arg, "categories")),
         negative(view_optional_array<float>(negative_arg, "negative")) {}
-  void apply(RankRequest& request, float negative_weight, float prior_weight) const {
+  void apply(RankRequest& request, double negative_weight, double prior_weight) const {
     request.exclude = exclude.values;
     request.allow = allow.values;
     request.categories = categories.values;
     request.negative = negative.values;
-    request.negative_weight = negative_weight;
-    request.prior_weight = prior_weight;
+    request.negative_weight = to_float32(negative_weight, "negative_weight");
+    request.prior_weight = to_float32(prior_weight, "prior_weight");
   }
 };
 
@@ -113,6 +114,26 @@ std::pair<IdArray, ScoreArray> ranked(const std::vector<ScoredItem>& results,
   return {to_numpy(std::move(ids), {rows, k}), to_numpy(std::move(scores), {rows, k})};
 }
 
+// The result slots `rows` requests of k take, checked before any is allocated: a k beyond the
+// index could otherwise ask for gigabytes before the Ranker refuses it. k is checked as the
+// Ranker checks it, against the index's size now (the Ranker checks again against the snapshot
+// it ranks), and rows * k must not wrap.
+std::size_t result_slots(const Ranker& ranker, std::size_t rows, std::size_t k) {
+  const std::size_t index_size = ranker.index().size();
+  if (k == 0 || k > index_size) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker: k = " + std::to_string(k) +
+                                                " must be in [1, " + std::to_string(index_size) +
+                                                "] (index size)");
+  }
+  std::size_t slots = 0;
+  if (__builtin_mul_overflow(rows, k, &slots)) {
+    throw Error(ErrorCode::InvalidArgument, "Ranker::rank: " + std::to_string(rows) +
+                                                " queries of k = " + std::to_string(k) +
+                                                " need more result slots than a size_t holds");
+  }
+  return slots;
+}
+
 // One user's interests ranked (Ranker.rank_interests and rank_interests_calibrated).
 struct InterestRanking {
   std::vector<ScoredItem> results;
@@ -125,8 +146,9 @@ InterestRanking rank_interests(const Ranker& ranker, ArrayArg<float> interests,
                                std::optional<ArrayArg<std::int64_t>> exclude,
                                std::optional<ArrayArg<std::int64_t>> allow,
                                std::optional<ArrayArg<std::uint32_t>> categories,
-                               float prior_weight, std::optional<ArrayArg<float>> negative,
-                               float negative_weight, int threads, bool calibrate) {
+                               double prior_weight, std::optional<ArrayArg<float>> negative,
+                               double negative_weight, int threads, bool calibrate) {
+  const std::size_t slots = result_slots(ranker, 1, k);
   const std::size_t dim = ranker.index().dim();
   const auto vectors = view_array<float>(interests, "interests", 2, dim);
   const auto w = view_array<float>(weights, "weights", 1);
@@ -148,7 +170,7 @@ InterestRanking rank_interests(const Ranker& ranker, ArrayArg<float> interests,
     request.calibrate = true;
     request.best_matches = out.best_matches;
   }
-  out.results.resize(k);
+  out.results.resize(slots);
   out.counts.resize(1);
   nb::gil_scoped_release release;
   ranker.rank(std::span(&request, 1), {.k = k, .aggregation = aggregation, .threads = threads},
@@ -163,8 +185,8 @@ auto rank_interests_binding(const Ranker& ranker, ArrayArg<float> interests,
                             ArrayArg<float> weights, std::size_t k, Aggregation aggregation,
                             std::optional<ArrayArg<std::int64_t>> exclude,
                             std::optional<ArrayArg<std::int64_t>> allow,
-                            std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
-                            std::optional<ArrayArg<float>> negative, float negative_weight,
+                            std::optional<ArrayArg<std::uint32_t>> categories, double prior_weight,
+                            std::optional<ArrayArg<float>> negative, double negative_weight,
                             int threads) {
   InterestRanking ranking =
       rank_interests(ranker, interests, weights, k, aggregation, exclude, allow, categories,
@@ -184,8 +206,8 @@ void def_rank_interests(nb::class_<Ranker>& ranker, const char* name, Binding bi
   ranker.def(name, binding, nb::arg("interests"), nb::arg("weights"), nb::arg("k") = 10,
              nb::kw_only(), nb::arg("aggregation") = Aggregation::Max,
              nb::arg("exclude").none() = nb::none(), nb::arg("allow").none() = nb::none(),
-             nb::arg("categories").none() = nb::none(), nb::arg("prior_weight") = 0.0f,
-             nb::arg("negative").none() = nb::none(), nb::arg("negative_weight") = 0.0f,
+             nb::arg("categories").none() = nb::none(), nb::arg("prior_weight") = 0.0,
+             nb::arg("negative").none() = nb::none(), nb::arg("negative_weight") = 0.0,
              nb::arg("threads") = 0, doc);
 }
 
@@ -288,31 +310,33 @@ void bind_catalog(nb::module_& m) {
           [](const Ranker& ranker, ArrayArg<float> queries, std::size_t k,
              std::optional<ArrayArg<std::int64_t>> exclude,
              std::optional<ArrayArg<std::int64_t>> allow,
-             std::optional<ArrayArg<std::uint32_t>> categories, float prior_weight,
-             std::optional<ArrayArg<float>> negative, float negative_weight, float mmr_lambda,
+             std::optional<ArrayArg<std::uint32_t>> categories, double prior_weight,
+             std::optional<ArrayArg<float>> negative, double negative_weight, double mmr_lambda,
              int threads) {
             const std::size_t dim = ranker.index().dim();
             const auto q = view_array<float>(queries, "queries", 2, dim);
+            const std::size_t slots = result_slots(ranker, q.rows, k);
+            const RankOptions options{
+                .k = k, .mmr_lambda = to_float32(mmr_lambda, "mmr_lambda"), .threads = threads};
             const SharedFilters filters(exclude, allow, categories, negative);
             std::vector<RankRequest> requests(q.rows);
             for (std::size_t r = 0; r < q.rows; ++r) {
               requests[r].query = q.values.subspan(r * dim, dim);
               filters.apply(requests[r], negative_weight, prior_weight);
             }
-            std::vector<ScoredItem> results(q.rows * k);
+            std::vector<ScoredItem> results(slots);
             std::vector<std::size_t> counts(q.rows);
             {
               nb::gil_scoped_release release;
-              ranker.rank(requests, {.k = k, .mmr_lambda = mmr_lambda, .threads = threads}, results,
-                          counts);
+              ranker.rank(requests, options, results, counts);
             }
             return ranked(results, counts, k, q.array.ndim() == 1);
           },
           nb::arg("queries"), nb::arg("k") = 10, nb::kw_only(),
           nb::arg("exclude").none() = nb::none(), nb::arg("allow").none() = nb::none(),
-          nb::arg("categories").none() = nb::none(), nb::arg("prior_weight") = 0.0f,
-          nb::arg("negative").none() = nb::none(), nb::arg("negative_weight") = 0.0f,
-          nb::arg("mmr_lambda") = 1.0f, nb::arg("threads") = 0,
+          nb::arg("categories").none() = nb::none(), nb::arg("prior_weight") = 0.0,
+          nb::arg("negative").none() = nb::none(), nb::arg("negative_weight") = 0.0,
+          nb::arg("mmr_lambda") = 1.0, nb::arg("threads") = 0,
           "The k best items for each query row: (ids int64, scores float32), shape (rows, k), or "
           "(k,) for a 1-d query. Every row shares the filters: exclude and allow (int64 ids), "
           "categories (uint32), a negative vector subtracted at negative_weight, and the items' "

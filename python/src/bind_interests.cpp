@@ -3,7 +3,6 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
-#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/unique_ptr.h>
@@ -17,6 +16,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "float32.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/sequence_encoder.hpp"
 #include "tracker_handle.hpp"
@@ -24,17 +24,39 @@
 namespace nowrec::python {
 namespace {
 
+std::string repr_of(nb::handle object) { return nb::cast<std::string>(nb::repr(object)); }
+
 // Action weights from {"click": 1.0, "rate": (-1.4, 0.5), ...}: weight, or (weight, value_weight).
+// Anything else raises TypeError naming the action.
 std::vector<ActionWeight> action_weights(const nb::dict& actions) {
+  constexpr const char* expected = "a number or a (weight, value_weight) tuple of two numbers";
   std::vector<ActionWeight> out;
-  for (auto [key, value] : actions) {
+  for (const auto& entry : actions) {
+    const nb::handle key = entry.first, value = entry.second;  // named, so the lambda can capture
+    if (!nb::isinstance<nb::str>(key)) {
+      throw nb::type_error(("actions: the action " + repr_of(key) +
+                            " must be named by a str, got " +
+                            nb::cast<std::string>(nb::type_name(key.type())))
+                               .c_str());
+    }
     ActionWeight action{.name = nb::cast<std::string>(key)};
+    const std::string field = "actions[" + repr_of(key) + "]";
+    const auto wrong = [&]() {
+      return nb::type_error((field + " must be " + expected + ", got " + repr_of(value)).c_str());
+    };
+    double weight = 0.0;
     if (nb::isinstance<nb::tuple>(value)) {
-      const auto pair = nb::cast<std::pair<float, float>>(value);
-      action.weight = pair.first;
-      action.value_weight = pair.second;
+      const nb::tuple pair = nb::borrow<nb::tuple>(value);
+      double value_weight = 0.0;
+      if (pair.size() != 2 || !nb::try_cast(pair[0], weight) ||
+          !nb::try_cast(pair[1], value_weight)) {
+        throw wrong();
+      }
+      action.weight = to_float32(weight, field + " weight");
+      action.value_weight = to_float32(value_weight, field + " value_weight");
     } else {
-      action.weight = nb::cast<float>(value);
+      if (!nb::try_cast(value, weight)) throw wrong();
+      action.weight = to_float32(weight, field);
     }
     out.push_back(std::move(action));
   }
@@ -181,7 +203,7 @@ void bind_interests(nb::module_& m) {
              const SequenceEncoder* encoder, const ModelHandle* next_interest_model,
              double short_term_half_life_seconds, double long_term_half_life_seconds,
              double interest_half_life_seconds, double negative_half_life_seconds,
-             std::size_t max_interests, float join_min_cosine, std::size_t recent_window,
+             std::size_t max_interests, double join_min_cosine, std::size_t recent_window,
              std::optional<nb::dict> actions, std::int64_t allowed_lateness_seconds,
              StateDtype dtype, std::size_t max_memory_bytes, std::int64_t ttl_seconds,
              std::size_t shards, std::optional<nb::bytes> user_id_key, std::size_t expected_users) {
@@ -193,7 +215,7 @@ void bind_interests(nb::module_& m) {
             o.interest_half_life_seconds = interest_half_life_seconds;
             o.negative_half_life_seconds = negative_half_life_seconds;
             o.max_interests = max_interests;
-            o.join_min_cosine = join_min_cosine;
+            o.join_min_cosine = to_float32(join_min_cosine, "join_min_cosine");
             o.recent_window = recent_window;
             if (actions) o.actions = action_weights(*actions);
             o.allowed_lateness_seconds = allowed_lateness_seconds;
@@ -220,7 +242,7 @@ void bind_interests(nb::module_& m) {
           nb::arg("long_term_half_life_seconds") = 30 * 86400.0,
           nb::arg("interest_half_life_seconds") = 7 * 86400.0,
           nb::arg("negative_half_life_seconds") = 86400.0, nb::arg("max_interests") = 4,
-          nb::arg("join_min_cosine") = 0.5f, nb::arg("recent_window") = 50,
+          nb::arg("join_min_cosine") = 0.5, nb::arg("recent_window") = 50,
           nb::arg("actions").none() = nb::none(), nb::arg("allowed_lateness_seconds") = 0,
           nb::arg("dtype") = StateDtype::F32, nb::arg("max_memory_bytes") = 0,
           nb::arg("ttl_seconds") = 0, nb::arg("shards") = 64,
@@ -236,8 +258,8 @@ void bind_interests(nb::module_& m) {
       .def(
           "update",
           [](TrackerHandle& h, std::string user, std::int64_t timestamp, std::int64_t item,
-             std::optional<ArrayArg<float>> embedding, std::string action, float weight,
-             std::optional<float> value, std::optional<std::string> text, std::uint64_t sequence) {
+             std::optional<ArrayArg<float>> embedding, std::string action, double weight,
+             std::optional<double> value, std::optional<std::string> text, std::uint64_t sequence) {
             const auto vector = view_optional_array<float>(embedding, "embedding");
             const InterestEvent event = event_of(user, timestamp, item, vector.values, action,
                                                  weight, value, text, sequence);
@@ -245,9 +267,9 @@ void bind_interests(nb::module_& m) {
             return h.tracker->update(event);
           },
           nb::arg("user"), nb::arg("timestamp"), nb::kw_only(), nb::arg("item") = -1,
-          nb::arg("embedding").none() = nb::none(), nb::arg("action") = "",
-          nb::arg("weight") = 1.0f, nb::arg("value").none() = nb::none(),
-          nb::arg("text").none() = nb::none(), nb::arg("sequence") = 0,
+          nb::arg("embedding").none() = nb::none(), nb::arg("action") = "", nb::arg("weight") = 1.0,
+          nb::arg("value").none() = nb::none(), nb::arg("text").none() = nb::none(),
+          nb::arg("sequence") = 0,
           "Applies one event: an item (looked up in item_store unless embedding is given), a "
           "text, or both. Returns False, changing nothing, for a sequence already applied. "
           "Raises nowrec.Error (InvalidArgument) for an unknown item or action, a wrong-size or "
@@ -269,12 +291,16 @@ void bind_interests(nb::module_& m) {
             if (embeddings) {
               vectors = view_array<float>(*embeddings, "embeddings", 2, h.tracker->options().dim);
             }
+            // A list gives each event its action, so it must have one per user, even when
+            // empty (n users with an empty list is a wrong length, not "no actions").
+            const bool action_per_event =
+                actions && std::holds_alternative<std::vector<std::string>>(*actions);
             std::vector<std::string> action_list;
             std::string one_action;
-            if (actions && std::holds_alternative<std::string>(*actions)) {
-              one_action = std::get<std::string>(*actions);
-            } else if (actions) {
+            if (action_per_event) {
               action_list = std::move(std::get<std::vector<std::string>>(*actions));
+            } else if (actions) {
+              one_action = std::get<std::string>(*actions);
             }
             const auto check = [n](std::size_t size, const char* name, bool given) {
               if (given && size != n) {
@@ -287,7 +313,7 @@ void bind_interests(nb::module_& m) {
             check(item_ids.rows, "items", items.has_value());
             check(value_view.rows, "values", values.has_value());
             check(weight_view.rows, "weights", weights.has_value());
-            check(action_list.size(), "actions", !action_list.empty());
+            check(action_list.size(), "actions", action_per_event);
             check(vectors.rows, "embeddings", embeddings.has_value());
             if (!items && !embeddings) {
               throw nb::value_error("update_batch needs items, embeddings or both");
@@ -305,8 +331,8 @@ void bind_interests(nb::module_& m) {
                 event.item_embedding = vectors.values.subspan(i * dim, dim);
               if (!weight_view.values.empty()) event.weight = weight_view.values[i];
               if (!value_view.values.empty()) event.value = value_view.values[i];
-              event.action = action_list.empty() ? std::string_view(one_action)
-                                                 : std::string_view(action_list[i]);
+              event.action = action_per_event ? std::string_view(action_list[i])
+                                              : std::string_view(one_action);
               return event;
             });
           },

@@ -11,6 +11,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "float32.hpp"
 #include "nowrec/recommender.hpp"
 #include "tracker_handle.hpp"
 
@@ -35,6 +36,15 @@ struct RequestArgs {
   }
 };
 
+// A float32 field set from a Python float through to_float32, so that a value float32 cannot
+// hold is refused rather than stored as inf or 0.
+template <class Class>
+void def_float32(nb::class_<Class>& cls, const char* name, float Class::*field) {
+  cls.def_prop_rw(
+      name, [field](const Class& object) { return object.*field; },
+      [field, name](Class& object, double value) { object.*field = to_float32(value, name); });
+}
+
 }  // namespace
 
 void bind_recommender(nb::module_& m) {
@@ -43,37 +53,37 @@ void bind_recommender(nb::module_& m) {
       .value("CoVisitation", Signal::CoVisitation)
       .value("Prior", Signal::Prior);
 
-  nb::class_<CoVisitationOptions>(m, "CoVisitationOptions",
-                                  "The live item-to-item graph's settings (docs/recommender.md).")
-      .def(nb::init<>())
-      .def_rw("pair_distance", &CoVisitationOptions::pair_distance)
-      .def_rw("distance_decay", &CoVisitationOptions::distance_decay)
-      .def_rw("half_life_seconds", &CoVisitationOptions::half_life_seconds)
+  nb::class_<CoVisitationOptions> co_visitation_options(
+      m, "CoVisitationOptions", "The live item-to-item graph's settings (docs/recommender.md).");
+  co_visitation_options.def(nb::init<>())
+      .def_rw("pair_distance", &CoVisitationOptions::pair_distance);
+  def_float32(co_visitation_options, "distance_decay", &CoVisitationOptions::distance_decay);
+  co_visitation_options.def_rw("half_life_seconds", &CoVisitationOptions::half_life_seconds)
       .def_rw("max_neighbours", &CoVisitationOptions::max_neighbours)
       .def_rw("shards", &CoVisitationOptions::shards)
-      .def_rw("voters", &CoVisitationOptions::voters)
-      .def_rw("voter_decay", &CoVisitationOptions::voter_decay);
+      .def_rw("voters", &CoVisitationOptions::voters);
+  def_float32(co_visitation_options, "voter_decay", &CoVisitationOptions::voter_decay);
 
-  nb::class_<RecommenderConfig>(
+  nb::class_<RecommenderConfig> recommender_config(
       m, "RecommenderConfig",
       "How the signals add up to an item's score (the fields of docs/recommender.md); load() "
-      "reads the JSON file nowrec replay --write-config writes.")
-      .def(nb::init<>())
-      .def_rw("short_term", &RecommenderConfig::short_term)
-      .def_rw("long_term", &RecommenderConfig::long_term)
-      .def_rw("clusters", &RecommenderConfig::clusters)
-      .def_rw("clusters_min", &RecommenderConfig::clusters_min)
-      .def_rw("predicted", &RecommenderConfig::predicted)
-      .def_rw("negative", &RecommenderConfig::negative)
-      .def_rw("aggregation", &RecommenderConfig::aggregation)
-      .def_rw("co_visitation", &RecommenderConfig::co_visitation)
-      .def_rw("co_visitation_options", &RecommenderConfig::co_visitation_options)
-      .def_rw("prior", &RecommenderConfig::prior)
-      .def_rw("calibrate", &RecommenderConfig::calibrate)
+      "reads the JSON file nowrec replay --write-config writes.");
+  recommender_config.def(nb::init<>());
+  def_float32(recommender_config, "short_term", &RecommenderConfig::short_term);
+  def_float32(recommender_config, "long_term", &RecommenderConfig::long_term);
+  def_float32(recommender_config, "clusters", &RecommenderConfig::clusters);
+  def_float32(recommender_config, "clusters_min", &RecommenderConfig::clusters_min);
+  def_float32(recommender_config, "predicted", &RecommenderConfig::predicted);
+  def_float32(recommender_config, "negative", &RecommenderConfig::negative);
+  recommender_config.def_rw("aggregation", &RecommenderConfig::aggregation);
+  def_float32(recommender_config, "co_visitation", &RecommenderConfig::co_visitation);
+  recommender_config.def_rw("co_visitation_options", &RecommenderConfig::co_visitation_options);
+  def_float32(recommender_config, "prior", &RecommenderConfig::prior);
+  recommender_config.def_rw("calibrate", &RecommenderConfig::calibrate)
       .def_rw("learn_co_visitation", &RecommenderConfig::learn_co_visitation)
-      .def_rw("exclude_seen", &RecommenderConfig::exclude_seen)
-      .def_rw("mmr_lambda", &RecommenderConfig::mmr_lambda)
-      .def_rw("threads", &RecommenderConfig::threads)
+      .def_rw("exclude_seen", &RecommenderConfig::exclude_seen);
+  def_float32(recommender_config, "mmr_lambda", &RecommenderConfig::mmr_lambda);
+  recommender_config.def_rw("threads", &RecommenderConfig::threads)
       .def_static("load", &RecommenderConfig::load, nb::arg("path"),
                   "Reads a JSON config; raises nowrec.Error (InvalidFormat) naming the file and "
                   "field.")
@@ -135,8 +145,8 @@ void bind_recommender(nb::module_& m) {
       .def(
           "observe",
           [](Recommender& r, std::string user, std::int64_t timestamp, std::int64_t item,
-             std::optional<ArrayArg<float>> embedding, std::string action, float weight,
-             std::optional<float> value, std::optional<std::string> text, std::uint64_t sequence) {
+             std::optional<ArrayArg<float>> embedding, std::string action, double weight,
+             std::optional<double> value, std::optional<std::string> text, std::uint64_t sequence) {
             const auto vector = view_optional_array<float>(embedding, "embedding");
             const InterestEvent event = event_of(user, timestamp, item, vector.values, action,
                                                  weight, value, text, sequence);
@@ -144,9 +154,9 @@ void bind_recommender(nb::module_& m) {
             return r.observe(event);
           },
           nb::arg("user"), nb::arg("timestamp"), nb::kw_only(), nb::arg("item") = -1,
-          nb::arg("embedding").none() = nb::none(), nb::arg("action") = "",
-          nb::arg("weight") = 1.0f, nb::arg("value").none() = nb::none(),
-          nb::arg("text").none() = nb::none(), nb::arg("sequence") = 0,
+          nb::arg("embedding").none() = nb::none(), nb::arg("action") = "", nb::arg("weight") = 1.0,
+          nb::arg("value").none() = nb::none(), nb::arg("text").none() = nb::none(),
+          nb::arg("sequence") = 0,
           "Applies the event to the tracker (InterestTracker.update's arguments) and, when it "
           "names an item, to the co-visitation graph.")
       .def(

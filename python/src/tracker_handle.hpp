@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "float32.hpp"
 #include "nowrec/interest_tracker.hpp"
 #include "nowrec/item_index.hpp"
 #include "nowrec/next_interest_model.hpp"
@@ -26,18 +27,19 @@ struct ModelHandle {
 };
 
 // The event InterestTracker.update and Recommender.observe take from their (same) Python
-// arguments; it points into them, so they must outlive it.
+// arguments; it points into them, so they must outlive it. weight and value come as Python floats
+// and are narrowed to float32 here.
 inline InterestEvent event_of(const std::string& user, std::int64_t timestamp, std::int64_t item,
                               std::span<const float> embedding, const std::string& action,
-                              float weight, std::optional<float> value,
+                              double weight, std::optional<double> value,
                               const std::optional<std::string>& text, std::uint64_t sequence) {
   InterestEvent event{.user = user,
                       .item_embedding = embedding,
-                      .weight = weight,
+                      .weight = to_float32(weight, "weight"),
                       .timestamp = timestamp,
                       .item = item,
                       .action = action,
-                      .value = value,
+                      .value = to_float32(value, "value"),
                       .sequence = sequence};
   if (text) event.text = std::string_view(*text);
   return event;

@@ -1,6 +1,8 @@
 """ItemIndex (writes, attributes, priors, save/load per storage type) and Ranker against NumPy."""
 
 import gc
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -115,6 +117,29 @@ def test_failed_writes_change_nothing(rng):
         index.add(np.array([4, 4], np.int64), unit_rows(rng, 2))
     assert caught.value.code == nowrec.ErrorCode.InvalidArgument
     assert len(index) == 3
+
+
+def test_arrays_of_the_other_byte_order_say_so(rng):
+    index = nowrec.ItemIndex(DIM)
+    ids = np.array([1, 2, 3], np.int64)
+    vectors = unit_rows(rng, 3)
+    order = "big" if sys.byteorder == "little" else "little"
+    swapped_ids = ids.astype(ids.dtype.newbyteorder())
+    swapped_vectors = vectors.astype(vectors.dtype.newbyteorder())
+    with pytest.raises(TypeError, match=re.escape(
+            f"ids must be a numpy array of int64 in native byte order, got a {order}-endian "
+            "int64 array (convert with .astype(numpy.int64))")):
+        index.add(swapped_ids, vectors)
+    with pytest.raises(TypeError, match=re.escape(
+            f"vectors must be a numpy array of float32 in native byte order, got a {order}-endian "
+            "float32 array (convert with .astype(numpy.float32))")):
+        index.add(ids, swapped_vectors)
+    assert len(index) == 0
+    index.add(swapped_ids.astype(np.int64), swapped_vectors.astype(np.float32))
+    ranker = nowrec.Ranker(index)
+    with pytest.raises(TypeError, match=f"^queries must .* got a {order}-endian float32 array"):
+        ranker.rank(swapped_vectors[0], k=1)
+    assert ranker.rank(swapped_vectors[0].astype(np.float32), k=1)[0].tolist() == [1]
 
 
 def test_categories_and_available(catalog):
@@ -389,6 +414,44 @@ def test_rank_errors(catalog, rng):
     with pytest.raises(nowrec.Error, match="negative") as caught:
         ranker.rank(query, k=3, negative=query[:5].copy(), negative_weight=1.0)
     assert caught.value.code == nowrec.ErrorCode.InvalidArgument
+
+
+def test_a_bad_k_is_refused_before_results_are_allocated(catalog, rng):
+    # k sizes the results: 2**40 slots do not fit in memory, 2**62 exceeds a vector's max_size,
+    # and 2**62 slots for 4 or 1000 rows wrap around to 0.
+    ranker = nowrec.Ranker(catalog["index"])
+    size = len(catalog["index"])
+    queries = unit_rows(rng, 1000)
+    interests, weights = unit_rows(rng, 2), np.ones(2, np.float32)
+    for k in (0, size + 1, 2**40, 2**62):
+        says = rf"^Ranker: k = {k} must be in \[1, {size}\] \(index size\)$"
+        calls = (lambda: ranker.rank(queries[0], k=k),
+                 lambda: ranker.rank(queries[:4], k=k),
+                 lambda: ranker.rank(queries, k=k),
+                 lambda: ranker.rank_interests(interests, weights, k=k),
+                 lambda: ranker.rank_interests_calibrated(interests, weights, k=k))
+        for call in calls:
+            with pytest.raises(nowrec.Error, match=says) as caught:
+                call()
+            assert caught.value.code == nowrec.ErrorCode.InvalidArgument
+    assert ranker.rank(queries, k=size)[0].shape == (1000, size)
+
+
+def test_weights_float32_cannot_hold_are_refused(catalog, rng):
+    ranker = nowrec.Ranker(catalog["index"])
+    query = unit_rows(rng, 1)
+    ones = np.ones(1, np.float32)
+    for name in ("prior_weight", "negative_weight"):
+        for value in (1e39, -1e39, 1e-300):
+            says = f"^{name} = {re.escape(repr(value))} is outside float32's range"
+            with pytest.raises(ValueError, match=says):
+                ranker.rank(query[0], k=3, **{name: value})
+            with pytest.raises(ValueError, match=says):
+                ranker.rank_interests(query, ones, k=3, **{name: value})
+    with pytest.raises(ValueError, match="^mmr_lambda = 1e-300 is outside float32's range"):
+        ranker.rank(query[0], k=3, mmr_lambda=1e-300)
+    with pytest.raises(nowrec.Error, match="mmr_lambda must be in"):
+        ranker.rank(query[0], k=3, mmr_lambda=float("inf"))
 
 
 def test_ranker_sees_later_writes_and_keeps_its_index_alive(rng):

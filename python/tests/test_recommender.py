@@ -118,6 +118,23 @@ def test_config_fields_left_out_keep_their_defaults(tmp_path):
     assert caught.value.code == nowrec.ErrorCode.Io
 
 
+def test_config_fields_float32_cannot_hold_are_refused(catalog):
+    cfg = nowrec.RecommenderConfig()
+    for name in ("short_term", "clusters_min", "co_visitation", "prior", "mmr_lambda"):
+        with pytest.raises(ValueError, match=f"^{name} = 1e\\+39 is outside float32's range$"):
+            setattr(cfg, name, 1e39)
+        with pytest.raises(ValueError, match=f"^{name} = 1e-300 is outside float32's range$"):
+            setattr(cfg, name, 1e-300)
+    with pytest.raises(ValueError, match="^voter_decay = -1e\\+39 is outside float32's range$"):
+        cfg.co_visitation_options.voter_decay = -1e39
+    assert (cfg.short_term, cfg.prior, cfg.mmr_lambda) == (1.0, 0.0, 1.0)
+    cfg.short_term = float("nan")  # left for the Recommender to name, as before
+    assert math.isnan(cfg.short_term)
+    recommender, _ = make_recommender(catalog, config(short_term=1.0))
+    with pytest.raises(ValueError, match="^weight = 1e\\+39 is outside float32's range$"):
+        recommender.observe("ann", NOW, item=101, weight=1e39)
+
+
 # Recommender
 
 

@@ -1,6 +1,7 @@
 """InterestTracker: the documented formulas, batches, windows, stats, snapshots, keys, bad input."""
 
 import gc
+import re
 
 import numpy as np
 import pytest
@@ -154,6 +155,20 @@ def test_custom_actions_with_value_weights():
         tracker.update("ann", 10, embedding=embedding, action="nope")
 
 
+@pytest.mark.parametrize("actions, says", [
+    ({1: 1.0}, "actions: the action 1 must be named by a str, got int"),
+    ({"click": "x"}, "actions['click'] must be a number or a (weight, value_weight) tuple of two "
+                     "numbers, got 'x'"),
+    ({"click": (1, 2, 3)}, "actions['click'] must be a number or a (weight, value_weight) tuple "
+                           "of two numbers, got (1, 2, 3)"),
+    ({"rate": (1.0, None)}, "actions['rate'] must be a number"),
+    ({"rate": [1.0, 0.5]}, "actions['rate'] must be a number"),
+], ids=["int name", "str weight", "three weights", "None value_weight", "list"])
+def test_actions_of_the_wrong_type_name_the_action(actions, says):
+    with pytest.raises(TypeError, match="^" + re.escape(says)):
+        nowrec.InterestTracker(DIM, actions=actions)
+
+
 def test_no_action_uses_the_event_weight(rng):
     tracker = nowrec.InterestTracker(DIM)
     tracker.update("ann", 10, embedding=unit_rows(rng, 1)[0], weight=1.75)
@@ -257,6 +272,16 @@ def test_update_batch_argument_errors(items):
     with pytest.raises(ValueError, match="embeddings has rows of 3 values"):
         tracker.update_batch(["a"], np.array([1], np.int64), embeddings=np.ones((1, 3), np.float32))
     assert len(tracker) == 0
+
+
+def test_update_batch_refuses_an_empty_action_list_for_some_users(items):
+    tracker = nowrec.InterestTracker(DIM, item_store=items)
+    with pytest.raises(ValueError, match="actions has 0 entries for 2 users"):
+        tracker.update_batch(["a", "b"], np.array([1, 2], np.int64),
+                             items=np.array([100, 101], np.int64), actions=[])
+    assert len(tracker) == 0
+    assert tracker.update_batch([], np.zeros(0, np.int64), items=np.zeros(0, np.int64),
+                                actions=[]) == 0
 
 
 def test_recent_events_window_and_late_events(items):
@@ -441,6 +466,29 @@ def test_bad_events_are_refused_and_change_nothing(items, rng):
     assert tracker.stats().events_rejected == len(bad_events)
     with pytest.raises(TypeError, match="embedding must have dtype float32"):
         tracker.update("ann", 100, embedding=embedding.astype(np.float64))
+
+
+@pytest.mark.parametrize("value", [1e39, -1e39, 1e-300, -1e-300])
+def test_floats_float32_cannot_hold_are_refused(items, value):
+    # float32 would hold 1e39 as inf, reported as not finite although it was, and 1e-300 as 0.
+    tracker = nowrec.InterestTracker(DIM, item_store=items)
+    text = re.escape(repr(value))
+    for field in ("weight", "value"):
+        with pytest.raises(ValueError, match=f"^{field} = {text} is outside float32's range$"):
+            tracker.update("ann", 100, item=100, action="click", **{field: value})
+    assert len(tracker) == 0 and tracker.stats().events_rejected == 0
+    for actions, field in (({"click": value}, "actions['click']"),
+                           ({"rate": (value, 0.5)}, "actions['rate'] weight"),
+                           ({"rate": (1.0, value)}, "actions['rate'] value_weight")):
+        with pytest.raises(ValueError, match=f"^{re.escape(field)} = {text} is outside float32"):
+            nowrec.InterestTracker(DIM, actions=actions)
+    with pytest.raises(ValueError, match=f"^join_min_cosine = {text} is outside float32"):
+        nowrec.InterestTracker(DIM, join_min_cosine=value)
+    # float32's own small and large values pass, and non-finite ones still reach the tracker.
+    assert tracker.update("ann", 100, item=100, weight=1e-30)
+    nowrec.InterestTracker(DIM, actions={"click": 3e38, "rate": (0.0, 1e-40)})
+    with pytest.raises(nowrec.Error, match="weight"):
+        tracker.update("ann", 100, item=100, weight=float("inf"))
 
 
 @pytest.mark.parametrize("options, says", [
