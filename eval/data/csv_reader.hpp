@@ -19,7 +19,8 @@ namespace nowrec::data {
 // Not thread-safe: one reader per thread.
 class CsvReader {
  public:
-  // Throws Error(Io) when the file cannot be read, Error(InvalidArgument) when it has no header.
+  // Throws Error(Io) when the file cannot be read, Error(InvalidArgument) when it has no header
+  // or is not valid UTF-8 (naming the line and byte).
   explicit CsvReader(std::filesystem::path path);
 
   // The column of `name` in the header; nullopt when absent.
@@ -49,6 +50,7 @@ class CsvReader {
 
  private:
   bool read_record(std::vector<std::string>& fields);
+  void require_utf8() const;
 
   std::filesystem::path path_;
   std::string text_;

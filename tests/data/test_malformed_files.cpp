@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "nowrec/eval/dataset.hpp"
 #include "nowrec/error.hpp"
+#include "nowrec/eval/dataset.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -121,6 +121,14 @@ TEST_CASE("malformed files give InvalidArgument naming file and line") {
     expect(load_catalog, movies, "1:", "no column 'title'");
     write_file(ratings, "userId,rating,timestamp\n1,4,5\n");
     expect(load_ratings, ratings, "1:", "no column 'movieId'");
+  }
+  SUBCASE("invalid UTF-8") {
+    // A lone continuation byte, then a truncated sequence, each after valid non-ASCII text.
+    write_file(movies,
+               "movieId,title,genres\n1,Am\xC3\xA9lie (2001),Drama\n2,B\x80 (2001),Drama\n");
+    expect(load_catalog, movies, "3:", "byte 4 of the line is not valid UTF-8");
+    write_file(movies, "movieId,title,genres\n1,\xE6\x88 (2001),Drama\n");
+    expect(load_catalog, movies, "2:", "byte 3 of the line is not valid UTF-8");
   }
   SUBCASE("bad number") {
     write_file(movies, "movieId,title,genres\n1,A (2000),Drama\nx2,B (2001),Drama\n");
