@@ -8,10 +8,10 @@
 #include <sstream>
 #include <string_view>
 
-#include "common/atomic_file.hpp"
 #include "cli/npy_reader.hpp"
 #include "cli/npy_writer.hpp"
 #include "cli/progress.hpp"
+#include "common/atomic_file.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/item_index.hpp"
 
@@ -20,7 +20,7 @@ namespace {
 
 using common::write_file_atomically;
 
-constexpr int kManifestFormat = 1;
+constexpr int kManifestFormat = 2;  // 2: the outputs' hashes
 // Model files larger than this are identified by size and modification time rather than read
 // whole: hashing a multi-GB weights file on every start would cost more than it saves.
 constexpr std::uintmax_t kHashWholeFileBelow = 4u << 20;
@@ -52,11 +52,17 @@ std::string read_bytes(const std::filesystem::path& path) {
   return std::move(bytes).str();
 }
 
-std::string content_hash(const std::filesystem::path& path) {
+std::string bytes_hash(std::string_view bytes) {
   Fnv1a hash;
-  hash.add(read_bytes(path));
+  hash.add(bytes);
   return hash.hex();
 }
+
+std::string content_hash(const std::filesystem::path& path) { return bytes_hash(read_bytes(path)); }
+
+// The cached files whose hashes the manifest keeps (the index file checks itself when loaded).
+constexpr const char* kHashedOutputs[] = {CatalogFiles::ids, CatalogFiles::embeddings,
+                                          CatalogFiles::texts};
 
 // Every regular file of the model folder by relative path, size and either its bytes or its
 // modification time.
@@ -120,6 +126,17 @@ bool read_cache(const std::filesystem::path& dir, const nlohmann::json& expected
       manifest["inputs"] != expected) {
     return false;
   }
+  // A file changed since it was written (a flipped bit, a partial copy) is not reused, even when
+  // it still parses: the manifest holds each output's hash.
+  const auto outputs = manifest.find("outputs");
+  if (outputs == manifest.end() || !outputs->is_object()) return false;
+  for (const char* name : kHashedOutputs) {
+    const auto hash = outputs->find(name);
+    if (hash == outputs->end() || !hash->is_string() || !std::filesystem::exists(dir / name) ||
+        content_hash(dir / name) != hash->get<std::string>()) {
+      return false;
+    }
+  }
   try {
     std::size_t rows = 0, cols = 0;
     std::vector<float> embeddings = read_npy_f32_matrix(dir / CatalogFiles::embeddings, rows, cols);
@@ -141,17 +158,24 @@ void write_cache(const std::filesystem::path& dir, const nlohmann::json& inputs,
   // Without a manifest the folder is never reused, so a build interrupted after this point
   // cannot pair new files with an old manifest.
   std::filesystem::remove(dir / CatalogFiles::manifest);
-  write_file_atomically(dir / CatalogFiles::ids, npy_i64_vector(catalog.ids));
-  write_file_atomically(dir / CatalogFiles::embeddings,
-                        npy_f32_matrix(catalog.embeddings, catalog.ids.size(), catalog.dim));
+  nlohmann::json outputs = nlohmann::json::object();
+  const auto write_output = [&](const char* name, const std::string& bytes) {
+    write_file_atomically(dir / name, bytes);
+    outputs[name] = bytes_hash(bytes);
+  };
+  write_output(CatalogFiles::ids, npy_i64_vector(catalog.ids));
+  write_output(CatalogFiles::embeddings,
+               npy_f32_matrix(catalog.embeddings, catalog.ids.size(), catalog.dim));
   std::string texts;
   for (const CatalogItem& item : catalog.items) texts += one_line(item.text) + '\n';
-  write_file_atomically(dir / CatalogFiles::texts, texts);
+  write_output(CatalogFiles::texts, texts);
   ItemIndex index(catalog.dim);
   index.add(catalog.ids, catalog.embeddings);
   index.save(dir / CatalogFiles::index);
-  const nlohmann::json manifest = {
-      {"inputs", inputs}, {"items", catalog.ids.size()}, {"embed_seconds", catalog.embed_seconds}};
+  const nlohmann::json manifest = {{"inputs", inputs},
+                                   {"outputs", outputs},
+                                   {"items", catalog.ids.size()},
+                                   {"embed_seconds", catalog.embed_seconds}};
   write_file_atomically(dir / CatalogFiles::manifest, manifest.dump(2) + '\n');
 }
 

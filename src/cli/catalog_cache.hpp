@@ -47,7 +47,8 @@ struct CatalogFiles {
 
 // Reads the catalog from source.data_dir and returns its embeddings: from `cache_dir` when its
 // manifest names the same inputs (model files, data file contents, max_tags, encoder dtype) and
-// its files are whole, else embedded with `encoder` and written to `cache_dir` (created when
+// its files still have the hashes the manifest recorded for them, else embedded with `encoder`
+// and written to `cache_dir` (created when
 // missing; each file atomically, the manifest last, so an interrupted build is never reused).
 // Throws nowrec::Error for unreadable or malformed data and unwritable folders.
 CatalogEmbeddings load_or_build_catalog(const CatalogSource& source, const SequenceEncoder& encoder,

@@ -131,6 +131,14 @@ TEST_CASE("catalog: the folder is reused while its inputs are unchanged, rebuilt
     CHECK(nowrec::test::read_npy_f32(out / "item_embeddings.npy").shape ==
           std::vector<std::size_t>{3, 384});
   }
+  SUBCASE("one bit of an embedding changed, the file still whole") {
+    std::string bytes = nowrec::test::read_file(out / "item_embeddings.npy");
+    bytes[bytes.size() - 4] ^= 0x01;  // the low mantissa bit of the last value
+    nowrec::test::write_file(out / "item_embeddings.npy", bytes);
+    REQUIRE(run_catalog(data, out, log) == 0);
+    CHECK(log_says(log, "written now"));
+    CHECK(nowrec::test::read_file(out / "item_embeddings.npy") != bytes);
+  }
   SUBCASE("--rebuild") {
     REQUIRE(run_catalog(data, out, log, "--rebuild") == 0);
     CHECK(log_says(log, "written now"));
