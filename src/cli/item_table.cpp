@@ -48,6 +48,13 @@ bool read_record(std::istream& in, char delimiter, const std::filesystem::path& 
         ++i;
       } else if (c == '"') {
         quoted = false;
+        // As the library's CsvReader: a closing quote ends the field ("ab"c is malformed).
+        const bool ends = i + 1 == line.size() || line[i + 1] == delimiter ||
+                          (line[i + 1] == '\r' && i + 2 == line.size());
+        if (!ends) {
+          fail(path, line_number,
+               "text after the closing quote of field " + std::to_string(fields.size()));
+        }
       } else {
         fields.back() += c;
       }

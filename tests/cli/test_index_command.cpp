@@ -89,7 +89,7 @@ TEST_CASE("index: bad items files fail with a message and write nothing") {
   CHECK_FALSE(std::filesystem::exists(out));
 }
 
-TEST_CASE("index: a quote never closed or a row of another width is refused, naming the line") {
+TEST_CASE("index: a quote never closed, text after one or a row of another width is refused") {
   nowrec::test::TempDir dir;
   const auto out = dir.path() / "out.nowrec";
   const auto err = dir.path() / "err.txt";
@@ -123,4 +123,7 @@ TEST_CASE("index: a quote never closed or a row of another width is refused, nam
                ":4: the record has 2 fields, the header has 3");
   fails_saying("extra.tsv", "id\ttitle\n1\tUp\tDrama\n",
                ":2: the record has 3 fields, the header has 2");
+  // A closing quote ends its field; CRLF endings after one are fine.
+  fails_saying("after_quote.csv", "id,title\r\n1,\"Up\"\r\n2,\"Toy\" Story\r\n",
+               ":3: text after the closing quote of field 2");
 }
