@@ -184,6 +184,46 @@ float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t 
   return sum;
 }
 
+// A group's decay folded into its values: one product and one rounding per value, so every
+// variant stores what the scalar code stores. The squared norm is summed from the values as
+// stored, as in axpy_bf16.
+float scale_squared_norm_bf16(float s, std::uint16_t* stored, std::size_t n) noexcept {
+  std::size_t i = 0;
+  float sum = 0.0f;
+#if defined(__AVX512F__)
+  const __m512 factor = _mm512_set1_ps(s);
+  __m512 norm = _mm512_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    narrow16(_mm512_mul_ps(factor, widen16(stored + i)), stored + i);
+    const __m512 rounded = widen16(stored + i);
+    norm = _mm512_fmadd_ps(rounded, rounded, norm);
+  }
+  sum = _mm512_reduce_add_ps(norm);
+#elif defined(__AVX2__)
+  const __m256 factor = _mm256_set1_ps(s);
+  __m256 norm = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    const Lanes values = widen16_lanes(stored + i);
+    narrow16_lanes(_mm256_mul_ps(factor, values.low), _mm256_mul_ps(factor, values.high),
+                   stored + i);
+    const Lanes rounded = widen16_lanes(stored + i);
+    norm = _mm256_fmadd_ps(rounded.low, rounded.low, norm);
+    norm = _mm256_fmadd_ps(rounded.high, rounded.high, norm);
+  }
+  for (; i + 8 <= n; i += 8) {
+    narrow8(_mm256_mul_ps(factor, widen8(stored + i)), stored + i);
+    const __m256 rounded = widen8(stored + i);
+    norm = _mm256_fmadd_ps(rounded, rounded, norm);
+  }
+  sum = horizontal_sum(norm);
+#endif
+  for (; i < n; ++i) {
+    stored[i] = narrow(widen(stored[i]) * s);
+    sum += widen(stored[i]) * widen(stored[i]);
+  }
+  return sum;
+}
+
 // Two vectors moved by the same x (a user's short- and long-term vectors): x is read once.
 void axpy_pair_bf16(float alpha_a, float alpha_b, const float* x, std::uint16_t* a,
                     std::uint16_t* b, std::size_t n) noexcept {

@@ -20,6 +20,8 @@ namespace nowrec::cpu {
   /* assign_bf16, returning the sum of stored[i]^2 */                                           \
   float assign_squared_norm_bf16(float alpha, const float* x, std::uint16_t* stored,            \
                                  std::size_t n) noexcept;                                       \
+  /* stored[i] = bf16(stored[i] * s); returns the new sum of stored[i]^2 */                     \
+  float scale_squared_norm_bf16(float s, std::uint16_t* stored, std::size_t n) noexcept;        \
   /* a[i] = bf16(a[i] + alpha_a * x[i]) and b[i] = bf16(b[i] + alpha_b * x[i]) */               \
   void axpy_pair_bf16(float alpha_a, float alpha_b, const float* x, std::uint16_t* a,           \
                       std::uint16_t* b, std::size_t n) noexcept;                                \

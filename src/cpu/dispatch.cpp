@@ -12,15 +12,16 @@
 namespace nowrec::cpu {
 namespace {
 
-#define NOWREC_KERNEL_TABLE(isa_enum, ns, bf16_dp)                                            \
-  KernelTable {                                                                               \
-    isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize, &ns::dot_bf16, &ns::squared_norm_bf16,  \
-        &ns::axpy_bf16, &ns::assign_bf16, &ns::assign_squared_norm_bf16, &ns::axpy_pair_bf16, \
-        &ns::dots_bf16, &ns::embedding_layer_norm, &ns::bias_residual_layer_norm,             \
-        &ns::bias_gelu_erf, &ns::bias_gelu_tanh, &ns::exp_values, &ns::erf_values,            \
-        &ns::tanh_values, &ns::attention_head, &ns::causal_attention_head, &ns::sum_rows,     \
-        &ns::max_rows, &ns::score_rows_f32, &ns::score_rows_bf16, &ns::score_rows_int8,       \
-        &ns::widen_bf16, &ns::widen_int8, &ns::scores_at_least, bf16_dp                       \
+#define NOWREC_KERNEL_TABLE(isa_enum, ns, bf16_dp)                                           \
+  KernelTable {                                                                              \
+    isa_enum, &ns::dot, &ns::axpy, &ns::l2_normalize, &ns::dot_bf16, &ns::squared_norm_bf16, \
+        &ns::axpy_bf16, &ns::assign_bf16, &ns::assign_squared_norm_bf16,                     \
+        &ns::scale_squared_norm_bf16, &ns::axpy_pair_bf16, &ns::dots_bf16,                   \
+        &ns::embedding_layer_norm, &ns::bias_residual_layer_norm, &ns::bias_gelu_erf,        \
+        &ns::bias_gelu_tanh, &ns::exp_values, &ns::erf_values, &ns::tanh_values,             \
+        &ns::attention_head, &ns::causal_attention_head, &ns::sum_rows, &ns::max_rows,       \
+        &ns::score_rows_f32, &ns::score_rows_bf16, &ns::score_rows_int8, &ns::widen_bf16,    \
+        &ns::widen_int8, &ns::scores_at_least, bf16_dp                                       \
   }
 
 const KernelTable scalar_table = NOWREC_KERNEL_TABLE(CpuIsa::Scalar, scalar, nullptr);

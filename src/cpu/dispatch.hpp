@@ -21,6 +21,7 @@ struct KernelTable {
   void (*assign_bf16)(float alpha, const float* x, std::uint16_t* stored, std::size_t n) noexcept;
   float (*assign_squared_norm_bf16)(float alpha, const float* x, std::uint16_t* stored,
                                     std::size_t n) noexcept;
+  float (*scale_squared_norm_bf16)(float s, std::uint16_t* stored, std::size_t n) noexcept;
   void (*axpy_pair_bf16)(float alpha_a, float alpha_b, const float* x, std::uint16_t* a,
                          std::uint16_t* b, std::size_t n) noexcept;
   void (*dots_bf16)(const std::uint16_t* stored, std::size_t stride, std::size_t count,

@@ -88,10 +88,13 @@ inline float squared_norm(const Bf16* stored, std::size_t n) noexcept {
   return cpu::kernels().squared_norm_bf16(bits(stored), n);
 }
 
-// stored *= s
-template <class T>
-void scale(T* stored, float s, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) store(stored[i], to_float(stored[i]) * s);
+// stored *= s; returns |stored|^2 afterwards
+inline float scale_squared_norm(float s, float* stored, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) stored[i] *= s;
+  return cpu::kernels().dot(stored, stored, n);
+}
+inline float scale_squared_norm(float s, Bf16* stored, std::size_t n) noexcept {
+  return cpu::kernels().scale_squared_norm_bf16(s, bits(stored), n);
 }
 
 // stored = a * x

@@ -62,12 +62,11 @@ void decay_group(UserState& state, const StateLayout& layout, Group group, doubl
     float* importance = importances(state, layout);
     float* norms = sq_norms(state, layout);
     for (std::size_t k = 0; k < state.clusters; ++k) {
-      scale(vector_at<T>(state, layout, kClusters, k), next, layout.dim);
+      norms[k] = scale_squared_norm(next, vector_at<T>(state, layout, kClusters, k), layout.dim);
       importance[k] *= next;
-      norms[k] = squared_norm(vector_at<T>(state, layout, kClusters, k), layout.dim);
     }
   } else {
-    scale(vector_at<T>(state, layout, group, 0), next, layout.dim);
+    scale_squared_norm(next, vector_at<T>(state, layout, group, 0), layout.dim);
     state.weight[group] *= next;
   }
   state.scale[group] = 1.0f;

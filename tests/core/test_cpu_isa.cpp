@@ -184,6 +184,19 @@ TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar r
       for (std::size_t i = 0; i < n; ++i) {
         CHECK(std::abs(from_bf16(fast[i]) + 1.5 * x[i]) <= std::abs(1.5 * x[i]) * (1.0 / 256));
       }
+      // A decay folded into the values: one product, one rounding, so every variant stores what
+      // the scalar code stores, and returns the squared norm of what it stored. The factor is
+      // not a power of two, so the products round.
+      auto scaled = stored, scaled_slow = stored;
+      const float scaled_norm = kernels.scale_squared_norm_bf16(0.3f, scaled.data(), n);
+      reference.scale_squared_norm_bf16(0.3f, scaled_slow.data(), n);
+      CHECK(scaled == scaled_slow);
+      const double scaled_exact = exact_squared_norm(scaled);
+      CHECK(std::abs(scaled_norm - scaled_exact) <= squared_norm_tolerance(n, scaled_exact));
+      for (std::size_t i = 0; i < n; ++i) {
+        const double expected = 0.3 * from_bf16(stored[i]);
+        CHECK(std::abs(from_bf16(scaled[i]) - expected) <= std::abs(expected) * (1.0 / 256));
+      }
     }
   }
 }
