@@ -8,9 +8,8 @@
 #include <sstream>
 #include <utility>
 
-#include <utf8proc.h>
-
 #include "nowrec/error.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace nowrec::data {
 
@@ -31,28 +30,17 @@ CsvReader::CsvReader(std::filesystem::path path) : path_(std::move(path)) {
 void CsvReader::require_utf8() const {
   // Checked for the whole file at once: titles, tags and ids are handed on as std::string, and
   // a caller (the Python binding among them) must not meet invalid bytes later, far from here.
-  std::size_t line = 1, line_start = 0;
-  for (std::size_t at = 0; at < text_.size();) {
-    const auto byte = static_cast<unsigned char>(text_[at]);
-    if (byte < 0x80) {  // ASCII, most of a file, without a call
-      if (byte == '\n') {
-        ++line;
-        line_start = at + 1;
-      }
-      ++at;
-      continue;
-    }
-    utf8proc_int32_t code_point = 0;
-    const auto length =
-        utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text_.data()) + at,
-                         static_cast<utf8proc_ssize_t>(text_.size() - at), &code_point);
-    if (length <= 0) {
-      throw Error(ErrorCode::InvalidArgument, path_.string() + ":" + std::to_string(line) +
-                                                  ": byte " + std::to_string(at - line_start + 1) +
-                                                  " of the line is not valid UTF-8");
-    }
-    at += static_cast<std::size_t>(length);
-  }
+  // The validator is the tokenizer's, so the library and its readers agree on what is UTF-8.
+  const std::size_t at = detail::first_invalid_utf8(text_);
+  if (at == text_.size()) return;
+  const std::string_view before(text_.data(), at);
+  const std::size_t line =
+      1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+  const std::size_t newline = before.rfind('\n');
+  const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+  throw Error(ErrorCode::InvalidArgument, path_.string() + ":" + std::to_string(line) + ": byte " +
+                                              std::to_string(at - line_start + 1) +
+                                              " of the line is not valid UTF-8");
 }
 
 std::optional<std::size_t> CsvReader::find_column(std::string_view name) const {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "nowrec/item_index.hpp"
@@ -77,6 +78,13 @@ struct RankOptions {
   std::size_t matmul_min_queries = 16;
 };
 
+// The result slots that `requests` requests of k results each take (requests * k), for an index
+// of `index_size` items: the one check of k before results are sized by it (Ranker::rank,
+// Recommender::recommend and the Python binding). Throws Error(InvalidArgument), the message
+// starting with `caller`, for k = 0, k > index_size, or a product a size_t cannot hold.
+std::size_t checked_result_slots(std::size_t k, std::size_t index_size, std::size_t requests,
+                                 std::string_view caller = "Ranker");
+
 // Scores items by inner product (cosine when both sides are normalised) and returns the k best,
 // highest score first, ties broken by the smaller id. The catalog is split into shards scanned
 // by separate threads, with the top-k selection fused into the scan.
@@ -92,8 +100,9 @@ class Ranker {
   // Ranks every request. `results` holds options.k slots per request (request i at i * k);
   // `counts[i]` says how many of its slots were filled (fewer than k when filters leave fewer
   // items). Throws Error(InvalidArgument) for k = 0 or k > index size, a vector of the wrong
-  // dimension, a non-finite value, a request with neither or both of query and interests, or a
-  // result whose score overflows float (finite vectors whose products are too large).
+  // dimension, a non-finite value, a request with neither or both of query and interests, a
+  // result whose score overflows float (finite vectors whose products are too large), or an item
+  // the filters leave whose score is NaN (such products of opposite signs cancelling).
   // Its working storage (filters sorted for lookup, per-shard heaps) is kept per thread, so once
   // a thread has ranked a call of the same size this form allocates nothing, except on the
   // matrix-product path (matmul_min_queries query vectors or more), where oneDNN allocates.

@@ -115,23 +115,10 @@ std::pair<IdArray, ScoreArray> ranked(const std::vector<ScoredItem>& results,
 }
 
 // The result slots `rows` requests of k take, checked before any is allocated: a k beyond the
-// index could otherwise ask for gigabytes before the Ranker refuses it. k is checked as the
-// Ranker checks it, against the index's size now (the Ranker checks again against the snapshot
-// it ranks), and rows * k must not wrap.
+// index could otherwise ask for gigabytes before the Ranker refuses it. k is checked against the
+// index's size now (the Ranker checks again against the snapshot it ranks).
 std::size_t result_slots(const Ranker& ranker, std::size_t rows, std::size_t k) {
-  const std::size_t index_size = ranker.index().size();
-  if (k == 0 || k > index_size) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: k = " + std::to_string(k) +
-                                                " must be in [1, " + std::to_string(index_size) +
-                                                "] (index size)");
-  }
-  std::size_t slots = 0;
-  if (__builtin_mul_overflow(rows, k, &slots)) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker::rank: " + std::to_string(rows) +
-                                                " queries of k = " + std::to_string(k) +
-                                                " need more result slots than a size_t holds");
-  }
-  return slots;
+  return checked_result_slots(k, ranker.index().size(), rows);
 }
 
 // One user's interests ranked (Ranker.rank_interests and rank_interests_calibrated).

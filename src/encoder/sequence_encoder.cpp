@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "encoder/sequence_encoder_impl.hpp"
+#include "encoder/thread_count.hpp"
 #include "encoder/weight_conversion.hpp"
 #include "nowrec/error.hpp"
-#include "nowrec/limits.hpp"
 
 namespace nowrec {
 
@@ -173,11 +173,7 @@ SequenceEncoder SequenceEncoder::load(const std::filesystem::path& model_dir,
 }
 
 SequenceEncoder SequenceEncoder::load(const ModelFolder& model, const EncoderOptions& options) {
-  if (options.threads < 0 || options.threads > kMaxThreads) {
-    throw Error(ErrorCode::InvalidArgument,
-                "EncoderOptions::threads must be 0 (all cores) or in [1, " +
-                    std::to_string(kMaxThreads) + "], not " + std::to_string(options.threads));
-  }
+  encoder::check_thread_count(options.threads, "EncoderOptions::threads");
   require_device(options.device);
   EncoderOptions resolved = options;
   resolved.dtype = resolve_dtype(options);

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "common/vector_dim.hpp"
 #include "cpu/dispatch.hpp"
 #include "interest/tracker_impl.hpp"
 #include "nowrec/error.hpp"
@@ -57,10 +58,7 @@ void require_half_life(double seconds, const char* name) {
 
 void validate(const InterestTrackerOptions& options) {
   if (options.dim == 0) invalid("dim must be positive");
-  if (options.dim > kMaxVectorDim) {
-    invalid("dim " + std::to_string(options.dim) + " is above the largest allowed, " +
-            std::to_string(kMaxVectorDim));
-  }
+  common::check_vector_dim(options.dim, "InterestTracker: dim");
   require_half_life(options.short_term_half_life_seconds, "short_term_half_life_seconds");
   require_half_life(options.long_term_half_life_seconds, "long_term_half_life_seconds");
   require_half_life(options.interest_half_life_seconds, "interest_half_life_seconds");
@@ -153,6 +151,18 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
     reserve_expected(shard.users);
   }
 }
+
+namespace interest {
+
+void check_options(const InterestTrackerOptions& options) {
+  validate(options);
+  const StateLayout layout =
+      StateLayout::make(options.dim, options.max_interests, options.recent_window, options.dtype);
+  nowrec::reserved_users(options,
+                         nowrec::bytes_per_user(StateBlockPool::stride_for(layout.block_bytes)));
+}
+
+}  // namespace interest
 
 InterestTracker::InterestTracker(const InterestTrackerOptions& options) {
   validate(options);

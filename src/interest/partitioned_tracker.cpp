@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "interest/tracker_impl.hpp"
 #include "nowrec/error.hpp"
 
 namespace nowrec {
@@ -107,10 +108,9 @@ PartitionedTracker::PartitionedTracker(const InterestTrackerOptions& options,
   if (partitions == 0) {
     throw Error(ErrorCode::InvalidArgument, "PartitionedTracker: partitions must be positive");
   }
-  // Validates the options once, up front, without the memory expected_users would reserve.
-  InterestTrackerOptions unreserved = options;
-  unreserved.expected_users = 0;
-  const InterestTracker check(unreserved);
+  // Checked once, up front, as each adopted partition's tracker checks them, without the memory
+  // expected_users would reserve.
+  interest::check_options(options);
   impl_->options = options;
   impl_->partitions = partitions;
   impl_->owned.resize(partitions);

@@ -68,6 +68,11 @@ class StoredUserKey {
 // instead of losing every user; 0 without a key.
 std::uint64_t user_key_check(const InterestTrackerOptions& options);
 
+// Every check InterestTracker's constructor makes of its options, the memory expected_users
+// would reserve included, without building a tracker (PartitionedTracker checks its options
+// before any partition is adopted). Throws Error(InvalidArgument).
+void check_options(const InterestTrackerOptions& options);
+
 }  // namespace interest
 
 struct InterestTracker::Impl {

@@ -119,17 +119,13 @@ PreparedBatch prepare_batch(std::span<const RankRequest> requests, const RankOpt
                             std::span<const std::int64_t> device_ids, std::size_t result_slots,
                             std::size_t count_slots) {
   const std::size_t k = options.k;
-  if (k == 0 || k > index_size) {
-    throw Error(ErrorCode::InvalidArgument, "CudaRanker: k = " + std::to_string(k) +
-                                                " must be in [1, " + std::to_string(index_size) +
-                                                "] (index size)");
-  }
-  if (result_slots != requests.size() * k || count_slots != requests.size()) {
+  const std::size_t slots = checked_result_slots(k, index_size, requests.size(), "CudaRanker");
+  if (result_slots != slots || count_slots != requests.size()) {
     throw Error(ErrorCode::InvalidArgument,
                 "CudaRanker::rank: " + std::to_string(requests.size()) + " requests need " +
-                    std::to_string(requests.size() * k) + " result slots and " +
-                    std::to_string(requests.size()) + " counts, got " +
-                    std::to_string(result_slots) + " and " + std::to_string(count_slots));
+                    std::to_string(slots) + " result slots and " + std::to_string(requests.size()) +
+                    " counts, got " + std::to_string(result_slots) + " and " +
+                    std::to_string(count_slots));
   }
   if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
     throw Error(ErrorCode::InvalidArgument, "CudaRanker: mmr_lambda must be in [0, 1]");

@@ -30,10 +30,10 @@ struct PreparedBatch {
 };
 
 // Checks everything the Ranker checks, with the same codes: Error(InvalidArgument) for k = 0 or
-// k > index_size, result spans of the wrong size, a vector of the wrong dimension or with a
-// non-finite value, neither or both of query and interests. Error(Unsupported) for what the CUDA
-// path does not run (allow lists, categories, boosts, max over several interests, MMR,
-// keep > kMaxKeep).
+// k > index_size (checked_result_slots), result spans of the wrong size, a vector of the wrong
+// dimension or with a non-finite value, neither or both of query and interests. Error(Unsupported)
+// for what the CUDA path does not run (allow lists, categories, boosts, max over several interests,
+// MMR, keep > kMaxKeep).
 PreparedBatch prepare_batch(std::span<const RankRequest> requests, const RankOptions& options,
                             std::size_t dim, std::size_t index_size,
                             std::span<const std::int64_t> device_ids, std::size_t result_slots,

@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "common/atomic_file.hpp"
+#include "common/vector_dim.hpp"
 #include "nowrec/error.hpp"
 #include "nowrec/item_index.hpp"
 #include "ranker/item_index_writer.hpp"
@@ -134,8 +135,13 @@ Error io_error(const std::filesystem::path& path, const char* what, int error = 
   return Error(ErrorCode::Io, path.string() + ": " + what + ": " + reason);
 }
 
+// How every InvalidFormat message about an index file begins.
+std::string format_prefix(const std::filesystem::path& path) {
+  return path.string() + ": not a valid nowrec index: ";
+}
+
 Error format_error(const std::filesystem::path& path, const std::string& what) {
-  return Error(ErrorCode::InvalidFormat, path.string() + ": not a valid nowrec index: " + what);
+  return Error(ErrorCode::InvalidFormat, format_prefix(path) + what);
 }
 
 // Buffers the file's sections into an AtomicFileWriter, checksumming them on the way.
@@ -168,17 +174,18 @@ class FileWriter {
 };
 
 // True when one of n stored values of `Word` has every exponent bit (`exponent`) set: an
-// infinity or a NaN. No early exit, so that the loop vectorises: it runs over every row of a
-// file as it loads.
+// infinity or a NaN. No early exit, so that the loop vectorises: it runs over every vector of a
+// file as it loads. An OR of equality tests, which SSE2 has (an unsigned minimum it lacks, and
+// emulating one made the check cost as much as the checksum).
 template <class Word>
 bool any_non_finite(const std::byte* values, std::size_t n, Word exponent) {
-  Word lowest = exponent;
+  Word found = 0;
   for (std::size_t j = 0; j < n; ++j) {
     Word bits;
     std::memcpy(&bits, values + j * sizeof(Word), sizeof(Word));
-    lowest = std::min<Word>(lowest, static_cast<Word>(~bits & exponent));
+    found |= static_cast<Word>((bits & exponent) == exponent);
   }
-  return lowest == 0;
+  return found != 0;
 }
 
 // The position of the first value of a stored row that is infinite or NaN, or `dim` when there
@@ -193,6 +200,60 @@ std::size_t first_non_finite(StorageType storage, const std::byte* row, std::siz
   if (storage == StorageType::F32) return find(std::uint32_t{0x7F800000u});
   if (storage == StorageType::BF16) return find(std::uint16_t{0x7F80u});
   return dim;
+}
+
+// True when one of n int8 scales is infinite, NaN or negative. No early exit, as above: above
+// the largest finite float's bits lie the infinities, the NaNs and every value with its sign bit
+// set, of which only -0 is a valid scale.
+bool any_bad_scale(const std::byte* scales, std::size_t n) {
+  std::uint32_t bad = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    std::uint32_t bits;
+    std::memcpy(&bits, scales + j * sizeof(bits), sizeof(bits));
+    bad |= static_cast<std::uint32_t>(bits > 0x7F7FFFFFu && bits != 0x80000000u);
+  }
+  return bad != 0;
+}
+
+// The bytes checksummed, then checked, per step of a load's one pass over a file: few enough
+// that the check reads them from the cache the checksum just filled.
+constexpr std::size_t kLoadChunkBytes = std::size_t(64) << 10;
+
+// Checksums every byte after the header and, chunk by chunk in the same pass, looks for a vector
+// value that is infinite or NaN or an int8 scale that is not finite or is negative, so a file's
+// bytes are read from memory once. Returns true when it found one: which row is at fault is left
+// to the per-row checks, which run only then.
+bool checksum_and_check_values(const std::byte* base, std::uint64_t size, const FileHeader& h,
+                               const Layout& layout, Checksum& checksum) {
+  const auto storage = StorageType(h.storage);
+  const std::uint64_t vectors_end =
+      layout.vectors + h.rows * h.dim * ranker::bytes_per_value(storage);
+  const std::uint64_t scales_end =
+      layout.scales + (storage == StorageType::Int8 ? h.rows * sizeof(float) : 0);
+  bool suspect = false;
+  // Chunks start at 64-byte offsets, as sections do, so a chunk's part of a section starts and
+  // ends on whole values.
+  for (std::uint64_t at = sizeof(FileHeader); at < size; at += kLoadChunkBytes) {
+    const std::uint64_t end = std::min<std::uint64_t>(size, at + kLoadChunkBytes);
+    checksum.update(base + at, end - at);
+    const std::uint64_t vectors_from = std::max(at, layout.vectors);
+    const std::uint64_t vectors_to = std::min(end, vectors_end);
+    if (vectors_from < vectors_to) {
+      const std::byte* values = base + vectors_from;
+      const std::uint64_t bytes = vectors_to - vectors_from;
+      if (storage == StorageType::F32) {
+        suspect |= any_non_finite<std::uint32_t>(values, bytes / 4, 0x7F800000u);
+      } else if (storage == StorageType::BF16) {
+        suspect |= any_non_finite<std::uint16_t>(values, bytes / 2, 0x7F80u);
+      }
+    }
+    const std::uint64_t scales_from = std::max(at, layout.scales);
+    const std::uint64_t scales_to = std::min(end, scales_end);
+    if (scales_from < scales_to) {
+      suspect |= any_bad_scale(base + scales_from, (scales_to - scales_from) / sizeof(float));
+    }
+  }
+  return suspect;
 }
 
 // Closes a descriptor and, unless released, removes the temporary file it was writing.
@@ -298,10 +359,7 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
     throw format_error(path, "field 'storage' = " + std::to_string(h.storage) + " is unknown");
   }
   if (h.dim == 0) throw format_error(path, "field 'dim' is 0");
-  if (h.dim > kMaxVectorDim) {
-    throw format_error(path, "field 'dim' = " + std::to_string(h.dim) +
-                                 " is above the largest allowed, " + std::to_string(kMaxVectorDim));
-  }
+  common::check_vector_dim(h.dim, format_prefix(path) + "field 'dim'", ErrorCode::InvalidFormat);
   Layout layout;
   if (!compute_layout(h, layout)) throw format_error(path, "row and category counts overflow");
   if (layout.end != mapping->size) {
@@ -310,7 +368,7 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
                                  ") needs " + std::to_string(layout.end));
   }
   Checksum checksum;
-  checksum.update(base + sizeof h, mapping->size - sizeof h);
+  const bool suspect_values = checksum_and_check_values(base, mapping->size, h, layout, checksum);
   if (checksum.finish() != h.checksum) throw format_error(path, "checksum mismatch (corrupt)");
   ::madvise(mapping->data, mapping->size, MADV_WILLNEED);
 
@@ -327,16 +385,19 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
   const float* scales =
       storage == StorageType::Int8 ? reinterpret_cast<const float*>(base + layout.scales) : nullptr;
   for (std::uint64_t row = 0; row < h.rows; ++row) {
-    // Scores of a row with an infinite or NaN value, or scale, would be NaN or infinite.
-    const std::size_t bad =
-        first_non_finite(storage, base + layout.vectors + row * row_bytes, h.dim);
-    if (bad != h.dim) {
-      throw format_error(path, "the vector of row " + std::to_string(row) +
-                                   " is not finite at position " + std::to_string(bad));
-    }
-    if (scales != nullptr && !(std::isfinite(scales[row]) && scales[row] >= 0.0f)) {
-      throw format_error(path, "the int8 scale of row " + std::to_string(row) + " is " +
-                                   (std::isfinite(scales[row]) ? "negative" : "not finite"));
+    // Scores of a row with an infinite or NaN value, or scale, would be NaN or infinite. The
+    // values were checked with the checksum; rows are looked at only to name the one at fault.
+    if (suspect_values) {
+      const std::size_t bad =
+          first_non_finite(storage, base + layout.vectors + row * row_bytes, h.dim);
+      if (bad != h.dim) {
+        throw format_error(path, "the vector of row " + std::to_string(row) +
+                                     " is not finite at position " + std::to_string(bad));
+      }
+      if (scales != nullptr && !(std::isfinite(scales[row]) && scales[row] >= 0.0f)) {
+        throw format_error(path, "the int8 scale of row " + std::to_string(row) + " is " +
+                                     (std::isfinite(scales[row]) ? "negative" : "not finite"));
+      }
     }
     if (priors != nullptr && !std::isfinite(priors[row])) {
       throw format_error(path, "the prior of row " + std::to_string(row) + " is not finite");

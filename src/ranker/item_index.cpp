@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/vector_dim.hpp"
 #include "nowrec/error.hpp"
 #include "ranker/item_index_writer.hpp"
 #include "ranker/segment_builder.hpp"
@@ -62,11 +63,7 @@ void check_unique(const char* where, std::span<const std::int64_t> ids) {
 ItemIndex::ItemIndex(std::size_t dim, const ItemIndexOptions& options)
     : dim_(dim), options_(options), writer_(std::make_unique<Writer>()) {
   if (dim == 0) throw Error(ErrorCode::InvalidArgument, "ItemIndex: dim must be positive");
-  if (dim > kMaxVectorDim) {
-    throw Error(ErrorCode::InvalidArgument, "ItemIndex: dim " + std::to_string(dim) +
-                                                " is above the largest allowed, " +
-                                                std::to_string(kMaxVectorDim));
-  }
+  common::check_vector_dim(dim, "ItemIndex: dim");
   if (options.storage != StorageType::F32 && options.storage != StorageType::BF16 &&
       options.storage != StorageType::Int8) {
     throw Error(ErrorCode::InvalidArgument, "ItemIndex: unknown storage type " +

@@ -7,7 +7,6 @@
 
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
-#include "nowrec/limits.hpp"
 #include "ranker/scan.hpp"
 #include "ranker/workspace.hpp"
 
@@ -45,14 +44,6 @@ template <class What>
 void check_weight(float weight, const What& what) {
   if (!std::isfinite(weight)) {
     throw Error(ErrorCode::InvalidArgument, "Ranker: " + what() + " is not finite");
-  }
-}
-
-void check_k(std::size_t k, std::size_t index_size) {
-  if (k == 0 || k > index_size) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: k = " + std::to_string(k) +
-                                                " must be in [1, " + std::to_string(index_size) +
-                                                "] (index size)");
   }
 }
 
@@ -212,19 +203,29 @@ void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
 
 }  // namespace
 
+std::size_t checked_result_slots(std::size_t k, std::size_t index_size, std::size_t requests,
+                                 std::string_view caller) {
+  if (k == 0 || k > index_size) {
+    throw Error(ErrorCode::InvalidArgument, std::string(caller) + ": k = " + std::to_string(k) +
+                                                " must be in [1, " + std::to_string(index_size) +
+                                                "] (index size)");
+  }
+  std::size_t slots = 0;
+  if (__builtin_mul_overflow(requests, k, &slots)) {
+    throw Error(ErrorCode::InvalidArgument, std::string(caller) + ": " + std::to_string(requests) +
+                                                " requests of k = " + std::to_string(k) +
+                                                " need more result slots than a size_t holds");
+  }
+  return slots;
+}
+
 Ranker::Ranker(const ItemIndex& index) : index_(&index) {}
 
 void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& options,
                   std::span<ScoredItem> results, std::span<std::size_t> counts) const {
   const auto snapshot = index_->snapshot();
   const std::size_t k = options.k;
-  check_k(k, snapshot->size);
-  std::size_t slots = 0;
-  if (__builtin_mul_overflow(requests.size(), k, &slots)) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker::rank: " + std::to_string(requests.size()) +
-                                                " requests of k = " + std::to_string(k) +
-                                                " need more result slots than a size_t holds");
-  }
+  const std::size_t slots = checked_result_slots(k, snapshot->size, requests.size());
   if (results.size() != slots || counts.size() != requests.size()) {
     throw Error(ErrorCode::InvalidArgument,
                 "Ranker::rank: " + std::to_string(requests.size()) + " requests need " +
@@ -235,11 +236,7 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
     throw Error(ErrorCode::InvalidArgument, "Ranker: mmr_lambda must be in [0, 1]");
   }
-  if (options.threads < 0 || options.threads > kMaxThreads) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: threads must be 0 (all cores) or in [1, " +
-                                                std::to_string(kMaxThreads) + "], not " +
-                                                std::to_string(options.threads));
-  }
+  encoder::check_thread_count(options.threads, "Ranker: threads");
   if (requests.empty()) return;
   const bool mmr = options.mmr_lambda < 1.0f;
 
@@ -265,6 +262,16 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
     ranker::scan(*snapshot, plan, workspace.scan);
   }
   for (std::size_t i = 0; i < requests.size(); ++i) {
+    // Infinities of opposite signs added (two terms of one inner product, or a score and its
+    // prior, penalty or boost) make a NaN, which no order can place: refused as infinite scores
+    // are, not left out of the ranking.
+    if (const ranker::NanScore& nan = workspace.scan.nan[i]; nan.found) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "Ranker: request " + std::to_string(i) + " scores item " +
+                      std::to_string(nan.id) +
+                      " as NaN (infinities of opposite signs): scale its vectors, weights or "
+                      "boosts down");
+    }
     std::span<const ranker::Candidate> chosen = workspace.scan.best[i];
     if (mmr) chosen = ranker::select_mmr(*snapshot, chosen, k, options.mmr_lambda, workspace.mmr);
     const std::size_t n = std::min(k, chosen.size());
@@ -287,8 +294,7 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
 std::vector<ScoredItem> Ranker::rank(const RankRequest& request, const RankOptions& options) const {
   // Checked before the results are sized by k; the call below checks k again against the
   // snapshot it ranks, which writers may have shrunk since.
-  check_k(options.k, index_->size());
-  std::vector<ScoredItem> results(options.k);
+  std::vector<ScoredItem> results(checked_result_slots(options.k, index_->size(), 1));
   std::size_t count = 0;
   rank(std::span(&request, 1), options, results, std::span(&count, 1));
   results.resize(count);

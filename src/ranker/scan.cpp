@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "cpu/dispatch.hpp"
@@ -35,6 +37,23 @@ const ItemBoost* find_boost(std::span<const ItemBoost> sorted_boosts, std::int64
       [](const ItemBoost& boost, std::int64_t wanted) { return boost.id < wanted; });
   return found != sorted_boosts.end() && found->id == id ? &*found : nullptr;
 }
+
+// True when one of n scores is NaN: the one float whose bits, sign cleared, exceed an
+// infinity's. No early exit, so that the loop vectorises: it runs over every score of a block,
+// with a signed comparison and an OR that SSE2 has.
+bool any_nan(const float* scores, std::size_t n) {
+  std::int32_t found = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    std::int32_t bits;
+    std::memcpy(&bits, scores + r, sizeof bits);
+    found |= static_cast<std::int32_t>((bits & 0x7FFFFFFF) > 0x7F800000);
+  }
+  return found != 0;
+}
+
+// The larger of two scores, or NaN when either is: an interest scored NaN is not dropped by the
+// max over interests (std::max keeps its first argument when either is NaN).
+inline float max_or_nan(float a, float b) { return b > a || b != b ? b : a; }
 
 bool passes_filters(const ScanUser& user, const Segment& segment, std::size_t row) {
   if (segment.available[row] == 0) return false;
@@ -107,6 +126,7 @@ class Scanner {
       ScanThreadState& state = states[std::size_t(t)];
       if (state.best.size() < user_count) state.best.resize(user_count);
       for (std::size_t u = 0; u < user_count; ++u) state.best[u].reset(plan_.keep);
+      state.nan.assign(user_count, NanScore{});
       // A block writes every score and combined value it reads first, so what these buffers
       // held before does not matter.
       state.scores.resize(vector_count_ * block_rows_);
@@ -128,11 +148,14 @@ class Scanner {
     }
     std::vector<std::vector<Candidate>>& result = scratch_.best;
     if (result.size() < user_count) result.resize(user_count);
+    scratch_.nan.assign(user_count, NanScore{});
     for (std::size_t u = 0; u < user_count; ++u) {
       result[u].clear();
       for (int t = 0; t < threads; ++t) {
         const auto& items = states[std::size_t(t)].best[u].items();
         result[u].insert(result[u].end(), items.begin(), items.end());
+        const NanScore& nan = states[std::size_t(t)].nan[u];
+        if (nan.found) scratch_.nan[u].note(nan.id);
       }
       std::sort(result[u].begin(), result[u].end(), ranks_before);
       if (result[u].size() > plan_.keep) result[u].resize(plan_.keep);
@@ -218,7 +241,7 @@ class Scanner {
       std::copy_n(scores, rows, combined);
       for (std::size_t i = 1; i < user.interest_count; ++i) {
         const float* more = scores + i * stride;
-        for (std::size_t r = 0; r < rows; ++r) combined[r] = std::max(combined[r], more[r]);
+        for (std::size_t r = 0; r < rows; ++r) combined[r] = max_or_nan(combined[r], more[r]);
       }
       return;
     }
@@ -231,7 +254,7 @@ class Scanner {
         for (std::size_t r = 0; r < rows; ++r) combined[r] += factor * more[r];
       } else {
         for (std::size_t r = 0; r < rows; ++r) {
-          combined[r] = std::max(combined[r], factor * more[r]);
+          combined[r] = max_or_nan(combined[r], factor * more[r]);
         }
       }
     }
@@ -318,20 +341,39 @@ class Scanner {
       }
       TopK& best = state.best[u];
       if (user.boosts.empty()) {
+        // TopK never admits a NaN; one pass over the block's scores finds any, rarely.
+        if (any_nan(user_scores, block.rows)) {
+          note_nan_scores(block, segment, user, user_scores, state.nan[u]);
+        }
         select_unboosted(block, segment, user, user_scores, best);
         continue;
       }
       for (std::size_t r = 0; r < block.rows; ++r) {
         const std::size_t row = block.first + r;
         float score = user_scores[r];
-        if (!best.admits(score + user.max_boost, segment.ids[row])) continue;
+        const float bound = score + user.max_boost;
+        // A NaN bound (a NaN score, or -inf and +inf) is looked at with the row's own boost.
+        if (!std::isnan(bound) && !best.admits(bound, segment.ids[row])) continue;
         if (const ItemBoost* boost = find_boost(user.boosts, segment.ids[row])) {
           score += boost->score;
+        }
+        if (std::isnan(score)) {
+          if (passes_filters(user, segment, row)) state.nan[u].note(segment.ids[row]);
+          continue;
         }
         if (!best.admits(score, segment.ids[row])) continue;
         if (!passes_filters(user, segment, row)) continue;
         best.push({score, segment.ids[row], block.segment, std::uint32_t(row)});
       }
+    }
+  }
+
+  // Notes the smallest id of the block's rows the filters leave whose score is NaN.
+  static void note_nan_scores(const ScanBlock& block, const Segment& segment, const ScanUser& user,
+                              const float* scores, NanScore& nan) {
+    for (std::size_t r = 0; r < block.rows; ++r) {
+      const std::size_t row = block.first + r;
+      if (std::isnan(scores[r]) && passes_filters(user, segment, row)) nan.note(segment.ids[row]);
     }
   }
 

@@ -52,6 +52,18 @@ struct ScanPlan {
   std::size_t matmul_min_queries = 16;
 };
 
+// Whether a user scored a row its filters leave as NaN, and the smallest such id. A NaN has no
+// place in a ranking, so the Ranker refuses the request instead of leaving the row out.
+struct NanScore {
+  bool found = false;
+  std::int64_t id = 0;
+
+  void note(std::int64_t item) noexcept {
+    if (!found || item < id) id = item;
+    found = true;
+  }
+};
+
 // Rows [first, first + rows) of one segment: the unit of parallel work.
 struct ScanBlock {
   std::uint32_t segment;
@@ -61,7 +73,8 @@ struct ScanBlock {
 
 // Everything one scanning thread needs, sized before the parallel loop so it never allocates.
 struct ScanThreadState {
-  std::vector<TopK> best;  // per user; the first plan.users.size() are in use
+  std::vector<TopK> best;     // per user; the first plan.users.size() are in use
+  std::vector<NanScore> nan;  // per user, as best
   std::vector<float> scores;
   std::vector<float> combined;
   std::vector<float> widened;
@@ -75,8 +88,10 @@ struct ScanScratch {
   std::vector<ScanBlock> blocks;
   std::vector<std::uint16_t> split_queries;
   std::vector<ScanThreadState> threads;
-  // Per user, after scan(): up to plan.keep candidates, best first.
+  // Per user, after scan(): up to plan.keep candidates, best first, and any NaN score of a row
+  // the user's filters leave (never among the candidates).
   std::vector<std::vector<Candidate>> best;
+  std::vector<NanScore> nan;
   // Calibrated users: each segment's first row in the catalog's order, the scale of each plan
   // vector once the best matches are known, and every row's scores from the first pass (when
   // they fit in kCalibrationScoresBytes) so that the second pass reads scores, not the catalog.

@@ -135,18 +135,8 @@ void Recommender::recommend(std::span<const std::string_view> users, std::int64_
   }
   // k sizes the results below, so it is checked first (the Ranker checks it again against the
   // snapshot it ranks), and so is its product with the users, which must not wrap.
-  const std::size_t index_size = index_.size();
-  if (request.k == 0 || request.k > index_size) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Recommender::recommend: k = " + std::to_string(request.k) + " must be in [1, " +
-                    std::to_string(index_size) + "] (index size)");
-  }
-  std::size_t slots = 0;
-  if (__builtin_mul_overflow(request.k, users.size(), &slots)) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Recommender::recommend: k = " + std::to_string(request.k) + " for " +
-                    std::to_string(users.size()) + " users needs more results than a size_t holds");
-  }
+  const std::size_t slots =
+      checked_result_slots(request.k, index_.size(), users.size(), "Recommender::recommend");
   thread_local Workspace work;
   if (work.users.size() < users.size()) work.users.resize(users.size());
   work.zero.assign(index_.dim(), 0.0f);

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
+#include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
-#include "nowrec/limits.hpp"
 #include "nowrec/recommender.hpp"
 #include "recommend/co_visitation_impl.hpp"
 #include "recommend/recommender_config_check.hpp"
@@ -39,9 +39,7 @@ void check_config(const RecommenderConfig& c, const std::string& where, ErrorCod
   if (!(c.mmr_lambda >= 0.0f && c.mmr_lambda <= 1.0f)) {
     throw Error(code, where + ": mmr_lambda must be in [0, 1]");
   }
-  if (c.threads < 0 || c.threads > kMaxThreads) {
-    throw Error(code, where + ": threads must be in [0, " + std::to_string(kMaxThreads) + "]");
-  }
+  encoder::check_thread_count(c.threads, where + ": threads", code);
   try {
     check_co_visitation_options(c.co_visitation_options);
   } catch (const Error& e) {
@@ -169,11 +167,7 @@ RecommenderConfig RecommenderConfig::load(const std::filesystem::path& path) {
       config.mmr_lambda = float(number(field, value));
     } else if (field == "threads") {
       const double threads = number(field, value);
-      if (threads != std::floor(threads) || threads < 0 || threads > kMaxThreads) {
-        throw Error(ErrorCode::InvalidFormat,
-                    where + ": field 'threads' must be a whole number in [0, " +
-                        std::to_string(kMaxThreads) + "]");
-      }
+      encoder::check_thread_count(threads, where + ": field 'threads'", ErrorCode::InvalidFormat);
       config.threads = int(threads);
     } else if (field == "learn_co_visitation") {
       config.learn_co_visitation = boolean(field, value);

@@ -9,7 +9,7 @@
 namespace nowrec::recommend {
 
 // Throws Error(code) with "<where>: <field> ..." for a non-finite or negative weight, an
-// mmr_lambda outside [0, 1] or negative threads.
+// mmr_lambda outside [0, 1] or threads outside [0, kMaxThreads].
 void check_config(const RecommenderConfig& config, const std::string& where,
                   ErrorCode code = ErrorCode::InvalidArgument);
 

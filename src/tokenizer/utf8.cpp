@@ -70,9 +70,10 @@ std::size_t encode_utf8(char32_t cp, char* out) noexcept {
   return 4;
 }
 
-bool is_valid_utf8(std::string_view text) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
+std::size_t first_invalid_utf8(std::string_view text) noexcept {
+  const auto* begin = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = begin + text.size();
+  const auto* p = begin;
   while (p < end) {
     // Most text is ASCII: skip it eight bytes at a time.
     while (end - p >= 8) {
@@ -87,10 +88,10 @@ bool is_valid_utf8(std::string_view text) noexcept {
       continue;
     }
     const Utf8Char c = decode_utf8(p, end);
-    if (!c.valid) return false;
+    if (!c.valid) return static_cast<std::size_t>(p - begin);
     p += c.length;
   }
-  return true;
+  return text.size();
 }
 
 void repair_utf8(std::string_view text, std::string& repaired, std::vector<std::uint32_t>& origin) {

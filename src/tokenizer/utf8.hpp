@@ -24,7 +24,13 @@ Utf8Char decode_utf8(const unsigned char* p, const unsigned char* end) noexcept;
 // Writes the UTF-8 form of a valid scalar value to `out` (room for 4 bytes); returns its length.
 std::size_t encode_utf8(char32_t code_point, char* out) noexcept;
 
-bool is_valid_utf8(std::string_view text) noexcept;
+// The offset of the first byte of `text` that does not begin a valid UTF-8 character (a
+// maximal invalid subpart starts there), or text.size() when the whole text is valid.
+std::size_t first_invalid_utf8(std::string_view text) noexcept;
+
+inline bool is_valid_utf8(std::string_view text) noexcept {
+  return first_invalid_utf8(text) == text.size();
+}
 
 // Replaces every maximal invalid subpart of `text` with U+FFFD. `origin` receives
 // repaired.size() + 1 entries: origin[i] is the offset in `text` of the character that starts at

@@ -43,6 +43,13 @@ bool says(const std::string& output, const std::string& part) {
   return output.find(part) != std::string::npos;
 }
 
+// `nowrec demo` on the test model, the data in `data` and the catalog cache in `cache`, ending
+// in a space for the options that follow.
+std::string demo(const std::filesystem::path& data, const std::filesystem::path& cache) {
+  return cli() + " demo --model '" + nowrec::test::model_dir().string() + "' --data '" +
+         data.string() + "' --cache '" + cache.string() + "' ";
+}
+
 }  // namespace
 
 TEST_CASE("demo: replayed users, explained recommendations, a search, the cache reused") {
@@ -52,9 +59,8 @@ TEST_CASE("demo: replayed users, explained recommendations, a search, the cache 
   const auto out = dir.path() / "out.txt";
   const auto err = dir.path() / "err.txt";
   write_data(data);
-  const std::string command = cli() + " demo --model '" + nowrec::test::model_dir().string() +
-                              "' --data '" + data.string() + "' --cache '" + cache.string() +
-                              "' --users 1:1:3,2:2:1 --top 3 --english 'robots in space'"
+  const std::string command = demo(data, cache) +
+                              "--users 1:1:3,2:2:1 --top 3 --english 'robots in space'"
                               " --chinese '' >'" +
                               out.string() + "' 2>'" + err.string() + "'";
   REQUIRE(run(command) == 0);
@@ -91,9 +97,7 @@ TEST_CASE("demo: bad arguments fail with a message") {
   const auto data = dir.path() / "data";
   write_data(data);
   const auto err = dir.path() / "err.txt";
-  const std::string base = cli() + " demo --model '" + nowrec::test::model_dir().string() +
-                           "' --data '" + data.string() + "' --cache '" +
-                           (dir.path() / "cache").string() + "' ";
+  const std::string base = demo(data, dir.path() / "cache");
   CHECK(run(base + "--users 1:9:9 >/dev/null 2>'" + err.string() + "'") != 0);
   CHECK(says(nowrec::test::read_file(err), "user 1 has 4 ratings"));
   CHECK(run(base + "--users 1-2 >/dev/null 2>'" + err.string() + "'") != 0);
@@ -116,10 +120,8 @@ TEST_CASE("demo --config: a RecommenderConfig with co-visitation; a bad file nam
                            "\"co_visitation_options\": {\"pair_distance\": 3, \"voters\": 2}}");
   const auto out = dir.path() / "out.txt";
   const auto err = dir.path() / "err.txt";
-  const std::string base = cli() + " demo --model '" + nowrec::test::model_dir().string() +
-                           "' --data '" + data.string() + "' --cache '" +
-                           (dir.path() / "cache").string() +
-                           "' --users 1:1:2 --top 3 --english '' --chinese '' --config '";
+  const std::string base = demo(data, dir.path() / "cache") +
+                           "--users 1:1:2 --top 3 --english '' --chinese '' --config '";
   REQUIRE(run(base + config.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'") == 0);
   const std::string output = nowrec::test::read_file(out);
   CAPTURE(output);
@@ -142,9 +144,7 @@ TEST_CASE("demo --users: a sign, junk or counts beyond the user's ratings are re
   const auto data = dir.path() / "data";
   write_data(data);
   const auto err = dir.path() / "err.txt";
-  const std::string base = cli() + " demo --model '" + nowrec::test::model_dir().string() +
-                           "' --data '" + data.string() + "' --cache '" +
-                           (dir.path() / "cache").string() + "' --english '' --chinese '' ";
+  const std::string base = demo(data, dir.path() / "cache") + "--english '' --chinese '' ";
   const auto fails_saying = [&](const std::string& users, const std::string& message) {
     CHECK(run(base + "--users '" + users + "' >/dev/null 2>'" + err.string() + "'") == 2);
     const std::string said = nowrec::test::read_file(err);
@@ -173,10 +173,8 @@ TEST_CASE("demo: ratings without a rating column are refused before anything is 
                            "userId,movieId,timestamp\n1,1,1000\n1,2,1010\n1,3,1020\n");
   const auto out = dir.path() / "out.txt";
   const auto err = dir.path() / "err.txt";
-  CHECK(run(cli() + " demo --model '" + nowrec::test::model_dir().string() + "' --data '" +
-            data.string() + "' --cache '" + (dir.path() / "cache").string() +
-            "' --users 1:1:2 --english '' --chinese '' >'" + out.string() + "' 2>'" + err.string() +
-            "'") == 2);
+  CHECK(run(demo(data, dir.path() / "cache") + "--users 1:1:2 --english '' --chinese '' >'" +
+            out.string() + "' 2>'" + err.string() + "'") == 2);
   const std::string said = nowrec::test::read_file(err);
   CAPTURE(said);
   CHECK(says(said, (data / "ratings.csv").string() + ":1: the header has no column 'rating'"));

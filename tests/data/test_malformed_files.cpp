@@ -129,6 +129,9 @@ TEST_CASE("malformed files give InvalidArgument naming file and line") {
     expect(load_catalog, movies, "3:", "byte 4 of the line is not valid UTF-8");
     write_file(movies, "movieId,title,genres\n1,\xE6\x88 (2001),Drama\n");
     expect(load_catalog, movies, "2:", "byte 3 of the line is not valid UTF-8");
+    // On the first line, past the eight-byte ASCII skip.
+    write_file(movies, "movieId,title\xED\xA0\x80,genres\n1,A (2001),Drama\n");
+    expect(load_catalog, movies, "1:", "byte 14 of the line is not valid UTF-8");
   }
   SUBCASE("bad number") {
     write_file(movies, "movieId,title,genres\n1,A (2000),Drama\nx2,B (2001),Drama\n");

@@ -91,6 +91,10 @@ TEST_CASE("bad events are rejected and leave the user's state unchanged") {
   CHECK_THROWS_AS(nowrec::InterestTracker({.dim = 4, .shards = 0}), nowrec::Error);
   CHECK_THROWS_WITH_AS(nowrec::InterestTracker({.dim = std::size_t{1} << 62}),
                        doctest::Contains("dim"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(
+      nowrec::InterestTracker({.dim = nowrec::kMaxVectorDim + 1}),
+      doctest::Contains("InterestTracker: dim = 65537 is above the largest allowed, 65536"),
+      nowrec::Error);
 }
 
 TEST_CASE("events too large for the state, and overlong user ids, are refused before any change") {

@@ -209,6 +209,25 @@ TEST_CASE("partition misuse is refused with the partition named") {
   CHECK(worker.owns(other));
 }
 
+TEST_CASE("expected_users beyond the machine's memory are refused when the worker is built") {
+  // The check every adopted partition's tracker makes, made once up front: not left to the
+  // first adopt() after the worker has joined its group.
+  InterestTrackerOptions huge = options();
+  huge.expected_users = std::size_t{1} << 40;
+  try {
+    const PartitionedTracker worker(huge, kPartitions);
+    FAIL("no error");
+  } catch (const Error& error) {
+    CHECK(error.code() == ErrorCode::InvalidArgument);
+    CHECK(std::string(error.what()).find("expected_users") != std::string::npos);
+  }
+  // Within a memory cap the reservation follows the cap, for the worker and each partition.
+  huge.max_memory_bytes = std::size_t{16} << 20;
+  PartitionedTracker capped(huge, kPartitions);
+  CHECK(capped.adopt(0) == 0);
+  CHECK(capped.owns(0));
+}
+
 }  // namespace nowrec
 
 namespace nowrec {

@@ -142,7 +142,10 @@ TEST_CASE("SequenceEncoder: tiny BERT folders") {
   }
   SUBCASE("negative thread count") {
     nowrec::test::write_tiny_model(dir.path(), config, nowrec::test::tiny_bert_tensors(config));
-    check_load_fails(dir.path(), ErrorCode::InvalidArgument, {"threads"}, {.threads = -1});
-    check_load_fails(dir.path(), ErrorCode::InvalidArgument, {"threads"}, {.threads = 1 << 20});
+    check_load_fails(dir.path(), ErrorCode::InvalidArgument,
+                     {"EncoderOptions::threads must be 0 (all cores) or a whole number", "not -1"},
+                     {.threads = -1});
+    check_load_fails(dir.path(), ErrorCode::InvalidArgument, {"threads", "not 1048576"},
+                     {.threads = 1 << 20});
   }
 }

@@ -373,6 +373,13 @@ TEST_CASE("bad requests are refused on the host as the Ranker refuses them") {
   check_code(ErrorCode::InvalidArgument, prepare(good, {.k = 0}, 0));
   check_code(ErrorCode::InvalidArgument, prepare(good, {.k = 51}, 51));
   check_code(ErrorCode::InvalidArgument, prepare(good, {.k = 5}, 4));  // result slots
+  // Result slots that wrap around (4 requests of k = 2^62 make 0 in 64 bits) are refused, not
+  // taken for the 0 slots given.
+  const std::vector<nowrec::RankRequest> four(4, good);
+  CHECK_THROWS_WITH_AS(
+      gpu::prepare_batch(four, {.k = std::size_t{1} << 62}, 4,
+                         std::numeric_limits<std::size_t>::max(), layout.ids, 0, 4),
+      doctest::Contains("more result slots than a size_t holds"), nowrec::Error);
   std::vector<float> short_query(3, 1.0f);
   nowrec::RankRequest wrong_dim;
   wrong_dim.query = short_query;

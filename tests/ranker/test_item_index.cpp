@@ -266,7 +266,8 @@ TEST_CASE("a corrupt or foreign index file is refused with InvalidFormat") {
   std::string huge_dim = good;
   const std::uint64_t dim = std::uint64_t{1} << 62;
   std::memcpy(huge_dim.data() + 16, &dim, sizeof dim);  // the header's dim field
-  expect_format_error(huge_dim, "field 'dim'");
+  expect_format_error(huge_dim,
+                      "field 'dim' = 4611686018427387904 is above the largest allowed, 65536");
   CHECK_THROWS_WITH_AS(nowrec::ItemIndex(std::size_t{1} << 62), doctest::Contains("dim"),
                        nowrec::Error);
   try {
@@ -490,40 +491,109 @@ TEST_CASE("an index file whose vectors or int8 scales are not finite is refused,
     return good;
   };
 
+  // Each of `bad_values` written at `offset` of the file `good` makes it refused with a message
+  // naming the row and the position or the scale (`words`).
+  const auto refuses_each = [&]<class Value>(const std::string& good, std::size_t offset,
+                                             std::initializer_list<Value> bad_values,
+                                             std::initializer_list<const char*> words) {
+    for (const Value bad : bad_values) {
+      CAPTURE(bad);
+      std::string file = good;
+      patch_index_file(file, offset, &bad, sizeof bad);
+      for (const char* word : words) expect_refused(file, word);
+    }
+  };
+
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  std::string good = saved(nowrec::StorageType::F32);
-  for (float bad : {nan, inf, -inf}) {
-    CAPTURE(bad);
-    std::string file = good;
-    patch_index_file(file, vectors + (7 * dim + 5) * 4, &bad, 4);
-    expect_refused(file, "row 7");
-    expect_refused(file, "position 5");
-  }
-
-  good = saved(nowrec::StorageType::BF16);
-  for (std::uint16_t bad : {std::uint16_t{0x7FC0}, std::uint16_t{0x7F80}, std::uint16_t{0xFF80},
-                            std::uint16_t{0x7F81}}) {
-    CAPTURE(bad);
-    std::string file = good;
-    patch_index_file(file, vectors + (12 * dim + 3) * 2, &bad, 2);
-    expect_refused(file, "row 12");
-    expect_refused(file, "position 3");
-  }
-
-  good = saved(nowrec::StorageType::Int8);
+  refuses_each(saved(nowrec::StorageType::F32), vectors + (7 * dim + 5) * 4, {nan, inf, -inf},
+               {"row 7", "position 5"});
+  refuses_each(
+      saved(nowrec::StorageType::BF16), vectors + (12 * dim + 3) * 2,
+      {std::uint16_t{0x7FC0}, std::uint16_t{0x7F80}, std::uint16_t{0xFF80}, std::uint16_t{0x7F81}},
+      {"row 12", "position 3"});
+  const std::string good = saved(nowrec::StorageType::Int8);
   const std::size_t scales = align(vectors + rows * dim);
-  for (float bad : {nan, inf, -inf, -0.5f}) {
-    CAPTURE(bad);
-    std::string file = good;
-    patch_index_file(file, scales + 33 * 4, &bad, 4);
-    expect_refused(file, "row 33");
-    expect_refused(file, "scale");
-  }
+  refuses_each(good, scales + 33 * 4, {nan, inf, -inf, -0.5f}, {"row 33", "scale"});
   // The patching itself keeps a file valid: a finite value in place of another loads.
   std::string file = good;
   const float fine = 0.25f;
   patch_index_file(file, scales + 33 * 4, &fine, 4);
   nowrec::test::write_file(path, file);
+  CHECK(nowrec::ItemIndex::load(path).size() == rows);
+}
+
+TEST_CASE("a value that is not finite is found anywhere in a file many times the load's chunks") {
+  // The load checks values in the same pass as the checksum, 64 KiB at a time: a bad value at
+  // either side of each chunk boundary, first or last, is found and named.
+  nowrec::test::TempDir dir;
+  std::mt19937 rng(37);
+  const auto path = dir.path() / "index";
+  const auto align = [](std::size_t n) { return (n + 63) / 64 * 64; };
+  constexpr std::size_t kChunk = std::size_t{64} << 10;
+
+  // The value positions (from the section's start) next to a chunk boundary, and the first and
+  // last.
+  const auto probes = [&](std::size_t section, std::size_t count, std::size_t value_bytes) {
+    std::vector<std::size_t> at = {0, count - 1};
+    for (std::size_t boundary = 64 + kChunk; boundary < section + count * value_bytes;
+         boundary += kChunk) {
+      if (boundary <= section) continue;
+      at.push_back((boundary - section) / value_bytes - 1);
+      at.push_back((boundary - section) / value_bytes);
+    }
+    return at;
+  };
+  const auto refused = [&](const std::string& good, std::size_t offset, const void* bad,
+                           std::size_t n, const std::string& row, const std::string& what) {
+    std::string file = good;
+    patch_index_file(file, offset, bad, n);
+    nowrec::test::write_file(path, file);
+    try {
+      (void)nowrec::ItemIndex::load(path);
+      FAIL("a file with a bad value loaded");
+    } catch (const nowrec::Error& error) {
+      const std::string message = error.what();
+      CHECK(error.code() == nowrec::ErrorCode::InvalidFormat);
+      CHECK_MESSAGE(message.find("row " + row + " ") != std::string::npos, message);
+      CHECK_MESSAGE(message.find(what) != std::string::npos, message);
+    }
+  };
+
+  for (const auto storage : {nowrec::StorageType::F32, nowrec::StorageType::BF16}) {
+    CAPTURE(int(storage));
+    const std::size_t rows = 6000, dim = 24;
+    const std::size_t value_bytes = storage == nowrec::StorageType::F32 ? 4 : 2;
+    const auto catalog = random_catalog(rng, rows, dim);
+    nowrec::ItemIndex index(dim, {.storage = storage});
+    index.add(catalog.ids, catalog.vectors);
+    index.save(path);
+    const std::string good = nowrec::test::read_file(path);
+    const std::size_t vectors = align(64 + rows * 8);
+    REQUIRE(good.size() > 4 * kChunk);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const std::uint16_t bf16_inf = 0x7F80;
+    for (const std::size_t value : probes(vectors, rows * dim, value_bytes)) {
+      CAPTURE(value);
+      const void* bad = storage == nowrec::StorageType::F32 ? static_cast<const void*>(&nan)
+                                                            : static_cast<const void*>(&bf16_inf);
+      refused(good, vectors + value * value_bytes, bad, value_bytes, std::to_string(value / dim),
+              "position " + std::to_string(value % dim));
+    }
+  }
+
+  const std::size_t rows = 40000, dim = 4;
+  const auto catalog = random_catalog(rng, rows, dim);
+  nowrec::ItemIndex index(dim, {.storage = nowrec::StorageType::Int8});
+  index.add(catalog.ids, catalog.vectors);
+  index.save(path);
+  const std::string good = nowrec::test::read_file(path);
+  const std::size_t scales = align(align(64 + rows * 8) + rows * dim);
+  const float negative = -1.0f;
+  for (const std::size_t row : probes(scales, rows, 4)) {
+    CAPTURE(row);
+    refused(good, scales + row * 4, &negative, 4, std::to_string(row), "scale");
+  }
+  nowrec::test::write_file(path, good);
   CHECK(nowrec::ItemIndex::load(path).size() == rows);
 }

@@ -167,6 +167,143 @@ TEST_CASE("ties across the selection's groups of 64 rows and its blocks keep the
   }
 }
 
+TEST_CASE("checked_result_slots: the one check of k, and of the slots it sizes") {
+  using nowrec::checked_result_slots;
+  CHECK(checked_result_slots(3, 10, 4) == 12);
+  CHECK(checked_result_slots(10, 10, 0) == 0);
+  CHECK(checked_result_slots(1, 1, 1) == 1);
+  CHECK_THROWS_WITH_AS(checked_result_slots(0, 10, 1),
+                       doctest::Contains("Ranker: k = 0 must be in [1, 10] (index size)"),
+                       nowrec::Error);
+  CHECK_THROWS_WITH_AS(checked_result_slots(11, 10, 1, "Recommender::recommend"),
+                       doctest::Contains("Recommender::recommend: k = 11 must be in [1, 10]"),
+                       nowrec::Error);
+  // A product that wraps around (4 * 2^62 is 0 in 64 bits) is refused, not returned.
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  try {
+    (void)checked_result_slots(std::size_t{1} << 62, max, 4);
+    FAIL("a wrapped product was returned");
+  } catch (const nowrec::Error& error) {
+    CHECK(error.code() == nowrec::ErrorCode::InvalidArgument);
+    CHECK(std::string(error.what()) ==
+          "Ranker: 4 requests of k = 4611686018427387904 need more result slots than a size_t "
+          "holds");
+  }
+  CHECK(checked_result_slots(std::size_t{1} << 62, max, 3) == 3 * (std::size_t{1} << 62));
+}
+
+namespace {
+
+// A query whose inner products with the catalog's Gaussian rows are finite, and with a row
+// holding [1e38, +-1e38, 0, ...] an infinity (or, for opposite signs, a NaN) at every term.
+std::vector<float> overflowing_query(std::size_t dim) {
+  std::vector<float> query(dim, 0.0f);
+  query[0] = query[1] = 1e37f;
+  return query;
+}
+
+// Ranks `requests` and expects the error that names request `request` scoring `item` as NaN.
+void check_nan_refused(const nowrec::Ranker& ranker,
+                       const std::vector<nowrec::RankRequest>& requests,
+                       const nowrec::RankOptions& options, std::size_t request, std::int64_t item) {
+  std::vector<nowrec::ScoredItem> results(requests.size() * options.k);
+  std::vector<std::size_t> counts(requests.size());
+  try {
+    ranker.rank(requests, options, results, counts);
+    FAIL("a NaN score was dropped");
+  } catch (const nowrec::Error& error) {
+    CHECK(error.code() == nowrec::ErrorCode::InvalidArgument);
+    const std::string what = error.what();
+    const std::string expected =
+        "request " + std::to_string(request) + " scores item " + std::to_string(item) + " as NaN";
+    CHECK_MESSAGE(what.find(expected) != std::string::npos, what);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a NaN inner product of an item the filters leave is an error naming it") {
+  // The item's first two terms are infinities of opposite signs. The fused scan adds them (its
+  // kernels never fuse a multiply into an add); it comes last, past one 4096-row segment and
+  // many blocks, so the selection is full when it is scored.
+  std::mt19937 rng(41);
+  constexpr std::size_t kDim = 8;
+  auto catalog = random_catalog(rng, 6000, kDim);
+  const std::size_t last = catalog.ids.size() - 1;
+  const std::int64_t nan_item = catalog.ids[last];
+  std::fill_n(catalog.vectors.begin() + std::ptrdiff_t(last * kDim), kDim, 0.0f);
+  catalog.vectors[last * kDim] = 1e38f;
+  catalog.vectors[last * kDim + 1] = -1e38f;
+  nowrec::ItemIndex index(kDim);
+  index.add(catalog.ids, catalog.vectors);
+  const nowrec::Ranker ranker(index);
+  const std::vector<float> query = overflowing_query(kDim);
+  const std::vector<float> plain = random_vector(rng, kDim);
+
+  for (std::size_t k : {std::size_t{1}, std::size_t{10}, catalog.ids.size()}) {
+    for (int threads : {1, 3}) {
+      CAPTURE(k);
+      CAPTURE(threads);
+      check_nan_refused(ranker, {{.query = query}}, {.k = k, .threads = threads}, 0, nan_item);
+      check_nan_refused(ranker, {{.query = plain}, {.query = query}}, {.k = k, .threads = threads},
+                        1, nan_item);
+    }
+  }
+  // Boosted, or interests combined by max (the NaN one second): the same error.
+  const std::vector<nowrec::ItemBoost> boosts = {{catalog.ids[0], 0.5f}};
+  check_nan_refused(ranker, {{.query = query, .boosts = boosts}}, {.k = 3}, 0, nan_item);
+  const std::vector<nowrec::WeightedInterest> interests = {{plain, 1.0f}, {query, 1.0f}};
+  check_nan_refused(ranker, {{.interests = interests}},
+                    {.k = 3, .aggregation = nowrec::Aggregation::Max}, 0, nan_item);
+  nowrec::RankRequest calibrated{.interests = interests};
+  calibrated.calibrate = true;
+  check_nan_refused(ranker, {calibrated}, {.k = 3}, 0, nan_item);
+  // An item the filters leave out is not ranked, so its NaN does not matter.
+  const std::vector<std::int64_t> exclude = {nan_item};
+  nowrec::RankRequest excluded{.query = query};
+  excluded.exclude = exclude;
+  CHECK(ranker.rank(excluded, {.k = 3}).size() == 3);
+  const std::vector<std::int64_t> allow = {catalog.ids[0], catalog.ids[1]};
+  nowrec::RankRequest allowed{.query = query};
+  allowed.allow = allow;
+  CHECK(ranker.rank(allowed, {.k = 3}).size() == 2);
+}
+
+TEST_CASE("a NaN from a score and a prior term past float's range is an error, on every path") {
+  // The item's inner product is +inf on every path (fused kernels or a matrix product), its
+  // prior term -inf: their sum is NaN.
+  std::mt19937 rng(43);
+  constexpr std::size_t kDim = 8;
+  auto catalog = random_catalog(rng, 6000, kDim);
+  const std::size_t last = catalog.ids.size() - 1;
+  const std::int64_t nan_item = catalog.ids[last];
+  std::fill_n(catalog.vectors.begin() + std::ptrdiff_t(last * kDim), kDim, 0.0f);
+  catalog.vectors[last * kDim] = catalog.vectors[last * kDim + 1] = 1e38f;
+  nowrec::ItemIndex index(kDim);
+  index.add(catalog.ids, catalog.vectors);
+  std::vector<float> priors(catalog.ids.size(), 0.0f);
+  priors[last] = -1e38f;
+  index.set_priors(catalog.ids, priors);
+  const nowrec::Ranker ranker(index);
+  const std::vector<float> query = overflowing_query(kDim);
+  const nowrec::RankRequest overflowing{.query = query, .prior_weight = 1e38f};
+
+  std::vector<float> small = random_vector(rng, kDim);
+  for (float& x : small) x *= 1e-3f;
+  for (std::size_t k : {std::size_t{1}, std::size_t{10}, catalog.ids.size()}) {
+    for (int threads : {1, 3}) {
+      CAPTURE(k);
+      CAPTURE(threads);
+      check_nan_refused(ranker, {overflowing}, {.k = k, .threads = threads}, 0, nan_item);
+      // The matrix-product path: the other queries are fine.
+      std::vector<nowrec::RankRequest> batch(20, nowrec::RankRequest{.query = small});
+      batch[7] = overflowing;
+      check_nan_refused(ranker, batch, {.k = k, .threads = threads, .matmul_min_queries = 16}, 7,
+                        nan_item);
+    }
+  }
+}
+
 TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   nowrec::ItemIndex index(4);
   const std::vector<std::int64_t> ids = {1, 2};
@@ -176,6 +313,9 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   const std::vector<float> query = {1, 1, 1, 1};
 
   CHECK_THROWS_AS(nowrec::ItemIndex(0), nowrec::Error);
+  CHECK_THROWS_WITH_AS(nowrec::ItemIndex(nowrec::kMaxVectorDim + 1),
+                       doctest::Contains("ItemIndex: dim = 65537 is above the largest allowed"),
+                       nowrec::Error);
   CHECK_THROWS_WITH_AS(ranker.top_k(query, 0), doctest::Contains("k = 0"), nowrec::Error);
   CHECK_THROWS_WITH_AS(ranker.top_k(query, 3), doctest::Contains("[1, 2]"), nowrec::Error);
   // A k far beyond the index is the same error, not a failed allocation of k results.
@@ -190,8 +330,13 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   std::vector<float> nan_query = query;
   nan_query[2] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH_AS(ranker.top_k(nan_query, 1), doctest::Contains("position 2"), nowrec::Error);
-  CHECK_THROWS_WITH_AS(ranker.rank({.query = query}, {.k = 1, .threads = nowrec::kMaxThreads + 1}),
-                       doctest::Contains("threads"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(
+      ranker.rank({.query = query}, {.k = 1, .threads = nowrec::kMaxThreads + 1}),
+      doctest::Contains("Ranker: threads must be 0 (all cores) or a whole number in [1, 4096], "
+                        "not 4097"),
+      nowrec::Error);
+  CHECK_THROWS_WITH_AS(ranker.rank({.query = query}, {.k = 1, .threads = -1}),
+                       doctest::Contains("not -1"), nowrec::Error);
   // Finite, but their products leave float's range: no ranking of infinities by id.
   const std::vector<float> huge_query = {1e38f, 1e38f, 1e38f, 1e38f};
   CHECK_THROWS_WITH_AS(ranker.top_k(huge_query, 2), doctest::Contains("beyond float's range"),

@@ -145,8 +145,10 @@ TEST_CASE("Recommender: bad input is an error and changes nothing") {
   // More threads than a call may start: refused, not left to end the process.
   nowrec::RecommenderConfig too_many_threads = config;
   too_many_threads.threads = nowrec::kMaxThreads + 1;
-  CHECK_THROWS_WITH_AS(nowrec::Recommender(s.index, s.tracker, too_many_threads),
-                       doctest::Contains("threads"), nowrec::Error);
+  CHECK_THROWS_WITH_AS(
+      nowrec::Recommender(s.index, s.tracker, too_many_threads),
+      doctest::Contains("threads must be 0 (all cores) or a whole number in [1, 4096], not 4097"),
+      nowrec::Error);
   const auto pairs = graph.stats().pairs_added;
   // Unknown item: the tracker refuses it, the graph is untouched.
   CHECK_THROWS_AS(recommender.observe({.user = "fay", .timestamp = 500, .item = 9999}),
@@ -251,8 +253,11 @@ TEST_CASE("RecommenderConfig: save and load round-trip; bad files name the field
   rejects("{\"prior\": \"high\"}", "'prior' must be a number");
   rejects("{\"short_term\": -0.5}", "short_term");
   rejects("{\"aggregation\": \"mean\"}", "aggregation");
-  rejects("{\"threads\": 1.5}", "threads");
-  rejects("{\"threads\": 4097}", "threads");
+  rejects("{\"threads\": 1.5}",
+          "field 'threads' must be 0 (all cores) or a whole number in [1, 4096], not 1.5");
+  rejects("{\"threads\": 4097}", "field 'threads' must be 0 (all cores)");
+  rejects("{\"threads\": -1}", "not -1");
+  rejects("{\"threads\": 1e300}", "not 1e+300");
   rejects("{\"exclude_seen\": 1}", "exclude_seen");
   rejects("{\"calibrate\": \"yes\"}", "calibrate");
   rejects("{\"clusters\": 0.4, \"clusters_min\": 0.5}", "clusters_min");

@@ -92,5 +92,23 @@ TEST_CASE("BERT normalisation matches the reference for every code point") {
   CHECK(mismatches == 0);
 }
 
+TEST_CASE("first_invalid_utf8 finds where the first invalid sequence starts") {
+  using detail::first_invalid_utf8;
+  using detail::is_valid_utf8;
+  const std::string valid = "plain ASCII, Am\xC3\xA9lie, \xE6\x88\x91, \xF0\x9F\x98\x80";
+  CHECK(first_invalid_utf8(valid) == valid.size());
+  CHECK(first_invalid_utf8("") == 0);
+  CHECK(is_valid_utf8(valid));
+  // Past the eight-byte ASCII skip, inside it and right after a multi-byte character.
+  const std::string prefix = "0123456789abcdef\xC3\xA9";
+  for (const std::string bad :
+       {"\x80", "\xC3(", "\xE6\x88", "\xED\xA0\x80", "\xC0\xAF", "\xF4\x90\x80\x80", "\xFF"}) {
+    CAPTURE(bad);
+    CHECK(first_invalid_utf8(prefix + bad + "tail") == prefix.size());
+    CHECK(first_invalid_utf8("ab" + bad) == 2);
+    CHECK_FALSE(is_valid_utf8(prefix + bad));
+  }
+}
+
 }  // namespace
 }  // namespace nowrec::test
