@@ -179,7 +179,6 @@ class Recommender {
   InterestTracker& tracker_;
   RecommenderConfig config_;
   std::unique_ptr<CoVisitation> co_visitation_;
-  Ranker ranker_;
 };
 
 }  // namespace nowrec

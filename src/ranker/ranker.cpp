@@ -7,6 +7,7 @@
 
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
+#include "ranker/ranked_rows.hpp"
 #include "ranker/scan.hpp"
 #include "ranker/workspace.hpp"
 
@@ -219,14 +220,15 @@ std::size_t checked_result_slots(std::size_t k, std::size_t index_size, std::siz
   return slots;
 }
 
-Ranker::Ranker(const ItemIndex& index) : index_(&index) {}
+namespace ranker {
 
-void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& options,
-                  std::span<ScoredItem> results, std::span<std::size_t> counts) const {
-  const auto snapshot = index_->snapshot();
+void rank_snapshot(const Snapshot& snapshot, std::span<const RankRequest> requests,
+                   const RankOptions& options, std::span<ScoredItem> results,
+                   std::span<std::size_t> counts, std::span<RowPlace> places) {
   const std::size_t k = options.k;
-  const std::size_t slots = checked_result_slots(k, snapshot->size, requests.size());
-  if (results.size() != slots || counts.size() != requests.size()) {
+  const std::size_t slots = checked_result_slots(k, snapshot.size, requests.size());
+  if (results.size() != slots || counts.size() != requests.size() ||
+      (!places.empty() && places.size() != slots)) {
     throw Error(ErrorCode::InvalidArgument,
                 "Ranker::rank: " + std::to_string(requests.size()) + " requests need " +
                     std::to_string(slots) + " result slots and " + std::to_string(requests.size()) +
@@ -245,13 +247,13 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   ranker::Workspace& workspace = thread_workspace();
   prepare(requests, workspace);
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    add_user(requests[i], i, snapshot->dim, options.aggregation, workspace);
+    add_user(requests[i], i, snapshot.dim, options.aggregation, workspace);
   }
   ranker::ScanPlan& plan = workspace.plan;
   plan.keep = k;
   if (mmr) {
     const std::size_t pool = options.mmr_candidates != 0 ? options.mmr_candidates : 4 * k;
-    plan.keep = std::min(snapshot->size, std::max(k, pool));
+    plan.keep = std::min(snapshot.size, std::max(k, pool));
   }
   plan.threads = encoder::resolve_thread_count(options.threads);
   plan.matmul_min_queries = std::max<std::size_t>(1, options.matmul_min_queries);
@@ -259,7 +261,7 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
   {
     // oneDNN's sgemm reads this thread count when the scan's own team is a single thread.
     const encoder::OmpThreadsGuard threads(plan.threads);
-    ranker::scan(*snapshot, plan, workspace.scan);
+    scan(snapshot, plan, workspace.scan);
   }
   for (std::size_t i = 0; i < requests.size(); ++i) {
     // Infinities of opposite signs added (two terms of one inner product, or a score and its
@@ -273,7 +275,7 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
                       "boosts down");
     }
     std::span<const ranker::Candidate> chosen = workspace.scan.best[i];
-    if (mmr) chosen = ranker::select_mmr(*snapshot, chosen, k, options.mmr_lambda, workspace.mmr);
+    if (mmr) chosen = select_mmr(snapshot, chosen, k, options.mmr_lambda, workspace.mmr);
     const std::size_t n = std::min(k, chosen.size());
     for (std::size_t j = 0; j < n; ++j) {
       // Finite vectors, weights and priors can still multiply past float's range; infinite
@@ -285,10 +287,20 @@ void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& opti
                         " beyond float's range: scale its vectors, weights or boosts down");
       }
       results[i * k + j] = {chosen[j].id, chosen[j].score};
+      if (!places.empty()) places[i * k + j] = {chosen[j].segment, chosen[j].row};
     }
     counts[i] = n;
   }
   if (workspace.capacity_bytes() > kKeptWorkspaceBytes) workspace.release();
+}
+
+}  // namespace ranker
+
+Ranker::Ranker(const ItemIndex& index) : index_(&index) {}
+
+void Ranker::rank(std::span<const RankRequest> requests, const RankOptions& options,
+                  std::span<ScoredItem> results, std::span<std::size_t> counts) const {
+  ranker::rank_snapshot(*index_->snapshot(), requests, options, results, counts, {});
 }
 
 std::vector<ScoredItem> Ranker::rank(const RankRequest& request, const RankOptions& options) const {

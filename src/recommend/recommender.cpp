@@ -9,6 +9,7 @@
 #include <string>
 
 #include "nowrec/error.hpp"
+#include "ranker/ranked_rows.hpp"
 #include "recommend/recommender_config_check.hpp"
 
 namespace nowrec {
@@ -34,6 +35,10 @@ struct Recommender::Workspace {
   std::vector<RankRequest> requests;
   std::vector<ScoredItem> results;
   std::vector<std::size_t> counts;
+  // The snapshot the call ranked, and each result's row in it, so that explanations read the
+  // rows as they were ranked. Held only during a call.
+  std::shared_ptr<const ranker::Snapshot> snapshot;
+  std::vector<ranker::RowPlace> places;
   std::vector<float> item;
   std::vector<float> zero;
 };
@@ -72,7 +77,7 @@ bool is_zero(std::span<const float> values) {
 
 Recommender::Recommender(const ItemIndex& index, InterestTracker& tracker,
                          const RecommenderConfig& config)
-    : index_(index), tracker_(tracker), config_(config), ranker_(index) {
+    : index_(index), tracker_(tracker), config_(config) {
   recommend::check_config(config, "RecommenderConfig");
   if (config.co_visitation > 0.0f) {
     co_visitation_ = std::make_unique<CoVisitation>(config.co_visitation_options);
@@ -150,7 +155,15 @@ void Recommender::recommend(std::span<const std::string_view> users, std::int64_
                             .threads = config_.threads};
   work.results.resize(slots);
   work.counts.resize(users.size());
-  ranker_.rank(work.requests, options, work.results, work.counts);
+  work.places.resize(slots);
+  work.snapshot = index_.snapshot();
+  // Released on every way out, so that an idle thread's workspace keeps no old segments alive.
+  struct ReleaseSnapshot {
+    Workspace& work;
+    ~ReleaseSnapshot() { work.snapshot.reset(); }
+  } release{work};
+  ranker::rank_snapshot(*work.snapshot, work.requests, options, work.results, work.counts,
+                        work.places);
   for (std::size_t u = 0; u < users.size(); ++u) {
     Workspace::User& p = work.users[u];
     if (p.request.calibrate) {
@@ -263,11 +276,11 @@ void Recommender::explain(const RecommendRequest& request, Workspace& work, std:
     rec.item = scored.id;
     rec.score = scored.score;
     if (!request.explain) continue;
-    const std::optional<float> prior = index_.read(scored.id, item);
-    // An item removed since it was ranked has nothing left to explain it by: its parts stay 0
-    // (and `item` would still hold the row read before).
-    if (!prior) continue;
-    rec.prior_score = config_.prior * *prior;
+    // The row as it was ranked, though writers may have updated or removed the item since.
+    const ranker::RowPlace place = work.places[slot * request.k + r];
+    const ranker::Segment& segment = *work.snapshot->segments[place.segment];
+    ranker::decode_row(work.snapshot->storage, segment, place.row, item.size(), item.data());
+    rec.prior_score = config_.prior * segment.prior_of(place.row);
     const auto boost =
         std::lower_bound(p.boosts.begin(), p.boosts.end(), scored.id,
                          [](const ItemBoost& b, std::int64_t id) { return b.id < id; });

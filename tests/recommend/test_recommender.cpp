@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -340,4 +341,52 @@ TEST_CASE("Recommender: observe, recommend and forget run concurrently on the sa
       CHECK(std::find(seen.begin(), seen.end(), rec.item) == seen.end());
     }
   }
+}
+
+TEST_CASE("Recommender: explanations read the rows as ranked while writers change them") {
+  Setup s;
+  nowrec::RecommenderConfig config = base_config(0.0f);
+  config.prior = 1.0f;
+  nowrec::Recommender recommender(s.index, s.tracker, config);
+  s.observe(recommender, "alice", {3, 10, 11, 40}, 10'000);
+  const std::int64_t now = 10'500;
+
+  // A writer flips every item's prior between 0 and 100 and its vector between v and -v. An
+  // explanation that read the index as it is now, not as it was ranked, would put 100 too much
+  // or too little in interest_score, or name a match of the wrong sign.
+  s.index.set_priors(s.catalog.ids, std::vector<float>(kItems, 0.0f));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::vector<float> flipped(s.catalog.vectors.size());
+    std::transform(s.catalog.vectors.begin(), s.catalog.vectors.end(), flipped.begin(),
+                   [](float x) { return -x; });
+    const std::vector<float> zero_priors(kItems, 0.0f), high_priors(kItems, 100.0f);
+    for (int round = 0; !stop.load(); ++round) {
+      s.index.set_priors(s.catalog.ids, round % 2 == 0 ? high_priors : zero_priors);
+      s.index.update(s.catalog.ids, round % 3 == 0 ? flipped : s.catalog.vectors);
+    }
+  });
+  nowrec::RecommendResult result;
+  std::size_t checked = 0;
+  for (int call = 0; call < 2000; ++call) {
+    recommender.recommend("alice", now, {.k = 5}, result);
+    REQUIRE(result.items.size() == 5);
+    for (const nowrec::Recommendation& rec : result.items) {
+      CHECK((rec.prior_score == 0.0f || rec.prior_score == 100.0f));
+      REQUIRE(rec.interest_index != nowrec::Recommendation::npos);
+      // With the max over interests, the interest part is the best interest's weight times its
+      // match with the item's row as ranked.
+      const auto ranked = std::find_if(
+          result.interests.begin(), result.interests.end(), [&](const nowrec::RankedInterest& i) {
+            return i.index == rec.interest_index && i.kind == rec.interest_kind;
+          });
+      REQUIRE(ranked != result.interests.end());
+      CHECK(rec.interest_score ==
+            doctest::Approx(ranked->weight * rec.interest_match).epsilon(1e-4).scale(1.0));
+      ++checked;
+    }
+  }
+  stop = true;
+  writer.join();
+  CHECK(checked == 2000 * 5);
 }
