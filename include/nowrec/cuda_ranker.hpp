@@ -46,7 +46,8 @@ class CudaRanker {
   // As Ranker::rank, on the stream `stream` (a cudaStream_t; null: the default stream). Returns
   // once results are filled. Throws Error(InvalidArgument) as the Ranker does (checked before
   // anything is launched), Error(Unsupported) for the requests listed above or when k plus the
-  // excluded items present exceeds 1024.
+  // excluded items present exceeds 1024. Unlike the Ranker, it does not refuse scores that
+  // overflow: an item scored NaN is left out, and infinite scores are ranked.
   void rank(std::span<const RankRequest> requests, const RankOptions& options,
             std::span<ScoredItem> results, std::span<std::size_t> counts,
             void* stream = nullptr) const;

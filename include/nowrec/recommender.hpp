@@ -139,7 +139,8 @@ class Recommender {
 
   // The user's top k at `now` (an unknown user gets the best items by co-visitation and prior
   // alone, ties by smaller id). Throws Error(InvalidArgument) for k = 0 or above the index size,
-  // or when `now` is older than the user's last event.
+  // when `now` is older than the user's last event, or when an item's score overflows float or
+  // is NaN (as Ranker::rank does).
   std::vector<Recommendation> recommend(std::string_view user, std::int64_t now,
                                         const RecommendRequest& request) const;
   // The same into `out`, with the interests that ranked. Once a thread has served a request

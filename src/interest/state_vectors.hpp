@@ -88,9 +88,18 @@ inline float squared_norm(const Bf16* stored, std::size_t n) noexcept {
   return cpu::kernels().squared_norm_bf16(bits(stored), n);
 }
 
+// stored *= s
+inline void scale(float s, float* stored, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) stored[i] *= s;
+}
+// The norm comes with the bf16 kernel at no extra pass (the values are in registers).
+inline void scale(float s, Bf16* stored, std::size_t n) noexcept {
+  cpu::kernels().scale_squared_norm_bf16(s, bits(stored), n);
+}
+
 // stored *= s; returns |stored|^2 afterwards
 inline float scale_squared_norm(float s, float* stored, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) stored[i] *= s;
+  scale(s, stored, n);
   return cpu::kernels().dot(stored, stored, n);
 }
 inline float scale_squared_norm(float s, Bf16* stored, std::size_t n) noexcept {

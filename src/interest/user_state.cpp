@@ -66,7 +66,7 @@ void decay_group(UserState& state, const StateLayout& layout, Group group, doubl
       importance[k] *= next;
     }
   } else {
-    scale_squared_norm(next, vector_at<T>(state, layout, group, 0), layout.dim);
+    scale(next, vector_at<T>(state, layout, group, 0), layout.dim);
     state.weight[group] *= next;
   }
   state.scale[group] = 1.0f;

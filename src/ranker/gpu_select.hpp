@@ -29,8 +29,8 @@ struct Pick {
 
 NOWREC_HOST_DEVICE inline Pick padding_pick() { return {-__builtin_huge_valf(), kNoRow}; }
 
-// The entry of a scored row. A NaN score (only overflowing products make one) never enters, as
-// in the CPU Ranker's selection: it becomes padding.
+// The entry of a scored row. A NaN score (only overflowing products make one) never enters: it
+// becomes padding. (The CPU Ranker refuses such a request instead; the CUDA path does not yet.)
 NOWREC_HOST_DEVICE inline Pick scored_pick(float score, std::uint32_t row) {
   return score == score ? Pick{score, row} : padding_pick();
 }

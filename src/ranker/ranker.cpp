@@ -233,7 +233,8 @@ void rank_snapshot(const Snapshot& snapshot, std::span<const RankRequest> reques
                 "Ranker::rank: " + std::to_string(requests.size()) + " requests need " +
                     std::to_string(slots) + " result slots and " + std::to_string(requests.size()) +
                     " counts, got " + std::to_string(results.size()) + " and " +
-                    std::to_string(counts.size()));
+                    std::to_string(counts.size()) +
+                    (places.empty() ? "" : " (and " + std::to_string(places.size()) + " places)"));
   }
   if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
     throw Error(ErrorCode::InvalidArgument, "Ranker: mmr_lambda must be in [0, 1]");
@@ -271,8 +272,8 @@ void rank_snapshot(const Snapshot& snapshot, std::span<const RankRequest> reques
       throw Error(ErrorCode::InvalidArgument,
                   "Ranker: request " + std::to_string(i) + " scores item " +
                       std::to_string(nan.id) +
-                      " as NaN (infinities of opposite signs): scale its vectors, weights or "
-                      "boosts down");
+                      " as NaN (infinities of opposite signs, or a product past float's range): "
+                      "scale its vectors, weights or boosts down");
     }
     std::span<const ranker::Candidate> chosen = workspace.scan.best[i];
     if (mmr) chosen = select_mmr(snapshot, chosen, k, options.mmr_lambda, workspace.mmr);
