@@ -1,4 +1,4 @@
-// The one check of an embedding dimension against kMaxVectorDim, for item indexes, index files
+// The one check of an embedding dimension (1 to kMaxVectorDim), for item indexes, index files
 // and interest trackers.
 #pragma once
 
@@ -10,10 +10,12 @@
 
 namespace nowrec::common {
 
-// Throws Error(code) "<what> = <dim> is above the largest allowed, <kMaxVectorDim>" for a dim
-// above kMaxVectorDim; `what` names the value (e.g. "ItemIndex: dim").
+// Throws Error(code) for a dim of 0 ("<what> is 0, must be positive") or above kMaxVectorDim
+// ("<what> = <dim> is above the largest allowed, <kMaxVectorDim>"); `what` names the value (e.g.
+// "ItemIndex: dim").
 inline void check_vector_dim(std::size_t dim, const std::string& what,
                              ErrorCode code = ErrorCode::InvalidArgument) {
+  if (dim == 0) throw Error(code, what + " is 0, must be positive");
   if (dim <= kMaxVectorDim) return;
   throw Error(code, what + " = " + std::to_string(dim) + " is above the largest allowed, " +
                         std::to_string(kMaxVectorDim));

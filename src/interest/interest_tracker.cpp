@@ -57,7 +57,6 @@ void require_half_life(double seconds, const char* name) {
 }
 
 void validate(const InterestTrackerOptions& options) {
-  if (options.dim == 0) invalid("dim must be positive");
   common::check_vector_dim(options.dim, "InterestTracker: dim");
   require_half_life(options.short_term_half_life_seconds, "short_term_half_life_seconds");
   require_half_life(options.long_term_half_life_seconds, "long_term_half_life_seconds");
@@ -127,12 +126,14 @@ thread_local std::vector<float> text_vector;
 }  // namespace
 
 InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
+    : Impl(opts, interest::check_options(opts)) {}
+
+InterestTracker::Impl::Impl(const InterestTrackerOptions& opts,
+                            const interest::TrackerSizing& sizing)
     : options(opts),
-      layout(interest::StateLayout::make(opts.dim, opts.max_interests, opts.recent_window,
-                                         opts.dtype)),
-      bytes_per_user(
-          nowrec::bytes_per_user(interest::StateBlockPool::stride_for(layout.block_bytes))),
-      reserved_users(nowrec::reserved_users(opts, bytes_per_user)),
+      layout(sizing.layout),
+      bytes_per_user(sizing.bytes_per_user),
+      reserved_users(sizing.reserved_users),
       blocks(layout.block_bytes, reserved_users),
       entries(sizeof(UserEntry), reserved_users),
       shards(opts.shards) {
@@ -154,20 +155,21 @@ InterestTracker::Impl::Impl(const InterestTrackerOptions& opts)
 
 namespace interest {
 
-void check_options(const InterestTrackerOptions& options) {
+TrackerSizing check_options(const InterestTrackerOptions& options) {
   validate(options);
-  const StateLayout layout =
+  TrackerSizing sizing;
+  sizing.layout =
       StateLayout::make(options.dim, options.max_interests, options.recent_window, options.dtype);
-  nowrec::reserved_users(options,
-                         nowrec::bytes_per_user(StateBlockPool::stride_for(layout.block_bytes)));
+  sizing.bytes_per_user =
+      nowrec::bytes_per_user(StateBlockPool::stride_for(sizing.layout.block_bytes));
+  sizing.reserved_users = nowrec::reserved_users(options, sizing.bytes_per_user);
+  return sizing;
 }
 
 }  // namespace interest
 
-InterestTracker::InterestTracker(const InterestTrackerOptions& options) {
-  validate(options);
-  impl_ = std::make_unique<Impl>(options);
-}
+InterestTracker::InterestTracker(const InterestTrackerOptions& options)
+    : impl_(std::make_unique<Impl>(options)) {}
 
 InterestTracker::InterestTracker(InterestTracker&&) noexcept = default;
 InterestTracker& InterestTracker::operator=(InterestTracker&&) noexcept = default;

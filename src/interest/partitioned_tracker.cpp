@@ -110,7 +110,7 @@ PartitionedTracker::PartitionedTracker(const InterestTrackerOptions& options,
   }
   // Checked once, up front, as each adopted partition's tracker checks them, without the memory
   // expected_users would reserve.
-  interest::check_options(options);
+  (void)interest::check_options(options);
   impl_->options = options;
   impl_->partitions = partitions;
   impl_->owned.resize(partitions);

@@ -68,10 +68,18 @@ class StoredUserKey {
 // instead of losing every user; 0 without a key.
 std::uint64_t user_key_check(const InterestTrackerOptions& options);
 
+// What a tracker's memory is sized by, worked out from its options once they are checked.
+struct TrackerSizing {
+  StateLayout layout;
+  std::size_t bytes_per_user = 0;  // state block, table entry and table slots
+  std::size_t reserved_users = 0;  // mapped when the tracker is built
+};
+
 // Every check InterestTracker's constructor makes of its options, the memory expected_users
-// would reserve included, without building a tracker (PartitionedTracker checks its options
-// before any partition is adopted). Throws Error(InvalidArgument).
-void check_options(const InterestTrackerOptions& options);
+// would reserve included, and the sizes that follow from them, without building a tracker
+// (PartitionedTracker checks its options before any partition is adopted). Throws
+// Error(InvalidArgument).
+TrackerSizing check_options(const InterestTrackerOptions& options);
 
 }  // namespace interest
 
@@ -93,6 +101,7 @@ struct InterestTracker::Impl {
   std::atomic<std::uint64_t> rejected{0};
 
   explicit Impl(const InterestTrackerOptions& opts);
+  Impl(const InterestTrackerOptions& opts, const interest::TrackerSizing& sizing);
 
   // An empty shard table whose entries come from `entries`.
   interest::UserTable make_table() { return interest::UserTable(entries); }

@@ -358,7 +358,6 @@ ItemIndex ItemIndex::load(const std::filesystem::path& path) {
   if (h.storage > std::uint32_t(StorageType::Int8)) {
     throw format_error(path, "field 'storage' = " + std::to_string(h.storage) + " is unknown");
   }
-  if (h.dim == 0) throw format_error(path, "field 'dim' is 0");
   common::check_vector_dim(h.dim, format_prefix(path) + "field 'dim'", ErrorCode::InvalidFormat);
   Layout layout;
   if (!compute_layout(h, layout)) throw format_error(path, "row and category counts overflow");

@@ -62,7 +62,6 @@ void check_unique(const char* where, std::span<const std::int64_t> ids) {
 
 ItemIndex::ItemIndex(std::size_t dim, const ItemIndexOptions& options)
     : dim_(dim), options_(options), writer_(std::make_unique<Writer>()) {
-  if (dim == 0) throw Error(ErrorCode::InvalidArgument, "ItemIndex: dim must be positive");
   common::check_vector_dim(dim, "ItemIndex: dim");
   if (options.storage != StorageType::F32 && options.storage != StorageType::BF16 &&
       options.storage != StorageType::Int8) {

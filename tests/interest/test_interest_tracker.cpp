@@ -85,7 +85,8 @@ TEST_CASE("bad events are rejected and leave the user's state unchanged") {
   CHECK_THROWS_AS(tracker.short_term_interest("u", 50), nowrec::Error);
   CHECK(tracker.short_term_interest("u", 100) == before);
 
-  CHECK_THROWS_AS(nowrec::InterestTracker({.dim = 0}), nowrec::Error);
+  CHECK_THROWS_WITH_AS(nowrec::InterestTracker({.dim = 0}),
+                       "InterestTracker: dim is 0, must be positive", nowrec::Error);
   CHECK_THROWS_AS(nowrec::InterestTracker({.dim = 4, .short_term_half_life_seconds = 0}),
                   nowrec::Error);
   CHECK_THROWS_AS(nowrec::InterestTracker({.dim = 4, .shards = 0}), nowrec::Error);

@@ -268,6 +268,10 @@ TEST_CASE("a corrupt or foreign index file is refused with InvalidFormat") {
   std::memcpy(huge_dim.data() + 16, &dim, sizeof dim);  // the header's dim field
   expect_format_error(huge_dim,
                       "field 'dim' = 4611686018427387904 is above the largest allowed, 65536");
+  std::string zero_dim = good;
+  const std::uint64_t zero = 0;
+  std::memcpy(zero_dim.data() + 16, &zero, sizeof zero);
+  expect_format_error(zero_dim, "field 'dim' is 0, must be positive");
   CHECK_THROWS_WITH_AS(nowrec::ItemIndex(std::size_t{1} << 62), doctest::Contains("dim"),
                        nowrec::Error);
   try {

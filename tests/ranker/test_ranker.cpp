@@ -312,7 +312,8 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   const nowrec::Ranker ranker(index);
   const std::vector<float> query = {1, 1, 1, 1};
 
-  CHECK_THROWS_AS(nowrec::ItemIndex(0), nowrec::Error);
+  CHECK_THROWS_WITH_AS(nowrec::ItemIndex(0), "ItemIndex: dim is 0, must be positive",
+                       nowrec::Error);
   CHECK_THROWS_WITH_AS(nowrec::ItemIndex(nowrec::kMaxVectorDim + 1),
                        doctest::Contains("ItemIndex: dim = 65537 is above the largest allowed"),
                        nowrec::Error);
