@@ -7,30 +7,10 @@
 #include <string>
 
 #include "nowrec/error.hpp"
+#include "ranker/request_checks.hpp"
 
 namespace nowrec::ranker::gpu {
 namespace {
-
-void check_vector(std::span<const float> values, std::size_t dim, const std::string& what) {
-  if (values.size() != dim) {
-    throw Error(ErrorCode::InvalidArgument, "CudaRanker: " + what + " has " +
-                                                std::to_string(values.size()) +
-                                                " values, expected dim " + std::to_string(dim));
-  }
-  for (std::size_t j = 0; j < dim; ++j) {
-    if (!std::isfinite(values[j])) {
-      throw Error(
-          ErrorCode::InvalidArgument,
-          "CudaRanker: " + what + " has a non-finite value at position " + std::to_string(j));
-    }
-  }
-}
-
-void check_weight(float weight, const std::string& what) {
-  if (!std::isfinite(weight)) {
-    throw Error(ErrorCode::InvalidArgument, "CudaRanker: " + what + " is not finite");
-  }
-}
 
 void unsupported(const std::string& what) {
   throw Error(ErrorCode::Unsupported,
@@ -41,20 +21,8 @@ void unsupported(const std::string& what) {
 // the weighted negative (exact: inner products are linear).
 void fold_request(const RankRequest& request, std::size_t index, std::size_t dim,
                   Aggregation aggregation, std::vector<float>& queries) {
+  check_request(request, index, dim, "CudaRanker");
   const std::string name = "request " + std::to_string(index);
-  if (request.query.empty() == request.interests.empty()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "CudaRanker: " + name + " must give exactly one of query and interests");
-  }
-  if (!request.query.empty()) check_vector(request.query, dim, name + " query");
-  for (std::size_t i = 0; i < request.interests.size(); ++i) {
-    const std::string interest = name + " interest " + std::to_string(i);
-    check_vector(request.interests[i].vector, dim, interest);
-    check_weight(request.interests[i].weight, interest + " weight");
-  }
-  if (!request.negative.empty()) check_vector(request.negative, dim, name + " negative");
-  check_weight(request.negative_weight, name + " negative_weight");
-  check_weight(request.prior_weight, name + " prior_weight");
   if (aggregation == Aggregation::Max && request.interests.size() > 1) {
     unsupported(name + ": max over several interests");
   }
@@ -127,9 +95,7 @@ PreparedBatch prepare_batch(std::span<const RankRequest> requests, const RankOpt
                     " counts, got " + std::to_string(result_slots) + " and " +
                     std::to_string(count_slots));
   }
-  if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
-    throw Error(ErrorCode::InvalidArgument, "CudaRanker: mmr_lambda must be in [0, 1]");
-  }
+  check_mmr_lambda(options.mmr_lambda, "CudaRanker");
   if (options.mmr_lambda < 1.0f) unsupported("MMR (mmr_lambda < 1)");
 
   PreparedBatch batch;

@@ -8,6 +8,7 @@
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
 #include "ranker/ranked_rows.hpp"
+#include "ranker/request_checks.hpp"
 #include "ranker/scan.hpp"
 #include "ranker/workspace.hpp"
 
@@ -23,29 +24,6 @@ constexpr std::size_t kKeptWorkspaceBytes = std::size_t(64) << 20;
 ranker::Workspace& thread_workspace() {
   thread_local ranker::Workspace workspace;
   return workspace;
-}
-
-// `what()` names the value; it is called only to build an error message.
-template <class What>
-void check_vector(std::span<const float> values, std::size_t dim, const What& what) {
-  if (values.size() != dim) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what() + " has " +
-                                                std::to_string(values.size()) +
-                                                " values, expected dim " + std::to_string(dim));
-  }
-  for (std::size_t j = 0; j < dim; ++j) {
-    if (!std::isfinite(values[j])) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "Ranker: " + what() + " has a non-finite value at position " + std::to_string(j));
-    }
-  }
-}
-
-template <class What>
-void check_weight(float weight, const What& what) {
-  if (!std::isfinite(weight)) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: " + what() + " is not finite");
-  }
 }
 
 // Empties the workspace for `requests`, keeping its capacity, and reserves the id, boost and
@@ -108,41 +86,8 @@ std::span<const ItemBoost> append_boost_table(std::span<const ItemBoost> boosts,
 
 void add_user(const RankRequest& request, std::size_t index, std::size_t dim,
               Aggregation aggregation, ranker::Workspace& workspace) {
-  const auto name = [index] { return "request " + std::to_string(index); };
-  if (request.query.empty() == request.interests.empty()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Ranker: " + name() + " must give exactly one of query and interests");
-  }
-  if (request.query.empty() == false) {
-    check_vector(request.query, dim, [&] { return name() + " query"; });
-  }
-  for (std::size_t i = 0; i < request.interests.size(); ++i) {
-    const auto interest = [&] { return name() + " interest " + std::to_string(i); };
-    check_vector(request.interests[i].vector, dim, interest);
-    check_weight(request.interests[i].weight, [&] { return interest() + " weight"; });
-  }
-  if (request.calibrate && request.interests.empty()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Ranker: " + name() + " asks for calibration, which needs interests");
-  }
-  if (!request.best_matches.empty() && request.best_matches.size() != request.interests.size()) {
-    throw Error(ErrorCode::InvalidArgument,
-                "Ranker: " + name() + " best_matches has " +
-                    std::to_string(request.best_matches.size()) + " entries for " +
-                    std::to_string(request.interests.size()) + " interests");
-  }
+  ranker::check_request(request, index, dim, "Ranker");
   const bool has_negative = !request.negative.empty() && request.negative_weight != 0.0f;
-  if (!request.negative.empty()) {
-    check_vector(request.negative, dim, [&] { return name() + " negative"; });
-  }
-  check_weight(request.negative_weight, [&] { return name() + " negative_weight"; });
-  check_weight(request.prior_weight, [&] { return name() + " prior_weight"; });
-  for (std::size_t b = 0; b < request.boosts.size(); ++b) {
-    check_weight(request.boosts[b].score, [&] {
-      return name() + " boost " + std::to_string(b) + " (item " +
-             std::to_string(request.boosts[b].id) + ")";
-    });
-  }
 
   ranker::ScanPlan& plan = workspace.plan;
   ranker::ScanUser user;
@@ -236,9 +181,7 @@ void rank_snapshot(const Snapshot& snapshot, std::span<const RankRequest> reques
                     std::to_string(counts.size()) +
                     (places.empty() ? "" : " (and " + std::to_string(places.size()) + " places)"));
   }
-  if (!(options.mmr_lambda >= 0.0f && options.mmr_lambda <= 1.0f)) {
-    throw Error(ErrorCode::InvalidArgument, "Ranker: mmr_lambda must be in [0, 1]");
-  }
+  check_mmr_lambda(options.mmr_lambda, "Ranker");
   encoder::check_thread_count(options.threads, "Ranker: threads");
   if (requests.empty()) return;
   const bool mmr = options.mmr_lambda < 1.0f;

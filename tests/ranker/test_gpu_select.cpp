@@ -389,6 +389,26 @@ TEST_CASE("bad requests are refused on the host as the Ranker refuses them") {
   nowrec::RankRequest nan;
   nan.query = nan_query;
   check_code(ErrorCode::InvalidArgument, prepare(nan, {.k = 5}, 5));
+  // The same checks as the Ranker's, with the same words after the caller's name.
+  const nowrec::Ranker ranker(index);
+  for (const nowrec::RankRequest& bad : {nan, wrong_dim, nowrec::RankRequest{}}) {
+    std::string cpu_message, gpu_message;
+    try {
+      (void)ranker.rank(bad, {.k = 5});
+    } catch (const nowrec::Error& e) {
+      cpu_message = e.what();
+    }
+    try {
+      prepare(bad, {.k = 5}, 5)();
+    } catch (const nowrec::Error& e) {
+      gpu_message = e.what();
+    }
+    REQUIRE(cpu_message.rfind("Ranker: request 0", 0) == 0);
+    CHECK("Cuda" + cpu_message == gpu_message);
+  }
+  nowrec::RankRequest calibrated_query = good;
+  calibrated_query.calibrate = true;
+  check_code(ErrorCode::InvalidArgument, prepare(calibrated_query, {.k = 5}, 5));
   check_code(ErrorCode::InvalidArgument, prepare(nowrec::RankRequest{}, {.k = 5}, 5));
   check_code(ErrorCode::InvalidArgument, prepare(good, {.k = 5, .mmr_lambda = 2.0f}, 5));
 
