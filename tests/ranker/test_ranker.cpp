@@ -202,6 +202,18 @@ std::vector<float> overflowing_query(std::size_t dim) {
   return query;
 }
 
+// 6,000 random rows, then the last one replaced by [first, second, 0, ...]: past one 4096-row
+// segment and many blocks, so the selection is full when it is scored.
+nowrec::test::Catalog catalog_with_last_row(std::mt19937& rng, std::size_t dim, float first,
+                                            float second) {
+  nowrec::test::Catalog catalog = random_catalog(rng, 6000, dim);
+  const std::size_t last = catalog.ids.size() - 1;
+  std::fill_n(catalog.vectors.begin() + std::ptrdiff_t(last * dim), dim, 0.0f);
+  catalog.vectors[last * dim] = first;
+  catalog.vectors[last * dim + 1] = second;
+  return catalog;
+}
+
 // Ranks `requests` and expects the error that names request `request` scoring `item` as NaN.
 void check_nan_refused(const nowrec::Ranker& ranker,
                        const std::vector<nowrec::RankRequest>& requests,
@@ -224,16 +236,11 @@ void check_nan_refused(const nowrec::Ranker& ranker,
 
 TEST_CASE("a NaN inner product of an item the filters leave is an error naming it") {
   // The item's first two terms are infinities of opposite signs. The fused scan adds them (its
-  // kernels never fuse a multiply into an add); it comes last, past one 4096-row segment and
-  // many blocks, so the selection is full when it is scored.
+  // kernels never fuse a multiply into an add).
   std::mt19937 rng(41);
   constexpr std::size_t kDim = 8;
-  auto catalog = random_catalog(rng, 6000, kDim);
-  const std::size_t last = catalog.ids.size() - 1;
-  const std::int64_t nan_item = catalog.ids[last];
-  std::fill_n(catalog.vectors.begin() + std::ptrdiff_t(last * kDim), kDim, 0.0f);
-  catalog.vectors[last * kDim] = 1e38f;
-  catalog.vectors[last * kDim + 1] = -1e38f;
+  const auto catalog = catalog_with_last_row(rng, kDim, 1e38f, -1e38f);
+  const std::int64_t nan_item = catalog.ids.back();
   nowrec::ItemIndex index(kDim);
   index.add(catalog.ids, catalog.vectors);
   const nowrec::Ranker ranker(index);
@@ -274,11 +281,9 @@ TEST_CASE("a NaN from a score and a prior term past float's range is an error, o
   // prior term -inf: their sum is NaN.
   std::mt19937 rng(43);
   constexpr std::size_t kDim = 8;
-  auto catalog = random_catalog(rng, 6000, kDim);
+  const auto catalog = catalog_with_last_row(rng, kDim, 1e38f, 1e38f);
   const std::size_t last = catalog.ids.size() - 1;
   const std::int64_t nan_item = catalog.ids[last];
-  std::fill_n(catalog.vectors.begin() + std::ptrdiff_t(last * kDim), kDim, 0.0f);
-  catalog.vectors[last * kDim] = catalog.vectors[last * kDim + 1] = 1e38f;
   nowrec::ItemIndex index(kDim);
   index.add(catalog.ids, catalog.vectors);
   std::vector<float> priors(catalog.ids.size(), 0.0f);
