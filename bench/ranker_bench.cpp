@@ -58,6 +58,30 @@ const char* storage_name(nowrec::StorageType storage) {
                                                 : "int8";
 }
 
+// "f32,int8" -> those storage types; exits on an unknown name.
+std::vector<nowrec::StorageType> parse_storages(const char* text) {
+  std::vector<nowrec::StorageType> storages;
+  const std::string list = text;
+  for (std::size_t begin = 0; begin <= list.size();) {
+    const std::size_t end = std::min(list.find(',', begin), list.size());
+    const std::string name = list.substr(begin, end - begin);
+    bool known = false;
+    for (auto storage :
+         {nowrec::StorageType::F32, nowrec::StorageType::BF16, nowrec::StorageType::Int8}) {
+      if (name == storage_name(storage)) {
+        storages.push_back(storage);
+        known = true;
+      }
+    }
+    if (!known) {
+      std::fprintf(stderr, "unknown storage '%s' (f32, bf16 or int8)\n", name.c_str());
+      std::exit(2);
+    }
+    begin = end + 1;
+  }
+  return storages;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +114,8 @@ int main(int argc, char** argv) {
       min_seconds = std::atof(argv[i + 1]);
     else if (flag == "--matmul-min-queries")
       matmul_min_queries = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (flag == "--storages")
+      storages = parse_storages(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       return 2;
@@ -99,7 +125,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: ranker_bench --catalog F32FILE --queries F32FILE [--dim 384] "
                  "[--sizes 100000,1000000] [--batches 1,64] [--ks 10,100] [--threads 2] "
-                 "[--min-seconds 1] [--matmul-min-queries 16]\n");
+                 "[--min-seconds 1] [--matmul-min-queries 16] [--storages f32,bf16,int8]\n");
     return 2;
   }
   const MappedFloats catalog = map_floats(catalog_path);

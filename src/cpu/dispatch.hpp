@@ -58,9 +58,9 @@ struct KernelTable {
                          std::size_t row_count, std::size_t dim, float* scores) noexcept;
   void (*score_rows_bf16)(const float* queries, std::size_t query_count, const std::uint16_t* rows,
                           std::size_t row_count, std::size_t dim, float* scores) noexcept;
-  void (*score_rows_int8)(const float* queries, std::size_t query_count, const std::int8_t* rows,
-                          const float* scales, std::size_t row_count, std::size_t dim,
-                          float* scores) noexcept;
+  void (*score_rows_int8)(const std::int16_t* queries, const float* query_scales,
+                          std::size_t query_count, const std::int8_t* rows, const float* row_scales,
+                          std::size_t row_count, std::size_t dim, float* scores) noexcept;
   void (*widen_bf16)(const std::uint16_t* in, std::size_t n, float* out) noexcept;
   void (*widen_int8)(const std::int8_t* in, float scale, std::size_t n, float* out) noexcept;
   std::uint64_t (*scores_at_least)(const float* scores, std::size_t n, float threshold) noexcept;

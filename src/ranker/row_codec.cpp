@@ -67,6 +67,17 @@ void split_to_bf16(const float* values, std::size_t dim, std::uint16_t* out) noe
   }
 }
 
+float quantize_to_int16(const float* values, std::size_t dim, std::int16_t* out) noexcept {
+  float max_abs = 0.0f;
+  for (std::size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
+  const double inverse = max_abs > 0.0f && std::isfinite(max_abs) ? 32767.0 / double(max_abs) : 0.0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    const double scaled = std::isfinite(values[i]) ? double(values[i]) * inverse : 0.0;
+    out[i] = static_cast<std::int16_t>(std::clamp(std::lround(scaled), -32767L, 32767L));
+  }
+  return static_cast<float>(double(max_abs) / 32767.0);
+}
+
 void encode_row(StorageType storage, const float* values, std::size_t dim, std::byte* out,
                 float* scale) noexcept {
   switch (storage) {

@@ -94,6 +94,14 @@ class Scanner {
                       scratch.split_queries.data() + 2 * v * dim_);
       }
     }
+    if (!use_matmul_ && snapshot.storage == StorageType::Int8) {
+      scratch.int16_queries.resize(plan.vectors.size());
+      scratch.query_scales.resize(vector_count_);
+      for (std::size_t v = 0; v < vector_count_; ++v) {
+        scratch.query_scales[v] = quantize_to_int16(plan.vectors.data() + v * dim_, dim_,
+                                                    scratch.int16_queries.data() + v * dim_);
+      }
+    }
     scratch.segment_starts.clear();
     for (std::size_t s = 0; s < snapshot.segments.size(); ++s) {
       scratch.segment_starts.push_back(total_rows_);
@@ -298,7 +306,8 @@ class Scanner {
         }
         return;
       case StorageType::Int8:
-        kernels_.score_rows_int8(queries, vector_count_, reinterpret_cast<const std::int8_t*>(rows),
+        kernels_.score_rows_int8(scratch_.int16_queries.data(), scratch_.query_scales.data(),
+                                 vector_count_, reinterpret_cast<const std::int8_t*>(rows),
                                  segment.scales + block.first, block.rows, dim_, scores);
         return;
     }

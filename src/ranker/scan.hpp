@@ -87,6 +87,9 @@ struct ScanThreadState {
 struct ScanScratch {
   std::vector<ScanBlock> blocks;
   std::vector<std::uint16_t> split_queries;
+  // Int8 catalogs below the matmul's batch: the plan's vectors quantized, and their scales.
+  std::vector<std::int16_t> int16_queries;
+  std::vector<float> query_scales;
   std::vector<ScanThreadState> threads;
   // Per user, after scan(): up to plan.keep candidates, best first, and any NaN score of a row
   // the user's filters leave (never among the candidates).

@@ -69,4 +69,10 @@ namespace nowrec::ranker {
 // out, for cpu::avx512::score_rows_bf16_dp.
 void split_to_bf16(const float* values, std::size_t dim, std::uint16_t* out) noexcept;
 
+// Quantizes dim finite floats to int16 for cpu score_rows_int8: out[i] = round(values[i] /
+// scale) with scale = max |values| / 32767, which is returned (0 for a zero vector). Each value
+// is off by at most scale / 2, so a score moves by at most scale / 2 * row_scale * sum |row|.
+// A non-finite value gives a non-finite scale, and so non-finite scores.
+float quantize_to_int16(const float* values, std::size_t dim, std::int16_t* out) noexcept;
+
 }  // namespace nowrec::ranker

@@ -44,9 +44,10 @@ struct Workspace {
   std::size_t capacity_bytes() const noexcept {
     std::size_t bytes = of(plan.vectors) + of(plan.users) + of(filter_ids) + of(boosts) +
                         of(categories) + of(interest_weights) + of(boost_order) + of(scan.blocks) +
-                        of(scan.split_queries) + of(scan.threads) + of(scan.best) +
-                        of(scan.segment_starts) + of(scan.factors) + of(scan.calibration_scores) +
-                        of(mmr.vectors) + of(mmr.max_similarity) + of(mmr.picked) + of(mmr.chosen);
+                        of(scan.split_queries) + of(scan.int16_queries) + of(scan.query_scales) +
+                        of(scan.threads) + of(scan.best) + of(scan.segment_starts) +
+                        of(scan.factors) + of(scan.calibration_scores) + of(mmr.vectors) +
+                        of(mmr.max_similarity) + of(mmr.picked) + of(mmr.chosen);
     for (const ScanThreadState& state : scan.threads) {
       bytes += of(state.best) + of(state.scores) + of(state.combined) + of(state.widened) +
                of(state.best_match);

@@ -85,11 +85,14 @@ Expected reference(const test::Catalog& catalog, const RankRequest& request,
   return expected;
 }
 
-void check_best_matches(const std::vector<float>& got, const std::vector<float>& expected) {
+// An int8 catalog's scan scores an int16 copy of each interest, whose rounding moves a score by
+// up to about 1e-5 of its size at these dims; the float paths stay within float rounding.
+void check_best_matches(const std::vector<float>& got, const std::vector<float>& expected,
+                        double epsilon = 1e-5) {
   REQUIRE(got.size() == expected.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     CAPTURE(i);
-    CHECK(got[i] == doctest::Approx(expected[i]).epsilon(1e-5));
+    CHECK(got[i] == doctest::Approx(expected[i]).epsilon(epsilon));
   }
 }
 
@@ -131,7 +134,8 @@ TEST_CASE(
             ranker.rank(request, {.k = 20, .aggregation = aggregation, .threads = threads});
         const Expected expected = reference(stored, request, aggregation, 20);
         test::check_same(got, expected.items);
-        check_best_matches(best_matches, expected.best_matches);
+        check_best_matches(best_matches, expected.best_matches,
+                           storage == StorageType::Int8 ? 1e-4 : 1e-5);
       }
     }
   }
