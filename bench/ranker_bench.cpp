@@ -122,10 +122,11 @@ int main(int argc, char** argv) {
     }
   }
   if (catalog_path == nullptr || queries_path == nullptr) {
-    std::fprintf(stderr,
-                 "usage: ranker_bench --catalog F32FILE --queries F32FILE [--dim 384] "
-                 "[--sizes 100000,1000000] [--batches 1,64] [--ks 10,100] [--threads 2] "
-                 "[--min-seconds 1] [--matmul-min-queries 16] [--storages f32,bf16,int8]\n");
+    std::fprintf(
+        stderr,
+        "usage: ranker_bench --catalog F32FILE --queries F32FILE [--dim 384] "
+        "[--sizes 100000,1000000] [--batches 1,64] [--ks 10,100] [--threads 2] "
+        "[--min-seconds 1] [--matmul-min-queries 0 (by storage)] [--storages f32,bf16,int8]\n");
     return 2;
   }
   const MappedFloats catalog = map_floats(catalog_path);

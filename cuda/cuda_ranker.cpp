@@ -174,7 +174,8 @@ void CudaRanker::Impl::rank(std::span<const RankRequest> requests, const RankOpt
   const std::size_t group = gpu::queries_per_pass(rows, batch.keep, kMaxPickBytes);
   for (std::size_t first = 0; first < n; first += group) {
     const std::size_t count = std::min(group, n - first);
-    const bool use_matmul = count >= std::max<std::size_t>(1, options.matmul_min_queries);
+    // The device holds int8 catalogs widened to fp32, so they cross over as fp32 does.
+    const bool use_matmul = count >= options.matmul_min_queries_for(StorageType::F32);
     run_group(batch, first, count, use_matmul, stream);
     const std::span<const gpu::Pick> answers(
         reinterpret_cast<const gpu::Pick*>(host_picks.memory.data()), count * batch.keep);

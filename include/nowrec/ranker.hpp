@@ -74,8 +74,18 @@ struct RankOptions {
   std::size_t mmr_candidates = 0;
   int threads = 0;  // 0: all cores; at most kMaxThreads (nowrec/limits.hpp)
   // From this many query vectors in one call on, scores come from one matrix product per block
-  // of the catalog (oneDNN) instead of the fused per-row scan.
-  std::size_t matmul_min_queries = 16;
+  // of the catalog (oneDNN) instead of the fused per-row scan. 0: chosen by the index's storage,
+  // kMatmulMinQueriesFloat for fp32 and bf16 and kMatmulMinQueriesInt8 for int8, whose integer
+  // kernel stays ahead of the product to larger batches.
+  std::size_t matmul_min_queries = 0;
+  static constexpr std::size_t kMatmulMinQueriesFloat = 16;
+  static constexpr std::size_t kMatmulMinQueriesInt8 = 48;
+
+  // matmul_min_queries as it applies to rows scored as `storage`.
+  std::size_t matmul_min_queries_for(StorageType storage) const noexcept {
+    if (matmul_min_queries != 0) return matmul_min_queries;
+    return storage == StorageType::Int8 ? kMatmulMinQueriesInt8 : kMatmulMinQueriesFloat;
+  }
 };
 
 // The result slots that `requests` requests of k results each take (requests * k), for an index

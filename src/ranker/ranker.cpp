@@ -200,7 +200,7 @@ void rank_snapshot(const Snapshot& snapshot, std::span<const RankRequest> reques
     plan.keep = std::min(snapshot.size, std::max(k, pool));
   }
   plan.threads = encoder::resolve_thread_count(options.threads);
-  plan.matmul_min_queries = std::max<std::size_t>(1, options.matmul_min_queries);
+  plan.matmul_min_queries = options.matmul_min_queries_for(snapshot.storage);
 
   {
     // oneDNN's sgemm reads this thread count when the scan's own team is a single thread.

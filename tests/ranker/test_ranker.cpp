@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -378,4 +379,42 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   CHECK(index.size() == 2);
   CHECK(index.contains(1));
   CHECK(ranker.top_k(query, 2)[0].id == 2);
+}
+
+// matmul_min_queries = 0 picks the path by storage. The fused scan and the matrix product round
+// differently (the int8 scan scores an int16 copy of each query), so a batch's scores show
+// which path ran: bit for bit those of the path forced, and not all those of the other.
+TEST_CASE("by default an int8 catalog keeps the fused scan to larger batches than fp32") {
+  std::mt19937 rng(61);
+  const std::size_t dim = 48;
+  const auto catalog = random_catalog(rng, 3000, dim);
+  const auto scores_of = [](const std::vector<std::vector<nowrec::ScoredItem>>& answers) {
+    std::vector<std::uint32_t> bits;
+    for (const auto& answer : answers) {
+      for (const nowrec::ScoredItem& item : answer)
+        bits.push_back(std::bit_cast<std::uint32_t>(item.score));
+    }
+    return bits;
+  };
+  for (const auto storage : {nowrec::StorageType::F32, nowrec::StorageType::Int8}) {
+    nowrec::ItemIndex index(dim, {.storage = storage});
+    index.add(catalog.ids, catalog.vectors);
+    const nowrec::Ranker ranker(index);
+    const std::size_t first_matmul = storage == nowrec::StorageType::Int8
+                                         ? nowrec::RankOptions::kMatmulMinQueriesInt8
+                                         : nowrec::RankOptions::kMatmulMinQueriesFloat;
+    for (const std::size_t batch : {first_matmul - 1, first_matmul}) {
+      CAPTURE(static_cast<int>(storage));
+      CAPTURE(batch);
+      const auto queries = nowrec::test::random_queries(rng, batch, dim);
+      const auto by_default =
+          scores_of(nowrec::test::rank_batch(ranker, queries.requests, {.k = 5}));
+      const auto fused = scores_of(
+          nowrec::test::rank_batch(ranker, queries.requests, {.k = 5, .matmul_min_queries = 1000}));
+      const auto matmul = scores_of(
+          nowrec::test::rank_batch(ranker, queries.requests, {.k = 5, .matmul_min_queries = 1}));
+      REQUIRE(fused != matmul);
+      CHECK(by_default == (batch < first_matmul ? fused : matmul));
+    }
+  }
 }
