@@ -93,6 +93,8 @@ class HeldLocks {
 
 void prefetch_bytes(const void* at, std::size_t bytes) {
   const auto* p = static_cast<const char*>(at);
+  // Unrolled as prefetch_for_update's loops: an event's vector is 24 lines at dim 384.
+#pragma GCC unroll 4
   for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 3);
 }
 
