@@ -11,7 +11,9 @@
 // default rows), NOWREC_BENCH_EXPECTED_USERS (the tracker's expected_users, default the number
 // of users: their tables and state memory are set up before the clock starts),
 // NOWREC_BENCH_AT_CAP (1: max_memory_bytes holds exactly the benchmark's users, so the tracker
-// runs full, keeps its least-recently-active lists, and every new user evicts one).
+// runs full, keeps its least-recently-active lists, and every new user evicts one),
+// NOWREC_BENCH_ITEMS_USED (events name only the first this many of the 20,000 items, default
+// all: a few hundred keep every item row in cache, to see what the rows' misses cost).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -112,6 +114,7 @@ struct World {
     std::vector<double> cdf(users);
     double sum = 0;
     for (std::size_t u = 0; u < users; ++u) cdf[u] = sum += 1.0 / double(u + 1);
+    const std::size_t item_range = std::min(kItems, env_size("NOWREC_BENCH_ITEMS_USED", kItems));
     for (int t = 0; t < 2; ++t) {
       std::uniform_real_distribution<double> uniform(0, sum);
       std::vector<std::uint32_t> us(kSamples), is(kSamples);
@@ -119,7 +122,7 @@ struct World {
         // Hash the rank so that hot users spread over the shards.
         const auto rank = std::lower_bound(cdf.begin(), cdf.end(), uniform(rng)) - cdf.begin();
         us[s] = static_cast<std::uint32_t>((std::uint64_t(rank) * 2654435761u) % users);
-        is[s] = static_cast<std::uint32_t>(rng() % kItems);
+        is[s] = static_cast<std::uint32_t>(rng() % item_range);
       }
       user_stream.push_back(std::move(us));
       item_stream.push_back(std::move(is));
