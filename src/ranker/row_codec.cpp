@@ -57,6 +57,24 @@ float from_bf16(std::uint16_t half) noexcept {
   return x;
 }
 
+// Rounds values * levels / max |values| to integers in [-levels, levels] and hands each to
+// store(i, q); returns the scale, max |values| / levels, that multiplies them back (0 for a zero
+// vector; a non-finite value makes it non-finite and is stored as 0).
+template <class Store>
+float quantize_symmetric(const float* values, std::size_t dim, long levels, Store store) noexcept {
+  float max_abs = 0.0f;
+  for (std::size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
+  // In double: levels / max_abs overflows a float for max_abs below about 3.7e-37 (int8), and a
+  // subnormal max_abs still has a finite inverse there.
+  const double inverse =
+      max_abs > 0.0f && std::isfinite(max_abs) ? double(levels) / double(max_abs) : 0.0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    const double scaled = std::isfinite(values[i]) ? double(values[i]) * inverse : 0.0;
+    store(i, std::clamp(std::lround(scaled), -levels, levels));
+  }
+  return max_abs / static_cast<float>(levels);
+}
+
 }  // namespace
 
 void split_to_bf16(const float* values, std::size_t dim, std::uint16_t* out) noexcept {
@@ -68,14 +86,8 @@ void split_to_bf16(const float* values, std::size_t dim, std::uint16_t* out) noe
 }
 
 float quantize_to_int16(const float* values, std::size_t dim, std::int16_t* out) noexcept {
-  float max_abs = 0.0f;
-  for (std::size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
-  const double inverse = max_abs > 0.0f && std::isfinite(max_abs) ? 32767.0 / double(max_abs) : 0.0;
-  for (std::size_t i = 0; i < dim; ++i) {
-    const double scaled = std::isfinite(values[i]) ? double(values[i]) * inverse : 0.0;
-    out[i] = static_cast<std::int16_t>(std::clamp(std::lround(scaled), -32767L, 32767L));
-  }
-  return static_cast<float>(double(max_abs) / 32767.0);
+  return quantize_symmetric(values, dim, 32767,
+                            [&](std::size_t i, long q) { out[i] = static_cast<std::int16_t>(q); });
 }
 
 void encode_row(StorageType storage, const float* values, std::size_t dim, std::byte* out,
@@ -90,19 +102,11 @@ void encode_row(StorageType storage, const float* values, std::size_t dim, std::
         std::memcpy(out + 2 * i, &half, 2);
       }
       return;
-    case StorageType::Int8: {
-      float max_abs = 0.0f;
-      for (std::size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(values[i]));
-      *scale = max_abs / 127.0f;
-      // In double: 127 / max_abs overflows a float for max_abs below about 3.7e-37, and a
-      // subnormal max_abs still has a finite inverse there.
-      const double inverse = max_abs > 0.0f ? 127.0 / double(max_abs) : 0.0;
-      for (std::size_t i = 0; i < dim; ++i) {
-        const long q = std::lround(double(values[i]) * inverse);
-        out[i] = static_cast<std::byte>(static_cast<std::int8_t>(std::clamp(q, -127L, 127L)));
-      }
+    case StorageType::Int8:
+      *scale = quantize_symmetric(values, dim, 127, [&](std::size_t i, long q) {
+        out[i] = static_cast<std::byte>(static_cast<std::int8_t>(q));
+      });
       return;
-    }
   }
 }
 
