@@ -76,7 +76,10 @@ bool cpu_has_avx512_bf16() noexcept;
 // Error(InvalidArgument) for an unknown name or a variant this CPU cannot run.
 CpuIsa choose_cpu_isa(const char* requested);
 
-// The table for one variant (tests compare variants against the scalar reference).
+// The table for one variant (tests compare variants against the scalar reference). For AVX-512,
+// with_avx512_bf16 picks the bf16 state kernels whose stores round with AVX512_BF16 (only for a
+// CPU that has it); the one-argument form picks them wherever the CPU has it.
+const KernelTable& kernels_for(CpuIsa isa, bool with_avx512_bf16) noexcept;
 const KernelTable& kernels_for(CpuIsa isa) noexcept;
 // The table for active_cpu_isa().
 const KernelTable& kernels();
