@@ -215,14 +215,16 @@ void prefetch_for_update(const UserState& state, const StateLayout& layout) noex
   // S and L, then the clusters in use; the negative vector between them is touched only by
   // negative events.
   // Unrolled: the loops issue dozens of prefetches per event, and their counting otherwise costs
-  // twice the prefetches themselves.
+  // twice the prefetches themselves. The vectors' lines go to the L2 (prefetcht1) rather than
+  // the L1: at a million users, 0.4-16 % (median 4 %) more events per second on two threads of
+  // a Xeon, in 8 rounds alternating with the L1 hint.
   const std::size_t vector_bytes = layout.long_offset;
 #pragma GCC unroll 4
-  for (std::size_t at = 0; at < 2 * vector_bytes; at += kLine) __builtin_prefetch(block + at, 1, 3);
+  for (std::size_t at = 0; at < 2 * vector_bytes; at += kLine) __builtin_prefetch(block + at, 1, 2);
   const std::size_t clusters_end = layout.clusters_offset + state.clusters * vector_bytes;
 #pragma GCC unroll 4
   for (std::size_t at = layout.clusters_offset; at < clusters_end; at += kLine) {
-    __builtin_prefetch(block + at, 1, 3);
+    __builtin_prefetch(block + at, 1, 2);
   }
   __builtin_prefetch(block + layout.importance_offset, 1, 3);
   __builtin_prefetch(block + layout.sq_norm_offset, 1, 3);
