@@ -1,12 +1,13 @@
 # Compiles CPU kernel files once per instruction set. Each copy sees NOWREC_ISA_NAMESPACE
-# (scalar, avx2, avx512, or a named extension such as avx512_bf16) and defines its functions
+# (scalar, avx2, avx512, or avx512_bf16_vnni for the extensions below) and defines its functions
 # inside nowrec::cpu::<that namespace>; src/cpu/dispatch.cpp picks one at run time. No flag here
 # assumes the building machine's CPU.
 set(NOWREC_ISA_FLAGS_scalar "")
 set(NOWREC_ISA_FLAGS_avx2 -mavx2 -mfma -mf16c)
 set(NOWREC_ISA_FLAGS_avx512 -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl)
-# AVX-512 with AVX512_BF16 (Cooper Lake, Sapphire Rapids, Zen 4 and later).
-set(NOWREC_ISA_FLAGS_avx512_bf16 ${NOWREC_ISA_FLAGS_avx512} -mavx512bf16)
+# AVX-512 with AVX512_BF16 and AVX512_VNNI: every CPU with the first has the second (Cooper Lake,
+# Sapphire Rapids, Zen 4 and later).
+set(NOWREC_ISA_FLAGS_avx512_bf16_vnni ${NOWREC_ISA_FLAGS_avx512} -mavx512bf16 -mavx512vnni)
 
 # One copy of the files for one ISA, linked into target.
 function(nowrec_add_isa_kernel_copy target isa)

@@ -1,7 +1,7 @@
 // Kernels over vectors stored as bfloat16 (the tracker's per-user state), declared once per ISA
-// variant. Arithmetic is fp32; stores round to nearest even. Inputs are finite. The avx512_bf16
-// variant rounds with the CPU's own conversion, which stores values below 2^-126 in magnitude
-// (subnormal) as zero; the others keep them.
+// variant. Arithmetic is fp32; stores round to nearest even. Inputs are finite. The
+// avx512_bf16_vnni variant rounds with the CPU's own conversion, which stores values below 2^-126
+// in magnitude (subnormal) as zero; the others keep them.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,7 @@ namespace nowrec::cpu {
 NOWREC_DECLARE_BF16_STATE_KERNELS(scalar)
 NOWREC_DECLARE_BF16_STATE_KERNELS(avx2)
 NOWREC_DECLARE_BF16_STATE_KERNELS(avx512)
-NOWREC_DECLARE_BF16_STATE_KERNELS(avx512_bf16)
+NOWREC_DECLARE_BF16_STATE_KERNELS(avx512_bf16_vnni)
 
 #undef NOWREC_DECLARE_BF16_STATE_KERNELS
 

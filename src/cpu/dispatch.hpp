@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "nowrec/cpu_isa.hpp"
 
@@ -10,6 +11,9 @@ namespace nowrec::cpu {
 
 struct KernelTable {
   CpuIsa isa;
+  // The copies of the kernels it holds: "scalar", "avx2", "avx512", or "avx512_bf16_vnni" (the
+  // AVX-512 table with bf16 state and ranker kernels built for AVX512_BF16 and AVX512_VNNI).
+  const char* name;
   float (*dot)(const float* a, const float* b, std::size_t n) noexcept;
   void (*axpy)(float alpha, const float* x, float* y, std::size_t n) noexcept;
   float (*l2_normalize)(float* x, std::size_t n) noexcept;
@@ -76,11 +80,11 @@ bool cpu_has_avx512_bf16() noexcept;
 // Error(InvalidArgument) for an unknown name or a variant this CPU cannot run.
 CpuIsa choose_cpu_isa(const char* requested);
 
-// The table for one variant (tests compare variants against the scalar reference). For AVX-512,
-// with_avx512_bf16 picks the bf16 state kernels whose stores round with AVX512_BF16 (only for a
-// CPU that has it); the one-argument form picks them wherever the CPU has it.
-const KernelTable& kernels_for(CpuIsa isa, bool with_avx512_bf16) noexcept;
+// The table for one variant; for AVX-512, the avx512_bf16_vnni table where the CPU has both
+// extensions.
 const KernelTable& kernels_for(CpuIsa isa) noexcept;
+// Every table this CPU can run, the scalar reference first: tests compare each with it.
+std::vector<const KernelTable*> runnable_kernel_tables();
 // The table for active_cpu_isa().
 const KernelTable& kernels();
 

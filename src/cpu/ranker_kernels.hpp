@@ -15,13 +15,13 @@ namespace nowrec::cpu {
 //                    (ranker::quantize_to_int16); the products are summed exactly, as integers,
 //                    and score = float(sum) * query_scale * row_scale.
 // score_rows_bf16_dp (AVX-512 only; null in other tables, and usable only when the CPU has
-// AVX512_BF16) does the bf16 product with vdpbf16ps: its queries are given pre-split, each as
-// 2 * dim bfloat16 values, the rounded query then the rounding remainder, so the result keeps
-// nearly fp32 precision on the query side.
-// widen_bf16 / widen_int8 turn n stored values back into floats (times `scale` for int8).
-// scores_at_least returns, for n <= 64 scores, a mask whose bit i is set where
-// scores[i] >= threshold (never for a NaN): the top-k selection's cheap first look at a block of
-// scores, which leaves only the rows that may enter to the exact test.
+// AVX512_BF16; the avx512_bf16_vnni copy's is the same code) does the bf16 product with vdpbf16ps:
+// its queries are given pre-split, each as 2 * dim bfloat16 values, the rounded query then the
+// rounding remainder, so the result keeps nearly fp32 precision on the query side. widen_bf16 /
+// widen_int8 turn n stored values back into floats (times `scale` for int8). scores_at_least
+// returns, for n <= 64 scores, a mask whose bit i is set where scores[i] >= threshold (never for a
+// NaN): the top-k selection's cheap first look at a block of scores, which leaves only the rows
+// that may enter to the exact test.
 #define NOWREC_DECLARE_RANKER_KERNELS(isa)                                                        \
   namespace isa {                                                                                 \
   void score_rows_f32(const float* queries, std::size_t query_count, const float* rows,           \
@@ -39,13 +39,20 @@ namespace nowrec::cpu {
 NOWREC_DECLARE_RANKER_KERNELS(scalar)
 NOWREC_DECLARE_RANKER_KERNELS(avx2)
 NOWREC_DECLARE_RANKER_KERNELS(avx512)
+NOWREC_DECLARE_RANKER_KERNELS(avx512_bf16_vnni)
 
 #undef NOWREC_DECLARE_RANKER_KERNELS
 
-namespace avx512 {
-void score_rows_bf16_dp(const std::uint16_t* split_queries, std::size_t query_count,
-                        const std::uint16_t* rows, std::size_t row_count, std::size_t dim,
-                        float* scores) noexcept;
-}
+#define NOWREC_DECLARE_BF16_DP_KERNEL(isa)                                                   \
+  namespace isa {                                                                            \
+  void score_rows_bf16_dp(const std::uint16_t* split_queries, std::size_t query_count,       \
+                          const std::uint16_t* rows, std::size_t row_count, std::size_t dim, \
+                          float* scores) noexcept;                                           \
+  }
+
+NOWREC_DECLARE_BF16_DP_KERNEL(avx512)
+NOWREC_DECLARE_BF16_DP_KERNEL(avx512_bf16_vnni)
+
+#undef NOWREC_DECLARE_BF16_DP_KERNEL
 
 }  // namespace nowrec::cpu

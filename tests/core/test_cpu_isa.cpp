@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cpu/dispatch.hpp"
@@ -22,25 +23,6 @@ std::vector<CpuIsa> supported_isas() {
     if (nowrec::cpu_supports(isa)) isas.push_back(isa);
   }
   return isas;
-}
-
-// The tables whose bf16 state kernels this CPU runs, each with a name: one per supported ISA, and
-// the AVX-512 one twice where the CPU has AVX512_BF16 (with and without its stores).
-struct StateKernelVariant {
-  std::string name;
-  const nowrec::cpu::KernelTable* kernels;
-};
-std::vector<StateKernelVariant> state_kernel_variants() {
-  std::vector<StateKernelVariant> variants;
-  for (CpuIsa isa : supported_isas()) {
-    variants.push_back(
-        {std::string(nowrec::cpu_isa_name(isa)), &nowrec::cpu::kernels_for(isa, false)});
-  }
-  if (nowrec::cpu_supports(CpuIsa::Avx512) && nowrec::cpu::cpu_has_avx512_bf16()) {
-    variants.push_back(
-        {"avx512 with AVX512_BF16", &nowrec::cpu::kernels_for(CpuIsa::Avx512, true)});
-  }
-  return variants;
 }
 
 std::vector<float> random_vector(std::mt19937& rng, std::size_t n) {
@@ -160,9 +142,9 @@ double squared_norm_tolerance(std::size_t n, double squared_norm) {
 TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar reference") {
   std::mt19937 rng(43);
   const auto& reference = nowrec::cpu::kernels_for(CpuIsa::Scalar);
-  for (const StateKernelVariant& variant : state_kernel_variants()) {
-    const auto& kernels = *variant.kernels;
-    CAPTURE(variant.name);
+  for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+    const auto& kernels = *table;
+    CAPTURE(std::string_view(kernels.name));
     for (std::size_t n : {0u, 1u, 7u, 8u, 15u, 16u, 17u, 31u, 32u, 33u, 100u, 384u, 1000u}) {
       CAPTURE(n);
       const auto x = random_vector(rng, n);
@@ -224,9 +206,9 @@ TEST_CASE("bfloat16 state kernels of every supported ISA agree with the scalar r
 TEST_CASE("the paired bfloat16 axpy and the multi-row bfloat16 dot agree with single ones") {
   std::mt19937 rng(44);
   const auto& reference = nowrec::cpu::kernels_for(CpuIsa::Scalar);
-  for (const StateKernelVariant& variant : state_kernel_variants()) {
-    const auto& kernels = *variant.kernels;
-    CAPTURE(variant.name);
+  for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+    const auto& kernels = *table;
+    CAPTURE(std::string_view(kernels.name));
     for (std::size_t n : {0u, 1u, 7u, 8u, 17u, 33u, 384u, 1000u}) {
       CAPTURE(n);
       const auto x = random_vector(rng, n);
@@ -276,13 +258,13 @@ TEST_CASE("bfloat16 stores round to nearest, ties to even") {
   // the tie rounds up. 1 + 3 * 2^-8 ties between 1 + 2^-7 (odd) and 1 + 2^-6: up to the even one.
   const float inputs[] = {1.0f + 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, 1.0f + 3 * 0x1p-8f};
   const std::uint16_t expected[] = {0x3F80, 0x3F81, 0x3F82};
-  for (const StateKernelVariant& variant : state_kernel_variants()) {
-    CAPTURE(variant.name);
+  for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+    CAPTURE(std::string_view(table->name));
     // 16 copies so that the vector paths run, not only the scalar tail.
     for (std::size_t k = 0; k < 3; ++k) {
       std::vector<float> x(16, inputs[k]);
       std::vector<std::uint16_t> out(16);
-      variant.kernels->assign_bf16(1.0f, x.data(), out.data(), out.size());
+      table->assign_bf16(1.0f, x.data(), out.data(), out.size());
       for (std::uint16_t bits : out) CHECK(bits == expected[k]);
     }
   }
@@ -294,14 +276,14 @@ TEST_CASE("bfloat16 stores keep subnormals, but for the AVX512_BF16 variant's ze
   const float subnormals[] = {0x1p-130f, -3 * 0x1p-132f};
   const std::uint16_t kept[] = {0x0008, 0x8006};
   const std::uint16_t zeros[] = {0x0000, 0x8000};
-  for (const StateKernelVariant& variant : state_kernel_variants()) {
-    CAPTURE(variant.name);
-    const bool flushes = variant.kernels == &nowrec::cpu::kernels_for(CpuIsa::Avx512, true);
+  for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+    CAPTURE(std::string_view(table->name));
+    const bool flushes = std::string_view(table->name) == "avx512_bf16_vnni";
     for (std::size_t k = 0; k < 2; ++k) {
       std::vector<float> x(17, subnormals[k]);
       x[5] = 0x1p-126f;
       std::vector<std::uint16_t> out(17);
-      variant.kernels->assign_bf16(1.0f, x.data(), out.data(), out.size());
+      table->assign_bf16(1.0f, x.data(), out.data(), out.size());
       for (std::size_t i = 0; i < out.size(); ++i) {
         CAPTURE(i);
         if (i == 5) {

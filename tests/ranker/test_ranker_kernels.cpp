@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "cpu/dispatch.hpp"
@@ -13,17 +14,6 @@
 #include "ranker/snapshot.hpp"
 
 namespace {
-
-std::vector<nowrec::CpuIsa> supported_variants() {
-  std::vector<nowrec::CpuIsa> variants;
-  for (const char* name : {"scalar", "avx2", "avx512"}) {
-    try {
-      variants.push_back(nowrec::cpu::choose_cpu_isa(name));
-    } catch (const std::exception&) {
-    }
-  }
-  return variants;
-}
 
 // Random query and row vectors (queries first), the rows also stored as bf16 and as int8 with
 // their scales, and the queries quantized to int16 with theirs (for the int8 kernel).
@@ -74,8 +64,8 @@ TEST_CASE("score_rows gives each query the scores it gets alone") {
     const std::size_t rows = 11, max_queries = 9;
     const auto [q, x, bf16, int8, scales, q16, q_scales] =
         random_inputs(rng, max_queries, rows, dim);
-    for (nowrec::CpuIsa isa : supported_variants()) {
-      const auto& kernels = nowrec::cpu::kernels_for(isa);
+    for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+      const auto& kernels = *table;
       // Queries from `first` on.
       const auto score = [&](std::size_t first, std::size_t count, int storage, float* out) {
         const float* queries = q.data() + first * dim;
@@ -93,7 +83,7 @@ TEST_CASE("score_rows gives each query the scores it gets alone") {
         }
         for (std::size_t count = 2; count <= max_queries; ++count) {
           CAPTURE(dim);
-          CAPTURE(int(isa));
+          CAPTURE(std::string_view(table->name));
           CAPTURE(storage);
           CAPTURE(count);
           std::vector<float> together(count * rows);
@@ -121,12 +111,12 @@ TEST_CASE("score_rows kernels agree with scalar for every storage type") {
     reference.score_rows_bf16(q.data(), queries, bf16.data(), rows, dim, want_bf16.data());
     reference.score_rows_int8(q16.data(), q_scales.data(), queries, int8.data(), scales.data(),
                               rows, dim, want_int8.data());
-    for (nowrec::CpuIsa isa : supported_variants()) {
-      const auto& kernels = nowrec::cpu::kernels_for(isa);
+    for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+      const auto& kernels = *table;
       std::vector<float> got(queries * rows);
       const double tolerance = 1e-4 * std::sqrt(double(dim)) * 4;
       CAPTURE(dim);
-      CAPTURE(int(isa));
+      CAPTURE(std::string_view(table->name));
       kernels.score_rows_f32(q.data(), queries, x.data(), rows, dim, got.data());
       for (std::size_t i = 0; i < got.size(); ++i)
         CHECK(got[i] == doctest::Approx(want_f32[i]).epsilon(tolerance));
@@ -168,8 +158,8 @@ TEST_CASE("score_rows_int8 stays within the query quantization's bound of the fl
   for (std::size_t dim : {5u, 64u, 384u, 1000u}) {
     const std::size_t rows = 17, queries = 2;
     const auto [q, x, bf16, int8, scales, q16, q_scales] = random_inputs(rng, queries, rows, dim);
-    for (nowrec::CpuIsa isa : supported_variants()) {
-      const auto& kernels = nowrec::cpu::kernels_for(isa);
+    for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+      const auto& kernels = *table;
       std::vector<float> got(queries * rows), widened(dim);
       kernels.score_rows_int8(q16.data(), q_scales.data(), queries, int8.data(), scales.data(),
                               rows, dim, got.data());
@@ -184,7 +174,7 @@ TEST_CASE("score_rows_int8 stays within the query quantization's bound of the fl
           }
           const double bound = double(q_scales[j]) / 2 * row_sum + 1e-6 * magnitude;
           CAPTURE(dim);
-          CAPTURE(int(isa));
+          CAPTURE(std::string_view(table->name));
           CHECK(std::fabs(double(got[j * rows + r]) - exact) <= bound);
           // Not vacuous: the bound is far below the scores' spread.
           CHECK(bound < 1e-3 * std::sqrt(magnitude * magnitude + 1.0));
@@ -204,12 +194,11 @@ TEST_CASE("score_rows_int8 sums exactly at the extremes of its types") {
     const std::int64_t exact = std::int64_t(dim - 2) * 128 * 32767;
     const float query_scale = 0.5f, row_scale = 0.25f;
     const float want = static_cast<float>(exact) * query_scale * row_scale;
-    for (nowrec::CpuIsa isa : supported_variants()) {
+    for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
       float got = 0.0f;
-      nowrec::cpu::kernels_for(isa).score_rows_int8(query.data(), &query_scale, 1, row.data(),
-                                                    &row_scale, 1, dim, &got);
+      table->score_rows_int8(query.data(), &query_scale, 1, row.data(), &row_scale, 1, dim, &got);
       CAPTURE(dim);
-      CAPTURE(int(isa));
+      CAPTURE(std::string_view(table->name));
       CHECK(std::bit_cast<std::uint32_t>(got) == std::bit_cast<std::uint32_t>(want));
     }
   }
@@ -237,8 +226,8 @@ TEST_CASE("scores_at_least marks exactly the scores at or above the threshold") 
   std::mt19937 rng(5);
   std::normal_distribution<float> dist;
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (nowrec::CpuIsa isa : supported_variants()) {
-    const auto& kernels = nowrec::cpu::kernels_for(isa);
+  for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
+    const auto& kernels = *table;
     for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 33u, 63u, 64u}) {
       for (const float threshold : {0.25f, -1.5f, 0.0f}) {
         std::vector<float> scores(n);
@@ -249,7 +238,7 @@ TEST_CASE("scores_at_least marks exactly the scores at or above the threshold") 
         if (n > 4) scores[n / 2] = threshold == 0.0f ? -0.0f : std::nextafter(threshold, -10.0f);
         std::uint64_t want = 0;
         for (std::size_t i = 0; i < n; ++i) want |= std::uint64_t{scores[i] >= threshold} << i;
-        CAPTURE(int(isa));
+        CAPTURE(std::string_view(table->name));
         CAPTURE(n);
         CAPTURE(threshold);
         CHECK(kernels.scores_at_least(scores.data(), n, threshold) == want);
