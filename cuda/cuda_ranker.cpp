@@ -30,6 +30,9 @@ constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;
 constexpr std::size_t kAdmissionWaves = 2;
 // Rows gathered on the host per upload copy.
 constexpr std::size_t kUploadRows = 8192;
+// Query vectors per group from which the device scores with cuBLAS instead of its fused scan,
+// unless RankOptions::matmul_min_queries says otherwise (int8 catalogs are held as fp32).
+constexpr std::size_t kDeviceMatmulMinQueries = 16;
 
 class DeviceGuard {
  public:
@@ -174,8 +177,8 @@ void CudaRanker::Impl::rank(std::span<const RankRequest> requests, const RankOpt
   const std::size_t group = gpu::queries_per_pass(rows, batch.keep, kMaxPickBytes);
   for (std::size_t first = 0; first < n; first += group) {
     const std::size_t count = std::min(group, n - first);
-    // The device holds int8 catalogs widened to fp32, so they cross over as fp32 does.
-    const bool use_matmul = count >= options.matmul_min_queries_for(StorageType::F32);
+    const bool use_matmul = count >= (options.matmul_min_queries != 0 ? options.matmul_min_queries
+                                                                      : kDeviceMatmulMinQueries);
     run_group(batch, first, count, use_matmul, stream);
     const std::span<const gpu::Pick> answers(
         reinterpret_cast<const gpu::Pick*>(host_picks.memory.data()), count * batch.keep);

@@ -74,18 +74,20 @@ struct RankOptions {
   std::size_t mmr_candidates = 0;
   int threads = 0;  // 0: all cores; at most kMaxThreads (nowrec/limits.hpp)
   // From this many query vectors in one call on, scores come from one matrix product per block
-  // of the catalog (oneDNN) instead of the fused per-row scan. 0: chosen by the index's storage,
-  // kMatmulMinQueriesFloat for fp32 and bf16 and kMatmulMinQueriesInt8 for int8, whose integer
-  // kernel stays ahead of the product to larger batches.
+  // of the catalog (oneDNN) instead of the fused per-row scan. 0: chosen for the index's storage
+  // on this CPU by default_matmul_min_queries().
   std::size_t matmul_min_queries = 0;
-  static constexpr std::size_t kMatmulMinQueriesFloat = 16;
-  static constexpr std::size_t kMatmulMinQueriesInt8 = 48;
 
-  // matmul_min_queries as it applies to rows scored as `storage`.
-  std::size_t matmul_min_queries_for(StorageType storage) const noexcept {
-    if (matmul_min_queries != 0) return matmul_min_queries;
-    return storage == StorageType::Int8 ? kMatmulMinQueriesInt8 : kMatmulMinQueriesFloat;
+  // matmul_min_queries as it applies to rows scored as `storage` on this CPU.
+  std::size_t matmul_min_queries_for(StorageType storage) const {
+    return matmul_min_queries != 0 ? matmul_min_queries : default_matmul_min_queries(storage);
   }
+
+  // Where oneDNN's product overtook the fused scan over 1M rows at d = 384 on 2 threads. With
+  // AVX2 kernels (an AMD Zen 3): 16 query vectors for fp32 and bf16, 48 for int8, whose integer
+  // kernel stays ahead to larger batches. With AVX-512 kernels on a CPU with AVX512_BF16 (an
+  // Intel Xeon with AMX), whose fused bf16 scan takes two vdpbf16ps per value: 6, 4 and 24.
+  static std::size_t default_matmul_min_queries(StorageType storage);
 };
 
 // The result slots that `requests` requests of k results each take (requests * k), for an index

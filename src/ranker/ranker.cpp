@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "cpu/dispatch.hpp"
 #include "encoder/thread_count.hpp"
 #include "nowrec/error.hpp"
 #include "ranker/ranked_rows.hpp"
@@ -163,6 +164,19 @@ std::size_t checked_result_slots(std::size_t k, std::size_t index_size, std::siz
                                                 " need more result slots than a size_t holds");
   }
   return slots;
+}
+
+std::size_t RankOptions::default_matmul_min_queries(StorageType storage) {
+  const bool avx512_bf16 = cpu::kernels().isa == CpuIsa::Avx512 && cpu::cpu_has_avx512_bf16();
+  switch (storage) {
+    case StorageType::F32:
+      return avx512_bf16 ? 6 : 16;
+    case StorageType::BF16:
+      return avx512_bf16 ? 4 : 16;
+    case StorageType::Int8:
+      return avx512_bf16 ? 24 : 48;
+  }
+  return 16;
 }
 
 namespace ranker {

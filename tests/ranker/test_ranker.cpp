@@ -381,12 +381,15 @@ TEST_CASE("bad input is rejected with a clear error and changes nothing") {
   CHECK(ranker.top_k(query, 2)[0].id == 2);
 }
 
-// matmul_min_queries = 0 picks the path by storage. The fused scan and the matrix product round
-// differently (the int8 scan scores an int16 copy of each query), so a batch's scores show
+// matmul_min_queries = 0 picks the path by storage (and CPU). The fused scan and the matrix product
+// round differently (the int8 scan scores an int16 copy of each query), so a batch's scores show
 // which path ran: bit for bit those of the path forced, and not all those of the other. The
 // dimension is no multiple of a vector width, so the fp32 scan and the matrix product also sum in
 // different orders (at 48, AVX-512 kernels gave both the same bits).
-TEST_CASE("by default an int8 catalog keeps the fused scan to larger batches than fp32") {
+TEST_CASE("by default the path follows the storage; int8 keeps the fused scan to larger batches") {
+  using nowrec::RankOptions;
+  CHECK(RankOptions::default_matmul_min_queries(nowrec::StorageType::Int8) >
+        RankOptions::default_matmul_min_queries(nowrec::StorageType::F32));
   std::mt19937 rng(61);
   const std::size_t dim = 97;
   const auto catalog = random_catalog(rng, 3000, dim);
@@ -398,13 +401,12 @@ TEST_CASE("by default an int8 catalog keeps the fused scan to larger batches tha
     }
     return bits;
   };
-  for (const auto storage : {nowrec::StorageType::F32, nowrec::StorageType::Int8}) {
+  for (const auto storage :
+       {nowrec::StorageType::F32, nowrec::StorageType::BF16, nowrec::StorageType::Int8}) {
     nowrec::ItemIndex index(dim, {.storage = storage});
     index.add(catalog.ids, catalog.vectors);
     const nowrec::Ranker ranker(index);
-    const std::size_t first_matmul = storage == nowrec::StorageType::Int8
-                                         ? nowrec::RankOptions::kMatmulMinQueriesInt8
-                                         : nowrec::RankOptions::kMatmulMinQueriesFloat;
+    const std::size_t first_matmul = RankOptions::default_matmul_min_queries(storage);
     for (const std::size_t batch : {first_matmul - 1, first_matmul}) {
       CAPTURE(static_cast<int>(storage));
       CAPTURE(batch);
