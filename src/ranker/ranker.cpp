@@ -174,7 +174,7 @@ std::size_t RankOptions::default_matmul_min_queries(StorageType storage) {
     case StorageType::BF16:
       return avx512_bf16 ? 4 : 16;
     case StorageType::Int8:
-      return avx512_bf16 ? 24 : 48;
+      return avx512_bf16 ? 32 : 48;
   }
   return 16;
 }
