@@ -86,7 +86,8 @@ struct RankOptions {
   // Where oneDNN's product overtook the fused scan over 1M rows at d = 384 on 2 threads. With
   // AVX2 kernels (an AMD Zen 3): 16 query vectors for fp32 and bf16, 48 for int8, whose integer
   // kernel stays ahead to larger batches. With AVX-512 kernels on a CPU with AVX512_BF16 (an
-  // Intel Xeon with AMX), whose fused bf16 scan takes two vdpbf16ps per value: 6, 4 and 32.
+  // Intel Xeon with AMX), whose sgemm is faster and whose fused bf16 scan multiplies each row
+  // twice to keep the query's precision: 6, 4 and 32 (docs/performance.md).
   static std::size_t default_matmul_min_queries(StorageType storage);
 };
 
