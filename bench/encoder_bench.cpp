@@ -134,7 +134,7 @@ int main(int argc, char** argv) try {
   const bool bf16 = args.dtype == nowrec::Dtype::BF16;
   nlohmann::json report{{"implementation", bf16 ? "nowrec bf16" : "nowrec"},
                         {"matmul", encoder.info().cpu_matmul},
-                        {"isa", std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa()))},
+                        {"isa", std::string(nowrec::active_cpu_kernels())},
                         {"texts", views.size()},
                         {"tokens", tokens},
                         {"threads", args.threads},

@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"implementation\": \"nowrec\", \"isa\": \"%s\", \"threads\": %d, \"dim\": %zu, "
       "\"matmul_min_queries\": %zu, \"read_bandwidth_gbs\": %.2f, \"runs\": [\n",
-      std::string(nowrec::cpu_isa_name(nowrec::active_cpu_isa())).c_str(), threads, dim,
-      matmul_min_queries, bandwidth);
+      std::string(nowrec::active_cpu_kernels()).c_str(), threads, dim, matmul_min_queries,
+      bandwidth);
   bool first_run = true;
   for (std::size_t n : sizes) {
     n = std::min(n, catalog_rows);

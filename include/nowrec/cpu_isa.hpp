@@ -23,4 +23,9 @@ bool cpu_supports(CpuIsa isa) noexcept;
 // (InvalidArgument) when NOWREC_CPU_ISA names an unknown variant or one the CPU cannot run.
 CpuIsa active_cpu_isa();
 
+// The kernels that active_cpu_isa() runs: its name, or "avx512_bf16_vnni" where AVX-512 kernels
+// run on a CPU that also has AVX512_BF16 and AVX512_VNNI (bf16 stores and int8 dots built for
+// them). Throws as active_cpu_isa() does.
+std::string_view active_cpu_kernels();
+
 }  // namespace nowrec

@@ -552,7 +552,7 @@ void print_header(const ModelFolder& model, const SequenceEncoder& encoder, doub
   std::string cuda = cuda_built() ? "built, no device" : "not built";
   if (cuda_device_count() > 0) cuda = cuda_device_description(0);
   std::printf("nowrec %s | cpu kernels: %s | cuda: %s\n", version_string,
-              std::string(cpu_isa_name(active_cpu_isa())).c_str(), cuda.c_str());
+              std::string(active_cpu_kernels()).c_str(), cuda.c_str());
   std::printf(
       "model  %s\n       %s, %d layers, %d heads, dim %zu, max %zu tokens, %s pooling%s,"
       " vocab %zu; loaded in %.0f ms\n",

@@ -25,6 +25,7 @@ int run_info(const std::string& model_option) {
   nlohmann::ordered_json info;
   info["nowrec"] = version_string;
   info["cpu_isa"] = std::string(cpu_isa_name(active_cpu_isa()));
+  info["cpu_kernels"] = std::string(active_cpu_kernels());
   info["cuda_built"] = cuda_built();
   info["cuda_devices"] = cuda_device_count();
   info["model"] = {

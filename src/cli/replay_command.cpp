@@ -299,7 +299,7 @@ int run_replay(const ReplayArgs& args) {
                                {"model", model_dir.string()},
                                {"next_interest_model", args.next_interest_model},
                                {"seconds", seconds},
-                               {"cpu_kernels", std::string(cpu_isa_name(active_cpu_isa()))},
+                               {"cpu_kernels", std::string(active_cpu_kernels())},
                                {"hardware_threads", std::thread::hardware_concurrency()}}}};
 
   std::printf("%-14s %8s %8s %8s %8s %8s %10s %10s %10s\n", "method", "cases", "hr@10", "ndcg@10",

@@ -75,6 +75,16 @@ bool cpu_has_avx512_bf16() noexcept {
   return supported;
 }
 
+}  // namespace nowrec::cpu
+
+namespace nowrec {
+
+std::string_view active_cpu_kernels() { return cpu::kernels().name; }
+
+}  // namespace nowrec
+
+namespace nowrec::cpu {
+
 const KernelTable& kernels() {
   static const KernelTable& active = kernels_for(active_cpu_isa());
   return active;

@@ -39,6 +39,9 @@ TEST_CASE("the active ISA is one the CPU supports and has a name") {
   CHECK(nowrec::cpu_supports(active));
   CHECK(nowrec::cpu_isa_name(active) != "unknown");
   CHECK(nowrec::cpu::kernels().isa == active);
+  // The kernels' name is the ISA's, or the ISA's with the extensions its copy was built for.
+  CHECK(nowrec::active_cpu_kernels() == std::string_view(nowrec::cpu::kernels().name));
+  CHECK(nowrec::active_cpu_kernels().starts_with(nowrec::cpu_isa_name(active)));
   CHECK(nowrec::cpu_supports(CpuIsa::Scalar));
   if (nowrec::cpu_supports(CpuIsa::Avx512)) CHECK(nowrec::cpu_supports(CpuIsa::Avx2));
 }
