@@ -136,11 +136,16 @@ int main(int argc, char** argv) {
   nowrec::bench::BandwidthProbe probe;
   const double bandwidth = probe.measure(threads, 5).back();
 
+  // The crossover each storage gets (matmul_min_queries, or where it is 0 this CPU's default).
+  const nowrec::RankOptions crossover{.matmul_min_queries = matmul_min_queries};
   std::printf(
       "{\"implementation\": \"nowrec\", \"isa\": \"%s\", \"threads\": %d, \"dim\": %zu, "
-      "\"matmul_min_queries\": %zu, \"read_bandwidth_gbs\": %.2f, \"runs\": [\n",
+      "\"matmul_min_queries\": %zu, \"matmul_from\": {\"f32\": %zu, \"bf16\": %zu, "
+      "\"int8\": %zu}, \"read_bandwidth_gbs\": %.2f, \"runs\": [\n",
       std::string(nowrec::active_cpu_kernels()).c_str(), threads, dim, matmul_min_queries,
-      bandwidth);
+      crossover.matmul_min_queries_for(nowrec::StorageType::F32),
+      crossover.matmul_min_queries_for(nowrec::StorageType::BF16),
+      crossover.matmul_min_queries_for(nowrec::StorageType::Int8), bandwidth);
   bool first_run = true;
   for (std::size_t n : sizes) {
     n = std::min(n, catalog_rows);

@@ -19,13 +19,13 @@ std::string_view cpu_isa_name(CpuIsa isa) noexcept;
 bool cpu_supports(CpuIsa isa) noexcept;
 
 // The best variant this CPU supports, unless the environment variable NOWREC_CPU_ISA
-// (scalar, avx2, avx512) asks for another. Chosen on first use and cached. Throws Error
-// (InvalidArgument) when NOWREC_CPU_ISA names an unknown variant or one the CPU cannot run.
+// (scalar, avx2, avx512, avx512_bf16_vnni) asks for another. Chosen on first use and cached. Throws
+// Error (InvalidArgument) when NOWREC_CPU_ISA names an unknown variant or one the CPU cannot run.
 CpuIsa active_cpu_isa();
 
 // The kernels that active_cpu_isa() runs: its name, or "avx512_bf16_vnni" where AVX-512 kernels
 // run on a CPU that also has AVX512_BF16 and AVX512_VNNI (bf16 stores and int8 dots built for
-// them). Throws as active_cpu_isa() does.
+// them) and NOWREC_CPU_ISA does not ask for plain "avx512". Throws as active_cpu_isa() does.
 std::string_view active_cpu_kernels();
 
 }  // namespace nowrec

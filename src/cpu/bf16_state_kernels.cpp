@@ -28,7 +28,7 @@ std::uint16_t narrow(float x) noexcept {
   std::uint32_t u;
   std::memcpy(&u, &x, sizeof(u));
 #if defined(__AVX512BF16__)
-  // As the vector stores of this variant round: a subnormal becomes a zero of its sign.
+  // As the vector stores of this variant round: a subnormal input becomes a zero of its sign.
   if ((u & 0x7F800000u) == 0) return static_cast<std::uint16_t>((u >> 16) & 0x8000u);
 #endif
   return static_cast<std::uint16_t>((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
@@ -40,7 +40,8 @@ __m512 widen16(const std::uint16_t* p) noexcept {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
 }
 #if defined(__AVX512BF16__)
-// One instruction rounds sixteen floats to nearest even (subnormal results become zero).
+// One instruction rounds sixteen floats to nearest even; it reads subnormal inputs as zeros of
+// their sign, even those just below 2^-126 that would round up to it.
 void narrow16(__m512 x, std::uint16_t* p) noexcept {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), (__m256i)_mm512_cvtneps_pbh(x));
 }
@@ -197,7 +198,8 @@ float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t 
 }
 
 // A group's decay folded into its values: one product and one rounding per value, so every
-// variant stores what the scalar code stores. The squared norm is summed from the values as
+// variant stores what the scalar code stores (but for the avx512_bf16_vnni variant's subnormal
+// zeros). The squared norm is summed from the values as
 // stored, as in axpy_bf16.
 float scale_squared_norm_bf16(float s, std::uint16_t* stored, std::size_t n) noexcept {
   std::size_t i = 0;

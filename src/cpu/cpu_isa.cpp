@@ -48,6 +48,13 @@ CpuIsa choose_cpu_isa(const char* requested) {
     return CpuIsa::Scalar;
   }
   const std::string name(requested);
+  if (name == "avx512_bf16_vnni") {
+    if (!cpu_supports(CpuIsa::Avx512) || !cpu_has_avx512_bf16_vnni()) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "NOWREC_CPU_ISA=" + name + ": this CPU cannot run the " + name + " kernels");
+    }
+    return CpuIsa::Avx512;
+  }
   for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512}) {
     if (name == cpu_isa_name(isa)) {
       if (!cpu_supports(isa)) {
@@ -57,17 +64,21 @@ CpuIsa choose_cpu_isa(const char* requested) {
       return isa;
     }
   }
-  throw Error(ErrorCode::InvalidArgument,
-              "NOWREC_CPU_ISA=" + name + ": expected one of scalar, avx2, avx512");
+  throw Error(
+      ErrorCode::InvalidArgument,
+      "NOWREC_CPU_ISA=" + name + ": expected one of scalar, avx2, avx512, avx512_bf16_vnni");
 }
 
 }  // namespace cpu
 
 std::string_view cpu_isa_name(CpuIsa isa) noexcept {
   switch (isa) {
-    case CpuIsa::Scalar: return "scalar";
-    case CpuIsa::Avx2: return "avx2";
-    case CpuIsa::Avx512: return "avx512";
+    case CpuIsa::Scalar:
+      return "scalar";
+    case CpuIsa::Avx2:
+      return "avx2";
+    case CpuIsa::Avx512:
+      return "avx512";
   }
   return "unknown";
 }
@@ -76,9 +87,12 @@ bool cpu_supports(CpuIsa isa) noexcept {
   static const bool avx2 = detect(CpuIsa::Avx2);
   static const bool avx512 = avx2 && detect(CpuIsa::Avx512);
   switch (isa) {
-    case CpuIsa::Scalar: return true;
-    case CpuIsa::Avx2: return avx2;
-    case CpuIsa::Avx512: return avx512;
+    case CpuIsa::Scalar:
+      return true;
+    case CpuIsa::Avx2:
+      return avx2;
+    case CpuIsa::Avx512:
+      return avx512;
   }
   return false;
 }

@@ -1,6 +1,8 @@
 // Builds the per-ISA kernel tables and hands out the active one.
 #include "cpu/dispatch.hpp"
 
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "cpu/activation_kernels.hpp"
@@ -40,13 +42,13 @@ const KernelTable avx512_bf16_vnni_table =
 
 #undef NOWREC_KERNEL_TABLE
 
+}  // namespace
+
 bool cpu_has_avx512_bf16_vnni() noexcept {
   static const bool supported =
       __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
   return supported;
 }
-
-}  // namespace
 
 const KernelTable& kernels_for(CpuIsa isa) noexcept {
   switch (isa) {
@@ -58,6 +60,14 @@ const KernelTable& kernels_for(CpuIsa isa) noexcept {
       break;
   }
   return scalar_table;
+}
+
+const KernelTable& choose_kernels(const char* requested) {
+  const CpuIsa isa = choose_cpu_isa(requested);
+  if (requested != nullptr && std::string_view(requested) == avx512_table.name) {
+    return avx512_table;
+  }
+  return kernels_for(isa);
 }
 
 std::vector<const KernelTable*> runnable_kernel_tables() {
@@ -86,7 +96,7 @@ std::string_view active_cpu_kernels() { return cpu::kernels().name; }
 namespace nowrec::cpu {
 
 const KernelTable& kernels() {
-  static const KernelTable& active = kernels_for(active_cpu_isa());
+  static const KernelTable& active = choose_kernels(std::getenv("NOWREC_CPU_ISA"));
   return active;
 }
 

@@ -75,17 +75,25 @@ struct KernelTable {
 
 // Whether this CPU runs AVX512_BF16 (vdpbf16ps); checked once with CPUID.
 bool cpu_has_avx512_bf16() noexcept;
+// Whether it also runs AVX512_VNNI, as every CPU with AVX512_BF16 does (the avx512_bf16_vnni
+// kernels need both, and AVX-512 itself: cpu_supports(CpuIsa::Avx512)).
+bool cpu_has_avx512_bf16_vnni() noexcept;
 
-// The variant NOWREC_CPU_ISA's value asks for (null or empty: the best supported). Throws
-// Error(InvalidArgument) for an unknown name or a variant this CPU cannot run.
+// The variant NOWREC_CPU_ISA's value asks for (null or empty: the best supported; the name of a
+// table, "avx512_bf16_vnni", asks for its ISA). Throws Error(InvalidArgument) for an unknown
+// name or a variant this CPU cannot run.
 CpuIsa choose_cpu_isa(const char* requested);
 
 // The table for one variant; for AVX-512, the avx512_bf16_vnni table where the CPU has both
 // extensions.
 const KernelTable& kernels_for(CpuIsa isa) noexcept;
+// The table NOWREC_CPU_ISA's value asks for: that of choose_cpu_isa(requested), but "avx512"
+// names the plain AVX-512 table even where the CPU could run avx512_bf16_vnni. Throws as
+// choose_cpu_isa does.
+const KernelTable& choose_kernels(const char* requested);
 // Every table this CPU can run, the scalar reference first: tests compare each with it.
 std::vector<const KernelTable*> runnable_kernel_tables();
-// The table for active_cpu_isa().
+// The table NOWREC_CPU_ISA asks for (choose_kernels), chosen once; its isa is active_cpu_isa().
 const KernelTable& kernels();
 
 }  // namespace nowrec::cpu

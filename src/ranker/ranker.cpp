@@ -167,7 +167,7 @@ std::size_t checked_result_slots(std::size_t k, std::size_t index_size, std::siz
 }
 
 std::size_t RankOptions::default_matmul_min_queries(StorageType storage) {
-  const bool avx512_bf16 = cpu::kernels().isa == CpuIsa::Avx512 && cpu::cpu_has_avx512_bf16();
+  const bool avx512_bf16 = cpu::kernels().isa == CpuIsa::Avx512 && cpu::cpu_has_avx512_bf16_vnni();
   switch (storage) {
     case StorageType::F32:
       return avx512_bf16 ? 6 : 16;

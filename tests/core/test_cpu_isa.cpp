@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -40,8 +41,12 @@ TEST_CASE("the active ISA is one the CPU supports and has a name") {
   CHECK(nowrec::cpu_isa_name(active) != "unknown");
   CHECK(nowrec::cpu::kernels().isa == active);
   // The kernels' name is the ISA's, or the ISA's with the extensions its copy was built for.
-  CHECK(nowrec::active_cpu_kernels() == std::string_view(nowrec::cpu::kernels().name));
   CHECK(nowrec::active_cpu_kernels().starts_with(nowrec::cpu_isa_name(active)));
+  const char* requested = std::getenv("NOWREC_CPU_ISA");
+  const bool extended = active == CpuIsa::Avx512 && nowrec::cpu::cpu_has_avx512_bf16_vnni() &&
+                        !(requested != nullptr && std::string_view(requested) == "avx512");
+  CHECK(nowrec::active_cpu_kernels() ==
+        (extended ? std::string_view("avx512_bf16_vnni") : nowrec::cpu_isa_name(active)));
   CHECK(nowrec::cpu_supports(CpuIsa::Scalar));
   if (nowrec::cpu_supports(CpuIsa::Avx512)) CHECK(nowrec::cpu_supports(CpuIsa::Avx2));
 }
@@ -54,8 +59,19 @@ TEST_CASE("NOWREC_CPU_ISA picks a variant or explains why it cannot") {
   }
   if (nowrec::cpu_supports(CpuIsa::Avx512)) {
     CHECK(nowrec::cpu::choose_cpu_isa(nullptr) == CpuIsa::Avx512);
+    // "avx512" names the plain table; the default is the extended one where the CPU has it.
+    CHECK(std::string_view(nowrec::cpu::choose_kernels("avx512").name) == "avx512");
+    CHECK(&nowrec::cpu::choose_kernels(nullptr) == &nowrec::cpu::kernels_for(CpuIsa::Avx512));
   } else {
     CHECK_THROWS_AS(nowrec::cpu::choose_cpu_isa("avx512"), nowrec::Error);
+  }
+  if (nowrec::cpu_supports(CpuIsa::Avx512) && nowrec::cpu::cpu_has_avx512_bf16_vnni()) {
+    CHECK(nowrec::cpu::choose_cpu_isa("avx512_bf16_vnni") == CpuIsa::Avx512);
+    CHECK(std::string_view(nowrec::cpu::choose_kernels("avx512_bf16_vnni").name) ==
+          "avx512_bf16_vnni");
+    CHECK(std::string_view(nowrec::cpu::choose_kernels(nullptr).name) == "avx512_bf16_vnni");
+  } else {
+    CHECK_THROWS_AS(nowrec::cpu::choose_kernels("avx512_bf16_vnni"), nowrec::Error);
   }
   try {
     nowrec::cpu::choose_cpu_isa("sse9");
@@ -275,14 +291,17 @@ TEST_CASE("bfloat16 stores round to nearest, ties to even") {
 
 TEST_CASE("bfloat16 stores keep subnormals, but for the AVX512_BF16 variant's zeros") {
   // 2^-130 and -3 * 2^-132 are subnormal floats that bf16 holds exactly (its exponent range is
-  // fp32's); 2^-126 is the smallest normal one. 17 values: the vector loop and the scalar tail.
-  const float subnormals[] = {0x1p-130f, -3 * 0x1p-132f};
-  const std::uint16_t kept[] = {0x0008, 0x8006};
-  const std::uint16_t zeros[] = {0x0000, 0x8000};
+  // fp32's); 2^-126 is the smallest normal one. The largest subnormal float, just below 2^-126,
+  // rounds up to it, but the AVX512_BF16 variant reads it as zero first. 17 values: the vector
+  // loop and the scalar tail.
+  const float subnormals[] = {0x1p-130f, -3 * 0x1p-132f, 0x1.fffffcp-127f, -0x1.fffffcp-127f};
+  const std::uint16_t kept[] = {0x0008, 0x8006, 0x0080, 0x8080};
+  const std::uint16_t zeros[] = {0x0000, 0x8000, 0x0000, 0x8000};
   for (const nowrec::cpu::KernelTable* table : nowrec::cpu::runnable_kernel_tables()) {
     CAPTURE(std::string_view(table->name));
     const bool flushes = std::string_view(table->name) == "avx512_bf16_vnni";
-    for (std::size_t k = 0; k < 2; ++k) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      CAPTURE(k);
       std::vector<float> x(17, subnormals[k]);
       x[5] = 0x1p-126f;
       std::vector<std::uint16_t> out(17);
