@@ -35,7 +35,7 @@ const KernelTable scalar_table =
     NOWREC_KERNEL_TABLE(CpuIsa::Scalar, "scalar", scalar, scalar, nullptr);
 const KernelTable avx2_table = NOWREC_KERNEL_TABLE(CpuIsa::Avx2, "avx2", avx2, avx2, nullptr);
 const KernelTable avx512_table =
-    NOWREC_KERNEL_TABLE(CpuIsa::Avx512, "avx512", avx512, avx512, &avx512::score_rows_bf16_dp);
+    NOWREC_KERNEL_TABLE(CpuIsa::Avx512, "avx512", avx512, avx512, nullptr);
 const KernelTable avx512_bf16_vnni_table =
     NOWREC_KERNEL_TABLE(CpuIsa::Avx512, "avx512_bf16_vnni", avx512, avx512_bf16_vnni,
                         &avx512_bf16_vnni::score_rows_bf16_dp);
@@ -78,11 +78,6 @@ std::vector<const KernelTable*> runnable_kernel_tables() {
     if (cpu_has_avx512_bf16_vnni()) tables.push_back(&avx512_bf16_vnni_table);
   }
   return tables;
-}
-
-bool cpu_has_avx512_bf16() noexcept {
-  static const bool supported = __builtin_cpu_supports("avx512bf16");
-  return supported;
 }
 
 }  // namespace nowrec::cpu

@@ -56,8 +56,8 @@ struct KernelTable {
   void (*max_rows)(const float* rows, std::size_t count, std::size_t row_stride, std::size_t n,
                    float* out) noexcept;
 
-  // Ranker kernels; see ranker_kernels.hpp. score_rows_bf16_dp is null where the variant has
-  // none; callers also check cpu_has_avx512_bf16().
+  // Ranker kernels; see ranker_kernels.hpp. score_rows_bf16_dp is null but in the
+  // avx512_bf16_vnni table.
   void (*score_rows_f32)(const float* queries, std::size_t query_count, const float* rows,
                          std::size_t row_count, std::size_t dim, float* scores) noexcept;
   void (*score_rows_bf16)(const float* queries, std::size_t query_count, const std::uint16_t* rows,
@@ -73,10 +73,9 @@ struct KernelTable {
                              float* scores) noexcept;
 };
 
-// Whether this CPU runs AVX512_BF16 (vdpbf16ps); checked once with CPUID.
-bool cpu_has_avx512_bf16() noexcept;
-// Whether it also runs AVX512_VNNI, as every CPU with AVX512_BF16 does (the avx512_bf16_vnni
-// kernels need both, and AVX-512 itself: cpu_supports(CpuIsa::Avx512)).
+// Whether this CPU runs AVX512_BF16 and AVX512_VNNI, as every CPU with the first does (the
+// avx512_bf16_vnni kernels need both, and AVX-512 itself: cpu_supports(CpuIsa::Avx512)); checked
+// once with CPUID.
 bool cpu_has_avx512_bf16_vnni() noexcept;
 
 // The variant NOWREC_CPU_ISA's value asks for (null or empty: the best supported; the name of a

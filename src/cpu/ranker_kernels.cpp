@@ -361,24 +361,23 @@ std::uint64_t scores_at_least(const float* scores, std::size_t n, float threshol
   return mask;
 }
 
-#if defined(__AVX512F__)
+#if defined(__AVX512BF16__)
 namespace {
 
-__attribute__((target("avx512bf16"))) __m512 dp_step(__m512 acc, __m512i q, __m512i x) {
+__m512 dp_step(__m512 acc, __m512i q, __m512i x) {
   return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh&>(q), reinterpret_cast<__m512bh&>(x));
 }
 
-__attribute__((target("avx512bf16"))) __m512i load_bf16_block(const std::uint16_t* p,
-                                                              std::size_t n) {
+__m512i load_bf16_block(const std::uint16_t* p, std::size_t n) {
   if (n >= 32) return _mm512_loadu_si512(p);
   return _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << n) - 1u), p);
 }
 
 }  // namespace
 
-__attribute__((target("avx512bf16"))) void score_rows_bf16_dp(
-    const std::uint16_t* split_queries, std::size_t query_count, const std::uint16_t* rows,
-    std::size_t row_count, std::size_t dim, float* scores) noexcept {
+void score_rows_bf16_dp(const std::uint16_t* split_queries, std::size_t query_count,
+                        const std::uint16_t* rows, std::size_t row_count, std::size_t dim,
+                        float* scores) noexcept {
   for (std::size_t qi = 0; qi < query_count; ++qi) {
     const std::uint16_t* hi = split_queries + qi * 2 * dim;
     const std::uint16_t* lo = hi + dim;

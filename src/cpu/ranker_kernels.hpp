@@ -14,8 +14,8 @@ namespace nowrec::cpu {
 //                    quantized to dim int16 values times their entry in `query_scales`
 //                    (ranker::quantize_to_int16); the products are summed exactly, as integers,
 //                    and score = float(sum) * query_scale * row_scale.
-// score_rows_bf16_dp (AVX-512 only; null in other tables, and usable only when the CPU has
-// AVX512_BF16; the avx512_bf16_vnni copy's is the same code) does the bf16 product with vdpbf16ps:
+// score_rows_bf16_dp (only in the avx512_bf16_vnni copy; null in other tables) does the bf16
+// product with vdpbf16ps:
 // its queries are given pre-split, each as 2 * dim bfloat16 values, the rounded query then the
 // rounding remainder, so the result keeps nearly fp32 precision on the query side. widen_bf16 /
 // widen_int8 turn n stored values back into floats (times `scale` for int8). scores_at_least
@@ -50,7 +50,6 @@ NOWREC_DECLARE_RANKER_KERNELS(avx512_bf16_vnni)
                           float* scores) noexcept;                                           \
   }
 
-NOWREC_DECLARE_BF16_DP_KERNEL(avx512)
 NOWREC_DECLARE_BF16_DP_KERNEL(avx512_bf16_vnni)
 
 #undef NOWREC_DECLARE_BF16_DP_KERNEL

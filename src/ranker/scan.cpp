@@ -86,7 +86,7 @@ class Scanner {
       block_rows_ = std::clamp<std::size_t>(kMatmulMaxScores / vector_count_, 64, kMatmulBlockRows);
     }
     use_bf16_dp_ = !use_matmul_ && snapshot.storage == StorageType::BF16 &&
-                   kernels_.score_rows_bf16_dp != nullptr && cpu::cpu_has_avx512_bf16();
+                   kernels_.score_rows_bf16_dp != nullptr;
     if (use_bf16_dp_) {
       scratch.split_queries.resize(2 * plan.vectors.size());
       for (std::size_t v = 0; v < vector_count_; ++v) {

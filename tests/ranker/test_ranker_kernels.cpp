@@ -129,7 +129,10 @@ TEST_CASE("score_rows kernels agree with scalar for every storage type") {
       for (std::size_t i = 0; i < got.size(); ++i) {
         CHECK(std::bit_cast<std::uint32_t>(got[i]) == std::bit_cast<std::uint32_t>(want_int8[i]));
       }
-      if (kernels.score_rows_bf16_dp != nullptr && nowrec::cpu::cpu_has_avx512_bf16()) {
+      // Only the table built for AVX512_BF16 has it.
+      CHECK((kernels.score_rows_bf16_dp != nullptr) ==
+            (std::string_view(kernels.name) == "avx512_bf16_vnni"));
+      if (kernels.score_rows_bf16_dp != nullptr) {
         std::vector<std::uint16_t> split(2 * queries * dim);
         for (std::size_t i = 0; i < queries; ++i) {
           nowrec::ranker::split_to_bf16(q.data() + i * dim, dim, split.data() + 2 * i * dim);
