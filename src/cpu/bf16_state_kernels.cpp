@@ -199,8 +199,7 @@ float axpy_bf16(float alpha, const float* x, std::uint16_t* stored, std::size_t 
 
 // A group's decay folded into its values: one product and one rounding per value, so every
 // variant stores what the scalar code stores (but for the avx512_bf16_vnni variant's subnormal
-// zeros). The squared norm is summed from the values as
-// stored, as in axpy_bf16.
+// zeros). The squared norm is summed from the values as stored, as in axpy_bf16.
 float scale_squared_norm_bf16(float s, std::uint16_t* stored, std::size_t n) noexcept {
   std::size_t i = 0;
   float sum = 0.0f;
