@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -211,13 +212,24 @@ void update(benchmark::State& state) {
 BENCHMARK(update)->ArgName("store")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()->MinTime(
     2.0);
 
-// Bytes of user state one event moves between memory and the core at most: S, L and the K
-// cluster vectors read (the cosines), S, L and one cluster written back, and four 64-byte lines
-// (table slot, entry, cluster weights, window). The item's fp32 row comes on top.
+// Bytes of user state one event of the benchmark's mix moves between memory and the core at
+// most. A positive event reads S, L and the K cluster vectors (the cosines) and writes back S, L
+// and one cluster; a negative one reads and writes S, L and the negative vector. Both touch four
+// 64-byte lines besides (table slot, entry, cluster weights or window). The item's fp32 row
+// comes on top.
 double state_bytes_per_event() {
   const double element = env_dtype() == nowrec::StateDtype::BF16 ? 2 : 4;
   constexpr double kInterests = 4;
-  return element * kDim * ((2 + kInterests) + 3) + 4 * 64;
+  const auto weights = nowrec::default_action_weights();
+  double negative = 0;
+  for (const char* action : kActions) {
+    const auto it = std::find_if(weights.begin(), weights.end(),
+                                 [&](const nowrec::ActionWeight& a) { return a.name == action; });
+    if (it != weights.end() && it->weight < 0) ++negative;
+  }
+  const double negative_share = negative / double(std::size(kActions));
+  const double vectors = (1 - negative_share) * ((2 + kInterests) + 3) + negative_share * 6;
+  return element * kDim * vectors + 4 * 64;
 }
 
 // The machine's read bandwidth with 1 and 2 threads, beside the updates' rate of state bytes.

@@ -225,11 +225,11 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
       for (; state_cursor < std::min(entry_cursor, k + 1 + kStep); ++state_cursor) {
         const interest::StoredUserKey& key = scratch.keys[position_at(state_cursor)];
         const interest::UserTable& users = impl.shards[shard_at(state_cursor)].users;
+        const interest::AppliedEvent& prepared = scratch.prepared[position_at(state_cursor)];
         if (const auto* entry = users.find(key.view(), key.hash())) {
-          interest::prefetch_for_update(entry->second, impl.layout);
+          interest::prefetch_for_update(entry->second, impl.layout, prepared.weight);
         }
-        const auto vector = scratch.prepared[position_at(state_cursor)].vector;
-        prefetch_bytes(vector.data(), vector.size_bytes());
+        prefetch_bytes(prepared.vector.data(), prepared.vector.size_bytes());
       }
 
       const std::size_t shard = shard_at(k);

@@ -345,7 +345,7 @@ bool InterestTracker::update(const InterestEvent& event) {
     // checked and its vector looked up.
     const std::lock_guard lock(shard.mutex);
     if (const UserEntry* entry = shard.users.find(stored.view(), stored.hash())) {
-      interest::prefetch_for_update(entry->second, impl_->layout);
+      interest::prefetch_for_update(entry->second, impl_->layout, std::nullopt);
     } else {
       takes_block =
           impl_->max_users_per_shard == 0 || shard.users.size() < impl_->max_users_per_shard;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "interest/state_vectors.hpp"
 
@@ -209,25 +210,31 @@ UserState make_user_state(StateBlockPool& blocks, const StateLayout& layout,
   return state;
 }
 
-void prefetch_for_update(const UserState& state, const StateLayout& layout) noexcept {
+void prefetch_for_update(const UserState& state, const StateLayout& layout,
+                         std::optional<float> event_weight) noexcept {
   constexpr std::size_t kLine = 64;
   const std::byte* block = state.block.get();
-  // S and L, then the clusters in use; the negative vector between them is touched only by
-  // negative events.
+  // Only the vectors the event changes: S and L, then the clusters in use for a positive weight
+  // or the negative vector for a negative one (a skip touches no cluster).
   // Unrolled: the loops issue dozens of prefetches per event, and their counting otherwise costs
   // twice the prefetches themselves. The vectors' lines go to the L2 (prefetcht1) rather than
   // the L1: at a million users, 0.4-16 % (median 4 %) more events per second on two threads of
   // a Xeon, in 8 rounds alternating with the L1 hint.
   const std::size_t vector_bytes = layout.long_offset;
+  const float weight = event_weight.value_or(1.0f);
+  const auto prefetch_vectors = [&](std::size_t begin, std::size_t end) {
 #pragma GCC unroll 4
-  for (std::size_t at = 0; at < 2 * vector_bytes; at += kLine) __builtin_prefetch(block + at, 1, 2);
-  const std::size_t clusters_end = layout.clusters_offset + state.clusters * vector_bytes;
-#pragma GCC unroll 4
-  for (std::size_t at = layout.clusters_offset; at < clusters_end; at += kLine) {
-    __builtin_prefetch(block + at, 1, 2);
+    for (std::size_t at = begin; at < end; at += kLine) __builtin_prefetch(block + at, 1, 2);
+  };
+  if (weight != 0.0f) prefetch_vectors(0, 2 * vector_bytes);
+  if (weight > 0.0f) {
+    prefetch_vectors(layout.clusters_offset,
+                     layout.clusters_offset + state.clusters * vector_bytes);
+    __builtin_prefetch(block + layout.importance_offset, 1, 3);
+    __builtin_prefetch(block + layout.sq_norm_offset, 1, 3);
+  } else if (weight < 0.0f) {
+    prefetch_vectors(layout.negative_offset, layout.negative_offset + vector_bytes);
   }
-  __builtin_prefetch(block + layout.importance_offset, 1, 3);
-  __builtin_prefetch(block + layout.sq_norm_offset, 1, 3);
   if (layout.window > 0) {
     const std::size_t end = (state.window_start + state.window_size) % layout.window;
     __builtin_prefetch(block + layout.window_offset + end * sizeof(WindowEntry), 1, 3);

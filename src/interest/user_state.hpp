@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -91,9 +92,12 @@ UserState make_user_state(StateBlockPool& blocks, const StateLayout& layout,
 void apply_event(UserState& state, const StateLayout& layout, const DecayParams& params,
                  const AppliedEvent& event) noexcept;
 
-// Asks the caches for the parts of the state that applying an event reads or writes: the vectors
-// in use, the cluster weights and the end of the window.
-void prefetch_for_update(const UserState& state, const StateLayout& layout) noexcept;
+// Asks the caches for the parts of the state that applying an event of `event_weight` reads or
+// writes: the vectors it changes (for a positive weight the clusters in use and their weights,
+// for a negative one the negative vector) and the end of the window. Without the weight (not
+// known yet), as for a positive one, the common case.
+void prefetch_for_update(const UserState& state, const StateLayout& layout,
+                         std::optional<float> event_weight) noexcept;
 
 // The decay factor 2^(-elapsed / half_life).
 double decay_factor(double elapsed_seconds, double half_life_seconds) noexcept;
