@@ -16,17 +16,21 @@
 // all: a few hundred keep every item row in cache, to see what the rows' misses cost).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -212,6 +216,15 @@ void update(benchmark::State& state) {
 BENCHMARK(update)->ArgName("store")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()->MinTime(
     2.0);
 
+// Whether the default action table gives `action` a negative weight (an update then changes the
+// negative vector instead of a cluster).
+bool is_negative_action(std::string_view action) {
+  static const auto weights = nowrec::default_action_weights();
+  const auto it = std::find_if(weights.begin(), weights.end(),
+                               [&](const nowrec::ActionWeight& a) { return a.name == action; });
+  return it != weights.end() && it->weight < 0;
+}
+
 // Bytes of user state one event of the benchmark's mix moves between memory and the core at
 // most. A positive event reads S, L and the K cluster vectors (the cosines) and writes back S, L
 // and one cluster; a negative one reads and writes S, L and the negative vector. Both touch four
@@ -220,13 +233,8 @@ BENCHMARK(update)->ArgName("store")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->Use
 double state_bytes_per_event() {
   const double element = env_dtype() == nowrec::StateDtype::BF16 ? 2 : 4;
   constexpr double kInterests = 4;
-  const auto weights = nowrec::default_action_weights();
   double negative = 0;
-  for (const char* action : kActions) {
-    const auto it = std::find_if(weights.begin(), weights.end(),
-                                 [&](const nowrec::ActionWeight& a) { return a.name == action; });
-    if (it != weights.end() && it->weight < 0) ++negative;
-  }
+  for (const char* action : kActions) negative += is_negative_action(action) ? 1 : 0;
   const double negative_share = negative / double(std::size(kActions));
   const double vectors = (1 - negative_share) * ((2 + kInterests) + 3) + negative_share * 6;
   return element * kDim * vectors + 4 * 64;
@@ -288,6 +296,117 @@ BENCHMARK(update_batch)
     ->Args({1024, 0, 0})
     ->Args({1024, 1, 0})
     ->Args({1024, 1, 10})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->MinTime(2.0);
+
+// The ceiling the memory system sets on update_batch: the same users' streams, each event
+// reading and writing only the lines of state an update of its action reads and writes, with
+// nothing else done. The blocks have the tracker's size and order (one per user, in the order
+// the users were made, in 2 MB pages), and an event's lines are prefetched range(0) events ahead
+// into the L2, as the batch does. A positive event reads S, L and the four clusters and writes
+// S, L and one cluster; a negative one reads and writes S, L and the negative vector; both touch
+// the line of the cluster weights and the window's. What the updates reach, against this, is
+// what the work between the misses costs.
+class StateLines {
+ public:
+  explicit StateLines(std::size_t users)
+      : vector_(kDim * (env_dtype() == nowrec::StateDtype::BF16 ? 2 : 4)),
+        weights_(7 * vector_),
+        window_(weights_ + 64),
+        stride_(window_ + 50 * 16),
+        bytes_(users * stride_) {
+    void* at = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (at == MAP_FAILED) throw std::runtime_error("state_access_ceiling: mmap failed");
+    madvise(at, bytes_, MADV_HUGEPAGE);
+    blocks_ = static_cast<std::byte*>(at);
+    std::memset(blocks_, 1, bytes_);
+  }
+  ~StateLines() { munmap(blocks_, bytes_); }
+  StateLines(const StateLines&) = delete;
+  StateLines& operator=(const StateLines&) = delete;
+
+  void prefetch(std::size_t user, bool positive) const {
+    const std::byte* block = blocks_ + user * stride_;
+    const auto ask = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t at = begin; at < end; at += 64) __builtin_prefetch(block + at, 1, 2);
+    };
+    ask(0, 2 * vector_);
+    const std::size_t first = changed_first(positive);
+    ask(first, first + (positive ? kInterests : 1) * vector_);
+    __builtin_prefetch(block + weights_, 1, 3);
+    __builtin_prefetch(block + window_, 1, 3);
+  }
+
+  // Reads the event's lines and writes back those an update changes; returns a sum of what it
+  // read, so that nothing is optimised away.
+  std::uint64_t touch(std::size_t user, bool positive, std::size_t cluster) {
+    std::byte* block = blocks_ + user * stride_;
+    const std::size_t first = changed_first(positive);
+    std::uint64_t sum = read_lines(block, 2 * vector_);
+    sum += read_lines(block + first, (positive ? kInterests : 1) * vector_);
+    sum += read_lines(block + weights_, 64) + read_lines(block + window_, 64);
+    write_lines(block, 2 * vector_);
+    write_lines(block + first + (positive ? cluster * vector_ : 0), vector_);
+    write_lines(block + window_, 64);
+    return sum;
+  }
+
+ private:
+  // The tracker's block at d = 384, K = 4 and a window of 50 events: S, L, the negative vector
+  // and four clusters, the cluster weights and norms, the window.
+  static constexpr std::size_t kInterests = 4;
+
+  // The clusters for a positive event, the negative vector for a negative one.
+  std::size_t changed_first(bool positive) const { return (positive ? 3 : 2) * vector_; }
+
+  static std::uint64_t read_lines(const std::byte* at, std::size_t bytes) {
+    std::uint64_t sum = 0;
+    for (std::size_t line = 0; line < bytes; line += 64) {
+      std::uint64_t word;
+      std::memcpy(&word, at + line, sizeof(word));
+      sum += word;
+    }
+    return sum;
+  }
+  static void write_lines(std::byte* at, std::size_t bytes) {
+    for (std::size_t line = 0; line < bytes; line += 64) at[line] = std::byte(line);
+  }
+
+  std::size_t vector_, weights_, window_, stride_, bytes_;
+  std::byte* blocks_ = nullptr;
+};
+
+void state_access_ceiling(benchmark::State& state) {
+  World& w = world();
+  static StateLines lines(w.users);
+  const auto& users = w.user_stream[state.thread_index()];
+  const auto ahead = static_cast<std::size_t>(state.range(0));
+  std::array<bool, std::size(kActions)> positive_action{};
+  for (std::size_t a = 0; a < std::size(kActions); ++a) {
+    positive_action[a] = !is_negative_action(kActions[a]);
+  }
+  const auto positive = [&](std::size_t s) { return positive_action[s % std::size(kActions)]; };
+  std::uint64_t sum = 0;
+  std::size_t s = 0;
+  for (auto _ : state) {
+    for (std::size_t e = 0; e < 1024; ++e) {
+      const std::size_t next = (s + ahead) % kSamples;
+      lines.prefetch(users[next], positive(next));
+      sum += lines.touch(users[s], positive(s), s % 4);
+      if (++s == kSamples) s = 0;
+    }
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations() * 1024);
+}
+BENCHMARK(state_access_ceiling)
+    ->ArgName("ahead")
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(4)
+    ->Arg(8)
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime()
