@@ -179,10 +179,25 @@ World& world() {
   return w;
 }
 
-// Event time: each benchmark run starts after every event of the runs before it. Threads of one
-// run drift apart by up to a few thousand seconds, within the tracker's allowed lateness.
-std::atomic<std::int64_t> next_run_time{1'700'001'000};
-constexpr std::int64_t kRunSpan = 10'000'000;  // about 4 months
+// Event time runs on from run to run, as a stream's does: each benchmark run starts one second
+// after the latest event of the runs before it. (Runs that jumped months ahead made every user's
+// first event in a run fold decayed vectors, a cost a steady stream pays only for users who come
+// back after hours.) Within a run, event time advances one second per 1,024 events of each
+// thread; the threads of one run drift apart by up to a few thousand seconds, within the
+// tracker's allowed lateness.
+class EventClock {
+ public:
+  std::int64_t run_start() const { return next_.load(); }
+  void run_ended_at(std::int64_t last) {
+    std::int64_t next = next_.load();
+    while (next <= last && !next_.compare_exchange_weak(next, last + 1)) {
+    }
+  }
+
+ private:
+  std::atomic<std::int64_t> next_{1'700'001'000};
+};
+EventClock event_clock;
 
 // Numbers for the ids of new users, unique over the whole process.
 std::atomic<std::uint64_t> next_new_user{0};
@@ -197,7 +212,7 @@ void update(benchmark::State& state) {
   const auto& items = w.item_stream[state.thread_index()];
   const bool from_store = state.range(0) == 1;
   std::size_t s = 0;
-  std::int64_t t = next_run_time.load();
+  std::int64_t t = event_clock.run_start();
   for (auto _ : state) {
     nowrec::InterestEvent event{.user = w.user_ids[users[s]],
                                 .timestamp = t + static_cast<std::int64_t>(s / 1024),
@@ -210,7 +225,7 @@ void update(benchmark::State& state) {
       t += kSamples / 1024;
     }
   }
-  next_run_time.fetch_add(kRunSpan);
+  event_clock.run_ended_at(t + static_cast<std::int64_t>(s / 1024));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(update)->ArgName("store")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()->MinTime(
@@ -262,7 +277,7 @@ void update_batch(benchmark::State& state) {
   std::vector<nowrec::InterestEvent> events(batch);
   std::vector<std::string> new_users(batch);
   std::size_t s = 0;
-  std::int64_t t = next_run_time.load();
+  std::int64_t t = event_clock.run_start();
   for (auto _ : state) {
     for (std::size_t e = 0; e < batch; ++e) {
       nowrec::InterestEvent& event = events[e];
@@ -283,7 +298,7 @@ void update_batch(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(w.tracker->update(events));
   }
-  next_run_time.fetch_add(kRunSpan);
+  event_clock.run_ended_at(t + static_cast<std::int64_t>(s / 1024));
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
   state.counters["state_bytes_per_event"] =
       benchmark::Counter(state_bytes_per_event(), benchmark::Counter::kAvgThreads);
@@ -429,7 +444,7 @@ void update_latency(benchmark::State& state) {
   }
   std::size_t s = 0;
   std::string new_user;
-  const std::int64_t t = next_run_time.load();
+  const std::int64_t t = event_clock.run_start();
   for (auto _ : state) {
     const bool is_new = new_user_every > 0 && s % new_user_every == 0;
     if (is_new) new_user = "new-" + std::to_string(next_new_user.fetch_add(1));
@@ -449,7 +464,7 @@ void update_latency(benchmark::State& state) {
     if (new_user_every > 0) (is_new ? new_micros : returning_micros).push_back(took);
     if (++s == kSamples) s = 0;
   }
-  next_run_time.fetch_add(kRunSpan);
+  event_clock.run_ended_at(t);
   const auto percentile = [](const std::vector<float>& sorted, std::size_t per_mille) {
     return benchmark::Counter(sorted[sorted.size() * per_mille / 1000],
                               benchmark::Counter::kAvgThreads);
@@ -478,7 +493,8 @@ BENCHMARK(update_latency)
 void interests_query(benchmark::State& state) {
   World& w = world();
   const auto& users = w.user_stream[1];
-  const std::int64_t now = next_run_time.fetch_add(kRunSpan);
+  const std::int64_t now = event_clock.run_start();
+  event_clock.run_ended_at(now);
   std::size_t s = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(w.tracker->interests(w.user_ids[users[s]], now));
