@@ -142,7 +142,7 @@ struct World {
       store = std::make_unique<RowStore>(items);
     }
     nowrec::InterestTrackerOptions options{.dim = kDim,
-                                           .shards = 256,
+                                           .shards = env_size("NOWREC_BENCH_SHARDS", 256),
                                            .max_interests = 4,
                                            .recent_window = 50,
                                            .allowed_lateness_seconds = 3600,
