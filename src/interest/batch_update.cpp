@@ -27,14 +27,18 @@ namespace {
 // core's L2 in between only if they leave room there for the users' states on their way in.
 // 256 (384 KB) spilled on a 512 KB L2 and was 5-27% slower at a million users.
 constexpr std::size_t kChunk = 64;
-// Events between the look-ahead stages: an event's table slot is fetched 3 steps before its
-// turn, its entry 2 steps before, its state one step before. One event per step: applying one
-// takes about as long as its state takes to arrive, and the fewer lines and shard locks in
-// flight, the better. At a million users steps of 1, 2, 3 and 4 events gave 1.48-1.50,
-// 1.43-1.49, 1.26-1.28 and 1.29-1.48 M events/s on two threads of a Xeon (alternating rounds);
-// 8 was slower still.
-constexpr std::size_t kStep = 1;
-constexpr std::size_t kMaxLocks = 3 * kStep + 1;
+// How many events before its turn each look-ahead stage reaches an event: its table slot, its
+// entry, then its state in two parts (S and L, then the clusters or the negative vector), so that
+// the 70-odd lines of one state reach the memory system in two bursts an event apart instead of
+// one. At a million users on two threads of a Xeon, in alternating rounds: one stage per event
+// (slot 3, entry 2, the whole state 1 ahead) beat 2, 3 and 4 events per stage (1.48-1.50 against
+// 1.26-1.49 M events/s), and the state in two parts then gave 1.69-1.79 against 1.56-1.65 M;
+// moving the stages one event further ahead gave nothing more.
+constexpr std::size_t kSlotAhead = 4;
+constexpr std::size_t kEntryAhead = 3;
+constexpr std::size_t kShortLongAhead = 2;
+constexpr std::size_t kChangedAhead = 1;
+constexpr std::size_t kMaxLocks = kSlotAhead + 1;
 constexpr std::uint32_t kNoRow = ~std::uint32_t{0};
 
 // One thread's working memory, kept between batches.
@@ -201,9 +205,19 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
     const auto shard_at = [&](std::size_t k) { return scratch.order[k] >> 32; };
     const auto position_at = [&](std::size_t k) { return scratch.order[k] & 0xFFFFFFFFu; };
     HeldLocks locks;
-    std::size_t slot_cursor = 0, entry_cursor = 0, state_cursor = 0;
+    std::size_t slot_cursor = 0, entry_cursor = 0, short_long_cursor = 0, changed_cursor = 0;
+    // Asks for part of the state of the user of the event at `cursor`. The user is found again at
+    // each stage: an update between the stages may have evicted them.
+    const auto prefetch_state = [&](std::size_t cursor, interest::StateLines lines) {
+      const interest::StoredUserKey& key = scratch.keys[position_at(cursor)];
+      const interest::UserTable& users = impl.shards[shard_at(cursor)].users;
+      if (const auto* entry = users.find(key.view(), key.hash())) {
+        interest::prefetch_for_update(entry->second, impl.layout,
+                                      scratch.prepared[position_at(cursor)].weight, lines);
+      }
+    };
     for (std::size_t k = 0; k < total; ++k) {
-      for (; slot_cursor < std::min(total, k + 1 + 3 * kStep); ++slot_cursor) {
+      for (; slot_cursor < std::min(total, k + 1 + kSlotAhead); ++slot_cursor) {
         const std::size_t shard = shard_at(slot_cursor);
         std::mutex& mutex = impl.shards[shard].mutex;
         if (!locks.holds(shard)) {
@@ -215,21 +229,22 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
         }
         impl.shards[shard].users.prefetch_slot(scratch.keys[position_at(slot_cursor)].hash());
       }
-      for (; entry_cursor < std::min(slot_cursor, k + 1 + 2 * kStep); ++entry_cursor) {
+      for (; entry_cursor < std::min(slot_cursor, k + 1 + kEntryAhead); ++entry_cursor) {
         const interest::UserTable& users = impl.shards[shard_at(entry_cursor)].users;
         if (const auto* entry =
                 users.likely_entry(scratch.keys[position_at(entry_cursor)].hash())) {
           prefetch_bytes(entry, sizeof(*entry));
         }
       }
-      for (; state_cursor < std::min(entry_cursor, k + 1 + kStep); ++state_cursor) {
-        const interest::StoredUserKey& key = scratch.keys[position_at(state_cursor)];
-        const interest::UserTable& users = impl.shards[shard_at(state_cursor)].users;
-        const interest::AppliedEvent& prepared = scratch.prepared[position_at(state_cursor)];
-        if (const auto* entry = users.find(key.view(), key.hash())) {
-          interest::prefetch_for_update(entry->second, impl.layout, prepared.weight);
-        }
-        prefetch_bytes(prepared.vector.data(), prepared.vector.size_bytes());
+      for (; short_long_cursor < std::min(entry_cursor, k + 1 + kShortLongAhead);
+           ++short_long_cursor) {
+        prefetch_state(short_long_cursor, interest::StateLines::ShortLong);
+      }
+      for (; changed_cursor < std::min(short_long_cursor, k + 1 + kChangedAhead);
+           ++changed_cursor) {
+        prefetch_state(changed_cursor, interest::StateLines::Changed);
+        const auto vector = scratch.prepared[position_at(changed_cursor)].vector;
+        prefetch_bytes(vector.data(), vector.size_bytes());
       }
 
       const std::size_t shard = shard_at(k);

@@ -219,7 +219,7 @@ UserState make_user_state(StateBlockPool& blocks, const StateLayout& layout,
 }
 
 void prefetch_for_update(const UserState& state, const StateLayout& layout,
-                         std::optional<float> event_weight) noexcept {
+                         std::optional<float> event_weight, StateLines lines) noexcept {
   constexpr std::size_t kLine = 64;
   const std::byte* block = state.block.get();
   // Only the vectors the event changes: S and L, then the clusters in use for a positive weight
@@ -234,18 +234,20 @@ void prefetch_for_update(const UserState& state, const StateLayout& layout,
 #pragma GCC unroll 4
     for (std::size_t at = begin; at < end; at += kLine) __builtin_prefetch(block + at, 1, 2);
   };
-  if (weight != 0.0f) prefetch_vectors(0, 2 * vector_bytes);
-  if (weight > 0.0f) {
+  const bool short_long = lines != StateLines::Changed;
+  const bool changed = lines != StateLines::ShortLong;
+  if (short_long && weight != 0.0f) prefetch_vectors(0, 2 * vector_bytes);
+  if (short_long && layout.window > 0) {
+    const std::size_t end = ring_slot(state.window_start, state.window_size, layout.window);
+    __builtin_prefetch(block + layout.window_offset + end * sizeof(WindowEntry), 1, 3);
+  }
+  if (changed && weight > 0.0f) {
     prefetch_vectors(layout.clusters_offset,
                      layout.clusters_offset + state.clusters * vector_bytes);
     __builtin_prefetch(block + layout.importance_offset, 1, 3);
     __builtin_prefetch(block + layout.sq_norm_offset, 1, 3);
-  } else if (weight < 0.0f) {
+  } else if (changed && weight < 0.0f) {
     prefetch_vectors(layout.negative_offset, layout.negative_offset + vector_bytes);
-  }
-  if (layout.window > 0) {
-    const std::size_t end = ring_slot(state.window_start, state.window_size, layout.window);
-    __builtin_prefetch(block + layout.window_offset + end * sizeof(WindowEntry), 1, 3);
   }
 }
 

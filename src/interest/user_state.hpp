@@ -92,12 +92,23 @@ UserState make_user_state(StateBlockPool& blocks, const StateLayout& layout,
 void apply_event(UserState& state, const StateLayout& layout, const DecayParams& params,
                  const AppliedEvent& event) noexcept;
 
-// Asks the caches for the parts of the state that applying an event of `event_weight` reads or
+// The lines of a user's state that applying an event reads or writes, whole or in two parts. A
+// batch asks for the parts one event apart, so that each event's lines reach the memory system
+// in two smaller bursts, not one.
+enum class StateLines : std::uint8_t {
+  All,
+  ShortLong,  // S and L, and the window's next entry
+  Changed,    // what the event's sign changes besides: the clusters in use and their weights,
+              // or the negative vector
+};
+
+// Asks the caches for `lines` of the state that applying an event of `event_weight` reads or
 // writes: the vectors it changes (for a positive weight the clusters in use and their weights,
 // for a negative one the negative vector) and the end of the window. Without the weight (not
 // known yet), as for a positive one, the common case.
 void prefetch_for_update(const UserState& state, const StateLayout& layout,
-                         std::optional<float> event_weight) noexcept;
+                         std::optional<float> event_weight,
+                         StateLines lines = StateLines::All) noexcept;
 
 // The decay factor 2^(-elapsed / half_life).
 double decay_factor(double elapsed_seconds, double half_life_seconds) noexcept;
