@@ -113,11 +113,14 @@ void encode_row(StorageType storage, const float* values, std::size_t dim, std::
 void prefetch_row(StorageType storage, const Segment& segment, std::size_t row,
                   std::size_t dim) noexcept {
   const std::size_t bytes = dim * bytes_per_value(storage);
-  // Every cache line the row touches, from the one its first byte lies in.
+  // Every cache line the row touches, from the one its first byte lies in, to the L2
+  // (prefetcht1): the row is read once, by the decode right after. Against the L1 hint, the
+  // tracker's batches from an ItemIndex store ran 2.5-5 % faster at a million users on two
+  // threads of a Xeon (3 alternating rounds of 3).
   const auto first = reinterpret_cast<std::uintptr_t>(segment.vectors + row * bytes);
   const auto end = first + bytes;
   for (std::uintptr_t line = first & ~std::uintptr_t{63}; line < end; line += 64) {
-    __builtin_prefetch(reinterpret_cast<const void*>(line));
+    __builtin_prefetch(reinterpret_cast<const void*>(line), 0, 2);
   }
   if (storage == StorageType::Int8) __builtin_prefetch(segment.scales + row);
 }
