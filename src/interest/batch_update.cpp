@@ -64,8 +64,8 @@ class HeldLocks {
   bool holds(std::size_t shard) const {
     return count_ > 0 && shard_[(first_ + count_ - 1) % kMaxLocks] == shard;
   }
-  void take(std::mutex& mutex, std::size_t shard) { add(std::unique_lock(mutex), shard); }
-  bool try_take(std::mutex& mutex, std::size_t shard) {
+  void take(interest::ShardMutex& mutex, std::size_t shard) { add(std::unique_lock(mutex), shard); }
+  bool try_take(interest::ShardMutex& mutex, std::size_t shard) {
     std::unique_lock lock(mutex, std::try_to_lock);
     if (!lock.owns_lock()) return false;
     add(std::move(lock), shard);
@@ -78,14 +78,14 @@ class HeldLocks {
   }
 
  private:
-  void add(std::unique_lock<std::mutex> lock, std::size_t shard) {
+  void add(std::unique_lock<interest::ShardMutex> lock, std::size_t shard) {
     const std::size_t at = (first_ + count_) % kMaxLocks;
     locks_[at] = std::move(lock);
     shard_[at] = shard;
     ++count_;
   }
 
-  std::unique_lock<std::mutex> locks_[kMaxLocks];
+  std::unique_lock<interest::ShardMutex> locks_[kMaxLocks];
   std::size_t shard_[kMaxLocks] = {};
   std::size_t first_ = 0;
   std::size_t count_ = 0;
@@ -219,7 +219,7 @@ BatchUpdateResult InterestTracker::update(std::span<const InterestEvent> events,
     for (std::size_t k = 0; k < total; ++k) {
       for (; slot_cursor < std::min(total, k + 1 + kSlotAhead); ++slot_cursor) {
         const std::size_t shard = shard_at(slot_cursor);
-        std::mutex& mutex = impl.shards[shard].mutex;
+        interest::ShardMutex& mutex = impl.shards[shard].mutex;
         if (!locks.holds(shard)) {
           if (slot_cursor == k) {
             locks.take(mutex, shard);  // nothing else is held: see HeldLocks

@@ -223,7 +223,7 @@ std::uint64_t InterestTracker::restore(const std::filesystem::path& path) {
 
   for (interest::UserTable& map : maps) impl_->reserve_expected(map);
   // All shards at once, in index order, so no reader sees half old and half restored users.
-  std::vector<std::unique_lock<std::mutex>> locks;
+  std::vector<std::unique_lock<interest::ShardMutex>> locks;
   locks.reserve(impl_->shards.size());
   for (interest::Shard& shard : impl_->shards) locks.emplace_back(shard.mutex);
   for (std::size_t i = 0; i < maps.size(); ++i) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "interest/shard_mutex.hpp"
 #include "interest/state_block_pool.hpp"
 #include "interest/user_state.hpp"
 #include "interest/user_table.hpp"
@@ -30,7 +31,7 @@ struct ShardCounters {
 
 // Thread-safety: every member is guarded by `mutex`.
 struct Shard {
-  mutable std::mutex mutex;
+  mutable ShardMutex mutex;
   UserTable users;
   UserEntry* lru_head = nullptr;  // most recently active
   UserEntry* lru_tail = nullptr;  // least recently active
