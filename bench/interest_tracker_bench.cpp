@@ -403,6 +403,14 @@ void state_access_ceiling(benchmark::State& state) {
     positive_action[a] = !is_negative_action(kActions[a]);
   }
   const auto positive = [&](std::size_t s) { return positive_action[s % std::size(kActions)]; };
+  // range(1) = 1: each event also reads its item's fp32 row, as an update from the item store
+  // copies it, prefetched as far ahead.
+  const bool with_item = state.range(1) == 1;
+  const auto& items = w.item_stream[state.thread_index()];
+  const auto item_row = [&](std::size_t s) {
+    return reinterpret_cast<const std::byte*>(w.items.data() + items[s] * kDim);
+  };
+  constexpr std::size_t kRowBytes = kDim * sizeof(float);
   std::uint64_t sum = 0;
   std::size_t s = 0;
   for (auto _ : state) {
@@ -410,6 +418,16 @@ void state_access_ceiling(benchmark::State& state) {
       const std::size_t next = (s + ahead) % kSamples;
       lines.prefetch(users[next], positive(next));
       sum += lines.touch(users[s], positive(s), s % 4);
+      if (with_item) {
+        for (std::size_t at = 0; at < kRowBytes; at += 64) {
+          __builtin_prefetch(item_row(next) + at, 0, 2);
+        }
+        for (std::size_t at = 0; at < kRowBytes; at += 64) {
+          std::uint64_t word;
+          std::memcpy(&word, item_row(s) + at, sizeof(word));
+          sum += word;
+        }
+      }
       if (++s == kSamples) s = 0;
     }
   }
@@ -417,11 +435,13 @@ void state_access_ceiling(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1024);
 }
 BENCHMARK(state_access_ceiling)
-    ->ArgName("ahead")
-    ->Arg(1)
-    ->Arg(2)
-    ->Arg(4)
-    ->Arg(8)
+    ->ArgNames({"ahead", "item"})
+    ->Args({1, 0})
+    ->Args({2, 0})
+    ->Args({4, 0})
+    ->Args({8, 0})
+    ->Args({1, 1})
+    ->Args({2, 1})
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime()
