@@ -23,7 +23,7 @@ for round in $(seq "$rounds"); do
   for library in "$@"; do
     echo "round $round, $library"
     LD_LIBRARY_PATH=$library build/bench/interest_tracker_bench --benchmark_filter="$filter" 2>&1 |
-      grep -E '^(update|interests|read_bandwidth)' |
+      grep -E '^(update|interests|read_bandwidth|state_access)' |
       sed -E 's/ +/ /g' | cut -d' ' -f1,5-
   done
 done
