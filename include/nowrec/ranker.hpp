@@ -83,11 +83,12 @@ struct RankOptions {
     return matmul_min_queries != 0 ? matmul_min_queries : default_matmul_min_queries(storage);
   }
 
-  // Where oneDNN's product overtook the fused scan over 1M rows at d = 384 on 2 threads. With
-  // AVX2 kernels (an AMD Zen 3): 16 query vectors for fp32 and bf16, 48 for int8, whose integer
-  // kernel stays ahead to larger batches. With AVX-512 kernels on a CPU with AVX512_BF16 (an
-  // Intel Xeon with AMX), whose sgemm is faster and whose fused bf16 scan multiplies each row
-  // twice to keep the query's precision: 6, 4 and 32 (docs/performance.md).
+  // Where oneDNN's product overtook the fused scan over 1M rows at d = 384 on 2 threads, by the
+  // kernel table in use. With AVX2 kernels (an AMD Zen 3): 16 query vectors for fp32 and bf16,
+  // 48 for int8, whose integer kernel stays ahead to larger batches. With AVX-512 kernels on an
+  // Intel Xeon, whose sgemm is faster: 6 for fp32; with AVX512_BF16 and AVX512_VNNI (whose fused
+  // bf16 scan multiplies each row twice to keep the query's precision) 4 for bf16 and 32 for
+  // int8, without them 12 and 28 (docs/performance.md).
   static std::size_t default_matmul_min_queries(StorageType storage);
 };
 

@@ -167,14 +167,18 @@ std::size_t checked_result_slots(std::size_t k, std::size_t index_size, std::siz
 }
 
 std::size_t RankOptions::default_matmul_min_queries(StorageType storage) {
-  const bool avx512_bf16 = cpu::kernels().isa == CpuIsa::Avx512 && cpu::cpu_has_avx512_bf16_vnni();
+  // By the kernel table the scan runs (NOWREC_CPU_ISA may pick a lesser one than the CPU has):
+  // the crossovers differ with the bf16 and int8 scans' instructions.
+  const cpu::KernelTable& kernels = cpu::kernels();
+  const bool avx512 = kernels.isa == CpuIsa::Avx512;
+  const bool bf16_products = kernels.score_rows_bf16_dp != nullptr;  // avx512_bf16_vnni
   switch (storage) {
     case StorageType::F32:
-      return avx512_bf16 ? 6 : 16;
+      return avx512 ? 6 : 16;
     case StorageType::BF16:
-      return avx512_bf16 ? 4 : 16;
+      return bf16_products ? 4 : avx512 ? 12 : 16;
     case StorageType::Int8:
-      return avx512_bf16 ? 32 : 48;
+      return bf16_products ? 32 : avx512 ? 28 : 48;
   }
   return 16;
 }
