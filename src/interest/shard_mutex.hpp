@@ -8,8 +8,9 @@ namespace nowrec::interest {
 
 // A shard is held for a few events' updates, a few microseconds. A waiter that sleeps in the
 // kernel pays a sleep and a wake-up of about as long again, and wakes late; one that tries again
-// for a while gets the shard as soon as it is free. Past the while (a holder descheduled, or a
-// snapshot holding every shard) it sleeps like std::mutex. Meets the standard's Lockable.
+// for a while gets the shard as soon as it is free. Past the while (a holder descheduled, a
+// snapshot copying the shard, a restore holding them all) it sleeps like std::mutex. Meets the
+// standard's Lockable.
 class ShardMutex {
  public:
   void lock();
